@@ -1,0 +1,33 @@
+# `make run` sets everything up and starts the app; `make test` sets everything up and runs every test.
+# Both create and use the virtual environment .venv with Python 3.11.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint setup setup-dev
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# The stamp files re-run pip only when a requirements file changes.
+$(VENV)/.app-installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.app-installed $@
+
+setup: $(VENV)/.app-installed
+setup-dev: $(VENV)/.dev-installed
+
+run: setup
+	$(BIN)/streamlit run app.py
+
+lint: setup-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: setup-dev lint
+	$(BIN)/python -m pytest

@@ -1,0 +1,23 @@
+"""denoiser: remove noise from images of handwritten digits (MNIST).
+
+Modules, one per role: `data` (digits), `noise` (generators), `models` (pure torch nets),
+`train` (the training routine), `metrics` (MSE/PSNR/SSIM), `evaluate` (methods and
+measurement), `weights` (registry and checkpoint I/O), `preprocess` (pictures -> MNIST-style
+inputs), `baselines` (classical filters) and `cli` (`python -m denoiser`).
+"""
+
+from .data import DataUnavailableError, Digits, load_digits, load_mnist, load_sample, split_holdout
+from .evaluate import denoise_batch, evaluate, make_noisy, model_method
+from .metrics import image_metrics, mean_metrics
+from .models import SeedAE, SeedAEConfig, UNet, UNetConfig
+from .noise import BLIND_CURRICULUM, NOISE_KINDS, NoiseRange, add_curriculum_noise, add_noise
+from .train import StepInfo, TrainConfig, TrainResult, train
+from .weights import DEFAULT_MODEL, REGISTRY, WeightsError, build_model, load_checkpoint, load_pretrained
+
+__all__ = [
+    "BLIND_CURRICULUM", "DEFAULT_MODEL", "NOISE_KINDS", "REGISTRY", "DataUnavailableError", "Digits",
+    "NoiseRange", "SeedAE", "SeedAEConfig", "StepInfo", "TrainConfig", "TrainResult", "UNet", "UNetConfig",
+    "WeightsError", "add_curriculum_noise", "add_noise", "build_model", "denoise_batch", "evaluate",
+    "image_metrics", "load_checkpoint", "load_digits", "load_mnist", "load_pretrained", "load_sample",
+    "make_noisy", "mean_metrics", "model_method", "split_holdout", "train",
+]  # fmt: skip

@@ -1,0 +1,7 @@
+"""`python -m denoiser ...`: see `denoiser.cli`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,234 @@
+"""Command line: `python -m denoiser train | evaluate | denoise ...`.
+
+Bad arguments exit with status 2 and one line on stderr; a missing data set or a damaged
+weights file exits with status 1 and one line that says what to do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import sys
+from pathlib import Path
+
+from .data import DATA_ROOT_ENV, SOURCES, DataUnavailableError, load_digits, split_holdout
+from .noise import NOISE_KINDS, NoiseRange, check_level
+from .preprocess import ImageError
+from .weights import REGISTRY, WEIGHTS_DIR, WeightsError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line and exits 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _level(text: str) -> float:
+    try:
+        return check_level(float(text), "--level")
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1; got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0; got {text!r}")
+    return value
+
+
+def _add_data_args(p: argparse.ArgumentParser, default_source: str) -> None:
+    p.add_argument("--data-root", help=f"torchvision MNIST root (default: ${DATA_ROOT_ENV})")
+    p.add_argument("--source", choices=SOURCES, default=default_source, help="where the digits come from")
+
+
+def _add_noise_args(p: argparse.ArgumentParser, required: bool) -> None:
+    p.add_argument("--noise", choices=NOISE_KINDS, required=required, help="noise kind")
+    p.add_argument("--level", type=_level, required=required, help="noise strength in [0, 1]")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="denoiser", description="Denoise MNIST digits: train, evaluate, benchmark.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    t = sub.add_parser("train", help="train a model; writes a checkpoint atomically")
+    t.add_argument("--model", choices=REGISTRY, required=True)
+    _add_data_args(t, "mnist")
+    _add_noise_args(t, required=False)
+    t.add_argument("--epochs", type=_positive_int, default=10)
+    t.add_argument("--batch-size", type=_positive_int, default=64)
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--loss", choices=("bce", "mse", "l1"), help="default: the model's own (bce for seed-ae)")
+    t.add_argument("--width", type=_positive_int, help="unet: filters at full resolution")
+    t.add_argument("--no-augment", action="store_true", help="no random shifts and rotations")
+    t.add_argument("--holdout", type=_non_negative_int, default=500, help="training digits held out for the PSNR")
+    t.add_argument("--limit", type=_positive_int, help="train on the first N digits only")
+    t.add_argument("--seed", type=_non_negative_int, default=0)
+    t.add_argument("--max-minutes", type=float, default=0.0, help="stop after this wall time (0: no limit)")
+    t.add_argument("--out", type=Path, help="checkpoint path (default runs/NAME.pt; weights/ only when named)")
+
+    e = sub.add_parser("evaluate", help="denoise the test split and print MSE, PSNR, SSIM")
+    e.add_argument("--model", required=True, help=f"one of {', '.join(REGISTRY)}, or a classical filter")
+    e.add_argument("--weights", type=Path, help="a checkpoint file instead of the shipped weights")
+    _add_data_args(e, "mnist")
+    _add_noise_args(e, required=True)
+    e.add_argument("--limit", type=_positive_int, help="the first N test digits only")
+    e.add_argument("--seed", type=_non_negative_int, default=0, help="noise seed")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+
+    d = sub.add_parser("denoise", help="denoise one image file")
+    d.add_argument("--model", default="unet", help=f"one of {', '.join(REGISTRY)}, or a classical filter")
+    d.add_argument("input", type=Path)
+    d.add_argument("output", type=Path)
+    _add_noise_args(d, required=False)
+    d.add_argument("--seed", type=_non_negative_int, default=0, help="noise seed")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser.parse_args(argv)
+    args.argv = argv  # recorded in checkpoints, so weights/README.md can say how each file was made
+    commands = {"train": cmd_train, "evaluate": cmd_evaluate, "denoise": cmd_denoise}
+    try:
+        return commands[args.command](args)
+    except (ValueError, ImageError) as err:
+        print(f"denoiser {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except (DataUnavailableError, WeightsError, OSError) as err:
+        print(f"denoiser {args.command}: error: {err}", file=sys.stderr)
+        return 1
+
+
+def _load_split(args: argparse.Namespace, split: str):
+    return load_digits(args.source, args.data_root, split)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .evaluate import curriculum_psnr
+    from .train import TrainConfig, train
+    from .weights import build_model, get_spec, save_checkpoint, write_manifest
+
+    if (args.noise is None) != (args.level is None):
+        raise ValueError("--noise and --level go together (a specialist); leave both out for the blind curriculum")
+    spec = get_spec(args.model)
+    digits = _load_split(args, "train")
+    digits = digits.subset(slice(0, args.limit)) if args.limit else digits
+    train_set, held_out = split_holdout(digits, min(args.holdout, len(digits) - 1), seed=args.seed)
+    config_kwargs = {}
+    if args.noise:
+        config_kwargs["curriculum"] = (NoiseRange(args.noise, args.level, args.level),)
+    config = TrainConfig(
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, loss=args.loss or spec.loss,
+        augment=not args.no_augment, seed=args.seed, max_seconds=args.max_minutes * 60, **config_kwargs,
+    )  # fmt: skip
+    model = build_model(args.model, {"width": args.width} if args.width else None, seed=args.seed)
+    out = args.out or Path("runs") / spec.filename
+    bar = tqdm(total=config.epochs * -(-len(train_set) // config.batch_size), unit="step", file=sys.stderr)
+
+    def on_step(info) -> None:
+        bar.update(1)
+        bar.set_postfix(epoch=info.epoch, loss=f"{info.loss:.4f}", img_s=f"{info.images_per_s:.0f}")
+
+    result = train(model, train_set, config, on_step=on_step)
+    bar.close()
+    psnr = curriculum_psnr(model, held_out, config.curriculum) if len(held_out) else {}
+    meta = {
+        "command": "python -m denoiser " + " ".join(args.argv),
+        "source": args.source, "data_root": str(args.data_root or ""), "n_train": len(train_set),
+        "n_holdout": len(held_out), "train": config.to_dict(), "steps": result.steps,
+        "seconds": round(result.seconds, 1), "stopped_early": result.stopped_early,
+        "holdout": psnr, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "versions": _versions(),
+    }  # fmt: skip
+    save_checkpoint(out, args.model, model, meta)
+    if out.resolve().parent == WEIGHTS_DIR:
+        write_manifest()
+    if psnr:
+        print(
+            f"held-out PSNR {psnr['psnr']:.2f} dB (noisy {psnr['noisy_psnr']:.2f} dB) on {len(held_out)} digits; "
+            f"{result.steps} steps in {result.seconds:.0f} s; saved {out}"
+        )
+    else:
+        print(f"{result.steps} steps in {result.seconds:.0f} s; saved {out} (no held-out digits)")
+    return 0
+
+
+def _versions() -> dict:
+    import numpy
+    import torch
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__}
+
+
+def resolve_method(name: str, weights: Path | None = None):
+    """A method (noisy -> denoised) for a registry model, a checkpoint file, or a classical filter."""
+    from .evaluate import model_method
+    from .weights import load_checkpoint, load_pretrained
+
+    if weights is not None:
+        return model_method(load_checkpoint(weights)[1])
+    if name in REGISTRY:
+        return model_method(load_pretrained(name))
+    from . import baselines
+
+    return baselines.get_method(name)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate
+
+    method = resolve_method(args.model, args.weights)
+    clean = _load_split(args, "test").images
+    clean = clean[: args.limit] if args.limit else clean
+    result = {"model": args.model, **evaluate(method, clean, args.noise, args.level, seed=args.seed)}
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{args.model} on {result['n']} test digits, {args.noise} noise at level {args.level}:")
+    for prefix, label in (("", "denoised"), ("noisy_", "noisy")):
+        print(
+            f"  {label:9s} MSE {result[prefix + 'mse']:.5f}  PSNR {result[prefix + 'psnr']:.2f} dB  "
+            f"SSIM {result[prefix + 'ssim']:.4f}"
+        )
+    print(f"  {result['seconds']:.2f} s to denoise")
+    return 0
+
+
+def cmd_denoise(args: argparse.Namespace) -> int:
+    """Denoise one picture: a 28x28 image is used as is, anything else is made MNIST-style first."""
+    from .evaluate import make_noisy
+    from .preprocess import image_to_mnist, load_png_as_is, tensor_to_png
+    from .weights import atomic_write_bytes
+
+    if (args.noise is None) != (args.level is None):
+        raise ValueError("--noise and --level go together")
+    data = args.input.read_bytes()
+    image = load_png_as_is(data)
+    if image.shape[-2:] != (28, 28):
+        image = image_to_mnist(data)
+    if args.noise:
+        image = make_noisy(image, args.noise, args.level, args.seed)
+    denoised = resolve_method(args.model)(image.unsqueeze(0))[0]
+    atomic_write_bytes(args.output, tensor_to_png(denoised))
+    print(f"wrote {args.output} (28x28, denoised with {args.model})")
+    return 0

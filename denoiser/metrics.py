@@ -1,0 +1,52 @@
+"""Image-quality metrics: MSE, PSNR and SSIM from scikit-image, wrapped once.
+
+Every image is compared on the same [0, 1] scale (`data_range=1`), the mistake the
+tutorials make most often being a PSNR over mismatched scales. Identical images have
+PSNR = inf, which is returned as such rather than raising or warning.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from skimage.metrics import mean_squared_error, structural_similarity
+
+METRIC_NAMES = ("mse", "psnr", "ssim")
+
+
+def _as_batch(images: torch.Tensor | np.ndarray, name: str) -> np.ndarray:
+    """(N, 1, H, W), (1, H, W) or (H, W) tensor/array -> float64 array (N, H, W)."""
+    arr = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
+    arr = arr.astype(np.float64, copy=False)
+    if arr.ndim == 4 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    elif arr.ndim == 3 and arr.shape[0] == 1:
+        pass
+    elif arr.ndim == 2:
+        arr = arr[None]
+    elif arr.ndim != 3:
+        raise ValueError(f"{name} must be shaped (N, 1, H, W), (N, H, W) or (H, W); got {arr.shape}")
+    return arr
+
+
+def psnr_from_mse(mse: float) -> float:
+    """PSNR in dB for images in [0, 1]; inf when the images are identical."""
+    return math.inf if mse == 0 else 10.0 * math.log10(1.0 / mse)
+
+
+def image_metrics(clean: torch.Tensor | np.ndarray, other: torch.Tensor | np.ndarray) -> dict[str, np.ndarray]:
+    """Per-image MSE, PSNR and SSIM of `other` against `clean`; each value an array of length N."""
+    a, b = _as_batch(clean, "clean"), _as_batch(other, "other")
+    if a.shape != b.shape:
+        raise ValueError(f"clean and other must have the same shape; got {a.shape} and {b.shape}")
+    mse = np.array([mean_squared_error(x, y) for x, y in zip(a, b, strict=True)])
+    psnr = np.array([psnr_from_mse(m) for m in mse])
+    ssim = np.array([structural_similarity(x, y, data_range=1.0) for x, y in zip(a, b, strict=True)])
+    return {"mse": mse, "psnr": psnr, "ssim": ssim}
+
+
+def mean_metrics(clean: torch.Tensor | np.ndarray, other: torch.Tensor | np.ndarray) -> dict[str, float]:
+    """MSE, PSNR and SSIM averaged over the batch (PSNR is the mean of per-image PSNRs)."""
+    return {k: float(v.mean()) for k, v in image_metrics(clean, other).items()}

@@ -1,0 +1,141 @@
+"""Noise generators with one strength scale for every kind.
+
+`level` is in [0, 1]; 0 returns the input unchanged, and for the three additive-style
+kinds `level` is the standard deviation of the noise that a white pixel (value 1) sees:
+
+- gaussian:    clip(clean + level * N(0, 1), 0, 1)
+- speckle:     clip(clean + level * clean * N(0, 1), 0, 1)   (skimage speckle, var = level^2)
+- poisson:     clip(Poisson(clean * peak) / peak, 0, 1) with peak = 1 / level^2 photons at white
+- salt_pepper: a fraction `level` of the pixels is replaced, half by 1 (salt), half by 0 (pepper)
+
+All randomness comes from an explicit `torch.Generator`, never the global seed, so the
+same generator state gives the same noisy image (KAIR adds noise in the dataset the same way).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+NOISE_KINDS = ("gaussian", "salt_pepper", "speckle", "poisson")
+
+
+def check_kind(kind: object, name: str = "kind") -> str:
+    """Return `kind` if it names a noise kind, else raise ValueError listing the allowed ones."""
+    if kind not in NOISE_KINDS:
+        raise ValueError(f"{name} must be one of {', '.join(NOISE_KINDS)}; got {kind!r}")
+    return kind  # type: ignore[return-value]
+
+
+def check_level(level: object, name: str = "level") -> float:
+    """Return `level` as a float if it is a finite number in [0, 1], else raise ValueError."""
+    if isinstance(level, bool) or not isinstance(level, (int, float)):
+        raise ValueError(f"{name} must be a number in [0, 1]; got {level!r}")
+    level = float(level)
+    if not math.isfinite(level) or not 0.0 <= level <= 1.0:
+        raise ValueError(f"{name} must be a finite number in [0, 1]; got {level!r}")
+    return level
+
+
+def check_images(images: object, name: str = "clean") -> torch.Tensor:
+    """Check that `images` is a float tensor of images in [0, 1], shaped (H, W), (C, H, W) or (N, C, H, W)."""
+    if not isinstance(images, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor; got {type(images).__name__}")
+    if not images.is_floating_point():
+        raise ValueError(f"{name} must be a float tensor with values in [0, 1]; got dtype {images.dtype}")
+    if images.dim() not in (2, 3, 4) or images.numel() == 0:
+        raise ValueError(
+            f"{name} must be shaped (H, W), (C, H, W) or (N, C, H, W) and non-empty; "
+            f"got shape {tuple(images.shape)}"
+        )
+    if not torch.isfinite(images).all():
+        raise ValueError(f"{name} must not contain NaN or infinite values")
+    if images.min() < 0 or images.max() > 1:
+        raise ValueError(f"{name} values must be in [0, 1]; got [{images.min():.3g}, {images.max():.3g}]")
+    return images
+
+
+def add_noise(
+    clean: torch.Tensor,
+    kind: str,
+    level: float,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Return a noisy copy of `clean` (same shape, values in [0, 1]); `clean` is not modified."""
+    check_images(clean)
+    check_kind(kind)
+    level = check_level(level)
+    levels = torch.full((), level, dtype=clean.dtype)
+    return _apply(clean, kind, levels, generator)
+
+
+def _apply(clean: torch.Tensor, kind: str, levels: torch.Tensor, g: torch.Generator | None) -> torch.Tensor:
+    """Apply one noise kind; `levels` broadcasts against `clean` (a scalar or one per image)."""
+    if kind == "gaussian":
+        noise = torch.randn(clean.shape, generator=g, dtype=clean.dtype)
+        return (clean + levels * noise).clamp(0, 1)
+    if kind == "speckle":
+        noise = torch.randn(clean.shape, generator=g, dtype=clean.dtype)
+        return (clean + levels * clean * noise).clamp(0, 1)
+    if kind == "poisson":
+        # peak = 1 / level^2; a zero level means infinitely many photons, i.e. no noise.
+        peak = 1.0 / levels.clamp_min(1e-6) ** 2
+        counts = torch.poisson((clean * peak).to(torch.float64), generator=g).to(clean.dtype)
+        noisy = (counts / peak).clamp(0, 1)
+        return torch.where(levels > 0, noisy, clean)
+    # salt_pepper: one uniform draw picks the pixels, a second picks salt or pepper.
+    hit = torch.rand(clean.shape, generator=g) < levels
+    salt = torch.rand(clean.shape, generator=g) < 0.5
+    return torch.where(hit, salt.to(clean.dtype), clean)
+
+
+@dataclass(frozen=True)
+class NoiseRange:
+    """One entry of a training curriculum: a noise kind and the range its level is drawn from."""
+
+    kind: str
+    low: float
+    high: float
+
+    def __post_init__(self) -> None:
+        check_kind(self.kind, "NoiseRange.kind")
+        check_level(self.low, "NoiseRange.low")
+        check_level(self.high, "NoiseRange.high")
+        if self.low > self.high:
+            raise ValueError(f"NoiseRange.low must be <= high; got {self.low} > {self.high}")
+
+
+# The blind curriculum: every kind over the strengths the app and benchmark use, level 0 included
+# so that a clean digit passes through unchanged.
+BLIND_CURRICULUM = (
+    NoiseRange("gaussian", 0.0, 0.8),
+    NoiseRange("salt_pepper", 0.0, 0.5),
+    NoiseRange("speckle", 0.0, 0.8),
+    NoiseRange("poisson", 0.0, 0.8),
+)
+
+
+def add_curriculum_noise(
+    clean: torch.Tensor,
+    curriculum: tuple[NoiseRange, ...] | list[NoiseRange],
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Noise a batch (N, C, H, W): each image gets a kind drawn from `curriculum` and a level uniform in its range."""
+    check_images(clean)
+    if clean.dim() != 4:
+        raise ValueError(f"clean must be a batch shaped (N, C, H, W); got shape {tuple(clean.shape)}")
+    if not curriculum:
+        raise ValueError("curriculum must name at least one NoiseRange")
+    n = clean.shape[0]
+    which = torch.randint(len(curriculum), (n,), generator=generator)
+    u = torch.rand(n, generator=generator, dtype=clean.dtype)
+    noisy = clean.clone()
+    for i, spec in enumerate(curriculum):
+        idx = (which == i).nonzero(as_tuple=True)[0]
+        if len(idx) == 0:
+            continue
+        levels = (spec.low + (spec.high - spec.low) * u[idx]).view(-1, 1, 1, 1)
+        noisy[idx] = _apply(clean[idx], spec.kind, levels, generator)
+    return noisy

@@ -1,0 +1,116 @@
+"""Turn any picture of a digit into an MNIST-style 28x28 input, the way MNIST itself was made.
+
+LeCun et al.: grey levels, the digit fitted into a 20x20 box keeping its aspect ratio
+(anti-aliased), then placed in a 28x28 field so that its centre of mass is at the centre.
+We also invert pictures with a light background (ink on paper) so the digit is white on black.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import torch
+from PIL import Image
+
+# Refuse to decode pictures larger than this many pixels (a decompression bomb is a few KB on disk).
+MAX_PIXELS = 25_000_000
+INK_THRESHOLD = 0.1  # pixels brighter than this (after inversion) count as ink when cropping
+
+
+class ImageError(ValueError):
+    """A picture could not be read or holds no digit; the message is fit to show a user."""
+
+
+def open_image(data: bytes) -> Image.Image:
+    """Decode image bytes into a greyscale PIL image, refusing unreadable, empty or oversized files."""
+    if not data:
+        raise ImageError("The file is empty.")
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            w, h = img.size
+            if w * h > MAX_PIXELS:
+                raise ImageError(f"The image is too large ({w}x{h} pixels); the limit is {MAX_PIXELS:,} pixels.")
+            img.seek(0)  # first frame of an animation
+            return _to_grey(img)
+    except ImageError:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+        raise ImageError(f"The file is not an image that can be read ({type(err).__name__}).") from None
+
+
+def _to_grey(img: Image.Image) -> Image.Image:
+    """Any mode (RGBA, CMYK, palette, 16-bit) -> 8-bit grey; transparency is composited on white."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if arr.max() > 255 else 255.0
+        return Image.fromarray(np.clip(arr / top * 255.0, 0, 255).astype(np.uint8))
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("L")
+    return img.convert("L")
+
+
+def to_mnist(grey: np.ndarray | Image.Image) -> torch.Tensor:
+    """A greyscale picture (uint8 or float in [0, 1]) -> MNIST-style tensor (1, 28, 28) in [0, 1]."""
+    arr = np.asarray(grey, dtype=np.float64)
+    if arr.ndim != 2 or arr.size == 0:
+        raise ImageError(f"Expected a greyscale picture (H, W); got shape {arr.shape}.")
+    if not np.isfinite(arr).all():
+        raise ImageError("The picture contains NaN or infinite values.")
+    arr = arr / 255.0 if arr.max() > 1.0 else arr
+    if np.median(arr) > 0.5:  # light background: ink on paper -> white on black, as MNIST
+        arr = 1.0 - arr
+    arr = arr - np.median(arr)  # a grey background becomes black
+    ink = arr > INK_THRESHOLD * max(arr.max(), 1e-9)
+    if arr.max() < INK_THRESHOLD or not ink.any():
+        raise ImageError("No digit found: the picture is blank.")
+    rows, cols = np.nonzero(ink)
+    crop = np.clip(arr[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1], 0, None)
+    crop = crop / crop.max()
+    return torch.from_numpy(_center_of_mass_place(_fit_20(crop))).float().unsqueeze(0)
+
+
+def _fit_20(crop: np.ndarray) -> np.ndarray:
+    """Scale the cropped digit so that its longer side is 20 pixels, keeping the aspect ratio."""
+    h, w = crop.shape
+    scale = 20.0 / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    img = Image.fromarray((crop * 255).astype(np.uint8)).resize(size, Image.Resampling.LANCZOS)
+    return np.asarray(img, dtype=np.float64) / 255.0
+
+
+def _center_of_mass_place(digit: np.ndarray) -> np.ndarray:
+    """Place `digit` (at most 20x20) in a 28x28 field with its centre of mass at the centre."""
+    from scipy import ndimage
+
+    field = np.zeros((28, 28))
+    h, w = digit.shape
+    cy, cx = ndimage.center_of_mass(digit) if digit.sum() > 0 else (h / 2, w / 2)
+    top = int(np.clip(round(14 - cy), 0, 28 - h))
+    left = int(np.clip(round(14 - cx), 0, 28 - w))
+    field[top : top + h, left : left + w] = digit
+    return np.clip(field, 0.0, 1.0)
+
+
+def image_to_mnist(data: bytes) -> torch.Tensor:
+    """Image file bytes (PNG, JPEG, BMP, WebP, ...) -> MNIST-style tensor (1, 28, 28) in [0, 1]."""
+    return to_mnist(open_image(data))
+
+
+def tensor_to_png(image: torch.Tensor, scale: int = 1) -> bytes:
+    """A (1, H, W) or (H, W) tensor in [0, 1] -> PNG bytes, upscaled `scale` times with nearest neighbour."""
+    arr = (image.detach().squeeze().clamp(0, 1).numpy() * 255).round().astype(np.uint8)
+    img = Image.fromarray(arr)
+    if scale > 1:
+        img = img.resize((arr.shape[1] * scale, arr.shape[0] * scale), Image.Resampling.NEAREST)
+    buffer = io.BytesIO()
+    img.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def load_png_as_is(data: bytes) -> torch.Tensor:
+    """Image bytes -> (1, H, W) tensor in [0, 1] without any MNIST-style processing."""
+    return torch.from_numpy(np.asarray(open_image(data), dtype=np.float32) / 255.0).unsqueeze(0)
+

@@ -1,0 +1,147 @@
+"""The training routine: Adam, fresh seeded noise every batch, an optional per-step callback.
+
+Nothing here knows about a UI (minGPT `trainer.py`): the command line hangs a tqdm bar on
+`on_step`, the app a progress bar and a live loss chart. The model always learns to map
+noisy -> clean; the tutorials' mistake of training a model to reproduce its noisy input
+cannot happen here because the target is always the clean batch.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .data import Digits
+from .noise import BLIND_CURRICULUM, NoiseRange
+
+LOSSES = ("bce", "mse", "l1")
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10  # passes over the training digits
+    batch_size: int = 64
+    lr: float = 1e-3  # Adam's learning rate at the start; decays to ~0 with `cosine`
+    loss: str = "mse"  # "bce" (the tutorials' choice, for seed-ae), "mse" or "l1"
+    curriculum: tuple[NoiseRange, ...] = BLIND_CURRICULUM  # noise kinds and level ranges, mixed per batch
+    augment: bool = True  # random shifts (+-2 px) and rotations (+-10 deg): only 5,000 digits here
+    cosine: bool = True  # cosine learning-rate decay over all steps
+    seed: int = 0  # seeds the shuffling, augmentation, noise and the weights' initialisation
+    threads: int = 2  # torch CPU threads; 0 leaves torch's default
+    max_seconds: float = 0.0  # stop after this wall time; 0 means no limit
+
+    def __post_init__(self) -> None:
+        self.curriculum = tuple(NoiseRange(**c) if isinstance(c, dict) else c for c in self.curriculum)
+        _check_positive_int(self.epochs, "epochs")
+        _check_positive_int(self.batch_size, "batch_size")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and 0 < self.lr <= 1):
+            raise ValueError(f"lr must be a number in (0, 1]; got {self.lr!r}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {self.loss!r}")
+        if not self.curriculum:
+            raise ValueError("curriculum must name at least one noise range")
+        if not (isinstance(self.max_seconds, (int, float)) and self.max_seconds >= 0):
+            raise ValueError(f"max_seconds must be >= 0; got {self.max_seconds!r}")
+
+    def to_dict(self) -> dict:
+        """Plain types only, so it can be stored in a weights_only checkpoint."""
+        d = asdict(self)
+        d["curriculum"] = [asdict(c) for c in self.curriculum]
+        return d
+
+
+def _check_positive_int(value: object, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1; got {value!r}")
+
+
+@dataclass
+class StepInfo:
+    """What the callback sees after each optimisation step."""
+
+    step: int  # steps done so far, from 1
+    total_steps: int
+    epoch: int  # from 1
+    loss: float  # this batch's loss
+    elapsed: float  # seconds since training started
+    images_per_s: float
+
+
+@dataclass
+class TrainResult:
+    steps: int
+    seconds: float
+    epoch_losses: list[float] = field(default_factory=list)  # mean loss of each finished epoch
+    stopped_early: bool = False
+
+
+def augment(clean: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """Random rotation (+-10 deg) and shift (+-2 px) of each digit in a (N, 1, H, W) batch."""
+    n, _, h, w = clean.shape
+    angle = (torch.rand(n, generator=g) * 2 - 1) * math.radians(10)
+    shift = (torch.randint(-2, 3, (n, 2), generator=g).float() * 2) / torch.tensor([w, h])
+    cos, sin = angle.cos(), angle.sin()
+    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta, list(clean.shape), align_corners=False)
+    return F.grid_sample(clean, grid, align_corners=False, padding_mode="zeros").clamp(0, 1)
+
+
+def _loss(name: str, denoised: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+    if name == "bce":
+        return F.binary_cross_entropy(denoised.clamp(1e-6, 1 - 1e-6), clean)
+    return F.mse_loss(denoised, clean) if name == "mse" else F.l1_loss(denoised, clean)
+
+
+def train(
+    model: nn.Module,
+    digits: Digits,
+    config: TrainConfig,
+    on_step: Callable[[StepInfo], bool | None] | None = None,
+) -> TrainResult:
+    """Train `model` in place to map noisy -> clean digits; `on_step` may return True to stop early."""
+    from .noise import add_curriculum_noise
+
+    if len(digits) == 0:
+        raise ValueError("digits must hold at least one image to train on")
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    g = torch.Generator().manual_seed(config.seed)
+    steps_per_epoch = math.ceil(len(digits) / config.batch_size)
+    total = steps_per_epoch * config.epochs
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total) if config.cosine else None
+    result, start = TrainResult(steps=0, seconds=0.0), time.perf_counter()
+    model.train()
+    for epoch in range(1, config.epochs + 1):
+        order, epoch_loss = torch.randperm(len(digits), generator=g), 0.0
+        for i in range(steps_per_epoch):
+            clean = digits.images[order[i * config.batch_size : (i + 1) * config.batch_size]]
+            if config.augment:
+                clean = augment(clean, g)
+            noisy = add_curriculum_noise(clean, config.curriculum, g)
+            loss = _loss(config.loss, model(noisy), clean)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if schedule:
+                schedule.step()
+            result.steps += 1
+            epoch_loss += loss.item()
+            elapsed = time.perf_counter() - start
+            info = StepInfo(result.steps, total, epoch, loss.item(), elapsed, result.steps * config.batch_size / elapsed)
+            stop = on_step(info) if on_step else None
+            if stop or (config.max_seconds and elapsed >= config.max_seconds):
+                result.stopped_early = True
+                break
+        result.epoch_losses.append(epoch_loss / max(1, i + 1))
+        if result.stopped_early:
+            break
+    model.eval()
+    result.seconds = time.perf_counter() - start
+    return result
