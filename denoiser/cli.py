@@ -1,4 +1,4 @@
-"""Command line: `python -m denoiser train | evaluate | denoise ...`.
+"""Command line: `python -m denoiser train | evaluate | denoise | benchmark | tune-baselines | train-classifier`.
 
 Bad arguments exit with status 2 and one line on stderr; a missing data set or a damaged
 weights file exits with status 1 and one line that says what to do.
@@ -98,7 +98,33 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("output", type=Path)
     _add_noise_args(d, required=False)
     d.add_argument("--seed", type=_non_negative_int, default=0, help="noise seed")
+    _add_benchmark_parsers(sub)
     return parser
+
+
+def _add_benchmark_parsers(sub) -> None:
+    """Subcommands of the quality benchmark: tune-baselines, train-classifier, benchmark."""
+    tb = sub.add_parser("tune-baselines", help="tune the classical filters on the training split")
+    _add_data_args(tb, "mnist")
+    tb.add_argument("--limit", type=_positive_int, default=200, help="tune on the first N training digits")
+    tb.add_argument("--seed", type=_non_negative_int, default=0, help="noise seed")
+    tb.add_argument("--out", type=Path, help="JSON path (default weights/baselines.json)")
+    tb.add_argument("--threads", type=_positive_int, default=1, help="torch CPU threads")
+
+    tc = sub.add_parser("train-classifier", help="train the digit classifier on clean training digits")
+    _add_data_args(tc, "mnist")
+    tc.add_argument("--epochs", type=_positive_int, default=8)
+    tc.add_argument("--seed", type=_non_negative_int, default=0)
+    tc.add_argument("--out", type=Path, help="checkpoint path (default runs/classifier.pt; weights/ only when named)")
+    tc.add_argument("--threads", type=_positive_int, default=2, help="torch CPU threads")
+
+    b = sub.add_parser("benchmark", help="every method on the noise grid; table, figure and JSON")
+    _add_data_args(b, "mnist")
+    b.add_argument("--limit", type=_positive_int, help="the first N test digits only (a quick run)")
+    b.add_argument("--out", type=Path, default=Path("bench"), help="output folder (default bench/)")
+    b.add_argument("--seed", type=_non_negative_int, default=0, help="noise seed")
+    b.add_argument("--specialists", type=Path, help="folder of specialist unet checkpoints to compare")
+    b.add_argument("--threads", type=_positive_int, default=1, help="torch CPU threads (timings are per image)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,7 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     args.argv = argv  # recorded in checkpoints, so weights/README.md can say how each file was made
-    commands = {"train": cmd_train, "evaluate": cmd_evaluate, "denoise": cmd_denoise}
+    commands = {
+        "train": cmd_train, "evaluate": cmd_evaluate, "denoise": cmd_denoise, "benchmark": cmd_benchmark,
+        "tune-baselines": cmd_tune_baselines, "train-classifier": cmd_train_classifier,
+    }  # fmt: skip
     try:
         return commands[args.command](args)
     except (ValueError, ImageError) as err:
@@ -157,7 +186,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "source": args.source, "data_root": str(args.data_root or ""), "n_train": len(train_set),
         "n_holdout": len(held_out), "train": config.to_dict(), "steps": result.steps,
         "seconds": round(result.seconds, 1), "stopped_early": result.stopped_early,
-        "holdout": psnr, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "holdout": psnr, "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "versions": _versions(),
     }  # fmt: skip
     save_checkpoint(out, args.model, model, meta)
@@ -177,7 +206,7 @@ def _versions() -> dict:
     import numpy
     import torch
 
-    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__}
+    return {"python": platform.python_version(), "torch": str(torch.__version__), "numpy": numpy.__version__}
 
 
 def resolve_method(name: str, weights: Path | None = None):
@@ -231,4 +260,73 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     denoised = resolve_method(args.model)(image.unsqueeze(0))[0]
     atomic_write_bytes(args.output, tensor_to_png(denoised))
     print(f"wrote {args.output} (28x28, denoised with {args.model})")
+    return 0
+
+
+def cmd_tune_baselines(args: argparse.Namespace) -> int:
+    """Grid-search the classical filters per noise kind and level on training digits; write the JSON."""
+    import torch
+
+    from . import baselines
+
+    torch.set_num_threads(args.threads)
+    clean = _load_split(args, "train").images[: args.limit]
+
+    def on_cell(kind: str, level: float) -> None:
+        print(f"  tuned {kind} {level}", file=sys.stderr)
+
+    tuned = baselines.tune(clean, seed=args.seed, on_cell=on_cell)
+    meta = {"command": "python -m denoiser " + " ".join(args.argv), "split": "train", "source": args.source}
+    out = baselines.save_tuned(tuned, args.out or baselines.TUNED_FILE, meta)
+    print(f"tuned {len(baselines.BASELINE_NAMES)} filters on {len(clean)} training digits in "
+          f"{tuned['meta']['seconds']:.0f} s; saved {out}")  # fmt: skip
+    return 0
+
+
+def cmd_train_classifier(args: argparse.Namespace) -> int:
+    """Train the digit classifier on clean training digits; print its test accuracy; save it."""
+    import time
+
+    import torch
+
+    from .classifier import accuracy, save_classifier, train_classifier
+    from .weights import write_manifest
+
+    torch.set_num_threads(args.threads)
+    digits = _load_split(args, "train")
+    start = time.perf_counter()
+    model, losses = train_classifier(digits, epochs=args.epochs, seed=args.seed)
+    seconds = time.perf_counter() - start
+    test = _load_split(args, "test") if args.source == "mnist" else None
+    test_accuracy = accuracy(model, test.images, test.labels) if test else None
+    meta = {
+        "command": "python -m denoiser " + " ".join(args.argv), "source": args.source, "n_train": len(digits),
+        "epochs": args.epochs, "seed": args.seed, "seconds": round(seconds, 1), "final_loss": losses[-1],
+        "test_accuracy": test_accuracy, "n_test": len(test) if test else 0,
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "versions": _versions(),
+    }  # fmt: skip
+    out = args.out or Path("runs") / "classifier.pt"
+    save_classifier(out, model, meta)
+    if out.resolve().parent == WEIGHTS_DIR:
+        write_manifest()
+    score = f"test accuracy {test_accuracy:.4f} on {len(test)} digits" if test else "no test split"
+    print(f"{score}; {len(losses)} steps in {seconds:.0f} s; saved {out}")
+    return 0
+
+
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    """Every method over the noise grid on the test split; writes results.md/.json and the PSNR figures."""
+    import torch
+
+    from .benchmark import BenchmarkConfig, run_benchmark
+    from .report import write_outputs
+
+    clean = _load_split(args, "test")
+    clean = clean.subset(slice(0, args.limit)) if args.limit else clean
+    torch.set_num_threads(args.threads)
+    config = BenchmarkConfig(seed=args.seed, specialists=args.specialists)
+    meta = {"command": "python -m denoiser " + " ".join(args.argv), "data_root": str(args.data_root or "")}
+    results = run_benchmark(clean, config, meta, log=lambda line: print(line, file=sys.stderr))
+    for path in write_outputs(results, args.out):
+        print(f"wrote {path}")
     return 0

@@ -1,0 +1,146 @@
+"""Benchmark results -> a markdown table, a JSON file, and the PSNR-against-level figure (HTML and PNG).
+
+Everything here reads the plain-data results of `benchmark.run_benchmark`; nothing is measured.
+The interactive figure is plotly, with plotly.js embedded so it opens offline. The PNG is drawn
+from the same numbers with matplotlib (Agg): plotly's own PNG export (kaleido) needs a Chrome
+build it downloads or finds at run time, which a CI machine without network may not have.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from pathlib import Path
+
+from .weights import atomic_write_bytes
+
+FILES = ("results.md", "results.json", "psnr_vs_level.html", "psnr_vs_level.png")
+
+
+def _fmt(value: float, digits: int) -> str:
+    return "inf" if math.isinf(value) else f"{value:.{digits}f}"
+
+
+def _kind_table(kind: str, by_level: dict, methods: list[str], seconds: dict) -> list[str]:
+    """One markdown table: a row per method, a column per level, cells 'PSNR dB / SSIM'."""
+    levels = list(by_level)
+    lines = [
+        f"### {kind}",
+        "",
+        "| method | " + " | ".join(f"level {level}" for level in levels) + " | ms / image |",
+        "| --- |" + " ---: |" * (len(levels) + 1),
+    ]
+    for name in methods:
+        cells = [f"{_fmt(by_level[lv][name]['psnr'], 2)} / {_fmt(by_level[lv][name]['ssim'], 3)}" for lv in levels]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {seconds[name] * 1000:.2f} |")
+    return [*lines, ""]
+
+
+def _classifier_table(report: dict) -> list[str]:
+    """Accuracy (%) of the digit classifier on clean, noisy and denoised test digits."""
+    info = report["classifier"]
+    if not info["available"]:
+        return [f"Classifier unavailable: {info['reason'].splitlines()[0]}", ""]
+    kinds = list(info["accuracy"])
+    lines = [
+        f"### Digit classifier accuracy (%), clean test digits: {100 * info['clean']:.1f}",
+        "",
+        "| method | " + " | ".join(f"{kind} {info['levels'][kind]}" for kind in kinds) + " |",
+        "| --- |" + " ---: |" * len(kinds),
+    ]
+    for name in report["methods"]:
+        lines.append(f"| {name} | " + " | ".join(f"{100 * info['accuracy'][k][name]:.1f}" for k in kinds) + " |")
+    return [*lines, ""]
+
+
+def markdown(report: dict) -> str:
+    """The results as markdown: a PSNR / SSIM table per noise kind, then the classifier's accuracy."""
+    meta = report["meta"]
+    lines = [
+        "## Benchmark: mean PSNR (dB) / SSIM over the test digits",
+        "",
+        f"`{meta.get('command', 'python -m denoiser benchmark')}` on {meta['n']} test digits, noise seed {meta['seed']}"
+        f" (data root `{meta.get('data_root', '')}`).",
+        "",
+    ]
+    for name, reason in report["unavailable"].items():
+        lines += [f"- {name}: unavailable ({reason.splitlines()[0]})", ""]  # the JSON has the whole message
+    for kind, by_level in report["results"].items():
+        lines += _kind_table(kind, by_level, report["methods"], report["seconds_per_image"])
+    lines += _classifier_table(report)
+    for row in report.get("specialists", []):
+        if "error" in row:
+            lines.append(f"- specialist {row['file']}: {row['error']}")
+        else:
+            gap = f", blind unet {row['unet_psnr']:.2f} dB" if "unet_psnr" in row else ""
+            lines.append(
+                f"- specialist {Path(row['file']).name} ({row['kind']} {row['level']}): {row['psnr']:.2f} dB{gap}"
+            )
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _series(report: dict, kind: str, name: str) -> tuple[list[float], list[float]]:
+    """(levels, mean PSNR) of method `name` under noise `kind`."""
+    by_level = report["results"][kind]
+    return [float(level) for level in by_level], [by_level[level][name]["psnr"] for level in by_level]
+
+
+def plotly_figure(report: dict):
+    """PSNR against level: a subplot per noise kind, a line per method (legend shared)."""
+    import plotly.graph_objects as go
+    from plotly.colors import qualitative
+    from plotly.subplots import make_subplots
+
+    kinds = list(report["results"])
+    fig = make_subplots(rows=1, cols=len(kinds), subplot_titles=kinds, shared_yaxes=True)
+    for i, name in enumerate(report["methods"]):
+        color = qualitative.Plotly[i % len(qualitative.Plotly)]
+        for col, kind in enumerate(kinds, start=1):
+            x, y = _series(report, kind, name)
+            trace = go.Scatter(x=x, y=y, name=name, legendgroup=name, showlegend=col == 1, line={"color": color})
+            fig.add_trace(trace, row=1, col=col)
+            fig.update_xaxes(title_text="level", row=1, col=col)
+    fig.update_yaxes(title_text="PSNR (dB)", row=1, col=1)
+    fig.update_layout(title="Mean PSNR against noise level", height=420, width=1400)
+    return fig
+
+
+def matplotlib_png(report: dict) -> bytes:
+    """The same figure as `plotly_figure`, drawn by matplotlib, as PNG bytes."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on CI
+    import matplotlib.pyplot as plt
+
+    kinds = list(report["results"])
+    fig, axes = plt.subplots(1, len(kinds), figsize=(4 * len(kinds), 3.6), sharey=True, squeeze=False)
+    for ax, kind in zip(axes[0], kinds, strict=True):
+        for name in report["methods"]:
+            ax.plot(*_series(report, kind, name), marker="o", markersize=3, label=name)
+        ax.set_title(kind)
+        ax.set_xlabel("level")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("PSNR (dB)")
+    axes[0][-1].legend(fontsize=8, loc="upper right")
+    fig.suptitle(f"Mean PSNR against noise level ({report['meta']['n']} test digits)")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def write_outputs(report: dict, out: str | Path) -> list[Path]:
+    """Write results.md, results.json, psnr_vs_level.html and psnr_vs_level.png into `out`, atomically."""
+    out = Path(out)
+    html = plotly_figure(report).to_html(include_plotlyjs=True, full_html=True)
+    contents = {
+        "results.md": markdown(report).encode(),
+        "results.json": (json.dumps(report, indent=1) + "\n").encode(),
+        "psnr_vs_level.html": html.encode(),
+        "psnr_vs_level.png": matplotlib_png(report),
+    }
+    for name, data in contents.items():
+        atomic_write_bytes(out / name, data)
+    return [out / name for name in FILES]
