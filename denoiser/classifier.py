@@ -77,14 +77,20 @@ def train_classifier(
     on_step: Callable[[int, float], None] | None = None,
 ) -> tuple[DigitClassifier, list[float]]:
     """Train a classifier on clean `digits` with Adam and cross-entropy; returns it (eval mode) and each step's loss."""
-    from .train import augment  # small shifts and rotations: the same augmentation the denoisers get
-
     if len(digits) == 0 or epochs < 1:
         raise ValueError(f"need at least one digit and one epoch; got {len(digits)} digits, {epochs} epochs")
-    with torch.random.fork_rng(devices=[]):  # seeded initialisation without touching the global RNG
+    # The initialisation and dropout draw from torch's global RNG: seed it, and restore it afterwards.
+    with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = DigitClassifier(config or ClassifierConfig())
-    g = torch.Generator().manual_seed(seed)
+        losses = _fit(model, digits, epochs, torch.Generator().manual_seed(seed), batch_size, lr, on_step)
+    return model.eval(), losses
+
+
+def _fit(model, digits, epochs, g, batch_size, lr, on_step) -> list[float]:
+    """The optimisation loop of `train_classifier`: shuffled batches, augmented, one Adam step each."""
+    from .train import augment  # small shifts and rotations: the same augmentation the denoisers get
+
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     steps_per_epoch = math.ceil(len(digits) / batch_size)
     losses: list[float] = []
@@ -100,7 +106,7 @@ def train_classifier(
             losses.append(loss.item())
             if on_step:
                 on_step(len(losses), losses[-1])
-    return model.eval(), losses
+    return losses
 
 
 @torch.inference_mode()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .weights import atomic_write_bytes
 
+NOISY = "noisy"  # the benchmark's row of the undenoised input
 FILES = ("results.md", "results.json", "psnr_vs_level.html", "psnr_vs_level.png")
 
 
@@ -95,10 +96,14 @@ def plotly_figure(report: dict):
     kinds = list(report["results"])
     fig = make_subplots(rows=1, cols=len(kinds), subplot_titles=kinds, shared_yaxes=True)
     for i, name in enumerate(report["methods"]):
-        color = qualitative.Plotly[i % len(qualitative.Plotly)]
+        line = (
+            {"color": "black", "dash": "dash"}
+            if name == NOISY
+            else {"color": qualitative.Plotly[i % len(qualitative.Plotly)]}
+        )
         for col, kind in enumerate(kinds, start=1):
             x, y = _series(report, kind, name)
-            trace = go.Scatter(x=x, y=y, name=name, legendgroup=name, showlegend=col == 1, line={"color": color})
+            trace = go.Scatter(x=x, y=y, name=name, legendgroup=name, showlegend=col == 1, line=line)
             fig.add_trace(trace, row=1, col=col)
             fig.update_xaxes(title_text="level", row=1, col=col)
     fig.update_yaxes(title_text="PSNR (dB)", row=1, col=1)
@@ -117,7 +122,8 @@ def matplotlib_png(report: dict) -> bytes:
     fig, axes = plt.subplots(1, len(kinds), figsize=(4 * len(kinds), 3.6), sharey=True, squeeze=False)
     for ax, kind in zip(axes[0], kinds, strict=True):
         for name in report["methods"]:
-            ax.plot(*_series(report, kind, name), marker="o", markersize=3, label=name)
+            style = {"color": "black", "linestyle": "--"} if name == NOISY else {}  # the input: the line to beat
+            ax.plot(*_series(report, kind, name), marker="o", markersize=3, label=name, **style)
         ax.set_title(kind)
         ax.set_xlabel("level")
         ax.grid(alpha=0.3)

@@ -1,0 +1,119 @@
+"""The benchmark: the CLI's four output files, missing weights, specialists, and the report writers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from denoiser import benchmark
+from denoiser.baselines import BASELINE_NAMES
+from denoiser.benchmark import GRID, BenchmarkConfig, run_benchmark, run_specialists, specialist_cell
+from denoiser.cli import main
+from denoiser.data import Digits
+from denoiser.report import FILES, markdown, write_outputs
+from denoiser.weights import build_model, save_checkpoint
+
+
+@pytest.fixture(scope="module")
+def bench_out(data_root, tmp_path_factory):
+    """One quick CLI run on the first 20 test digits, shared by the tests that read its files."""
+    out = tmp_path_factory.mktemp("bench")
+    assert main(["benchmark", "--data-root", str(data_root), "--limit", "20", "--out", str(out)]) == 0
+    return out
+
+
+def _few_digits(n: int = 6) -> Digits:
+    """Random blobs stand in for digits where only the plumbing is tested."""
+    g = torch.Generator().manual_seed(0)
+    return Digits(torch.rand(n, 1, 28, 28, generator=g), torch.arange(n) % 10)
+
+
+def test_cli_writes_the_four_files(bench_out):
+    for name in FILES:
+        assert (bench_out / name).stat().st_size > 0
+    assert (bench_out / "psnr_vs_level.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "plotly" in (bench_out / "psnr_vs_level.html").read_text()[:100_000].lower()
+
+
+def test_table_has_a_row_per_method_in_every_kind(bench_out):
+    """The noisy input and every filter always have rows; a model has rows or is reported unavailable."""
+    text = (bench_out / "results.md").read_text()
+    for name in ("noisy", *BASELINE_NAMES):
+        assert text.count(f"| {name} |") == len(GRID) + 1  # four kinds plus the classifier table
+    for name in ("unet", "seed-ae"):
+        assert f"| {name} |" in text or f"- {name}: unavailable" in text
+    for kind in GRID:
+        assert f"### {kind}" in text
+
+
+def test_json_holds_every_cell_timing_and_classifier(bench_out):
+    report = json.loads((bench_out / "results.json").read_text())
+    assert report["meta"]["n"] == 20 and report["meta"]["split"] == "test"
+    for kind, levels in GRID.items():
+        assert [float(level) for level in report["results"][kind]] == list(levels)
+        for cell in report["results"][kind].values():
+            assert set(cell) == set(report["methods"])
+            assert all(0 <= m["ssim"] <= 1 for m in cell.values())
+    assert set(report["seconds_per_image"]) == set(report["methods"])
+    assert report["classifier"]["available"], report["classifier"].get("reason")
+    assert set(report["classifier"]["accuracy"]) == set(GRID)
+    assert report["classifier"]["clean"] >= 0.9
+
+
+def test_same_seed_gives_the_same_numbers(test_digits, bench_out):
+    """Fixed noise seeds: a second run on the same digits repeats the filters' numbers exactly."""
+    report = json.loads((bench_out / "results.json").read_text())
+    config = BenchmarkConfig(grid={"gaussian": (0.5,)}, classifier_levels={})
+    again = run_benchmark(test_digits.subset(slice(0, 20)), config)
+    assert again["results"]["gaussian"]["0.5"]["median"] == report["results"]["gaussian"]["0.5"]["median"]
+
+
+def test_missing_weights_mark_models_unavailable_and_the_run_goes_on(tmp_path):
+    config = BenchmarkConfig(grid={"gaussian": (0.5,)}, weights_dir=tmp_path)
+    report = run_benchmark(_few_digits(), config)
+    assert set(report["unavailable"]) == {"unet", "seed-ae"}
+    assert "does not exist" in report["unavailable"]["unet"]
+    assert report["methods"] == ["noisy", *BASELINE_NAMES]
+    assert not report["classifier"]["available"]
+    assert "unet: unavailable" in markdown(report)
+
+
+def test_damaged_weights_are_unavailable_too(tmp_path):
+    (tmp_path / "unet.pt").write_bytes(b"garbage")
+    methods, unavailable = benchmark.load_methods(BenchmarkConfig(weights_dir=tmp_path))
+    assert "unet" in unavailable and "unet" not in methods
+
+
+def test_specialists_are_evaluated_at_their_own_cell(tmp_path):
+    model = build_model("unet", {"width": 4}, seed=0)
+    save_checkpoint(tmp_path / "unet-gaussian-0.5.pt", "unet", model, {})
+    (tmp_path / "unet-poisson-0.3.pt").write_bytes(b"damaged")
+    rows = run_specialists(tmp_path, _few_digits(), seed=0, weights_dir=tmp_path, log=lambda line: None)
+    good, bad = (r for r in rows if "error" not in r), (r for r in rows if "error" in r)
+    good, bad = next(good), next(bad)
+    assert (good["kind"], good["level"]) == ("gaussian", 0.5) and good["psnr"] > 0
+    assert "unet_psnr" not in good  # no blind unet in tmp_path to compare with
+    assert "unet-poisson-0.3.pt" in bad["file"]
+
+
+def test_specialist_cell_prefers_the_stored_curriculum(tmp_path):
+    meta = {"train": {"curriculum": [{"kind": "speckle", "low": 0.5, "high": 0.5}]}}
+    assert specialist_cell(tmp_path / "whatever.pt", meta) == ("speckle", 0.5)
+    assert specialist_cell(tmp_path / "unet-salt_pepper-0.2.pt", {}) == ("salt_pepper", 0.2)
+    with pytest.raises(ValueError, match="not a specialist"):
+        specialist_cell(tmp_path / "unet.pt", {})
+
+
+def test_write_outputs_handles_a_small_report(tmp_path):
+    report = run_benchmark(_few_digits(), BenchmarkConfig(grid={"poisson": (0.3, 0.7)}, weights_dir=tmp_path))
+    paths = write_outputs(report, tmp_path / "out")
+    assert [p.name for p in paths] == list(FILES) and all(p.exists() for p in paths)
+
+
+def test_bad_limit_exits_2(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["benchmark", "--limit", "0"])
+    assert exit_info.value.code == 2
+    assert "--limit" in capsys.readouterr().err

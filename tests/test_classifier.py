@@ -1,0 +1,84 @@
+"""The digit classifier: shapes, a short training run, checkpoint I/O, and the shipped weights' accuracy."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from denoiser.classifier import (
+    CLASSIFIER_FILE,
+    ClassifierConfig,
+    DigitClassifier,
+    accuracy,
+    load_classifier,
+    load_classifier_file,
+    predict,
+    save_classifier,
+    train_classifier,
+)
+from denoiser.data import Digits
+from denoiser.weights import MANIFEST, WeightsError, sha256
+
+
+def test_forward_gives_ten_logits_per_digit():
+    model = DigitClassifier(ClassifierConfig())
+    assert model(torch.rand(3, 1, 28, 28)).shape == (3, 10)
+
+
+def test_one_epoch_dry_run_gives_finite_falling_loss(train_digits):
+    """One epoch on 200 digits: every loss finite, the last steps lower than the first."""
+    digits = train_digits.subset(slice(0, 200))
+    model, losses = train_classifier(digits, epochs=1, seed=0, batch_size=16, config=ClassifierConfig(width=8))
+    assert len(losses) == 13 and all(math.isfinite(x) for x in losses)
+    assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3
+    assert not model.training
+
+
+def test_training_is_seeded():
+    digits = Digits(torch.rand(32, 1, 28, 28), torch.arange(32) % 10)
+    runs = [train_classifier(digits, epochs=1, seed=3, config=ClassifierConfig(width=4))[1] for _ in range(2)]
+    assert runs[0] == runs[1]
+
+
+def test_empty_digits_raise_value_error():
+    with pytest.raises(ValueError, match="at least one digit"):
+        train_classifier(Digits(torch.zeros(0, 1, 28, 28), torch.zeros(0, dtype=torch.int64)), epochs=1)
+
+
+def test_checkpoint_round_trip_keeps_predictions(tmp_path):
+    model = DigitClassifier(ClassifierConfig(width=4, hidden=16)).eval()
+    path = save_classifier(tmp_path / "classifier.pt", model, {"epochs": 1})
+    loaded, meta = load_classifier_file(path)
+    images = torch.rand(5, 1, 28, 28)
+    assert torch.equal(predict(model, images), predict(loaded, images))
+    assert meta == {"epochs": 1} and loaded.config == model.config
+
+
+def test_damaged_or_missing_file_raises_weights_error_naming_it(tmp_path):
+    damaged = tmp_path / "classifier.pt"
+    damaged.write_bytes(b"not a checkpoint")
+    with pytest.raises(WeightsError, match=r"classifier\.pt is damaged"):
+        load_classifier_file(damaged)
+    with pytest.raises(WeightsError, match="does not exist"):
+        load_classifier(tmp_path / "nowhere")
+
+
+def test_manifest_mismatch_is_caught(tmp_path):
+    save_classifier(tmp_path / "classifier.pt", DigitClassifier(ClassifierConfig(width=4)))
+    (tmp_path / MANIFEST).write_text(json.dumps({"sha256": {"classifier.pt": "0" * 64}}))
+    with pytest.raises(WeightsError, match="SHA-256"):
+        load_classifier(tmp_path)
+
+
+def test_shipped_classifier_is_listed_in_the_manifest():
+    manifest = json.loads((CLASSIFIER_FILE.parent / MANIFEST).read_text())["sha256"]
+    assert manifest["classifier.pt"] == sha256(CLASSIFIER_FILE)
+
+
+def test_shipped_classifier_is_accurate_on_test_digits(test_digits):
+    """At least 97% on the first 1,000 test digits (it scores about 98-99% on all of them)."""
+    digits = test_digits.subset(slice(0, 1000))
+    assert accuracy(load_classifier(), digits.images, digits.labels) >= 0.97
