@@ -75,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=_positive_int, default=64)
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--loss", choices=("bce", "mse", "l1"), help="default: the model's own (bce for seed-ae)")
-    t.add_argument("--width", type=_positive_int, help="unet: filters at full resolution")
+    t.add_argument("--widths", type=_positive_int, nargs="+", help="unet: filters per level, e.g. 16 32 64")
+    t.add_argument("--mid-blocks", type=_non_negative_int, help="unet: extra residual blocks at the coarsest level")
     t.add_argument("--no-augment", action="store_true", help="no random shifts and rotations")
     t.add_argument("--holdout", type=_non_negative_int, default=500, help="training digits held out for the PSNR")
     t.add_argument("--limit", type=_positive_int, help="train on the first N digits only")
@@ -170,7 +171,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, loss=args.loss or spec.loss,
         augment=not args.no_augment, seed=args.seed, max_seconds=args.max_minutes * 60, **config_kwargs,
     )  # fmt: skip
-    model = build_model(args.model, {"width": args.width} if args.width else None, seed=args.seed)
+    model = build_model(args.model, _model_config(args), seed=args.seed)
     out = args.out or Path("runs") / spec.filename
     bar = tqdm(total=config.epochs * -(-len(train_set) // config.batch_size), unit="step", file=sys.stderr)
 
@@ -202,6 +203,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _model_config(args: argparse.Namespace) -> dict:
+    """The model's config from --widths / --mid-blocks (unet only); the model's defaults otherwise."""
+    config = {"widths": tuple(args.widths) if args.widths else None, "mid_blocks": args.mid_blocks}
+    config = {k: v for k, v in config.items() if v is not None}
+    if config and args.model != "unet":
+        raise ValueError(f"--widths and --mid-blocks apply to the unet only, not {args.model}")
+    return config
+
+
 def _versions() -> dict:
     import numpy
     import torch
@@ -209,8 +219,12 @@ def _versions() -> dict:
     return {"python": platform.python_version(), "torch": str(torch.__version__), "numpy": numpy.__version__}
 
 
-def resolve_method(name: str, weights: Path | None = None):
-    """A method (noisy -> denoised) for a registry model, a checkpoint file, or a classical filter."""
+def resolve_method(name: str, weights: Path | None = None, kind: str | None = None, level: float | None = None):
+    """A method (noisy -> denoised) for a registry model, a checkpoint file, or a classical filter.
+
+    A filter gets the parameters tuned for `kind` and `level` when both are given.
+    """
+    from . import baselines
     from .evaluate import model_method
     from .weights import load_checkpoint, load_pretrained
 
@@ -218,15 +232,15 @@ def resolve_method(name: str, weights: Path | None = None):
         return model_method(load_checkpoint(weights)[1])
     if name in REGISTRY:
         return model_method(load_pretrained(name))
-    from . import baselines
-
-    return baselines.get_method(name)
+    if name not in baselines.BASELINE_NAMES:
+        raise ValueError(f"--model must be one of {', '.join([*REGISTRY, *baselines.BASELINE_NAMES])}; got {name!r}")
+    return baselines.get_method(name, kind, level)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate
 
-    method = resolve_method(args.model, args.weights)
+    method = resolve_method(args.model, args.weights, args.noise, args.level)
     clean = _load_split(args, "test").images
     clean = clean[: args.limit] if args.limit else clean
     result = {"model": args.model, **evaluate(method, clean, args.noise, args.level, seed=args.seed)}
@@ -257,7 +271,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
         image = image_to_mnist(data)
     if args.noise:
         image = make_noisy(image, args.noise, args.level, args.seed)
-    denoised = resolve_method(args.model)(image.unsqueeze(0))[0]
+    denoised = resolve_method(args.model, None, args.noise, args.level)(image.unsqueeze(0))[0]
     atomic_write_bytes(args.output, tensor_to_png(denoised))
     print(f"wrote {args.output} (28x28, denoised with {args.model})")
     return 0
