@@ -59,3 +59,30 @@ def curriculum_psnr(model: nn.Module, digits, curriculum, seed: int = 0) -> dict
     method = model_method(model)
     runs = [evaluate(method, digits.images, r.kind, (r.low + r.high) / 2, seed) for r in curriculum]
     return {key: sum(r[key] for r in runs) / len(runs) for key in ("psnr", "noisy_psnr")}
+
+
+def compare(methods: dict[str, Method], clean: torch.Tensor, noisy: torch.Tensor) -> list[dict]:
+    """One row per method, `{"method", "mse", "psnr", "ssim"}` of its output against `clean`, best PSNR first."""
+    rows = [{"method": name, **mean_metrics(clean, method(noisy))} for name, method in methods.items()]
+    return sorted(rows, key=lambda row: (-row["psnr"], -row["ssim"]))
+
+
+def psnr_by_level(
+    methods_at: Callable[[float], dict[str, Method]],
+    clean: torch.Tensor,
+    kind: str,
+    levels: tuple[float, ...] | list[float],
+    seed: int = 0,
+) -> dict[str, list[float]]:
+    """Mean PSNR at each of `levels` for the noisy input ("noisy") and each method `methods_at(level)` gives.
+
+    `methods_at` takes the level because a classical filter is tuned per noise level. Every
+    method sees the same seeded noisy digits at a given level.
+    """
+    curves: dict[str, list[float]] = {"noisy": []}
+    for level in levels:
+        noisy = make_noisy(clean, kind, level, seed)
+        curves["noisy"].append(mean_metrics(clean, noisy)["psnr"])
+        for name, method in methods_at(level).items():
+            curves.setdefault(name, []).append(mean_metrics(clean, method(noisy))["psnr"])
+    return curves

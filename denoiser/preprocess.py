@@ -99,6 +99,20 @@ def image_to_mnist(data: bytes) -> torch.Tensor:
     return to_mnist(open_image(data))
 
 
+def canvas_to_mnist(rgba: np.ndarray) -> torch.Tensor:
+    """A drawing canvas's RGBA pixels (H, W, 4), light ink on a dark or transparent field -> (1, 28, 28).
+
+    Transparent pixels count as black (no ink), unlike uploads, where transparency is paper.
+    """
+    arr = np.asarray(rgba, dtype=np.float64)
+    if arr.ndim != 3 or arr.shape[-1] != 4 or arr.size == 0:
+        raise ImageError(f"Expected RGBA canvas pixels shaped (H, W, 4); got shape {arr.shape}.")
+    grey = arr[..., :3].mean(axis=-1) * (arr[..., 3] / 255.0)  # (H, W) in [0, 255], composited on black
+    if grey.max() < INK_THRESHOLD * 255:
+        raise ImageError("No digit found: the canvas is blank.")
+    return to_mnist(grey / 255.0)
+
+
 def tensor_to_png(image: torch.Tensor, scale: int = 1) -> bytes:
     """A (1, H, W) or (H, W) tensor in [0, 1] -> PNG bytes, upscaled `scale` times with nearest neighbour."""
     arr = (image.detach().squeeze().clamp(0, 1).numpy() * 255).round().astype(np.uint8)
@@ -113,4 +127,3 @@ def tensor_to_png(image: torch.Tensor, scale: int = 1) -> bytes:
 def load_png_as_is(data: bytes) -> torch.Tensor:
     """Image bytes -> (1, H, W) tensor in [0, 1] without any MNIST-style processing."""
     return torch.from_numpy(np.asarray(open_image(data), dtype=np.float32) / 255.0).unsqueeze(0)
-

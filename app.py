@@ -1,0 +1,452 @@
+"""The denoiser app: pick, draw or upload a digit, add noise, compare denoisers, retrain on the page.
+
+`streamlit run app.py`. A `main()` and small `*_ui()` functions that draw widgets and return
+values; every computation is in the `denoiser` package. Shipped models and the offline digits
+are loaded once per server (`st.cache_resource`, never mutated); a model retrained by a
+visitor lives in that visitor's `st.session_state` only. Widget keys are stable: the tests
+and the URL query parameters use them.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import threading
+import time
+
+import numpy as np
+import streamlit as st
+import torch
+from streamlit_drawable_canvas import st_canvas
+
+from denoiser import data, metrics, plots, preprocess, view, weights
+from denoiser.evaluate import Method, compare, curriculum_psnr, make_noisy, model_method, psnr_by_level
+from denoiser.noise import NOISE_KINDS, NoiseRange
+from denoiser.train import TrainConfig, train
+
+SOURCES = {"pick": "Pick", "draw": "Draw", "upload": "Upload"}
+KIND_LABELS = {"gaussian": "Gaussian", "salt_pepper": "Salt & pepper", "speckle": "Speckle", "poisson": "Poisson"}
+SCALE = 10  # digits are sent at 280x280, upscaled nearest-neighbour so the pixels stay crisp
+LEVELS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # x axis of the PSNR-vs-level chart
+BATCH = 10  # digits in the batch view
+MAX_TRAININGS = int(os.environ.get("DENOISER_MAX_TRAININGS", "1"))  # concurrent trainings per server
+TRAIN_SECONDS = 60.0  # a retraining stops after this wall time, whatever its settings
+WAIT_SECONDS = 120.0  # how long a visitor waits for a free training slot
+HELD_OUT = 200  # sample digits never retrained on, to measure a retraining
+INTRO = """Noise is added to a handwritten digit (28×28 pixels, MNIST style) and a denoiser removes it.
+The three pictures are the **original**, the **noisy** one and the **denoised** one. Under them,
+**MSE** (mean squared error, lower is better), **PSNR** (peak signal-to-noise ratio in dB, higher is
+better; ∞ means identical) and **SSIM** (structural similarity, 1 is identical) compare each with the
+original; the small numbers show what the denoiser changed. The tabs compare every method, sweep the
+noise level, show a batch of digits, and let you retrain a model in your own session."""
+CRISP_CSS = "<style>img { image-rendering: pixelated; }</style>"  # keep upscaled pixels square
+
+
+@st.cache_resource
+def sample() -> data.Digits:
+    """The 5,000 offline MNIST digits (sorted by class), shared read-only by every visitor."""
+    return data.load_sample()
+
+
+@st.cache_resource
+def class_indices() -> list[torch.Tensor]:
+    """For each class 0-9, the positions of its digits in `sample()`."""
+    labels = sample().labels
+    return [torch.nonzero(labels == c).flatten() for c in range(10)]
+
+
+@st.cache_resource
+def shipped(name: str) -> tuple[torch.nn.Module | None, str]:
+    """A shipped model and "", or None and why it is unavailable (damaged or missing weights)."""
+    try:
+        return weights.load_pretrained(name), ""
+    except weights.WeightsError as err:
+        return None, str(err)
+
+
+def baselines():
+    """The classical filters module, or None if it is not there (the app works without it)."""
+    try:
+        from denoiser import baselines as module
+    except ImportError:
+        return None
+    return module
+
+
+@st.cache_resource
+def filter_method(name: str, kind: str, level: float) -> Method:
+    """Classical filter `name` tuned for this noise; its default parameters if the tuning file is damaged."""
+    try:
+        return baselines().get_method(name, kind, level)
+    except weights.WeightsError:
+        return baselines().get_method(name)
+
+
+@st.cache_resource
+def training_slots() -> threading.Semaphore:
+    """The server-wide limit on concurrent trainings: two CPU cores are shared by every visitor."""
+    return threading.Semaphore(MAX_TRAININGS)
+
+
+@st.cache_resource
+def retrain_split() -> tuple[data.Digits, data.Digits]:
+    """Sample digits to retrain on, and `HELD_OUT` others kept aside to measure the retrained model."""
+    return data.split_holdout(sample(), HELD_OUT, seed=0)
+
+
+def shared_methods() -> list[str]:
+    """Names of the methods every visitor has: the shipped models that load, then the classical filters."""
+    models = [name for name in weights.REGISTRY if shipped(name)[0] is not None]
+    module = baselines()
+    return models + list(module.BASELINE_NAMES if module else ())
+
+
+def method_for(name: str, kind: str, level: float) -> Method:
+    """noisy -> denoised for a method name: "retrained" (this session's), a shipped model or a filter."""
+    if name == "retrained":
+        return model_method(st.session_state["retrained"]["model"])
+    if name in weights.REGISTRY:
+        return model_method(shipped(name)[0])
+    return filter_method(name, kind, level)
+
+
+def method_label(name: str) -> str:
+    if name == "retrained":
+        return f"{st.session_state['retrained']['arch']} retrained (this session)"
+    return f"{name} (model)" if name in weights.REGISTRY else f"{name} (filter)"
+
+
+@st.cache_data(max_entries=256)
+def comparison_rows(clean: np.ndarray, kind: str, level: float, seed: int, names: tuple[str, ...]) -> list[dict]:
+    """Metrics of the noisy input and every shared method on one noisy digit, best PSNR first."""
+    clean_t = torch.from_numpy(clean)
+    methods = {"noisy input": lambda noisy: noisy} | {n: method_for(n, kind, level) for n in names}
+    return compare(methods, clean_t, make_noisy(clean_t, kind, level, seed))
+
+
+@st.cache_data(max_entries=256)
+def level_curves(clean: np.ndarray, kind: str, seed: int, names: tuple[str, ...]) -> dict[str, list[float]]:
+    """PSNR against noise level for the noisy input and every shared method, on one digit."""
+    methods_at = lambda level: {n: method_for(n, kind, level) for n in names}  # noqa: E731
+    return psnr_by_level(methods_at, torch.from_numpy(clean), kind, LEVELS, seed)
+
+
+@st.cache_data(max_entries=64)
+def upload_to_mnist(data_bytes: bytes) -> torch.Tensor:
+    return preprocess.image_to_mnist(data_bytes)
+
+
+def png(image: torch.Tensor, scale: int = SCALE) -> bytes:
+    return preprocess.tensor_to_png(image, scale)
+
+
+def init_state(models: list[str]) -> None:
+    """On a session's first run, seed the widgets from the URL; on every run, keep hidden widgets' values."""
+    state = st.session_state
+    if "started" not in state:
+        values, state["notices"] = view.parse_query(st.query_params.to_dict(), models)
+        defaults = view.DEFAULTS | {"model": view.DEFAULTS["model"] if view.DEFAULTS["model"] in models else models[0]}
+        for key, value in (defaults | values).items():
+            state[key] = value
+        state["started"] = True
+    for key in ("digit_class", "digit_index"):  # not drawn when the source is draw/upload: keep them
+        state[key] = state.get(key, view.DEFAULTS[key])
+    if "select_model" in state:  # set by a finished retraining, before the model widget exists
+        state["model"] = state.pop("select_model")
+    if state.get("model") not in models + (["retrained"] if "retrained" in state else []):
+        state["model"] = models[0]
+
+
+def mirror_url() -> None:
+    """Write the current view into the URL so it can be shared as a link."""
+    state = st.session_state
+    model = state["retrained"]["arch"] if state["model"] == "retrained" else state["model"]
+    wanted = view.to_query({key: state[key] for key in view.URL_NAMES} | {"model": model})
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def _move_index(step: int) -> None:
+    count = len(class_indices()[st.session_state.digit_class])
+    st.session_state.digit_index = (st.session_state.digit_index + step) % count
+
+
+def _random_digit() -> None:
+    rng = np.random.default_rng()
+    st.session_state.digit_class = int(rng.integers(10))
+    st.session_state.digit_index = int(rng.integers(len(class_indices()[st.session_state.digit_class])))
+
+
+def pick_ui() -> torch.Tensor:
+    """A sample digit by class and number, with previous / next / random; returns it (1, 28, 28)."""
+    digit_class = st.selectbox("Digit", range(10), key="digit_class")
+    count = len(class_indices()[digit_class])
+    st.session_state.digit_index = min(st.session_state.digit_index, count - 1)
+    cols = st.columns(3)
+    cols[0].button("◀ Prev", key="prev", on_click=_move_index, args=(-1,), width="stretch")
+    cols[1].button("Next ▶", key="next", on_click=_move_index, args=(1,), width="stretch")
+    cols[2].button("Random", key="random", on_click=_random_digit, width="stretch")
+    index = st.number_input(f"Sample number (of {count})", 0, count - 1, key="digit_index")
+    return sample().images[class_indices()[digit_class][index]]
+
+
+def draw_ui() -> torch.Tensor | None:
+    """A canvas to draw on, white on black; the drawing made MNIST-style, or None while it is blank."""
+    st.caption("Draw one digit, large, in the middle. The bin icon under the canvas clears it.")
+    result = st_canvas(stroke_width=20, stroke_color="#FFFFFF", background_color="#000000", width=240,
+                       height=240, return_image_data=True, key="canvas")  # fmt: skip
+    try:
+        return None if result.image_data is None else preprocess.canvas_to_mnist(result.image_data)
+    except preprocess.ImageError as err:
+        st.info(str(err))
+        return None
+
+
+def upload_ui() -> torch.Tensor | None:
+    """A file uploader; the picture made MNIST-style, or None (with a message if it could not be used)."""
+    types = ["png", "jpg", "jpeg", "bmp", "webp", "gif", "tif", "tiff"]
+    file = st.file_uploader("A picture of one digit (any size, light or dark background)", types, key="upload")
+    if file is None:
+        return None
+    try:
+        return upload_to_mnist(file.getvalue())
+    except preprocess.ImageError as err:
+        st.warning(str(err))
+        return None
+
+
+def source_ui() -> torch.Tensor:
+    """Where the digit comes from; returns it (1, 28, 28); a sample digit until a drawing/upload exists."""
+    source = st.segmented_control("Digit source", list(SOURCES), format_func=SOURCES.get, key="source",
+                                  required=True)  # fmt: skip
+    clean = {"pick": pick_ui, "draw": draw_ui, "upload": upload_ui}[source]()
+    if clean is None:
+        st.caption("Meanwhile, the page shows the sample digit.")
+        clean = sample().images[class_indices()[st.session_state.digit_class][st.session_state.digit_index]]
+    return clean
+
+
+def _new_noise() -> None:
+    st.session_state.noise_seed = (st.session_state.noise_seed + 1) % view.MAX_SEED
+
+
+def noise_ui() -> tuple[str, float, int]:
+    """Noise kind, level and seed."""
+    kind = st.selectbox("Noise kind", NOISE_KINDS, format_func=KIND_LABELS.get, key="noise_kind")
+    hint = "The noise's standard deviation on a white pixel; for salt & pepper, the share of pixels hit."
+    level = st.slider("Noise level", 0.0, 1.0, step=0.01, key="noise_level", help=hint)
+    seed = st.number_input("Noise seed", 0, view.MAX_SEED, step=1, key="noise_seed")
+    st.button("New noise", key="new_noise", on_click=_new_noise, width="stretch")
+    return kind, level, int(seed)
+
+
+def model_ui(models: list[str]) -> tuple[str, bool]:
+    """The denoiser shown, and whether to show the residual image."""
+    options = (["retrained"] if "retrained" in st.session_state else []) + models
+    name = st.selectbox("Denoiser", options, format_func=method_label, key="model")
+    residual = st.toggle("Show the residual |denoised − original|", key="residual")
+    for missing in (n for n in weights.REGISTRY if shipped(n)[0] is None):
+        st.warning(f"Model {missing} is unavailable: {shipped(missing)[1]}. The other methods still work.")
+    return name, residual
+
+
+def metric_ui(key: str, label: str, value: float, before: float | None = None) -> None:
+    delta = None if before is None else view.metric_delta(value, before)
+    st.metric(label, view.format_metric(key, value), delta, delta_color="inverse" if key == "mse" else "normal")
+
+
+def images_ui(clean: torch.Tensor, noisy: torch.Tensor, denoised: torch.Tensor, residual: bool) -> None:
+    """Original, noisy, denoised (and residual) side by side, with metrics and PNG downloads."""
+    noisy_m, denoised_m = metrics.mean_metrics(clean, noisy), metrics.mean_metrics(clean, denoised)
+    cols = st.columns(4 if residual else 3)
+    cols[0].image(png(clean), caption="Original (28×28, what the model sees)", width="stretch")
+    cols[1].image(png(noisy), caption="Noisy", width="stretch")
+    cols[2].image(png(denoised), caption="Denoised", width="stretch")
+    if residual:
+        cols[3].image(png((denoised - clean).abs()), caption="|denoised − original|", width="stretch")
+    for key, label in (("psnr", "PSNR"), ("ssim", "SSIM"), ("mse", "MSE")):
+        with cols[1]:
+            metric_ui(key, f"Noisy {label}", noisy_m[key])
+        with cols[2]:
+            metric_ui(key, f"Denoised {label}", denoised_m[key], noisy_m[key])
+    cols[1].download_button("Noisy PNG", png(noisy), "noisy.png", "image/png", key="download_noisy")
+    cols[2].download_button("Denoised PNG", png(denoised), "denoised.png", "image/png", key="download_denoised")
+
+
+def compare_tab(clean: torch.Tensor, kind: str, level: float, seed: int, models: list[str]) -> None:
+    """Every method on the same noisy digit: a table and bar charts, best first."""
+    clean = clean.unsqueeze(0)  # (1, 1, 28, 28)
+    rows = comparison_rows(clean.numpy(), kind, level, seed, tuple(models))
+    if "retrained" in st.session_state:
+        noisy = make_noisy(clean, kind, level, seed)
+        extra = compare({"retrained": method_for("retrained", kind, level)}, clean, noisy)
+        rows = sorted(rows + extra, key=lambda row: (-row["psnr"], -row["ssim"]))
+    st.plotly_chart(plots.comparison_figure(rows), key="compare_chart")
+    st.dataframe(
+        [{**row, "psnr": view.format_metric("psnr", row["psnr"])} for row in rows], hide_index=True, key="compare_table"
+    )
+
+
+def levels_tab(clean: torch.Tensor, kind: str, level: float, seed: int, models: list[str]) -> None:
+    """PSNR against noise level for this digit and noise kind, every method, the current level marked."""
+    clean = clean.unsqueeze(0)  # (1, 1, 28, 28)
+    curves = dict(level_curves(clean.numpy(), kind, seed, tuple(models)))
+    if "retrained" in st.session_state:
+        at = lambda lv: {"retrained": method_for("retrained", kind, lv)}  # noqa: E731
+        curves["retrained"] = psnr_by_level(at, clean, kind, LEVELS, seed)["retrained"]
+    st.plotly_chart(plots.level_figure(list(LEVELS), curves, level, kind), key="level_chart")
+
+
+def batch_tab(kind: str, level: float, seed: int, name: str) -> None:
+    """Original / noisy / denoised rows for `BATCH` sample digits chosen by the noise seed, with PSNR."""
+    order = torch.randperm(len(sample()), generator=torch.Generator().manual_seed(seed))[:BATCH]
+    clean = sample().images[order]  # (BATCH, 1, 28, 28)
+    noisy = make_noisy(clean, kind, level, seed)
+    denoised = method_for(name, kind, level)(noisy)
+    for title, images in (("Original", clean), ("Noisy", noisy), ("Denoised", denoised)):
+        psnr = metrics.image_metrics(clean, images)["psnr"]
+        captions = (
+            [str(int(c)) for c in sample().labels[order]]
+            if title == "Original"
+            else [view.format_metric("psnr", p) for p in psnr]
+        )
+        st.caption(title)
+        st.image([png(x, 3) for x in images], caption=captions, width=84)
+
+
+def retrain_ui() -> dict | None:
+    """Training controls; their settings when "Retrain" is pressed, else None."""
+    left, right = st.columns(2)
+    arch = left.selectbox("Architecture", list(weights.REGISTRY), key="retrain_arch")
+    start = left.radio("Start from", ("shipped weights", "scratch"), key="retrain_start", horizontal=True)
+    epochs = left.number_input("Epochs", 1, 5, value=1, key="retrain_epochs")
+    digits = right.select_slider("Training digits", (64, 250, 500, 1000, 2000, 4000), value=1000, key="retrain_digits")
+    kinds = right.multiselect("Noise kinds", NOISE_KINDS, default=list(NOISE_KINDS), format_func=KIND_LABELS.get,
+                              key="retrain_kinds")  # fmt: skip
+    levels = right.slider("Noise levels", 0.0, 1.0, (0.0, 0.8), step=0.05, key="retrain_levels")
+    st.caption(f"Stops after {TRAIN_SECONDS:.0f} s at most. Changing anything on the page stops a training.")
+    if not st.button("Retrain", key="retrain", type="primary", disabled=not kinds):
+        return None
+    return {"arch": arch, "scratch": start == "scratch", "epochs": int(epochs), "digits": int(digits),
+            "curriculum": tuple(NoiseRange(k, *levels) for k in kinds)}  # fmt: skip
+
+
+def acquire_slot(slots: threading.Semaphore) -> bool:
+    """Take a training slot, waiting with a message while other visitors train."""
+    if slots.acquire(blocking=False):
+        return True
+    note, start = st.empty(), time.monotonic()
+    while time.monotonic() - start < WAIT_SECONDS:
+        note.info(f"Another visitor is training; yours starts when a slot frees up ({time.monotonic() - start:.0f} s).")
+        if slots.acquire(timeout=1.0):  # the st call above lets Streamlit stop this run if the visitor leaves
+            note.empty()
+            return True
+    note.warning("The server is still busy training for other visitors. Please try again in a minute.")
+    return False
+
+
+def train_with_progress(model: torch.nn.Module, spec: dict, losses: list[float]) -> None:
+    """Train `model` in place, drawing progress (epoch, loss, images/s) and a live loss curve."""
+    bar, chart, last = st.progress(0.0, text="Starting…"), st.empty(), [0.0]
+
+    def on_step(info) -> None:
+        losses.append(info.loss)
+        bar.progress(info.step / info.total_steps, text=f"Epoch {info.epoch}/{spec['epochs']} · step {info.step}/"
+                     f"{info.total_steps} · loss {info.loss:.4f} · {info.images_per_s:.0f} images/s")  # fmt: skip
+        if time.monotonic() - last[0] > 0.5 or info.step == info.total_steps:
+            last[0] = time.monotonic()
+            chart.plotly_chart(plots.loss_figure(losses), key=f"loss_live_{info.step}")
+
+    train_set = retrain_split()[0].subset(slice(0, spec["digits"]))
+    config = TrainConfig(epochs=spec["epochs"], batch_size=32, loss=weights.REGISTRY[spec["arch"]].loss,
+                         curriculum=spec["curriculum"], threads=1, max_seconds=TRAIN_SECONDS)  # fmt: skip
+    train(model, train_set, config, on_step=on_step)
+
+
+def retrain(spec: dict) -> None:
+    """Retrain a copy of the model for this session only, then make it the session's denoiser."""
+    if not acquire_slot(training_slots()):
+        return
+    try:
+        with st.status(f"Retraining {spec['arch']}…", expanded=True) as status:
+            base = shipped(spec["arch"])[0]
+            model = (
+                weights.build_model(spec["arch"], seed=0) if spec["scratch"] or base is None else copy.deepcopy(base)
+            )
+            held_out, losses = retrain_split()[1], []
+            before = curriculum_psnr(model, held_out, spec["curriculum"])["psnr"]
+            train_with_progress(model, spec, losses)
+            after = curriculum_psnr(model, held_out, spec["curriculum"])["psnr"]
+            status.update(label="Retrained", state="complete")
+    finally:
+        training_slots().release()
+    meta = {"retrained_in": "app", "train": {k: v for k, v in spec.items() if k != "curriculum"}}
+    weights_bytes = weights.checkpoint_bytes(spec["arch"], model, meta)
+    st.session_state["retrained"] = {"arch": spec["arch"], "model": model, "before": before, "after": after,
+                                     "losses": losses, "bytes": weights_bytes}  # fmt: skip
+    st.session_state["select_model"] = "retrained"
+    st.rerun()
+
+
+def _revert() -> None:
+    arch = st.session_state.pop("retrained")["arch"]
+    st.session_state["model"] = arch if shipped(arch)[0] is not None else st.session_state["model"]
+
+
+def retrained_ui() -> None:
+    """The session's retrained model: held-out PSNR before and after, loss curve, revert and download."""
+    info = st.session_state.get("retrained")
+    if info is None:
+        return
+    st.success(f"Your session uses a retrained **{info['arch']}**. Held-out PSNR ({HELD_OUT} digits): "
+               f"{info['before']:.2f} dB before, **{info['after']:.2f} dB** after.")  # fmt: skip
+    st.plotly_chart(plots.loss_figure(info["losses"]), key="loss_final")
+    left, right = st.columns(2)
+    left.button("Back to the shipped weights", key="revert", on_click=_revert)
+    right.download_button(
+        "Download retrained weights", info["bytes"], f"{info['arch']}-retrained.pt", key="download_weights"
+    )
+
+
+def main() -> None:
+    st.set_page_config(page_title="Denoiser: MNIST digits", page_icon="🧹", layout="wide")
+    st.html(CRISP_CSS)
+    models = shared_methods()
+    if not models:
+        st.error("No denoiser is available: the weights are missing and the classical filters are not installed.")
+        st.stop()
+    init_state(models)
+    st.title("Denoise a handwritten digit")
+    st.markdown(INTRO)
+    for notice in st.session_state.pop("notices", []):
+        st.warning(notice)
+    with st.sidebar:
+        kind, level, seed = noise_ui()
+        name, residual = model_ui(models)
+    left, right = st.columns([1, 3], gap="large")
+    with left:
+        clean = source_ui()
+    noisy = make_noisy(clean, kind, level, seed)
+    with right:
+        images_ui(clean, noisy, method_for(name, kind, level)(noisy.unsqueeze(0))[0], residual)
+    tabs = st.tabs(["Compare methods", "Across noise levels", "Batch", "Retrain"], key="view", on_change="rerun")
+    if tabs[0].open:
+        with tabs[0]:
+            compare_tab(clean, kind, level, seed, models)
+    if tabs[1].open:
+        with tabs[1]:
+            levels_tab(clean, kind, level, seed, models)
+    if tabs[2].open:
+        with tabs[2]:
+            batch_tab(kind, level, seed, name)
+    if tabs[3].open:
+        with tabs[3]:
+            spec = retrain_ui()
+            if spec:
+                retrain(spec)
+            retrained_ui()
+    mirror_url()
+
+
+if __name__ == "__main__":
+    main()

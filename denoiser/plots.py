@@ -1,0 +1,51 @@
+"""Plotly figures for the app: method comparison, PSNR against noise level, and the training loss.
+
+Pure functions from numbers to `plotly.graph_objects.Figure`; nothing here draws on a page,
+so the app and a notebook can share them. Infinite PSNRs (identical images) are drawn at
+`PSNR_CAP` dB, since a chart axis cannot hold infinity.
+"""
+
+from __future__ import annotations
+
+import math
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+PSNR_CAP = 60.0  # dB; where an infinite PSNR is drawn
+_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "height": 320}
+
+
+def _finite(psnr: float) -> float:
+    return min(psnr, PSNR_CAP) if not math.isnan(psnr) else float("nan")
+
+
+def comparison_figure(rows: list[dict]) -> go.Figure:
+    """Horizontal bars of PSNR and SSIM per method; `rows` as `evaluate.compare` gives them, best first."""
+    rows = list(reversed(rows))  # plotly draws the first bar at the bottom
+    names = [row["method"] for row in rows]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("PSNR (dB, higher is better)", "SSIM (higher is better)"))
+    fig.add_trace(go.Bar(x=[_finite(r["psnr"]) for r in rows], y=names, orientation="h", name="PSNR"), 1, 1)
+    fig.add_trace(go.Bar(x=[r["ssim"] for r in rows], y=names, orientation="h", name="SSIM"), 1, 2)
+    fig.update_layout(showlegend=False, **_LAYOUT)
+    fig.update_yaxes(showticklabels=False, row=1, col=2)
+    return fig
+
+
+def level_figure(levels: list[float], curves: dict[str, list[float]], current: float, kind: str) -> go.Figure:
+    """PSNR against noise level, one line per method, with the current level marked."""
+    fig = go.Figure()
+    for name, psnrs in curves.items():
+        dash = "dot" if name == "noisy" else None
+        fig.add_trace(go.Scatter(x=levels, y=[_finite(p) for p in psnrs], mode="lines+markers", name=name,
+                                 line={"dash": dash}))  # fmt: skip
+    fig.add_vline(x=current, line_dash="dash", line_color="grey", annotation_text=f"now: {current:.2f}")
+    fig.update_layout(xaxis_title=f"{kind} noise level", yaxis_title="PSNR (dB)", **_LAYOUT)
+    return fig
+
+
+def loss_figure(losses: list[float]) -> go.Figure:
+    """The training loss per step."""
+    fig = go.Figure(go.Scatter(x=list(range(1, len(losses) + 1)), y=losses, mode="lines", name="loss"))
+    fig.update_layout(xaxis_title="step", yaxis_title="loss", **{**_LAYOUT, "height": 240})
+    return fig

@@ -1,0 +1,78 @@
+"""What the app shows, as plain data: the view's defaults, reading them from a shared link, number formats.
+
+The app mirrors its state in the URL's query parameters so a view can be shared as a link.
+A link is user input: `parse_query` keeps the values it can use and explains each one it
+drops, so the page can fall back to the defaults with a notice instead of failing.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .noise import NOISE_KINDS, check_level
+
+SOURCES = ("pick", "draw", "upload")
+MAX_SEED = 2**31 - 1
+DEFAULTS = {
+    "source": "pick",  # where the digit comes from
+    "digit_class": 3,  # sample digit: its class ...
+    "digit_index": 0,  # ... and its number within the class
+    "noise_kind": "gaussian",
+    "noise_level": 0.5,
+    "noise_seed": 0,
+    "model": "unet",  # the denoiser shown
+}
+URL_NAMES = {"source": "source", "digit_class": "digit", "digit_index": "index", "noise_kind": "kind",
+             "noise_level": "level", "noise_seed": "seed", "model": "model"}  # fmt: skip
+_MAX_INT = {"digit_class": 9, "digit_index": 499, "noise_seed": MAX_SEED}
+
+
+def _parse_one(key: str, text: str, models: list[str]) -> str | int | float:
+    """One URL value for view key `key`; ValueError saying what is allowed."""
+    choices = {"source": list(SOURCES), "noise_kind": list(NOISE_KINDS), "model": list(models)}
+    if key in choices:
+        if text not in choices[key]:
+            raise ValueError(f"must be one of {', '.join(choices[key])}")
+        return text
+    if key == "noise_level":
+        try:
+            return round(check_level(float(text)), 2)
+        except ValueError:
+            raise ValueError("must be a number from 0 to 1") from None
+    if not (text.isascii() and text.isdigit() and int(text) <= _MAX_INT[key]):
+        raise ValueError(f"must be a whole number from 0 to {_MAX_INT[key]}")
+    return int(text)
+
+
+def parse_query(query: dict[str, str | list[str]], models: list[str]) -> tuple[dict, list[str]]:
+    """View values from URL query parameters, and a notice for each one dropped (the default is used)."""
+    values, notices = {}, []
+    for key, name in URL_NAMES.items():
+        if name not in query:
+            continue
+        raw = query[name]
+        text = raw[-1] if isinstance(raw, list) and raw else str(raw) if not isinstance(raw, list) else ""
+        try:
+            values[key] = _parse_one(key, text, models)
+        except ValueError as err:
+            notices.append(f"Ignored `{name}={text[:40]}` from the link ({err}); using the default.")
+    return values, notices
+
+
+def to_query(values: dict) -> dict[str, str]:
+    """The URL query parameters for view `values` (keys as in `DEFAULTS`)."""
+    return {name: str(values[key]) for key, name in URL_NAMES.items() if key in values}
+
+
+def format_metric(key: str, value: float) -> str:
+    """A metric as the page shows it: PSNR in dB (∞ for identical images), MSE and SSIM as plain numbers."""
+    if key == "psnr":
+        return "∞ dB" if math.isinf(value) else f"{value:.2f} dB"
+    return f"{value:.4f}" if key == "mse" else f"{value:.3f}"
+
+
+def metric_delta(value: float, before: float) -> str | None:
+    """The change from `before` to `value`, signed; None when either is infinite (no meaningful change)."""
+    if math.isinf(value) or math.isinf(before) or math.isnan(value) or math.isnan(before):
+        return None
+    return f"{value - before:+.4g}"

@@ -1,0 +1,94 @@
+"""The library pieces the app needs: URL parsing and number formats (`view`), comparison and
+level sweeps (`evaluate`), canvas preprocessing (`preprocess`) and the figures (`plots`)."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from denoiser import plots, view
+from denoiser.evaluate import compare, psnr_by_level
+from denoiser.preprocess import ImageError, canvas_to_mnist
+
+MODELS = ["unet", "seed-ae", "median"]
+
+
+def test_parse_query_keeps_good_values():
+    """Well-formed parameters come back typed, with no notice."""
+    query = {"source": "draw", "digit": "7", "index": "12", "kind": "poisson", "level": "0.25", "seed": "9",
+             "model": "median"}  # fmt: skip
+    values, notices = view.parse_query(query, MODELS)
+    assert notices == []
+    assert values == {"source": "draw", "digit_class": 7, "digit_index": 12, "noise_kind": "poisson",
+                      "noise_level": 0.25, "noise_seed": 9, "model": "median"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [("kind", "pink"), ("level", "1.5"), ("level", "nan"), ("level", "abc"), ("seed", "-3"), ("seed", "x"),
+     ("digit", "10"), ("index", "3.5"), ("model", "gpt"), ("source", "camera")],
+)  # fmt: skip
+def test_parse_query_drops_bad_values_with_a_notice(name, text):
+    """A bad value is dropped (so the default is used) and the notice names it."""
+    values, notices = view.parse_query({name: text}, MODELS)
+    assert values == {}
+    assert len(notices) == 1 and f"{name}=" in notices[0]
+
+
+def test_to_query_round_trips():
+    """Writing a view to the URL and reading it back gives the same view."""
+    assert view.parse_query(view.to_query(view.DEFAULTS), ["unet"]) == (view.DEFAULTS, [])
+
+
+def test_format_metric_and_delta_handle_infinity():
+    """Identical images show PSNR as ∞ and no delta rather than crashing or printing inf."""
+    assert view.format_metric("psnr", math.inf) == "∞ dB"
+    assert view.format_metric("psnr", 18.234) == "18.23 dB"
+    assert view.metric_delta(math.inf, 10.0) is None
+    assert view.metric_delta(20.0, 12.5) == "+7.5"
+
+
+def test_compare_sorts_best_first():
+    """The identity on a clean digit beats a method that blanks it."""
+    clean = torch.rand(2, 1, 28, 28)
+    rows = compare({"blank": torch.zeros_like, "identity": lambda x: x}, clean, clean)
+    assert [r["method"] for r in rows] == ["identity", "blank"]
+    assert math.isinf(rows[0]["psnr"])
+
+
+def test_psnr_by_level_falls_with_noise():
+    """The noisy input's PSNR falls as the level rises; every method gets one value per level."""
+    clean = torch.rand(3, 1, 28, 28)
+    curves = psnr_by_level(lambda level: {"identity": lambda x: x}, clean, "gaussian", [0.1, 0.5, 0.9], seed=1)
+    assert curves["noisy"] == curves["identity"]
+    assert curves["noisy"][0] > curves["noisy"][1] > curves["noisy"][2]
+
+
+def test_canvas_to_mnist_centres_a_stroke():
+    """A white stroke on a black RGBA canvas becomes a 28x28 digit in [0, 1] with its mass near the centre."""
+    rgba = np.zeros((240, 240, 4), np.uint8)
+    rgba[..., 3] = 255
+    rgba[40:200, 30:60, :3] = 255  # a vertical bar near the left edge
+    digit = canvas_to_mnist(rgba)
+    assert digit.shape == (1, 28, 28) and digit.min() >= 0 and digit.max() <= 1
+    cols = torch.arange(28, dtype=torch.float32)
+    centre = (digit[0].sum(0) * cols).sum() / digit.sum()
+    assert abs(centre - 14) < 1.5
+
+
+def test_canvas_to_mnist_rejects_blank_and_wrong_shapes():
+    """A blank canvas or a non-RGBA array raises ImageError with a user-facing message."""
+    with pytest.raises(ImageError, match="blank"):
+        canvas_to_mnist(np.zeros((50, 50, 4), np.uint8))
+    with pytest.raises(ImageError, match="RGBA"):
+        canvas_to_mnist(np.zeros((50, 50), np.uint8))
+
+
+def test_figures_cap_infinite_psnr():
+    """The figures build, and an infinite PSNR is drawn at the cap instead of breaking the axis."""
+    rows = [{"method": "a", "psnr": math.inf, "ssim": 1.0}, {"method": "b", "psnr": 12.0, "ssim": 0.5}]
+    fig = plots.comparison_figure(rows)
+    assert max(fig.data[0].x) == plots.PSNR_CAP
+    assert len(plots.level_figure([0.1, 0.2], {"noisy": [20.0, 14.0]}, 0.15, "gaussian").data) == 1
+    assert list(plots.loss_figure([0.3, 0.2]).data[0].y) == [0.3, 0.2]
