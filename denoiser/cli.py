@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--limit", type=_positive_int, help="train on the first N digits only")
     t.add_argument("--seed", type=_non_negative_int, default=0)
     t.add_argument("--max-minutes", type=float, default=0.0, help="stop after this wall time (0: no limit)")
+    t.add_argument("--threads", type=_non_negative_int, default=2, help="torch CPU threads (0: torch's default)")
     t.add_argument("--out", type=Path, help="checkpoint path (default runs/NAME.pt; weights/ only when named)")
 
     e = sub.add_parser("evaluate", help="denoise the test split and print MSE, PSNR, SSIM")
@@ -169,7 +170,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         config_kwargs["curriculum"] = (NoiseRange(args.noise, args.level, args.level),)
     config = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, loss=args.loss or spec.loss,
-        augment=not args.no_augment, seed=args.seed, max_seconds=args.max_minutes * 60, **config_kwargs,
+        augment=not args.no_augment, seed=args.seed, max_seconds=args.max_minutes * 60, threads=args.threads,
+        **config_kwargs,
     )  # fmt: skip
     model = build_model(args.model, _model_config(args), seed=args.seed)
     out = args.out or Path("runs") / spec.filename

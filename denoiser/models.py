@@ -27,7 +27,7 @@ class SeedAEConfig:
 
 
 class SeedAE(nn.Module):
-    """Conv(1->32)+ReLU, pool, Conv(32->16)+ReLU, pool, Conv(16->16)+ReLU, up, Conv(16->32)+ReLU, up, Conv(32->1)+Sigmoid."""
+    """Conv(1->32), pool, Conv(32->16), pool, Conv(16->16), up, Conv(16->32), up, Conv(32->1), Sigmoid; ReLU between."""
 
     def __init__(self, config: SeedAEConfig) -> None:
         super().__init__()
@@ -52,8 +52,27 @@ class SeedAE(nn.Module):
 @dataclass
 class UNetConfig:
     channels: int = 1  # image channels
-    width: int = 24  # filters at full resolution; doubled at each down-sampling
-    depth: int = 2  # number of down-samplings (28 -> 14 -> 7)
+    widths: tuple[int, ...] = (16, 32, 64)  # filters per level; len - 1 down-samplings (28 -> 14 -> 7)
+    mid_blocks: int = 0  # extra residual blocks at the coarsest level: receptive field at little cost
+
+    def __post_init__(self) -> None:
+        self.widths = tuple(self.widths)  # a checkpoint may store a list
+        if len(self.widths) < 2 or min(self.widths) < 1:
+            raise ValueError(f"UNetConfig.widths must list >= 2 positive filter counts; got {self.widths}")
+        if self.mid_blocks < 0:
+            raise ValueError(f"UNetConfig.mid_blocks must be >= 0; got {self.mid_blocks}")
+
+
+class _Residual(nn.Module):
+    """x + conv(relu(conv(x))): deepens the coarsest level without hurting gradient flow."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True),
+                                  nn.Conv2d(width, width, 3, padding=1))  # fmt: skip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x + self.body(x))
 
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:
@@ -69,15 +88,14 @@ class UNet(nn.Module):
 
     def __init__(self, config: UNetConfig) -> None:
         super().__init__()
-        if config.depth < 1:
-            raise ValueError(f"UNetConfig.depth must be >= 1; got {config.depth}")
         self.config = config
-        widths = [config.width * 2**i for i in range(config.depth + 1)]  # e.g. [24, 48, 96]
+        widths, depth = config.widths, len(config.widths) - 1
         self.down = nn.ModuleList([_block(config.channels, widths[0])])
-        self.down.extend(_block(widths[i], widths[i + 1]) for i in range(config.depth))
+        self.down.extend(_block(widths[i], widths[i + 1]) for i in range(depth))
         self.pool = nn.MaxPool2d(2)
-        self.up = nn.ModuleList(nn.ConvTranspose2d(widths[i + 1], widths[i], 2, stride=2) for i in range(config.depth))
-        self.merge = nn.ModuleList(_block(2 * widths[i], widths[i]) for i in range(config.depth))
+        self.mid = nn.Sequential(*(_Residual(widths[-1]) for _ in range(config.mid_blocks)))
+        self.up = nn.ModuleList(nn.ConvTranspose2d(widths[i + 1], widths[i], 2, stride=2) for i in range(depth))
+        self.merge = nn.ModuleList(_block(2 * widths[i], widths[i]) for i in range(depth))
         self.head = nn.Conv2d(widths[0], config.channels, 1)
 
     def forward(self, noisy: torch.Tensor) -> torch.Tensor:
@@ -88,7 +106,8 @@ class UNet(nn.Module):
         x = self.down[0](noisy)  # (N, w, 28, 28)
         for block in self.down[1:]:
             skips.append(x)
-            x = block(self.pool(x))  # halves H, W and doubles the channels
-        for i in reversed(range(self.config.depth)):
+            x = block(self.pool(x))  # halves H and W: (N, w_i, 28 / 2^i, 28 / 2^i)
+        x = self.mid(x)
+        for i in reversed(range(len(self.merge))):
             x = self.merge[i](torch.cat([self.up[i](x), skips[i]], dim=1))
         return self.head(x)

@@ -47,8 +47,7 @@ def check_images(images: object, name: str = "clean") -> torch.Tensor:
         raise ValueError(f"{name} must be a float tensor with values in [0, 1]; got dtype {images.dtype}")
     if images.dim() not in (2, 3, 4) or images.numel() == 0:
         raise ValueError(
-            f"{name} must be shaped (H, W), (C, H, W) or (N, C, H, W) and non-empty; "
-            f"got shape {tuple(images.shape)}"
+            f"{name} must be shaped (H, W), (C, H, W) or (N, C, H, W) and non-empty; got shape {tuple(images.shape)}"
         )
     if not torch.isfinite(images).all():
         raise ValueError(f"{name} must not contain NaN or infinite values")

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import Digits
-from .noise import BLIND_CURRICULUM, NoiseRange
+from .noise import BLIND_CURRICULUM, NoiseRange, add_curriculum_noise
 
 LOSSES = ("bce", "mse", "l1")
 
@@ -98,6 +98,20 @@ def _loss(name: str, denoised: torch.Tensor, clean: torch.Tensor) -> torch.Tenso
     return F.mse_loss(denoised, clean) if name == "mse" else F.l1_loss(denoised, clean)
 
 
+def _step(model, optimizer, schedule, clean: torch.Tensor, config: TrainConfig, g: torch.Generator) -> float:
+    """One optimisation step on a clean batch: augment, add fresh noise, fit noisy -> clean."""
+    if config.augment:
+        clean = augment(clean, g)
+    noisy = add_curriculum_noise(clean, config.curriculum, g)
+    loss = _loss(config.loss, model(noisy), clean)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    if schedule:
+        schedule.step()
+    return loss.item()
+
+
 def train(
     model: nn.Module,
     digits: Digits,
@@ -105,8 +119,6 @@ def train(
     on_step: Callable[[StepInfo], bool | None] | None = None,
 ) -> TrainResult:
     """Train `model` in place to map noisy -> clean digits; `on_step` may return True to stop early."""
-    from .noise import add_curriculum_noise
-
     if len(digits) == 0:
         raise ValueError("digits must hold at least one image to train on")
     if config.threads:
@@ -122,19 +134,11 @@ def train(
         order, epoch_loss = torch.randperm(len(digits), generator=g), 0.0
         for i in range(steps_per_epoch):
             clean = digits.images[order[i * config.batch_size : (i + 1) * config.batch_size]]
-            if config.augment:
-                clean = augment(clean, g)
-            noisy = add_curriculum_noise(clean, config.curriculum, g)
-            loss = _loss(config.loss, model(noisy), clean)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            if schedule:
-                schedule.step()
+            loss = _step(model, optimizer, schedule, clean, config, g)
             result.steps += 1
-            epoch_loss += loss.item()
+            epoch_loss += loss
             elapsed = time.perf_counter() - start
-            info = StepInfo(result.steps, total, epoch, loss.item(), elapsed, result.steps * config.batch_size / elapsed)
+            info = StepInfo(result.steps, total, epoch, loss, elapsed, result.steps * config.batch_size / elapsed)
             stop = on_step(info) if on_step else None
             if stop or (config.max_seconds and elapsed >= config.max_seconds):
                 result.stopped_early = True

@@ -1,0 +1,54 @@
+"""Shared fixtures: the MNIST data root, a few digits, and small seeded generators.
+
+The data root comes from $DENOISER_DATA_ROOT (CI sets it to ../shared/mnist). Without it a
+test that needs real digits is skipped on a developer's machine, but fails under CI=true,
+so CI can never pass by skipping what it is meant to check.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from denoiser.data import DATA_ROOT_ENV, load_mnist
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip on a developer's machine; fail under CI, where nothing may be skipped silently."""
+    if IN_CI:
+        pytest.fail(f"CI=true and {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    root = os.environ.get(DATA_ROOT_ENV)
+    if not root or not (Path(root) / "MNIST" / "raw").is_dir():
+        skip_or_fail(f"${DATA_ROOT_ENV} does not point at an MNIST root (got {root!r})")
+    return Path(root)
+
+
+@pytest.fixture(scope="session")
+def train_digits(data_root):
+    return load_mnist(data_root, "train", download=False)
+
+
+@pytest.fixture(scope="session")
+def test_digits(data_root):
+    return load_mnist(data_root, "test", download=False)
+
+
+@pytest.fixture
+def clean(test_digits) -> torch.Tensor:
+    """Sixteen real test digits, (16, 1, 28, 28) in [0, 1]."""
+    return test_digits.images[:16].clone()
+
+
+@pytest.fixture
+def gen() -> torch.Generator:
+    return torch.Generator().manual_seed(1234)

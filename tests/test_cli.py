@@ -1,0 +1,96 @@
+"""The command line: train, evaluate and denoise as a user runs them, and one-line errors."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from denoiser.cli import main
+from denoiser.preprocess import load_png_as_is, tensor_to_png
+from denoiser.weights import WEIGHTS_DIR, load_checkpoint
+
+EVAL_KEYS = {"model", "noise", "level", "n", "mse", "psnr", "ssim", "noisy_mse", "noisy_psnr", "noisy_ssim", "seconds"}
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """`python -m denoiser ARGS` in a subprocess, exactly as a user types it."""
+    return subprocess.run([sys.executable, "-m", "denoiser", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_evaluate_json_prints_one_object_with_the_documented_keys(data_root):
+    done = run_cli("evaluate", "--model", "seed-ae", "--data-root", str(data_root), "--noise", "gaussian",
+                   "--level", "0.5", "--limit", "20", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert set(result) == EVAL_KEYS
+    assert result["n"] == 20 and result["model"] == "seed-ae" and result["noise"] == "gaussian"
+    assert result["psnr"] > result["noisy_psnr"] + 5
+
+
+def test_evaluate_prints_a_readable_summary(data_root, capsys):
+    args = ["evaluate", "--model", "unet", "--data-root", str(data_root), "--noise", "poisson", "--level", "0.3"]
+    assert main([*args, "--limit", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "8 test digits" in out and "denoised" in out and "noisy" in out and "PSNR" in out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["evaluate", "--model", "seed-ae", "--noise", "gaussian", "--level", "1.5"],
+        ["evaluate", "--model", "seed-ae", "--noise", "pink", "--level", "0.5"],
+        ["evaluate", "--model", "seed-ae", "--noise", "gaussian", "--level", "nan"],
+        ["evaluate", "--model", "seed-ae", "--noise", "gaussian", "--level", "0.5", "--limit", "-3"],
+        ["train", "--model", "resnet"],
+        ["train", "--model", "unet", "--epochs", "zero"],
+        ["frobnicate"],
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(args):
+    done = run_cli(*args)
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "error" in done.stderr
+
+
+def test_unknown_method_exits_2_naming_the_models(data_root, capsys):
+    code = main(
+        ["evaluate", "--model", "magic", "--data-root", str(data_root), "--noise", "gaussian", "--level", "0.1"]
+    )
+    assert code == 2
+    assert "unet" in capsys.readouterr().err
+
+
+def test_missing_data_root_exits_1_with_a_hint(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("urllib.request.urlopen", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
+    code = main(
+        ["evaluate", "--model", "seed-ae", "--data-root", str(tmp_path), "--noise", "gaussian", "--level", "0.1"]
+    )
+    assert code == 1
+    assert "--source sample" in capsys.readouterr().err
+
+
+def test_train_writes_a_checkpoint_with_its_recipe_and_never_touches_shipped_weights(data_root, tmp_path, capsys):
+    shipped = {p.name: p.read_bytes() for p in WEIGHTS_DIR.iterdir()}
+    out = tmp_path / "tiny.pt"
+    args = ["train", "--model", "unet", "--widths", "4", "8", "16", "--data-root", str(data_root), "--epochs", "1",
+            "--limit", "40", "--holdout", "8", "--batch-size", "16", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    assert "held-out PSNR" in capsys.readouterr().out
+    name, model, meta = load_checkpoint(out)
+    assert name == "unet" and model.config.widths == (4, 8, 16)
+    assert meta["n_train"] == 32 and meta["n_holdout"] == 8 and meta["command"].startswith("python -m denoiser train")
+    assert meta["holdout"]["psnr"] > 0 and meta["versions"]["torch"] == torch.__version__
+    assert {p.name: p.read_bytes() for p in WEIGHTS_DIR.iterdir()} == shipped
+
+
+def test_denoise_writes_a_28x28_png(tmp_path, test_digits):
+    source = tmp_path / "digit.png"
+    source.write_bytes(tensor_to_png(test_digits.images[0]))
+    out = tmp_path / "out.png"
+    assert main(["denoise", "--model", "unet", str(source), str(out), "--noise", "gaussian", "--level", "0.3"]) == 0
+    image = load_png_as_is(out.read_bytes())
+    assert image.shape == (1, 28, 28)
+    assert (image - test_digits.images[0]).abs().mean() < 0.1

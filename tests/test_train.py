@@ -1,0 +1,72 @@
+"""Training: a short dry run lowers the loss, is seeded, can stop early, and validates its config."""
+
+import math
+
+import pytest
+import torch
+
+from denoiser.noise import NoiseRange
+from denoiser.train import TrainConfig, augment, train
+from denoiser.weights import build_model
+
+TINY = {"epochs": 2, "batch_size": 16, "lr": 3e-3, "threads": 1}
+
+
+def _few(train_digits, n=64):
+    return train_digits.subset(slice(0, n))
+
+
+def test_two_epoch_dry_run_gives_finite_falling_loss(train_digits):
+    model = build_model("unet", {"widths": (8, 16, 32)}, seed=0)
+    seen = []
+    result = train(model, _few(train_digits), TrainConfig(**TINY, augment=False), on_step=lambda s: seen.append(s))
+    assert result.steps == 8 == len(seen)
+    assert all(math.isfinite(s.loss) for s in seen)
+    assert result.epoch_losses[1] < result.epoch_losses[0]
+    assert seen[-1].step == seen[-1].total_steps and seen[-1].images_per_s > 0
+    assert not model.training
+
+
+def test_seed_ae_trains_with_binary_cross_entropy(train_digits):
+    model = build_model("seed-ae", seed=0)
+    config = TrainConfig(**TINY, loss="bce", curriculum=(NoiseRange("gaussian", 0.5, 0.5),))
+    result = train(model, _few(train_digits), config)
+    assert all(math.isfinite(v) for v in result.epoch_losses)
+    assert result.epoch_losses[1] < result.epoch_losses[0]
+
+
+def test_same_seed_gives_the_same_weights(train_digits):
+    def run():
+        model = build_model("unet", {"widths": (4, 8, 16)}, seed=3)
+        train(model, _few(train_digits, 32), TrainConfig(**TINY, seed=3))
+        return torch.cat([p.flatten() for p in model.parameters()])
+
+    assert torch.equal(run(), run())
+
+
+def test_callback_can_stop_training_early(train_digits):
+    model = build_model("unet", {"widths": (4, 8, 16)}, seed=0)
+    result = train(model, _few(train_digits), TrainConfig(**TINY), on_step=lambda s: s.step >= 3)
+    assert result.steps == 3 and result.stopped_early
+
+
+def test_augment_keeps_shape_and_range_and_moves_the_digit(train_digits):
+    clean = _few(train_digits, 8).images
+    moved = augment(clean, torch.Generator().manual_seed(0))
+    assert moved.shape == clean.shape and moved.min() >= 0 and moved.max() <= 1
+    assert not torch.allclose(moved, clean)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [({"epochs": 0}, "epochs"), ({"batch_size": 1.5}, "batch_size"), ({"lr": -1}, "lr"),
+     ({"loss": "huber"}, "loss"), ({"curriculum": ()}, "curriculum"), ({"max_seconds": -1}, "max_seconds")],
+)  # fmt: skip
+def test_bad_config_raises_value_error_naming_the_field(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        TrainConfig(**kwargs)
+
+
+def test_config_round_trips_through_plain_types():
+    config = TrainConfig(curriculum=(NoiseRange("poisson", 0.1, 0.4),))
+    assert TrainConfig(**config.to_dict()) == config
