@@ -29,9 +29,8 @@ KIND_LABELS = {"gaussian": "Gaussian", "salt_pepper": "Salt & pepper", "speckle"
 SCALE = 10  # digits are sent at 280x280, upscaled nearest-neighbour so the pixels stay crisp
 LEVELS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # x axis of the PSNR-vs-level chart
 BATCH = 10  # digits in the batch view
-MAX_TRAININGS = int(os.environ.get("DENOISER_MAX_TRAININGS", "1"))  # concurrent trainings per server
 TRAIN_SECONDS = 60.0  # a retraining stops after this wall time, whatever its settings
-WAIT_SECONDS = 120.0  # how long a visitor waits for a free training slot
+WAIT_SECONDS = float(os.environ.get("DENOISER_TRAIN_WAIT", "120"))  # how long a visitor waits for a training slot
 HELD_OUT = 200  # sample digits never retrained on, to measure a retraining
 INTRO = """Noise is added to a handwritten digit (28×28 pixels, MNIST style) and a denoiser removes it.
 The three pictures are the **original**, the **noisy** one and the **denoised** one. Under them,
@@ -84,8 +83,8 @@ def filter_method(name: str, kind: str, level: float) -> Method:
 
 @st.cache_resource
 def training_slots() -> threading.Semaphore:
-    """The server-wide limit on concurrent trainings: two CPU cores are shared by every visitor."""
-    return threading.Semaphore(MAX_TRAININGS)
+    """The server-wide limit on concurrent trainings (default 1): two CPU cores are shared by every visitor."""
+    return threading.Semaphore(int(os.environ.get("DENOISER_MAX_TRAININGS", "1")))
 
 
 @st.cache_resource
@@ -112,7 +111,7 @@ def method_for(name: str, kind: str, level: float) -> Method:
 
 def method_label(name: str) -> str:
     if name == "retrained":
-        return f"{st.session_state['retrained']['arch']} retrained (this session)"
+        return "retrained model (this session)"
     return f"{name} (model)" if name in weights.REGISTRY else f"{name} (filter)"
 
 

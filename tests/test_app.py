@@ -1,0 +1,228 @@
+"""The Streamlit app through `streamlit.testing.v1.AppTest`: one behaviour per test, widgets found by key.
+
+AppTest cannot draw, so the drawing test puts a canvas result into session state the way the
+canvas component itself stores it. Trainings here are tiny (64 digits, one epoch).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import streamlit as st
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from denoiser.evaluate import make_noisy
+from denoiser.metrics import mean_metrics
+from denoiser.noise import NOISE_KINDS
+from denoiser.preprocess import canvas_to_mnist, image_to_mnist
+from denoiser.view import format_metric
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+
+
+@pytest.fixture
+def at() -> AppTest:
+    """The app after its first run."""
+    app = AppTest.from_file(APP, default_timeout=90)
+    return app.run()
+
+
+def metric(app: AppTest, label: str) -> str:
+    return next(m.value for m in app.metric if m.label == label)
+
+
+def psnr(app: AppTest, which: str = "Noisy") -> float:
+    text = metric(app, f"{which} PSNR")
+    return float("inf") if text.startswith("∞") else float(text.split()[0])
+
+
+def expected_noisy_psnr(clean, kind: str = "gaussian", level: float = 0.5, seed: int = 0) -> str:
+    """The noisy PSNR the page should show for `clean` (1, 28, 28) at the default noise."""
+    return format_metric("psnr", mean_metrics(clean, make_noisy(clean, kind, level, seed))["psnr"])
+
+
+def digit_png(light_background: bool = True) -> bytes:
+    """A 120x90 picture of a thick "1", dark ink on light paper, as a phone photo might give."""
+    pixels = np.full((120, 90), 235 if light_background else 10, np.uint8)
+    pixels[15:105, 38:52] = 20 if light_background else 240
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).convert("RGB").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def open_tab(app: AppTest, label: str) -> AppTest:
+    app.session_state["view"] = label
+    return app.run()
+
+
+def test_default_page_renders_images_and_metrics(at):
+    """The default page runs without an exception and shows three images and six metrics."""
+    assert not at.exception
+    assert len(at.main.image) >= 3
+    labels = {m.label for m in at.metric}
+    assert labels == {f"{w} {m}" for w in ("Noisy", "Denoised") for m in ("PSNR", "SSIM", "MSE")}
+    assert all(m.delta for m in at.metric if m.label.startswith("Denoised"))
+
+
+def test_noise_level_moves_noisy_psnr(at):
+    """More noise gives a lower noisy PSNR; less noise a higher one."""
+    at.slider(key="noise_level").set_value(0.2).run()
+    low = psnr(at)
+    at.slider(key="noise_level").set_value(0.8).run()
+    assert psnr(at) < low
+
+
+@pytest.mark.parametrize("kind", NOISE_KINDS)
+def test_every_noise_kind_works(at, kind):
+    """Each noise kind renders without an exception and actually adds noise."""
+    at.selectbox(key="noise_kind").set_value(kind).run()
+    assert not at.exception
+    assert psnr(at) < 40
+
+
+def test_new_noise_button_changes_seed(at):
+    """ "New noise" draws a new seed and so a different noisy image."""
+    before = psnr(at)
+    at.button(key="new_noise").click().run()
+    assert at.number_input(key="noise_seed").value == 1
+    assert psnr(at) != before
+
+
+def test_pick_source_next_and_class(at):
+    """Next moves to the following sample digit; choosing a class shows a digit of that class."""
+    at.button(key="next").click().run()
+    assert at.number_input(key="digit_index").value == 1
+    at.selectbox(key="digit_class").set_value(7).run()
+    assert not at.exception and at.query_params["digit"] == "7"
+
+
+def test_draw_source_uses_the_canvas(at):
+    """A drawing (set through session state, as the canvas component stores it) becomes the digit."""
+    rgba = np.zeros((240, 240, 4), np.uint8)
+    rgba[..., 3] = 255
+    rgba[40:200, 100:130, :3] = 255
+    buffer = io.BytesIO()
+    Image.fromarray(rgba).save(buffer, format="PNG")
+    url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    at.button_group(key="source").set_value("draw").run()
+    at.session_state["canvas"] = {"drawing": {"raw": {"objects": []}, "data": url}, "backgroundFit": None}
+    at.run()
+    assert not at.exception
+    assert metric(at, "Noisy PSNR") == expected_noisy_psnr(canvas_to_mnist(rgba))
+
+
+def test_upload_source_uses_the_file(at):
+    """An uploaded picture (dark ink on light paper) is made MNIST-style and becomes the digit."""
+    at.button_group(key="source").set_value("upload").run()
+    at.file_uploader(key="upload").upload("one.png", digit_png(), "image/png").run()
+    assert not at.exception
+    assert metric(at, "Noisy PSNR") == expected_noisy_psnr(image_to_mnist(digit_png()))
+
+
+def test_bad_upload_shows_a_message(at):
+    """A file that is not an image gives a short warning, no exception, and the page keeps working."""
+    at.button_group(key="source").set_value("upload").run()
+    at.file_uploader(key="upload").upload("digit.png", b"not an image at all", "image/png").run()
+    assert not at.exception
+    assert any("not an image" in w.value for w in at.warning)
+    assert len(at.metric) == 6
+
+
+def test_view_is_mirrored_in_the_url(at):
+    """The current noise and model are written to the query parameters."""
+    at.selectbox(key="noise_kind").set_value("speckle").run()
+    assert at.query_params["kind"] == "speckle"
+    assert at.query_params["level"] == "0.5"
+
+
+def test_url_sets_the_view():
+    """A shared link's parameters set the widgets on the first run."""
+    app = AppTest.from_file(APP, default_timeout=90)
+    app.query_params.update({"kind": "poisson", "level": "0.3", "seed": "5", "digit": "8"})
+    app.run()
+    assert app.selectbox(key="noise_kind").value == "poisson"
+    assert app.slider(key="noise_level").value == 0.3
+    assert app.number_input(key="noise_seed").value == 5
+    assert app.selectbox(key="digit_class").value == 8
+
+
+def test_bad_url_falls_back_with_a_notice():
+    """Bad link parameters fall back to the defaults and the page says so."""
+    app = AppTest.from_file(APP, default_timeout=90)
+    app.query_params.update({"kind": "pink", "level": "nan", "seed": "-1"})
+    app.run()
+    assert not app.exception
+    assert app.selectbox(key="noise_kind").value == "gaussian"
+    assert app.slider(key="noise_level").value == 0.5
+    assert len([w for w in app.warning if "Ignored" in w.value]) == 3
+
+
+def test_compare_tab_lists_every_method(at):
+    """The comparison table has the noisy input and every model and filter, best PSNR first."""
+    table = at.dataframe[0].value
+    assert "noisy input" in set(table["method"])
+    assert len(table) == len(at.selectbox(key="model").options) + 1
+
+
+def test_levels_and_batch_tabs_render(at):
+    """The PSNR-vs-level tab and the batch tab (ten digits in three rows) render without an exception."""
+    open_tab(at, "Across noise levels")
+    assert not at.exception
+    open_tab(at, "Batch")
+    assert not at.exception
+    assert sum(len(image.value) for image in at.main.image) >= 3 + 30
+
+
+def test_residual_toggle_adds_an_image(at):
+    """The residual toggle shows a fourth image."""
+    before = len(at.main.image)
+    at.toggle(key="residual").set_value(True).run()
+    assert len(at.main.image) == before + 1
+
+
+def test_retrain_changes_session_model_not_weights(at):
+    """A tiny retraining finishes, becomes this session's model and leaves the weights file untouched."""
+    weights_file = ROOT / "weights" / "unet.pt"
+    before = weights_file.read_bytes() if weights_file.exists() else None
+    open_tab(at, "Retrain")
+    at.select_slider(key="retrain_digits").set_value(64)
+    at.button(key="retrain").click().run(timeout=180)
+    assert not at.exception
+    assert at.session_state["model"] == "retrained"
+    assert at.selectbox(key="model").value == "retrained"
+    assert any("retrained" in s.value for s in at.success)
+    assert (weights_file.read_bytes() if weights_file.exists() else None) == before
+
+
+def test_revert_goes_back_to_shipped(at):
+    """After a retraining, "Back to the shipped weights" removes the session's model."""
+    open_tab(at, "Retrain")
+    at.select_slider(key="retrain_digits").set_value(64)
+    at.button(key="retrain").click().run(timeout=180)
+    at.button(key="revert").click().run()
+    assert "retrained" not in at.session_state
+    assert at.selectbox(key="model").value != "retrained"
+
+
+def test_busy_server_makes_a_visitor_wait(monkeypatch):
+    """With no free training slot, the visitor sees a wait message, then a busy notice; nothing trains."""
+    monkeypatch.setenv("DENOISER_MAX_TRAININGS", "0")
+    monkeypatch.setenv("DENOISER_TRAIN_WAIT", "1")
+    st.cache_resource.clear()  # the semaphore is per server: rebuild it with no slots
+    try:
+        app = AppTest.from_file(APP, default_timeout=90).run()
+        open_tab(app, "Retrain")
+        app.select_slider(key="retrain_digits").set_value(64)
+        app.button(key="retrain").click().run()
+        assert not app.exception
+        assert any("busy" in w.value for w in app.warning)
+        assert "retrained" not in app.session_state
+    finally:
+        monkeypatch.undo()
+        st.cache_resource.clear()
