@@ -119,7 +119,7 @@ def method_label(name: str) -> str:
 def comparison_rows(clean: np.ndarray, kind: str, level: float, seed: int, names: tuple[str, ...]) -> list[dict]:
     """Metrics of the noisy input and every shared method on one noisy digit, best PSNR first."""
     clean_t = torch.from_numpy(clean)
-    methods = {"noisy input": lambda noisy: noisy} | {n: method_for(n, kind, level) for n in names}
+    methods = {plots.NOISY: lambda noisy: noisy} | {n: method_for(n, kind, level) for n in names}
     return compare(methods, clean_t, make_noisy(clean_t, kind, level, seed))
 
 
@@ -181,19 +181,19 @@ def pick_ui() -> torch.Tensor:
     digit_class = st.selectbox("Digit", range(10), key="digit_class")
     count = len(class_indices()[digit_class])
     st.session_state.digit_index = min(st.session_state.digit_index, count - 1)
-    cols = st.columns(3)
-    cols[0].button("◀ Prev", key="prev", on_click=_move_index, args=(-1,), width="stretch")
-    cols[1].button("Next ▶", key="next", on_click=_move_index, args=(1,), width="stretch")
-    cols[2].button("Random", key="random", on_click=_random_digit, width="stretch")
+    cols = st.columns([1, 1, 1.6])
+    cols[0].button("◀", key="prev", on_click=_move_index, args=(-1,), width="stretch", help="Previous sample")
+    cols[1].button("▶", key="next", on_click=_move_index, args=(1,), width="stretch", help="Next sample")
+    cols[2].button("Random", key="random", on_click=_random_digit, width="stretch", help="A random digit")
     index = st.number_input(f"Sample number (of {count})", 0, count - 1, key="digit_index")
     return sample().images[class_indices()[digit_class][index]]
 
 
 def draw_ui() -> torch.Tensor | None:
     """A canvas to draw on, white on black; the drawing made MNIST-style, or None while it is blank."""
-    st.caption("Draw one digit, large, in the middle. The bin icon under the canvas clears it.")
-    result = st_canvas(stroke_width=20, stroke_color="#FFFFFF", background_color="#000000", width=240,
-                       height=240, return_image_data=True, key="canvas")  # fmt: skip
+    result = st_canvas(stroke_width=18, stroke_color="#FFFFFF", background_color="#000000", width=224,
+                       height=224, return_image_data=True, key="canvas")  # fmt: skip
+    st.caption("Draw one digit, large, in the middle. The bin icon above the canvas clears it.")
     try:
         return None if result.image_data is None else preprocess.canvas_to_mnist(result.image_data)
     except preprocess.ImageError as err:
@@ -244,32 +244,34 @@ def model_ui(models: list[str]) -> tuple[str, bool]:
     options = (["retrained"] if "retrained" in st.session_state else []) + models
     name = st.selectbox("Denoiser", options, format_func=method_label, key="model")
     residual = st.toggle("Show the residual |denoised − original|", key="residual")
+    if name == "retrained":
+        info = st.session_state["retrained"]
+        st.caption(f"{info['arch']} retrained in this session: {info['before']:.2f} → {info['after']:.2f} dB held out.")
     for missing in (n for n in weights.REGISTRY if shipped(n)[0] is None):
-        st.warning(f"Model {missing} is unavailable: {shipped(missing)[1]}. The other methods still work.")
+        st.warning(f"Model {missing} is unavailable ({shipped(missing)[1][:300]}). The other methods still work.")
     return name, residual
 
 
-def metric_ui(key: str, label: str, value: float, before: float | None = None) -> None:
-    delta = None if before is None else view.metric_delta(value, before)
-    st.metric(label, view.format_metric(key, value), delta, delta_color="inverse" if key == "mse" else "normal")
+def metrics_ui(noisy_m: dict, denoised_m: dict) -> None:
+    """MSE, PSNR and SSIM of the noisy and the denoised digit; the delta is what denoising changed."""
+    for col, (key, label) in zip(st.columns(3), (("psnr", "PSNR"), ("ssim", "SSIM"), ("mse", "MSE")), strict=True):
+        colour = "inverse" if key == "mse" else "normal"  # a lower MSE is better
+        col.metric(f"Noisy {label}", view.format_metric(key, noisy_m[key]))
+        delta = view.metric_delta(key, denoised_m[key], noisy_m[key])
+        col.metric(f"Denoised {label}", view.format_metric(key, denoised_m[key]), delta, delta_color=colour)
 
 
 def images_ui(clean: torch.Tensor, noisy: torch.Tensor, denoised: torch.Tensor, residual: bool) -> None:
-    """Original, noisy, denoised (and residual) side by side, with metrics and PNG downloads."""
-    noisy_m, denoised_m = metrics.mean_metrics(clean, noisy), metrics.mean_metrics(clean, denoised)
+    """Original, noisy, denoised (and residual) side by side, with PNG downloads and the metrics."""
     cols = st.columns(4 if residual else 3)
     cols[0].image(png(clean), caption="Original (28×28, what the model sees)", width="stretch")
     cols[1].image(png(noisy), caption="Noisy", width="stretch")
     cols[2].image(png(denoised), caption="Denoised", width="stretch")
     if residual:
         cols[3].image(png((denoised - clean).abs()), caption="|denoised − original|", width="stretch")
-    for key, label in (("psnr", "PSNR"), ("ssim", "SSIM"), ("mse", "MSE")):
-        with cols[1]:
-            metric_ui(key, f"Noisy {label}", noisy_m[key])
-        with cols[2]:
-            metric_ui(key, f"Denoised {label}", denoised_m[key], noisy_m[key])
     cols[1].download_button("Noisy PNG", png(noisy), "noisy.png", "image/png", key="download_noisy")
     cols[2].download_button("Denoised PNG", png(denoised), "denoised.png", "image/png", key="download_denoised")
+    metrics_ui(metrics.mean_metrics(clean, noisy), metrics.mean_metrics(clean, denoised))
 
 
 def compare_tab(clean: torch.Tensor, kind: str, level: float, seed: int, models: list[str]) -> None:
@@ -281,9 +283,10 @@ def compare_tab(clean: torch.Tensor, kind: str, level: float, seed: int, models:
         extra = compare({"retrained": method_for("retrained", kind, level)}, clean, noisy)
         rows = sorted(rows + extra, key=lambda row: (-row["psnr"], -row["ssim"]))
     st.plotly_chart(plots.comparison_figure(rows), key="compare_chart")
-    st.dataframe(
-        [{**row, "psnr": view.format_metric("psnr", row["psnr"])} for row in rows], hide_index=True, key="compare_table"
-    )
+    table = [
+        {"method": row["method"]} | {k: view.format_metric(k, row[k]) for k in ("psnr", "ssim", "mse")} for row in rows
+    ]
+    st.dataframe(table, hide_index=True, key="compare_table")
 
 
 def levels_tab(clean: torch.Tensor, kind: str, level: float, seed: int, models: list[str]) -> None:
@@ -357,7 +360,8 @@ def train_with_progress(model: torch.nn.Module, spec: dict, losses: list[float])
             chart.plotly_chart(plots.loss_figure(losses), key=f"loss_live_{info.step}")
 
     train_set = retrain_split()[0].subset(slice(0, spec["digits"]))
-    config = TrainConfig(epochs=spec["epochs"], batch_size=32, loss=weights.REGISTRY[spec["arch"]].loss,
+    lr = 1e-3 if spec["scratch"] else 3e-4  # gentler when fine-tuning the shipped weights
+    config = TrainConfig(epochs=spec["epochs"], batch_size=32, lr=lr, loss=weights.REGISTRY[spec["arch"]].loss,
                          curriculum=spec["curriculum"], threads=1, max_seconds=TRAIN_SECONDS)  # fmt: skip
     train(model, train_set, config, on_step=on_step)
 
@@ -422,7 +426,7 @@ def main() -> None:
     with st.sidebar:
         kind, level, seed = noise_ui()
         name, residual = model_ui(models)
-    left, right = st.columns([1, 3], gap="large")
+    left, right = st.columns([1, 2.6], gap="large")
     with left:
         clean = source_ui()
     noisy = make_noisy(clean, kind, level, seed)

@@ -13,6 +13,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 PSNR_CAP = 60.0  # dB; where an infinite PSNR is drawn
+NOISY = "noisy input"  # the row/curve of the undenoised input, drawn grey as the reference
+NOISY_COLOUR = "#888888"
 _LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "height": 320}
 
 
@@ -24,9 +26,12 @@ def comparison_figure(rows: list[dict]) -> go.Figure:
     """Horizontal bars of PSNR and SSIM per method; `rows` as `evaluate.compare` gives them, best first."""
     rows = list(reversed(rows))  # plotly draws the first bar at the bottom
     names = [row["method"] for row in rows]
+    grey = [name == NOISY for name in names]  # the noisy input is the reference, drawn grey
     fig = make_subplots(rows=1, cols=2, subplot_titles=("PSNR (dB, higher is better)", "SSIM (higher is better)"))
-    fig.add_trace(go.Bar(x=[_finite(r["psnr"]) for r in rows], y=names, orientation="h", name="PSNR"), 1, 1)
-    fig.add_trace(go.Bar(x=[r["ssim"] for r in rows], y=names, orientation="h", name="SSIM"), 1, 2)
+    psnr, ssim = [_finite(r["psnr"]) for r in rows], [r["ssim"] for r in rows]
+    for col, (values, colour) in enumerate(((psnr, "#4da3ff"), (ssim, "#2f7fd8")), start=1):
+        colours = [NOISY_COLOUR if g else colour for g in grey]
+        fig.add_trace(go.Bar(x=values, y=names, orientation="h", marker_color=colours), 1, col)
     fig.update_layout(showlegend=False, **_LAYOUT)
     fig.update_yaxes(showticklabels=False, row=1, col=2)
     return fig
@@ -36,7 +41,7 @@ def level_figure(levels: list[float], curves: dict[str, list[float]], current: f
     """PSNR against noise level, one line per method, with the current level marked."""
     fig = go.Figure()
     for name, psnrs in curves.items():
-        dash = "dot" if name == "noisy" else None
+        dash = "dot" if name in ("noisy", NOISY) else None
         fig.add_trace(go.Scatter(x=levels, y=[_finite(p) for p in psnrs], mode="lines+markers", name=name,
                                  line={"dash": dash}))  # fmt: skip
     fig.add_vline(x=current, line_dash="dash", line_color="grey", annotation_text=f"now: {current:.2f}")

@@ -71,8 +71,9 @@ def format_metric(key: str, value: float) -> str:
     return f"{value:.4f}" if key == "mse" else f"{value:.3f}"
 
 
-def metric_delta(value: float, before: float) -> str | None:
-    """The change from `before` to `value`, signed; None when either is infinite (no meaningful change)."""
-    if math.isinf(value) or math.isinf(before) or math.isnan(value) or math.isnan(before):
+def metric_delta(key: str, value: float, before: float) -> str | None:
+    """The change of metric `key` from `before` to `value`, signed; None when either is not finite."""
+    if not (math.isfinite(value) and math.isfinite(before)):
         return None
-    return f"{value - before:+.4g}"
+    change = value - before
+    return f"{change:+.2f} dB" if key == "psnr" else f"{change:+.4f}" if key == "mse" else f"{change:+.3f}"

@@ -45,8 +45,9 @@ def test_format_metric_and_delta_handle_infinity():
     """Identical images show PSNR as ∞ and no delta rather than crashing or printing inf."""
     assert view.format_metric("psnr", math.inf) == "∞ dB"
     assert view.format_metric("psnr", 18.234) == "18.23 dB"
-    assert view.metric_delta(math.inf, 10.0) is None
-    assert view.metric_delta(20.0, 12.5) == "+7.5"
+    assert view.metric_delta("psnr", math.inf, 10.0) is None
+    assert view.metric_delta("psnr", 20.0, 12.5) == "+7.50 dB"
+    assert view.metric_delta("mse", 0.01, 0.03) == "-0.0200"
 
 
 def test_compare_sorts_best_first():

@@ -1,0 +1,164 @@
+"""The app in a real browser: `streamlit run app.py` on a free local port, driven by Playwright + Chromium.
+
+Checks what a person sees: the three digit images load, moving the noise slider changes the
+noisy PSNR, and a stroke drawn on the canvas becomes the digit. It saves the screenshot the
+README shows (docs/screenshot.png). Without Chromium or Playwright the test is skipped on a
+developer's machine and fails under CI=true.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOT = ROOT / "docs" / "screenshot.png"
+CHROMIUM = os.environ.get("DENOISER_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+pytestmark = pytest.mark.browser
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip on a developer's machine; fail under CI, where a browser test may not be skipped."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true and {reason}")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, server: subprocess.Popen, timeout: float = 60.0) -> None:
+    """Wait until the Streamlit server answers its health check."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {server.returncode}: {server.stdout.read()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"streamlit did not answer at {url} within {timeout:.0f} s")
+
+
+@pytest.fixture(scope="module")
+def server_url():
+    """A Streamlit server running app.py on a free loopback port, stopped after the tests."""
+    port = free_port()
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+               "--server.address", "127.0.0.1", "--server.headless", "true"]  # fmt: skip
+    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, server)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("playwright is not installed")
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        skip_or_fail(f"no Chromium at {CHROMIUM}")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server_url):
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(server_url)
+    yield page
+    context.close()
+
+
+def metric_text(page, label: str) -> str:
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text=label)
+    return metric.locator('[data-testid="stMetricValue"]').inner_text()
+
+
+def wait_for_change(page, label: str, old: str, timeout: float = 30.0) -> str:
+    """Wait until metric `label` shows something other than `old`; return the new text."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = metric_text(page, label)
+        if text != old:
+            return text
+        page.wait_for_timeout(200)
+    raise AssertionError(f"{label} stayed at {old} for {timeout:.0f} s")
+
+
+def wait_for_images(page, count: int = 3) -> None:
+    page.wait_for_function(
+        "n => [...document.querySelectorAll('[data-testid=\"stImage\"] img')].filter(i => i.complete"
+        " && i.naturalWidth > 0).length >= n",
+        arg=count,
+    )
+
+
+def draw_seven(page) -> None:
+    """Drag the mouse over the canvas in the shape of a 7."""
+    canvas = page.locator("canvas.upper-canvas").first
+    canvas.wait_for()
+    box = canvas.bounding_box()
+    x, y, w, h = box["x"], box["y"], box["width"], box["height"]
+    page.mouse.move(x + 0.25 * w, y + 0.2 * h)
+    page.mouse.down()
+    page.mouse.move(x + 0.75 * w, y + 0.2 * h, steps=12)
+    page.mouse.move(x + 0.45 * w, y + 0.85 * h, steps=16)
+    page.mouse.up()
+
+
+def test_page_slider_and_canvas(page):
+    """Images load, the noise slider changes the noisy PSNR, a drawn stroke becomes the digit; screenshot."""
+    wait_for_images(page)
+    page.locator('[data-testid="stMetric"]').filter(has_text="Noisy PSNR").wait_for()
+    before = metric_text(page, "Noisy PSNR")
+
+    thumb = page.locator('[data-testid="stSlider"]').filter(has_text="Noise level").get_by_role("slider")
+    thumb.focus()
+    for _ in range(20):  # 0.50 -> 0.30 in steps of 0.01
+        thumb.press("ArrowLeft")
+    after = wait_for_change(page, "Noisy PSNR", before)
+    assert float(after.split()[0]) > float(before.split()[0])  # less noise, higher PSNR
+
+    page.locator('[data-testid="stButtonGroup"]').get_by_text("Draw", exact=True).click()
+    draw_seven(page)
+    page.get_by_text("Meanwhile, the page shows the sample digit.").wait_for(state="detached")
+    drawn = wait_for_change(page, "Noisy PSNR", after)
+    assert drawn != after
+    wait_for_images(page)
+    assert "level=0.3" in page.url and "source=draw" in page.url
+
+    page.set_viewport_size({"width": 1440, "height": 1750})  # tall enough for the comparison tab
+    page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
+    page.wait_for_timeout(1500)  # let the charts finish drawing
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    assert SCREENSHOT.stat().st_size > 10_000
