@@ -5,11 +5,11 @@ trained on clean digits asks the other question: is the denoised 7 still a 7? Th
 reports its accuracy on clean, noisy and denoised test digits.
 
 The network is two conv + pool stages and a small dense head (LeNet-style, LeCun et al. 1998),
-about 100k parameters: it reaches ~98% on the MNIST test split after a few epochs on 5,000
-training digits. Its weights live in `weights/classifier.pt`, stored like the denoisers'
-checkpoints ({"model", "config", "state_dict", "meta"}, loaded with `torch.load(weights_only=True)`,
-checked against the SHA-256 in `weights/manifest.json`), but outside `weights.REGISTRY`,
-which lists denoisers only.
+about 420k parameters: trained 30 epochs on the 5,000 training digits here (about a minute
+on one core) it classifies 98.5% of the 5,000 test digits. Its weights live in
+`weights/classifier.pt`, stored like the denoisers' checkpoints ({"model", "config",
+"state_dict", "meta"}, loaded with `torch.load(weights_only=True)`, checked against the
+SHA-256 in `weights/manifest.json`), but outside `weights.REGISTRY`, which lists denoisers only.
 """
 
 from __future__ import annotations
@@ -69,10 +69,10 @@ class DigitClassifier(nn.Module):
 
 def train_classifier(
     digits: Digits,
-    epochs: int = 5,
+    epochs: int = 30,
     seed: int = 0,
     batch_size: int = 64,
-    lr: float = 1e-3,
+    lr: float = 2e-3,
     config: ClassifierConfig | None = None,
     on_step: Callable[[int, float], None] | None = None,
 ) -> tuple[DigitClassifier, list[float]]:
@@ -88,11 +88,13 @@ def train_classifier(
 
 
 def _fit(model, digits, epochs, g, batch_size, lr, on_step) -> list[float]:
-    """The optimisation loop of `train_classifier`: shuffled batches, augmented, one Adam step each."""
+    """The optimisation loop of `train_classifier`: shuffled, augmented batches; Adam with cosine decay."""
     from .train import augment  # small shifts and rotations: the same augmentation the denoisers get
 
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     steps_per_epoch = math.ceil(len(digits) / batch_size)
+    # Cosine decay to ~0: the last epochs fine-tune instead of bouncing around at the full rate.
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs * steps_per_epoch)
     losses: list[float] = []
     model.train()
     for _ in range(epochs):
@@ -103,6 +105,7 @@ def _fit(model, digits, epochs, g, batch_size, lr, on_step) -> list[float]:
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            schedule.step()
             losses.append(loss.item())
             if on_step:
                 on_step(len(losses), losses[-1])

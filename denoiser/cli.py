@@ -115,7 +115,7 @@ def _add_benchmark_parsers(sub) -> None:
 
     tc = sub.add_parser("train-classifier", help="train the digit classifier on clean training digits")
     _add_data_args(tc, "mnist")
-    tc.add_argument("--epochs", type=_positive_int, default=8)
+    tc.add_argument("--epochs", type=_positive_int, default=30)
     tc.add_argument("--seed", type=_non_negative_int, default=0)
     tc.add_argument("--out", type=Path, help="checkpoint path (default runs/classifier.pt; weights/ only when named)")
     tc.add_argument("--threads", type=_positive_int, default=2, help="torch CPU threads")

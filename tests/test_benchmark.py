@@ -87,7 +87,7 @@ def test_damaged_weights_are_unavailable_too(tmp_path):
 
 
 def test_specialists_are_evaluated_at_their_own_cell(tmp_path):
-    model = build_model("unet", {"width": 4}, seed=0)
+    model = build_model("unet", seed=0)  # untrained: only the plumbing is tested
     save_checkpoint(tmp_path / "unet-gaussian-0.5.pt", "unet", model, {})
     (tmp_path / "unet-poisson-0.3.pt").write_bytes(b"damaged")
     rows = run_specialists(tmp_path, _few_digits(), seed=0, weights_dir=tmp_path, log=lambda line: None)
