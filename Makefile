@@ -3,6 +3,8 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
+# The tests read MNIST from here; CI's clone has shared/ beside it.
+export DENOISER_DATA_ROOT ?= $(abspath ../shared/mnist)
 
 .PHONY: run test lint setup setup-dev
 
