@@ -87,27 +87,31 @@ def _series(report: dict, kind: str, name: str) -> tuple[list[float], list[float
     return [float(level) for level in by_level], [by_level[level][name]["psnr"] for level in by_level]
 
 
+def _colors(methods: list[str]) -> dict[str, str]:
+    """One colour per method, the same in the HTML and the PNG; the noisy input is black."""
+    from plotly.colors import qualitative
+
+    palette = list(qualitative.Plotly)
+    return {name: "black" if name == NOISY else palette[i % len(palette)] for i, name in enumerate(methods)}
+
+
 def plotly_figure(report: dict):
     """PSNR against level: a subplot per noise kind, a line per method (legend shared)."""
     import plotly.graph_objects as go
-    from plotly.colors import qualitative
     from plotly.subplots import make_subplots
 
     kinds = list(report["results"])
     fig = make_subplots(rows=1, cols=len(kinds), subplot_titles=kinds, shared_yaxes=True)
-    for i, name in enumerate(report["methods"]):
-        line = (
-            {"color": "black", "dash": "dash"}
-            if name == NOISY
-            else {"color": qualitative.Plotly[i % len(qualitative.Plotly)]}
-        )
+    colors = _colors(report["methods"])
+    for name in report["methods"]:
+        line = {"color": colors[name], "dash": "dash" if name == NOISY else "solid"}
         for col, kind in enumerate(kinds, start=1):
             x, y = _series(report, kind, name)
             trace = go.Scatter(x=x, y=y, name=name, legendgroup=name, showlegend=col == 1, line=line)
             fig.add_trace(trace, row=1, col=col)
             fig.update_xaxes(title_text="level", row=1, col=col)
     fig.update_yaxes(title_text="PSNR (dB)", row=1, col=1)
-    fig.update_layout(title="Mean PSNR against noise level", height=420, width=1400)
+    fig.update_layout(title="Mean PSNR against noise level", height=480, width=1400)
     return fig
 
 
@@ -118,19 +122,20 @@ def matplotlib_png(report: dict) -> bytes:
     matplotlib.use("Agg")  # no display on CI
     import matplotlib.pyplot as plt
 
-    kinds = list(report["results"])
-    fig, axes = plt.subplots(1, len(kinds), figsize=(4 * len(kinds), 3.6), sharey=True, squeeze=False)
+    kinds, colors = list(report["results"]), _colors(report["methods"])
+    fig, axes = plt.subplots(1, len(kinds), figsize=(4.4 * len(kinds), 3.6), sharey=True, squeeze=False)
     for ax, kind in zip(axes[0], kinds, strict=True):
         for name in report["methods"]:
-            style = {"color": "black", "linestyle": "--"} if name == NOISY else {}  # the input: the line to beat
-            ax.plot(*_series(report, kind, name), marker="o", markersize=3, label=name, **style)
+            style = "--" if name == NOISY else "-"  # the input: the line to beat
+            ax.plot(*_series(report, kind, name), style, color=colors[name], marker="o", markersize=3, label=name)
         ax.set_title(kind)
         ax.set_xlabel("level")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("PSNR (dB)")
-    axes[0][-1].legend(fontsize=8, loc="upper right")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="center right")  # beside the plots, hiding no line
     fig.suptitle(f"Mean PSNR against noise level ({report['meta']['n']} test digits)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.9, 1))
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
     plt.close(fig)
