@@ -120,11 +120,10 @@ def rerun_cost(reruns: int) -> dict:
 
 def retraining() -> dict:
     """The app's default retraining, from scratch: wall time, images/s and PSNR against the shipped seed-ae."""
+    import app_retrain  # beside app.py, outside the package: run this script with `python -m` from the root
     from denoiser import data, weights
     from denoiser.evaluate import evaluate, model_method
     from denoiser.train import train
-
-    import app_retrain  # beside app.py, outside the package: run this script with `python -m` from the root
 
     spec = app_retrain.DEFAULT_SPEC | {"scratch": True}
     train_set, held_out = data.split_holdout(data.load_sample(), app_retrain.HELD_OUT, seed=0)

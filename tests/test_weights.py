@@ -97,3 +97,12 @@ def test_a_failed_save_leaves_the_old_file_intact(tmp_path, monkeypatch):
         save_checkpoint(path, "unet", build_model("unet", {"widths": (8, 16, 32)}))
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]  # no temporary file left behind
+
+
+def test_damage_errors_are_one_line_for_the_command_line(tmp_path):
+    path = tmp_path / "bad.pt"
+    path.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(WeightsError) as caught:
+        load_checkpoint(path)
+    message = str(caught.value)
+    assert len(message.splitlines()) == 1 and "\x1b" not in message and "bad.pt" in message
