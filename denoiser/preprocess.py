@@ -13,8 +13,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-# Refuse to decode pictures larger than this many pixels (a decompression bomb is a few KB on disk).
-MAX_PIXELS = 25_000_000
+# Refuse to decode pictures larger than this many pixels (a decompression bomb is a few KB on disk):
+# the check reads only the header, so a 20,000 x 20,000 bomb is refused before any pixel is decoded.
+MAX_PIXELS = 4096 * 4096
+MIN_SIDE = 8  # a picture smaller than this on either side cannot hold a readable digit
+MAX_SIDE = 1024  # larger pictures are shrunk to this after decoding; the digit ends up 20x20 anyway
+# Only these decoders run on uploads: Pillow can also open formats (EPS) that start external programs.
+FORMATS = ("PNG", "JPEG", "BMP", "WEBP", "GIF", "TIFF")
 INK_THRESHOLD = 0.1  # pixels brighter than this (after inversion) count as ink when cropping
 
 
@@ -23,32 +28,54 @@ class ImageError(ValueError):
 
 
 def open_image(data: bytes) -> Image.Image:
-    """Decode image bytes into a greyscale PIL image, refusing unreadable, empty or oversized files."""
+    """Decode image bytes into a greyscale PIL image, refusing unreadable, empty, tiny or oversized files.
+
+    The first frame of an animation is used; pictures over `MAX_SIDE` are shrunk (JPEGs while decoding).
+    """
     if not data:
         raise ImageError("The file is empty.")
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            w, h = img.size
-            if w * h > MAX_PIXELS:
-                raise ImageError(f"The image is too large ({w}x{h} pixels); the limit is {MAX_PIXELS:,} pixels.")
+        with Image.open(io.BytesIO(data), formats=FORMATS) as img:
+            _check_size(*img.size)
             img.seek(0)  # first frame of an animation
-            return _to_grey(img)
+            img.draft("L", (MAX_SIDE, MAX_SIDE))  # JPEG only: decode at 1/2, 1/4 or 1/8 scale, no colour
+            grey = _to_grey(img)
     except ImageError:
         raise
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+    except Image.DecompressionBombError:  # Pillow's own header check, for pictures far over MAX_PIXELS
+        raise ImageError(f"The image is too large; the limit is {MAX_PIXELS:,} pixels.") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as err:
         raise ImageError(f"The file is not an image that can be read ({type(err).__name__}).") from None
+    except MemoryError:
+        raise ImageError("The image is too large to decode.") from None
+    return grey
+
+
+def _check_size(width: int, height: int) -> None:
+    """Refuse a picture by its header's size, before any pixel is decoded."""
+    if width * height > MAX_PIXELS:
+        raise ImageError(f"The image is too large ({width}x{height} pixels); the limit is {MAX_PIXELS:,} pixels.")
+    if min(width, height) < MIN_SIDE:
+        raise ImageError(f"The image is too small ({width}x{height} pixels); the minimum is {MIN_SIDE}x{MIN_SIDE}.")
 
 
 def _to_grey(img: Image.Image) -> Image.Image:
-    """Any mode (RGBA, CMYK, palette, 16-bit) -> 8-bit grey; transparency is composited on white."""
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-        arr = np.asarray(img, dtype=np.float64)
-        top = 65535.0 if arr.max() > 255 else 255.0
+    """Any mode (RGBA, CMYK, palette, 16-bit) -> 8-bit grey at most `MAX_SIDE` on a side.
+
+    Transparency is composited on white (paper). Memory stays near one decoded copy: the alpha
+    is applied in grey, and the picture is shrunk before any float conversion.
+    """
+    if img.mode in ("1", "P", "PA"):  # shrinking a palette or 1-bit picture would fall back to nearest neighbour
+        img = img.convert("RGBA" if img.mode == "PA" or "transparency" in img.info else "L")
+    if img.mode in ("RGBA", "LA", "RGBa", "La"):
+        alpha = img.getchannel("A")
+        img = Image.composite(img.convert("L"), Image.new("L", img.size, 255), alpha)
+    # In place, keeping the aspect ratio; a box filter averages without ringing at the page's edges.
+    img.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.BOX)
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.nan_to_num(np.asarray(img, dtype=np.float64))  # a float TIFF may hold NaN
+        top = 65535.0 if arr.max() > 255 else 255.0 if arr.max() > 1 else 1.0
         return Image.fromarray(np.clip(arr / top * 255.0, 0, 255).astype(np.uint8))
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("L")
     return img.convert("L")
 
 
