@@ -29,8 +29,8 @@ class _Parser(argparse.ArgumentParser):
 def _level(text: str) -> float:
     try:
         return check_level(float(text), "--level")
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a finite number in [0, 1]; got {text!r}") from None
 
 
 def _positive_int(text: str) -> int:

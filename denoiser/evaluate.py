@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from .metrics import mean_metrics
-from .noise import add_noise, check_images
+from .noise import add_noise, check_images, check_seed
 
 Method = Callable[[torch.Tensor], torch.Tensor]
 
@@ -35,7 +35,7 @@ def model_method(model: nn.Module) -> Method:
 
 def make_noisy(clean: torch.Tensor, kind: str, level: float, seed: int = 0) -> torch.Tensor:
     """Noise `clean` from a fixed seed, so every method is measured on the same noisy digits."""
-    return add_noise(clean, kind, level, torch.Generator().manual_seed(seed))
+    return add_noise(clean, kind, level, torch.Generator().manual_seed(check_seed(seed)))
 
 
 def evaluate(method: Method, clean: torch.Tensor, kind: str, level: float, seed: int = 0) -> dict:

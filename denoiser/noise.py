@@ -15,6 +15,7 @@ same generator state gives the same noisy image (KAIR adds noise in the dataset 
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import torch
@@ -37,6 +38,16 @@ def check_level(level: object, name: str = "level") -> float:
     if not math.isfinite(level) or not 0.0 <= level <= 1.0:
         raise ValueError(f"{name} must be a finite number in [0, 1]; got {level!r}")
     return level
+
+
+MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes a 64-bit integer
+
+
+def check_seed(seed: object, name: str = "seed") -> int:
+    """Return `seed` as an int if it is a whole number in [0, MAX_SEED], else raise ValueError."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"{name} must be a whole number in [0, 2**63 - 1]; got {seed!r}")
+    return int(seed)
 
 
 def check_images(images: object, name: str = "clean") -> torch.Tensor:

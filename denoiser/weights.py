@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from .models import SeedAE, SeedAEConfig, UNet, UNetConfig
+from .noise import check_seed
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 MANIFEST = "manifest.json"
@@ -51,7 +52,7 @@ DEFAULT_MODEL = "unet"
 
 def get_spec(name: str) -> ModelSpec:
     """The registry entry for `name`, or ValueError listing the known models."""
-    if name not in REGISTRY:
+    if not isinstance(name, str) or name not in REGISTRY:
         raise ValueError(f"model must be one of {', '.join(REGISTRY)}; got {name!r}")
     return REGISTRY[name]
 
@@ -72,7 +73,7 @@ def build_model(name: str, config: dict | object | None = None, seed: int | None
         config = spec.config_cls(**(config or {}))
     with torch.random.fork_rng(devices=[]):  # seed the initialisation without touching the global RNG
         if seed is not None:
-            torch.manual_seed(seed)
+            torch.manual_seed(check_seed(seed))
         return spec.build(config)
 
 

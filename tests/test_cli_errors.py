@@ -1,0 +1,82 @@
+"""Bad command lines exit 2 with one line naming the argument; a missing file exits 1 with one line.
+
+Run in-process through `main`, which is what `python -m denoiser` calls; test_cli.py checks the
+same through a real subprocess for a few cases.
+"""
+
+import pytest
+import torch
+
+from denoiser.cli import main
+from denoiser.preprocess import tensor_to_png
+
+
+def run(capsys, *args: str) -> tuple[int, list[str]]:
+    """Exit status and stderr lines of `python -m denoiser ARGS`."""
+    try:
+        code = main(list(args))
+    except SystemExit as done:  # argparse exits from inside parse_args
+        code = done.code
+    return code, capsys.readouterr().err.strip().splitlines()
+
+
+EVALUATE = ("evaluate", "--model", "seed-ae", "--source", "sample")
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        ((*EVALUATE, "--noise", "gaussian", "--level", "0.5", "--seed", "-1"), "--seed"),
+        ((*EVALUATE, "--noise", "gaussian", "--level", "0.5", "--seed", "abc"), "--seed"),
+        ((*EVALUATE, "--noise", "gaussian", "--level", "0.5", "--seed", "1.5"), "--seed"),
+        ((*EVALUATE, "--noise", "gaussian", "--level", "abc"), "--level"),
+        ((*EVALUATE, "--noise", "gaussian", "--level", "inf"), "--level"),
+        ((*EVALUATE, "--noise", "gaussian", "--level", "-0.1"), "--level"),
+        ((*EVALUATE, "--noise", "gaussian", "--level", ""), "--level"),
+        ((*EVALUATE, "--noise", "Gaussian", "--level", "0.5"), "--noise"),
+        ((*EVALUATE, "--noise", "gaussian"), "--level"),
+        ((*EVALUATE, "--noise", "gaussian", "--level", "0.5", "--limit", "0"), "--limit"),
+        (("evaluate", "--model", "seed-ae", "--source", "emnist", "--noise", "gaussian", "--level", "0.5"), "--source"),
+        ((*EVALUATE[:2], "magic", *EVALUATE[3:], "--noise", "gaussian", "--level", "0.5"), "--model"),
+        (("train", "--model", "unet", "--seed", "-1"), "--seed"),
+        (("train", "--model", "unet", "--lr", "abc"), "--lr"),
+        (("train", "--model", "unet", "--batch-size", "0"), "--batch-size"),
+        (("train", "--model", "unet", "--threads", "-2"), "--threads"),
+        (("train", "--model", "unet", "--noise", "gaussian", "--level", "2"), "--level"),
+        (("train", "--model", "seed-ae", "--widths", "8", "16", "--source", "sample"), "--widths"),
+        (("tune-baselines", "--seed", "-1"), "--seed"),
+        (("benchmark", "--limit", "-1"), "--limit"),
+        (("train-classifier", "--epochs", "0"), "--epochs"),
+        (("denoise", "in.png", "out.png", "--noise", "gaussian"), "--level"),
+        (("denoise", "in.png", "out.png", "--noise", "gaussian", "--level", "0.3", "--seed", "-4"), "--seed"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line_naming_the_argument(capsys, args, named):
+    code, lines = run(capsys, *args)
+    assert code == 2
+    assert len(lines) == 1, lines
+    assert "error" in lines[0] and named in lines[0]
+
+
+def test_a_file_that_is_not_an_image_exits_2_with_the_reason(tmp_path, capsys):
+    text = tmp_path / "digit.png"
+    text.write_text("not a picture")
+    code, lines = run(capsys, "denoise", "--model", "median", str(text), str(tmp_path / "out.png"))
+    assert code == 2 and len(lines) == 1
+    assert "not an image" in lines[0]
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_a_missing_input_file_exits_1_naming_it(tmp_path, capsys):
+    missing = tmp_path / "nowhere.png"
+    code, lines = run(capsys, "denoise", "--model", "median", str(missing), str(tmp_path / "out.png"))
+    assert code == 1 and len(lines) == 1
+    assert "nowhere.png" in lines[0]
+
+
+def test_a_blank_picture_exits_2_saying_so(tmp_path, capsys):
+    blank = tmp_path / "blank.png"
+    blank.write_bytes(tensor_to_png(torch.zeros(1, 64, 64)))
+    code, lines = run(capsys, "denoise", "--model", "median", str(blank), str(tmp_path / "out.png"))
+    assert code == 2 and len(lines) == 1
+    assert "blank" in lines[0]
