@@ -152,9 +152,17 @@ def _first_line(err: Exception) -> str:
 
 
 def read_manifest(weights_dir: Path = WEIGHTS_DIR) -> dict[str, str]:
-    """{filename: sha256} of the shipped weights; empty if there is no manifest."""
+    """{filename: sha256} of the shipped weights; empty if there is no manifest; WeightsError if it is damaged."""
     path = Path(weights_dir) / MANIFEST
-    return json.loads(path.read_text())["sha256"] if path.exists() else {}
+    if not path.exists():
+        return {}
+    try:
+        sums = json.loads(path.read_text())["sha256"]
+        if not isinstance(sums, dict):
+            raise TypeError("'sha256' is not a table")
+    except (ValueError, KeyError, TypeError) as err:  # a damaged manifest must not crash the app
+        raise WeightsError(f"{path} is damaged ({type(err).__name__}: {err}); see weights/README.md") from None
+    return sums
 
 
 def write_manifest(weights_dir: Path = WEIGHTS_DIR) -> dict[str, str]:
@@ -169,7 +177,7 @@ def load_pretrained(name: str = DEFAULT_MODEL, weights_dir: str | os.PathLike = 
     spec, weights_dir = get_spec(name), Path(weights_dir)
     path = weights_dir / spec.filename
     hint = regenerate_hint(name)
-    if not path.exists():
+    if not path.is_file():
         raise WeightsError(f"weights file {path} does not exist; {hint}")
     expected = read_manifest(weights_dir).get(spec.filename)
     if expected is None:
