@@ -9,29 +9,20 @@ and the URL query parameters use them.
 
 from __future__ import annotations
 
-import copy
-import os
-import threading
-import time
-
 import numpy as np
 import streamlit as st
 import torch
 from streamlit_drawable_canvas import st_canvas
 
+from app_retrain import retrain_tab
 from denoiser import data, metrics, plots, preprocess, view, weights
-from denoiser.evaluate import Method, compare, curriculum_psnr, make_noisy, model_method, psnr_by_level
-from denoiser.noise import NOISE_KINDS, NoiseRange
-from denoiser.train import TrainConfig, train
+from denoiser.evaluate import Method, compare, make_noisy, model_method, psnr_by_level
+from denoiser.noise import NOISE_KINDS
 
 SOURCES = {"pick": "Pick", "draw": "Draw", "upload": "Upload"}
-KIND_LABELS = {"gaussian": "Gaussian", "salt_pepper": "Salt & pepper", "speckle": "Speckle", "poisson": "Poisson"}
 SCALE = 10  # digits are sent at 280x280, upscaled nearest-neighbour so the pixels stay crisp
 LEVELS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # x axis of the PSNR-vs-level chart
 BATCH = 10  # digits in the batch view
-TRAIN_SECONDS = 60.0  # a retraining stops after this wall time, whatever its settings
-WAIT_SECONDS = float(os.environ.get("DENOISER_TRAIN_WAIT", "120"))  # how long a visitor waits for a training slot
-HELD_OUT = 200  # sample digits never retrained on, to measure a retraining
 INTRO = """Noise is added to a handwritten digit (28×28 pixels, MNIST style) and a denoiser removes it.
 The three pictures are the **original**, the **noisy** one and the **denoised** one. Under them,
 **MSE** (mean squared error, lower is better), **PSNR** (peak signal-to-noise ratio in dB, higher is
@@ -79,18 +70,6 @@ def filter_method(name: str, kind: str, level: float) -> Method:
         return baselines().get_method(name, kind, level)
     except weights.WeightsError:
         return baselines().get_method(name)
-
-
-@st.cache_resource
-def training_slots() -> threading.Semaphore:
-    """The server-wide limit on concurrent trainings (default 1): two CPU cores are shared by every visitor."""
-    return threading.Semaphore(int(os.environ.get("DENOISER_MAX_TRAININGS", "1")))
-
-
-@st.cache_resource
-def retrain_split() -> tuple[data.Digits, data.Digits]:
-    """Sample digits to retrain on, and `HELD_OUT` others kept aside to measure the retrained model."""
-    return data.split_holdout(sample(), HELD_OUT, seed=0)
 
 
 def shared_methods() -> list[str]:
@@ -231,7 +210,7 @@ def _new_noise() -> None:
 
 def noise_ui() -> tuple[str, float, int]:
     """Noise kind, level and seed."""
-    kind = st.selectbox("Noise kind", NOISE_KINDS, format_func=KIND_LABELS.get, key="noise_kind")
+    kind = st.selectbox("Noise kind", NOISE_KINDS, format_func=view.KIND_LABELS.get, key="noise_kind")
     hint = "The noise's standard deviation on a white pixel; for salt & pepper, the share of pixels hit."
     level = st.slider("Noise level", 0.0, 1.0, step=0.01, key="noise_level", help=hint)
     seed = st.number_input("Noise seed", 0, view.MAX_SEED, step=1, key="noise_seed")
@@ -316,101 +295,6 @@ def batch_tab(kind: str, level: float, seed: int, name: str) -> None:
         st.image([png(x, 3) for x in images], caption=captions, width=84)
 
 
-def retrain_ui() -> dict | None:
-    """Training controls; their settings when "Retrain" is pressed, else None."""
-    left, right = st.columns(2)
-    arch = left.selectbox("Architecture", list(weights.REGISTRY), key="retrain_arch")
-    start = left.radio("Start from", ("shipped weights", "scratch"), key="retrain_start", horizontal=True)
-    epochs = left.number_input("Epochs", 1, 5, value=1, key="retrain_epochs")
-    digits = right.select_slider("Training digits", (64, 250, 500, 1000, 2000, 4000), value=1000, key="retrain_digits")
-    kinds = right.multiselect("Noise kinds", NOISE_KINDS, default=list(NOISE_KINDS), format_func=KIND_LABELS.get,
-                              key="retrain_kinds")  # fmt: skip
-    levels = right.slider("Noise levels", 0.0, 1.0, (0.0, 0.8), step=0.05, key="retrain_levels")
-    st.caption(f"Stops after {TRAIN_SECONDS:.0f} s at most. Changing anything on the page stops a training.")
-    if not st.button("Retrain", key="retrain", type="primary", disabled=not kinds):
-        return None
-    return {"arch": arch, "scratch": start == "scratch", "epochs": int(epochs), "digits": int(digits),
-            "curriculum": tuple(NoiseRange(k, *levels) for k in kinds)}  # fmt: skip
-
-
-def acquire_slot(slots: threading.Semaphore) -> bool:
-    """Take a training slot, waiting with a message while other visitors train."""
-    if slots.acquire(blocking=False):
-        return True
-    note, start = st.empty(), time.monotonic()
-    while time.monotonic() - start < WAIT_SECONDS:
-        note.info(f"Another visitor is training; yours starts when a slot frees up ({time.monotonic() - start:.0f} s).")
-        if slots.acquire(timeout=1.0):  # the st call above lets Streamlit stop this run if the visitor leaves
-            note.empty()
-            return True
-    note.warning("The server is still busy training for other visitors. Please try again in a minute.")
-    return False
-
-
-def train_with_progress(model: torch.nn.Module, spec: dict, losses: list[float]) -> None:
-    """Train `model` in place, drawing progress (epoch, loss, images/s) and a live loss curve."""
-    bar, chart, last = st.progress(0.0, text="Starting…"), st.empty(), [0.0]
-
-    def on_step(info) -> None:
-        losses.append(info.loss)
-        bar.progress(info.step / info.total_steps, text=f"Epoch {info.epoch}/{spec['epochs']} · step {info.step}/"
-                     f"{info.total_steps} · loss {info.loss:.4f} · {info.images_per_s:.0f} images/s")  # fmt: skip
-        if time.monotonic() - last[0] > 0.5 or info.step == info.total_steps:
-            last[0] = time.monotonic()
-            chart.plotly_chart(plots.loss_figure(losses), key=f"loss_live_{info.step}")
-
-    train_set = retrain_split()[0].subset(slice(0, spec["digits"]))
-    lr = 1e-3 if spec["scratch"] else 3e-4  # gentler when fine-tuning the shipped weights
-    config = TrainConfig(epochs=spec["epochs"], batch_size=32, lr=lr, loss=weights.REGISTRY[spec["arch"]].loss,
-                         curriculum=spec["curriculum"], threads=1, max_seconds=TRAIN_SECONDS)  # fmt: skip
-    train(model, train_set, config, on_step=on_step)
-
-
-def retrain(spec: dict) -> None:
-    """Retrain a copy of the model for this session only, then make it the session's denoiser."""
-    if not acquire_slot(training_slots()):
-        return
-    try:
-        with st.status(f"Retraining {spec['arch']}…", expanded=True) as status:
-            base = shipped(spec["arch"])[0]
-            model = (
-                weights.build_model(spec["arch"], seed=0) if spec["scratch"] or base is None else copy.deepcopy(base)
-            )
-            held_out, losses = retrain_split()[1], []
-            before = curriculum_psnr(model, held_out, spec["curriculum"])["psnr"]
-            train_with_progress(model, spec, losses)
-            after = curriculum_psnr(model, held_out, spec["curriculum"])["psnr"]
-            status.update(label="Retrained", state="complete")
-    finally:
-        training_slots().release()
-    meta = {"retrained_in": "app", "train": {k: v for k, v in spec.items() if k != "curriculum"}}
-    weights_bytes = weights.checkpoint_bytes(spec["arch"], model, meta)
-    st.session_state["retrained"] = {"arch": spec["arch"], "model": model, "before": before, "after": after,
-                                     "losses": losses, "bytes": weights_bytes}  # fmt: skip
-    st.session_state["select_model"] = "retrained"
-    st.rerun()
-
-
-def _revert() -> None:
-    arch = st.session_state.pop("retrained")["arch"]
-    st.session_state["model"] = arch if shipped(arch)[0] is not None else st.session_state["model"]
-
-
-def retrained_ui() -> None:
-    """The session's retrained model: held-out PSNR before and after, loss curve, revert and download."""
-    info = st.session_state.get("retrained")
-    if info is None:
-        return
-    st.success(f"Your session uses a retrained **{info['arch']}**. Held-out PSNR ({HELD_OUT} digits): "
-               f"{info['before']:.2f} dB before, **{info['after']:.2f} dB** after.")  # fmt: skip
-    st.plotly_chart(plots.loss_figure(info["losses"]), key="loss_final")
-    left, right = st.columns(2)
-    left.button("Back to the shipped weights", key="revert", on_click=_revert)
-    right.download_button(
-        "Download retrained weights", info["bytes"], f"{info['arch']}-retrained.pt", key="download_weights"
-    )
-
-
 def main() -> None:
     st.set_page_config(page_title="Denoiser: MNIST digits", page_icon="🧹", layout="wide")
     st.html(CRISP_CSS)
@@ -444,10 +328,7 @@ def main() -> None:
             batch_tab(kind, level, seed, name)
     if tabs[3].open:
         with tabs[3]:
-            spec = retrain_ui()
-            if spec:
-                retrain(spec)
-            retrained_ui()
+            retrain_tab(shipped, sample())
     mirror_url()
 
 

@@ -12,6 +12,7 @@ import math
 from .noise import NOISE_KINDS, check_level
 
 SOURCES = ("pick", "draw", "upload")
+KIND_LABELS = {"gaussian": "Gaussian", "salt_pepper": "Salt & pepper", "speckle": "Speckle", "poisson": "Poisson"}
 MAX_SEED = 2**31 - 1
 DEFAULTS = {
     "source": "pick",  # where the digit comes from
