@@ -168,11 +168,19 @@ def pick_ui() -> torch.Tensor:
     return sample().images[class_indices()[digit_class][index]]
 
 
+def _clear_canvas() -> None:
+    st.session_state.canvas_clears = st.session_state.get("canvas_clears", 0) + 1
+
+
 def draw_ui() -> torch.Tensor | None:
     """A canvas to draw on, white on black; the drawing made MNIST-style, or None while it is blank."""
+    # A new initial drawing makes the canvas reload it, i.e. clear itself: "clears" counts the presses.
+    empty = {"objects": [], "clears": st.session_state.get("canvas_clears", 0)}
+    st.space(28)  # room for the canvas's toolbar, which sits above it
     result = st_canvas(stroke_width=18, stroke_color="#FFFFFF", background_color="#000000", width=224,
-                       height=224, return_image_data=True, key="canvas")  # fmt: skip
-    st.caption("Draw one digit, large, in the middle. The bin icon above the canvas clears it.")
+                       height=224, initial_drawing=empty, return_image_data=True, key="canvas")  # fmt: skip
+    st.button("Clear", key="clear_canvas", on_click=_clear_canvas)
+    st.caption("Draw one digit, large, in the middle.")
     try:
         return None if result.image_data is None else preprocess.canvas_to_mnist(result.image_data)
     except preprocess.ImageError as err:

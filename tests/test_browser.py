@@ -162,3 +162,6 @@ def test_page_slider_and_canvas(page):
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert SCREENSHOT.stat().st_size > 10_000
+
+    page.get_by_role("button", name="Clear", exact=True).click()
+    page.get_by_text("Meanwhile, the page shows the sample digit.").wait_for()  # blank again: the sample is back
