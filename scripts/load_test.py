@@ -1,0 +1,364 @@
+"""Load test: many visitors at once on one Streamlit server, each moving the noise slider, some retraining.
+
+Starts `streamlit run app.py` on a free loopback port, opens `--sessions` browser contexts in one
+headless Chromium (Playwright, async), and in each one presses the noise-level slider's arrow key
+`--changes` times, waiting every time until the noisy PSNR on the page changes. The first
+`--trainings` sessions press "Retrain" first (all at the same moment) and move the slider once their
+training has ended, so the other sessions' latencies are measured while the trainings run.
+
+Recorded: per-interaction latency (key press -> new PSNR on the page; median, 95th percentile),
+errors (exceptions on a page, JavaScript errors, tracebacks in the server log, failed steps), lost
+interactions (a PSNR that never updated, or a slider that did not end where the presses put it),
+each training's outcome and time, and the server's peak resident memory (RSS, process tree, polled
+from /proc). Everything is bounded: a fixed number of presses, a time limit per step and for the
+whole run; the server and browser are stopped at the end. Only 127.0.0.1 is contacted.
+
+    python scripts/load_test.py --sessions 20 --changes 10 --trainings 2 --out docs/load
+
+Writes results.json and results.md to --out; exits 0 when there were no errors and no lost interactions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("DENOISER_CHROMIUM", "/usr/bin/chromium")
+# Every host name but 127.0.0.1 resolves to nothing: the browser can reach the test server only.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]  # fmt: skip
+# Streamlit 1.67 draws a slider as a react-aria <input type="range">: its ARIA role "slider" is implicit.
+SLIDER = ".st-key-noise_level input[type=range]"
+DIGITS_SLIDER = ".st-key-retrain_digits input[type=range]"
+METRIC_JS = """() => {
+    const m = [...document.querySelectorAll('[data-testid="stMetric"]')].find(e => e.innerText.includes("Noisy PSNR"));
+    const v = m && m.querySelector('[data-testid="stMetricValue"]');
+    return v ? v.innerText : null;
+}"""
+CHANGED_JS = f"old => {{ const now = ({METRIC_JS})(); return now !== null && now !== old; }}"
+CONFIG_KEYS = ("sessions", "changes", "trainings", "small_training", "step_timeout", "train_timeout", "timeout")
+TRAINED = "Your session uses a retrained"
+BUSY = "The server is still busy"
+
+
+@dataclass
+class Session:
+    """What one visitor saw: latencies of slider changes, lost ones, errors, the training if any."""
+
+    index: int
+    trainer: bool
+    load_seconds: float | None = None
+    latencies: list[float] = field(default_factory=list)
+    wrong_final_level: bool = False
+    errors: list[str] = field(default_factory=list)
+    training: dict | None = None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, log: Path) -> subprocess.Popen:
+    """`streamlit run app.py` on 127.0.0.1:port, its output going to `log`."""
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+               "--server.address", "127.0.0.1", "--server.headless", "true"]  # fmt: skip
+    with open(log, "w") as out:
+        return subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+
+
+def wait_healthy(url: str, server: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited with status {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"streamlit did not answer at {url} within {timeout:.0f} s")
+
+
+def tree_rss_mb(pid: int) -> tuple[float, float]:
+    """Resident memory (all, and anonymous only) of `pid` and its descendants, in MB, read from /proc.
+
+    Anonymous memory is what the app allocates; the rest is mostly torch's shared libraries.
+    """
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # the process ended while we looked
+            children.setdefault(ppid, []).append(int(entry.name))
+    total_kb, anon_kb, todo = 0, 0, [pid]
+    while todo:
+        current = todo.pop()
+        todo.extend(children.get(current, []))
+        try:
+            status = (Path("/proc") / str(current) / "status").read_text()
+        except OSError:
+            continue
+        fields = {
+            line.split(":")[0]: line.split()[1] for line in status.splitlines() if line.startswith(("VmRSS", "RssAnon"))
+        }
+        total_kb, anon_kb = total_kb + int(fields.get("VmRSS", 0)), anon_kb + int(fields.get("RssAnon", 0))
+    return total_kb / 1024, anon_kb / 1024
+
+
+class RssMonitor(threading.Thread):
+    """Polls the server's process tree every `interval` seconds; keeps the peak."""
+
+    def __init__(self, pid: int, interval: float = 0.25) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.interval, self.stop = pid, interval, threading.Event()
+        self.peak_mb = self.peak_anon_mb = 0.0
+
+    def run(self) -> None:
+        while not self.stop.wait(self.interval):
+            rss, anon = tree_rss_mb(self.pid)
+            self.peak_mb, self.peak_anon_mb = max(self.peak_mb, rss), max(self.peak_anon_mb, anon)
+
+
+async def page_errors(page, session: Session) -> None:
+    """Record any Streamlit exception box on the page as an error."""
+    boxes = page.locator('[data-testid="stException"]')
+    if await boxes.count():
+        session.errors.append(f"exception on the page: {(await boxes.first.inner_text())[:200]}")
+
+
+async def open_page(browser, url: str, session: Session, timeout_s: float):
+    """A new browser context on the app; waits until the noisy PSNR is shown."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    page.set_default_timeout(timeout_s * 1000)
+    page.on("pageerror", lambda err: session.errors.append(f"JavaScript error: {str(err)[:200]}"))
+    start = time.perf_counter()
+    await page.goto(url)
+    await page.wait_for_function(f"() => ({METRIC_JS})() !== null", polling=200)
+    session.load_seconds = time.perf_counter() - start
+    return context, page
+
+
+async def move_slider(page, session: Session, changes: int, timeout_s: float) -> None:
+    """Press ArrowRight, ArrowLeft, ... `changes` times, each time waiting for a new noisy PSNR."""
+    thumb = page.locator(SLIDER)
+    start_value = float(await thumb.input_value())
+    for i in range(changes):
+        old = await page.evaluate(METRIC_JS)
+        await thumb.focus()
+        pressed = time.perf_counter()
+        await thumb.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
+        try:
+            await page.wait_for_function(CHANGED_JS, arg=old, polling=50, timeout=timeout_s * 1000)
+            session.latencies.append(time.perf_counter() - pressed)
+        except PlaywrightTimeout:
+            pass  # a lost interaction: counted as planned minus updated
+    expected = round(start_value + 0.01 * (changes % 2), 2)
+    final = float(await thumb.input_value())
+    session.wrong_final_level = abs(final - expected) > 1e-6  # a key press the app never applied
+    await page_errors(page, session)
+
+
+async def retrain(page, session: Session, small: bool, timeout_s: float) -> None:
+    """Open the Retrain tab, press Retrain (with the fewest training digits if `small`), wait for the end."""
+    await page.get_by_role("tab", name="Retrain").click()
+    button = page.locator(".st-key-retrain button")
+    await button.wait_for()
+    if small:  # 64 digits instead of 1,000: a training of a few seconds
+        digits = page.locator(DIGITS_SLIDER)
+        await digits.focus()
+        await digits.press("Home")
+        await page.wait_for_function(
+            f"() => document.querySelector('{DIGITS_SLIDER}').getAttribute('aria-valuetext') === '64'"
+        )
+    start = time.perf_counter()
+    await button.click()
+    done = page.get_by_text(TRAINED).or_(page.get_by_text(BUSY))
+    await done.first.wait_for(timeout=timeout_s * 1000)
+    outcome = "trained" if await page.get_by_text(TRAINED).count() else "server busy"
+    session.training = {"outcome": outcome, "seconds": round(time.perf_counter() - start, 2)}
+    await page_errors(page, session)
+
+
+async def visit(browser, url: str, session: Session, args: argparse.Namespace, trainers_ready) -> None:
+    """One visitor: open the page, retrain if a trainer, move the slider; every failure is recorded."""
+    context = None
+    try:
+        context, page = await open_page(browser, url, session, args.step_timeout)
+        await trainers_ready.wait()  # everybody starts at once, so the trainings overlap the slider moves
+        if session.trainer:
+            await retrain(page, session, args.small_training, args.train_timeout)
+        await move_slider(page, session, args.changes, args.step_timeout)
+    except Exception as err:  # a failed step is a result to report, not a crash of the test
+        session.errors.append(f"{type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}")
+    finally:
+        if context is not None:
+            await context.close()
+
+
+async def drive(url: str, args: argparse.Namespace) -> list[Session]:
+    """Open all sessions in one browser and run them concurrently, within the overall time limit."""
+    from playwright.async_api import async_playwright
+
+    sessions = [Session(i, trainer=i < args.trainings) for i in range(args.sessions)]
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS, headless=True)
+        go = asyncio.Event()
+        tasks = [asyncio.create_task(visit(browser, url, s, args, go)) for s in sessions]
+
+        async def release_when_loaded() -> None:  # start together once every page shows its PSNR
+            while not all(s.load_seconds is not None or s.errors for s in sessions):
+                await asyncio.sleep(0.2)
+            go.set()
+
+        releaser = asyncio.create_task(release_when_loaded())
+        _, pending = await asyncio.wait(tasks, timeout=args.timeout)
+        releaser.cancel()
+        for task in pending:
+            task.cancel()
+        for s in sessions:
+            if pending and not s.errors and len(s.latencies) < args.changes:
+                s.errors.append(f"not finished within the {args.timeout:.0f} s limit")
+        await browser.close()
+    return sessions
+
+
+def server_errors(log: Path) -> list[str]:
+    lines = log.read_text(errors="replace").splitlines()
+    return [line[:200] for line in lines if "Traceback" in line or line.startswith(("Error", "Exception"))]
+
+
+def quantile(values: list[float], q: float) -> float | None:
+    """The q-quantile with linear interpolation (numpy's default); None for no values."""
+    if len(values) < 2:
+        return values[0] if values else None
+    return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
+
+
+def summarise(sessions: list[Session], log_errors: list[str], monitor: RssMonitor, args, seconds: float) -> dict:
+    """The figures of one run, as written to results.json."""
+    latencies = [x for s in sessions for x in s.latencies]
+    errors = [f"session {s.index}: {e}" for s in sessions for e in s.errors] + [f"server: {e}" for e in log_errors]
+    loads = [s.load_seconds for s in sessions if s.load_seconds is not None]
+    planned = args.sessions * args.changes
+    lost = planned - len(latencies) + sum(s.wrong_final_level for s in sessions)
+    return {
+        "config": {k: getattr(args, k) for k in CONFIG_KEYS},
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "load_average_at_end": os.getloadavg()},
+        "interactions": {"planned": planned, "updated": len(latencies), "lost": lost},
+        "latency_s": {
+            "median": quantile(latencies, 0.5),
+            "p95": quantile(latencies, 0.95),
+            "max": max(latencies, default=None),
+        },
+        "page_load_s": {"median": quantile(loads, 0.5), "max": max(loads, default=None)},
+        "trainings": [dict(session=s.index, **s.training) for s in sessions if s.training],
+        "server_peak_rss_mb": round(monitor.peak_mb, 1),
+        "server_peak_anon_rss_mb": round(monitor.peak_anon_mb, 1),
+        "errors": errors,
+        "wall_seconds": round(seconds, 1),
+        "ok": not errors and lost == 0,
+    }
+
+
+def markdown(results: dict) -> str:
+    """results.md: the figures as a short table, with the issue's bars."""
+    c, lat = results["config"], results["latency_s"]
+    fmt = lambda x: "n/a" if x is None else f"{x:.2f} s"  # noqa: E731
+    rows = [
+        ("sessions x slider changes", f"{c['sessions']} x {c['changes']} ({results['interactions']['planned']})"),
+        ("trainings at the same time", f"{c['trainings']}" + (" (64 digits)" if c["small_training"] else "")),
+        ("latency, key press to new PSNR: median", fmt(lat["median"])),
+        ("latency: 95th percentile (bar: < 2 s)", fmt(lat["p95"])),
+        ("latency: max", fmt(lat["max"])),
+        ("page load: median / max", f"{fmt(results['page_load_s']['median'])} / {fmt(results['page_load_s']['max'])}"),
+        ("lost interactions (bar: 0)", str(results["interactions"]["lost"])),
+        ("errors (bar: 0)", str(len(results["errors"]))),
+        ("server peak RSS (bar: < 1,500 MB)", f"{results['server_peak_rss_mb']:.0f} MB"),
+        ("server peak anonymous RSS (without shared libraries)", f"{results['server_peak_anon_rss_mb']:.0f} MB"),
+        ("trainings", ", ".join(f"{t['outcome']} in {t['seconds']:.0f} s" for t in results["trainings"]) or "none"),
+        ("wall time", f"{results['wall_seconds']:.0f} s on {results['machine']['cpus']} CPUs"),
+    ]
+    lines = [f"# Load test, {results['date']}", "", "| | |", "| --- | --- |"]
+    lines += [f"| {name} | {value} |" for name, value in rows]
+    lines += ["", "Errors:" if results["errors"] else "No errors."] + [f"- {e}" for e in results["errors"][:20]]
+    return "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Start the server, drive the sessions, measure, stop everything; the results dict."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = Path(tempfile.mkstemp(prefix="load_test_streamlit_", suffix=".log")[1])
+    server = start_server(port, log)
+    monitor = RssMonitor(server.pid)
+    start = time.monotonic()
+    try:
+        wait_healthy(url, server, timeout=90)
+        monitor.start()
+        sessions = asyncio.run(drive(url, args))
+    finally:
+        monitor.stop.set()
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    results = summarise(sessions, server_errors(log), monitor, args, time.monotonic() - start)
+    if results["ok"]:
+        log.unlink()
+    else:
+        results["server_log"] = str(log)  # kept for the tracebacks
+    return results
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sessions", type=int, default=20, help="concurrent browser sessions")
+    p.add_argument("--changes", type=int, default=10, help="noise-level changes per session")
+    p.add_argument("--trainings", type=int, default=2, help="sessions that press Retrain at the same time")
+    p.add_argument("--small-training", action="store_true", help="retrain on 64 digits instead of the default")
+    p.add_argument("--timeout", type=float, default=900, help="limit for the whole run, seconds")
+    p.add_argument("--step-timeout", type=float, default=60, help="limit for a page load or one PSNR update")
+    p.add_argument("--train-timeout", type=float, default=300, help="limit for one retraining, queue included")
+    p.add_argument("--out", type=Path, default=ROOT / "docs" / "load", help="folder for results.json/.md")
+    p.add_argument("--chromium", default=CHROMIUM, help="Chromium executable")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not 0 <= args.trainings <= args.sessions or args.sessions < 1 or args.changes < 1:
+        build_parser().error("need sessions >= 1, changes >= 1 and 0 <= trainings <= sessions")
+    results = run(args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "results.md").write_text(markdown(results))
+    print(markdown(results))
+    return 0 if results["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

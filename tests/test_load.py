@@ -1,0 +1,40 @@
+"""The load test in a bounded form: two visitors move the noise slider while one retrains; nothing is lost.
+
+Runs scripts/load_test.py as CI does (2 sessions x 3 changes, one small training, a 150 s limit).
+The full form (20 sessions x 10 changes, two trainings) is run by hand; its figures are in the README.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import skip_or_fail
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("DENOISER_CHROMIUM", "/usr/bin/chromium")
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_concurrent_visitors_and_a_training_lose_nothing(tmp_path):
+    try:
+        import playwright.async_api  # noqa: F401
+    except ImportError:
+        skip_or_fail("playwright is not installed")
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        skip_or_fail(f"no Chromium at {CHROMIUM}")
+    command = [sys.executable, "scripts/load_test.py", "--sessions", "2", "--changes", "3", "--trainings", "1",
+               "--small-training", "--timeout", "150", "--out", str(tmp_path), "--chromium", CHROMIUM]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["errors"] == [], results["errors"]
+    assert results["interactions"] == {"planned": 6, "updated": 6, "lost": 0}
+    assert [t["outcome"] for t in results["trainings"]] == ["trained"]
+    assert 0 < results["latency_s"]["median"] <= results["latency_s"]["p95"]
+    assert results["server_peak_rss_mb"] > 0
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "| lost interactions (bar: 0) | 0 |" in (tmp_path / "results.md").read_text()
