@@ -59,6 +59,9 @@ def weights_readme() -> str:
         lines += [f"- wall time: {meta.get('seconds', '?')} s on {meta.get('versions', {}).get('torch', '?')} (CPU)"]
         lines += [f"- trained on {meta.get('n_train', '?')} digits, source `{meta.get('source', '?')}`"]
         lines += [f"- {_figure(meta)}", f"- date: {meta.get('date', '?')}", f"- SHA-256: `{digest}`", ""]
+    tuned = json.loads((ROOT / "weights" / "baselines.json").read_text())["meta"]
+    lines += ["## `baselines.json` (the classical filters' parameters)", "", "```bash", tuned["command"], "```", ""]
+    lines += [f"- grid search on {tuned['n']} {tuned['split']} digits, {tuned['seconds']} s; date: {tuned['date']}", ""]
     return "\n".join(lines)
 
 
