@@ -17,6 +17,7 @@ from PIL import Image
 from denoiser.metrics import image_metrics
 from denoiser.noise import NOISE_KINDS, add_noise
 from denoiser.preprocess import ImageError, canvas_to_mnist, image_to_mnist, to_mnist
+from denoiser.view import DEFAULTS, SOURCES, URL_NAMES, parse_query, to_query
 
 # Modest budgets: the suite shares two cores with training runs. No deadline: timing is not the property.
 PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -184,3 +185,29 @@ def test_an_image_against_itself_has_infinite_psnr_zero_mse_and_unit_ssim(pair):
     same = image_metrics(a, a.clone())
     assert (same["mse"] == 0).all() and np.isinf(same["psnr"]).all() and (same["psnr"] > 0).all()
     np.testing.assert_allclose(same["ssim"], 1.0)
+
+
+query_texts = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(["0.5", "nan", "inf", "-1", "1e309", "2.5", " 0.3 ", "٣", "²", "0x10", "9" * 30, "unet", "pick"]),
+)
+queries = st.dictionaries(
+    st.one_of(st.sampled_from(list(URL_NAMES.values())), st.text(max_size=8)),
+    st.one_of(query_texts, st.lists(query_texts, max_size=3)),
+    max_size=10,
+)
+
+
+@PROPERTY
+@given(query=queries)
+def test_any_shared_link_gives_valid_values_or_a_notice_never_an_error(query):
+    models = ["unet", "seed-ae", "median"]
+    values, notices = parse_query(query, models)
+    assert set(values) <= set(DEFAULTS)
+    assert len(values) + len(notices) == sum(name in query for name in URL_NAMES.values())
+    assert all(isinstance(n, str) and len(n) < 300 for n in notices)
+    assert values.get("source", "pick") in SOURCES and values.get("noise_kind", "gaussian") in NOISE_KINDS
+    assert values.get("model", "unet") in models
+    assert 0.0 <= values.get("noise_level", 0.5) <= 1.0
+    assert 0 <= values.get("noise_seed", 0) <= 2**31 - 1 and 0 <= values.get("digit_class", 0) <= 9
+    assert parse_query(to_query(values), models) == (values, [])  # a link the app writes reads back the same
