@@ -4,7 +4,8 @@ Starts `streamlit run app.py` on a free loopback port, opens `--sessions` browse
 headless Chromium (Playwright, async), and in each one presses the noise-level slider's arrow key
 `--changes` times, waiting every time until the noisy PSNR on the page changes. The first
 `--trainings` sessions press "Retrain" first (all at the same moment) and move the slider once their
-training has ended, so the other sessions' latencies are measured while the trainings run.
+training has ended; the others start moving theirs as soon as a training has started, so their
+latencies are measured while the trainings run (reported apart as "during training").
 
 Recorded: per-interaction latency (key press -> new PSNR on the page; median, 95th percentile),
 errors (exceptions on a page, JavaScript errors, tracebacks in the server log, failed steps), lost
@@ -65,6 +66,8 @@ class Session:
     trainer: bool
     load_seconds: float | None = None
     latencies: list[float] = field(default_factory=list)
+    pressed_at: list[float] = field(default_factory=list)  # perf_counter() of each press that got its update
+    train_window: tuple[float, float] | None = None  # perf_counter() when Retrain was pressed, and when it ended
     wrong_final_level: bool = False
     errors: list[str] = field(default_factory=list)
     training: dict | None = None
@@ -172,6 +175,7 @@ async def move_slider(page, session: Session, changes: int, timeout_s: float) ->
         try:
             await page.wait_for_function(CHANGED_JS, arg=old, polling=50, timeout=timeout_s * 1000)
             session.latencies.append(time.perf_counter() - pressed)
+            session.pressed_at.append(pressed)
         except PlaywrightTimeout:
             pass  # a lost interaction: counted as planned minus updated
     expected = round(start_value + 0.01 * (changes % 2), 2)
@@ -180,7 +184,15 @@ async def move_slider(page, session: Session, changes: int, timeout_s: float) ->
     await page_errors(page, session)
 
 
-async def retrain(page, session: Session, small: bool, timeout_s: float) -> None:
+@dataclass
+class Signals:
+    """Moments the sessions wait for: every page loaded; a training under way (or none planned)."""
+
+    loaded: asyncio.Event = field(default_factory=asyncio.Event)
+    training: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+async def retrain(page, session: Session, small: bool, timeout_s: float, training: asyncio.Event) -> None:
     """Open the Retrain tab, press Retrain (with the fewest training digits if `small`), wait for the end."""
     await page.get_by_role("tab", name="Retrain").click()
     button = page.locator(".st-key-retrain button")
@@ -195,20 +207,25 @@ async def retrain(page, session: Session, small: bool, timeout_s: float) -> None
     start = time.perf_counter()
     await button.click()
     done = page.get_by_text(TRAINED).or_(page.get_by_text(BUSY))
+    await page.get_by_text("Retraining").or_(page.get_by_text("Another visitor is training")).or_(done).first.wait_for()
+    training.set()  # under way, or queued behind another visitor's
     await done.first.wait_for(timeout=timeout_s * 1000)
     outcome = "trained" if await page.get_by_text(TRAINED).count() else "server busy"
-    session.training = {"outcome": outcome, "seconds": round(time.perf_counter() - start, 2)}
+    session.train_window = (start, time.perf_counter())
+    session.training = {"outcome": outcome, "seconds": round(session.train_window[1] - start, 2)}
     await page_errors(page, session)
 
 
-async def visit(browser, url: str, session: Session, args: argparse.Namespace, trainers_ready) -> None:
+async def visit(browser, url: str, session: Session, args: argparse.Namespace, signals: Signals) -> None:
     """One visitor: open the page, retrain if a trainer, move the slider; every failure is recorded."""
     context = None
     try:
         context, page = await open_page(browser, url, session, args.step_timeout)
-        await trainers_ready.wait()  # everybody starts at once, so the trainings overlap the slider moves
+        await signals.loaded.wait()  # everybody starts at once, so the trainings overlap the slider moves
         if session.trainer:
-            await retrain(page, session, args.small_training, args.train_timeout)
+            await retrain(page, session, args.small_training, args.train_timeout, signals.training)
+        else:
+            await asyncio.wait_for(signals.training.wait(), args.train_timeout)
         await move_slider(page, session, args.changes, args.step_timeout)
     except Exception as err:  # a failed step is a result to report, not a crash of the test
         session.errors.append(f"{type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}")
@@ -224,13 +241,15 @@ async def drive(url: str, args: argparse.Namespace) -> list[Session]:
     sessions = [Session(i, trainer=i < args.trainings) for i in range(args.sessions)]
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS, headless=True)
-        go = asyncio.Event()
-        tasks = [asyncio.create_task(visit(browser, url, s, args, go)) for s in sessions]
+        signals = Signals()
+        if not args.trainings:
+            signals.training.set()
+        tasks = [asyncio.create_task(visit(browser, url, s, args, signals)) for s in sessions]
 
         async def release_when_loaded() -> None:  # start together once every page shows its PSNR
             while not all(s.load_seconds is not None or s.errors for s in sessions):
                 await asyncio.sleep(0.2)
-            go.set()
+            signals.loaded.set()
 
         releaser = asyncio.create_task(release_when_loaded())
         _, pending = await asyncio.wait(tasks, timeout=args.timeout)
@@ -259,6 +278,9 @@ def quantile(values: list[float], q: float) -> float | None:
 def summarise(sessions: list[Session], log_errors: list[str], monitor: RssMonitor, args, seconds: float) -> dict:
     """The figures of one run, as written to results.json."""
     latencies = [x for s in sessions for x in s.latencies]
+    windows = [s.train_window for s in sessions if s.train_window]
+    during = [x for s in sessions for x, t in zip(s.latencies, s.pressed_at, strict=True)
+              if any(a <= t <= b for a, b in windows)]  # fmt: skip
     errors = [f"session {s.index}: {e}" for s in sessions for e in s.errors] + [f"server: {e}" for e in log_errors]
     loads = [s.load_seconds for s in sessions if s.load_seconds is not None]
     planned = args.sessions * args.changes
@@ -273,6 +295,7 @@ def summarise(sessions: list[Session], log_errors: list[str], monitor: RssMonito
             "p95": quantile(latencies, 0.95),
             "max": max(latencies, default=None),
         },
+        "latency_during_training_s": {"n": len(during), "median": quantile(during, 0.5), "p95": quantile(during, 0.95)},
         "page_load_s": {"median": quantile(loads, 0.5), "max": max(loads, default=None)},
         "trainings": [dict(session=s.index, **s.training) for s in sessions if s.training],
         "server_peak_rss_mb": round(monitor.peak_mb, 1),
@@ -285,7 +308,7 @@ def summarise(sessions: list[Session], log_errors: list[str], monitor: RssMonito
 
 def markdown(results: dict) -> str:
     """results.md: the figures as a short table, with the issue's bars."""
-    c, lat = results["config"], results["latency_s"]
+    c, lat, during = results["config"], results["latency_s"], results["latency_during_training_s"]
     fmt = lambda x: "n/a" if x is None else f"{x:.2f} s"  # noqa: E731
     rows = [
         ("sessions x slider changes", f"{c['sessions']} x {c['changes']} ({results['interactions']['planned']})"),
@@ -293,6 +316,10 @@ def markdown(results: dict) -> str:
         ("latency, key press to new PSNR: median", fmt(lat["median"])),
         ("latency: 95th percentile (bar: < 2 s)", fmt(lat["p95"])),
         ("latency: max", fmt(lat["max"])),
+        (
+            "latency while a training ran: n / median / 95th percentile",
+            f"{during['n']} / {fmt(during['median'])} / {fmt(during['p95'])}",
+        ),
         ("page load: median / max", f"{fmt(results['page_load_s']['median'])} / {fmt(results['page_load_s']['max'])}"),
         ("lost interactions (bar: 0)", str(results["interactions"]["lost"])),
         ("errors (bar: 0)", str(len(results["errors"]))),
