@@ -71,7 +71,8 @@ def _to_grey(img: Image.Image) -> Image.Image:
         alpha = img.getchannel("A")
         img = Image.composite(img.convert("L"), Image.new("L", img.size, 255), alpha)
     # In place, keeping the aspect ratio; a box filter averages without ringing at the page's edges.
-    img.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.BOX)
+    # No reducing_gap: Image.reduce refuses 16-bit pictures, and a box filter needs no pre-reduction.
+    img.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.BOX, reducing_gap=None)
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         arr = np.nan_to_num(np.asarray(img, dtype=np.float64))  # a float TIFF may hold NaN
         top = 65535.0 if arr.max() > 255 else 255.0 if arr.max() > 1 else 1.0

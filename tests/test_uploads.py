@@ -67,6 +67,11 @@ def large_colour_photo() -> bytes:
     return encode(Image.fromarray(page).convert("RGBA"), "PNG", compress_level=1)
 
 
+def large_16bit_scan() -> bytes:
+    """A 2000x2000 16-bit greyscale scan (a PNG with 16 bits per pixel): allowed, shrunk after decoding."""
+    return encode(Image.fromarray(digit_array(2000).astype(np.uint16) * 257), "PNG", compress_level=1)
+
+
 READABLE = {
     "grey PNG": lambda: encode(Image.fromarray(digit_array()), "PNG"),
     "16-bit PNG": lambda: encode(Image.fromarray(digit_array().astype(np.uint16) * 257), "PNG"),
@@ -77,6 +82,7 @@ READABLE = {
     "BMP": lambda: encode(Image.fromarray(digit_array()), "BMP"),
     "WebP": lambda: encode(Image.fromarray(digit_array()).convert("RGB"), "WEBP", lossless=True),
     "large colour photo": large_colour_photo,
+    "large 16-bit scan": large_16bit_scan,
 }
 
 
