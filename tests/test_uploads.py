@@ -68,8 +68,10 @@ def large_colour_photo() -> bytes:
 
 
 def large_16bit_scan() -> bytes:
-    """A 2000x2000 16-bit greyscale scan (a PNG with 16 bits per pixel): allowed, shrunk after decoding."""
-    return encode(Image.fromarray(digit_array(2000).astype(np.uint16) * 257), "PNG", compress_level=1)
+    """A 4096x2048 16-bit greyscale scan: allowed, and shrunk 4 times after decoding."""
+    scan = np.zeros((2048, 4096), np.uint16)
+    scan[:, 1024:3072] = digit_array(2048).astype(np.uint16) * 257
+    return encode(Image.fromarray(scan), "PNG", compress_level=1)
 
 
 READABLE = {
