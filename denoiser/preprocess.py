@@ -67,9 +67,11 @@ def _to_grey(img: Image.Image) -> Image.Image:
     """
     if img.mode in ("1", "P", "PA"):  # shrinking a palette or 1-bit picture would fall back to nearest neighbour
         img = img.convert("RGBA" if img.mode == "PA" or "transparency" in img.info else "L")
-    if img.mode in ("RGBA", "LA", "RGBa", "La"):
+    if img.mode in ("RGBA", "LA"):
         alpha = img.getchannel("A")
         img = Image.composite(img.convert("L"), Image.new("L", img.size, 255), alpha)
+    if img.mode == "LAB":  # a LAB TIFF: its lightness channel is the grey picture
+        img = img.getchannel("L")
     # In place, keeping the aspect ratio; a box filter averages without ringing at the page's edges.
     # No reducing_gap: Image.reduce refuses 16-bit pictures, and a box filter needs no pre-reduction.
     img.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.BOX, reducing_gap=None)

@@ -67,6 +67,12 @@ def large_colour_photo() -> bytes:
     return encode(Image.fromarray(page).convert("RGBA"), "PNG", compress_level=1)
 
 
+def lab_tiff() -> bytes:
+    """A TIFF in CIE LAB colour: its lightness channel holds the digit."""
+    lightness, neutral = Image.fromarray(digit_array()), Image.new("L", (64, 64), 128)
+    return encode(Image.merge("LAB", (lightness, neutral, neutral)), "TIFF")
+
+
 def large_16bit_scan() -> bytes:
     """A 4096x2048 16-bit greyscale scan: allowed, and shrunk 4 times after decoding."""
     scan = np.zeros((2048, 4096), np.uint16)
@@ -85,6 +91,7 @@ READABLE = {
     "WebP": lambda: encode(Image.fromarray(digit_array()).convert("RGB"), "WEBP", lossless=True),
     "large colour photo": large_colour_photo,
     "large 16-bit scan": large_16bit_scan,
+    "LAB TIFF": lab_tiff,
 }
 
 
