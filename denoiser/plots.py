@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import math
 
+# plotly imports pandas lazily and takes it from sys.modules even while another thread is still
+# importing it: two app sessions drawing their first figure at once crashed on a half-imported
+# pandas. A plain import here, under Python's import lock, finishes it before any figure is drawn.
+import pandas  # noqa: F401
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 

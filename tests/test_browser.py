@@ -165,3 +165,15 @@ def test_page_slider_and_canvas(page):
 
     page.get_by_role("button", name="Clear", exact=True).click()
     page.get_by_text("Meanwhile, the page shows the sample digit.").wait_for()  # blank again: the sample is back
+
+
+def test_retrain_in_the_browser(page):
+    """A tiny retraining shows its progress, then the retrained model with its held-out PSNR."""
+    page.get_by_role("tab", name="Retrain").click()
+    digits = page.locator('[data-testid="stSlider"]').filter(has_text="Training digits").get_by_role("slider")
+    digits.focus()
+    digits.press("Home")  # the fewest digits: 64
+    page.wait_for_function("el => el.getAttribute('aria-valuetext') === '64'", arg=digits.element_handle())
+    page.get_by_role("button", name="Retrain", exact=True).click()
+    page.get_by_text("Your session uses a retrained").wait_for(timeout=120_000)
+    assert "retrained in this session" in page.locator('[data-testid="stSidebar"]').inner_text()
