@@ -230,6 +230,8 @@ async def visit(browser, url: str, session: Session, args: argparse.Namespace, s
     except Exception as err:  # a failed step is a result to report, not a crash of the test
         session.errors.append(f"{type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}")
     finally:
+        if session.trainer:
+            signals.training.set()  # a trainer that failed must not keep the others waiting
         if context is not None:
             await context.close()
 
