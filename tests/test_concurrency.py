@@ -9,7 +9,6 @@ import sys
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 import torch
 
 from denoiser.evaluate import denoise_batch, make_noisy
@@ -61,11 +60,6 @@ FIRST_IMPORT_RACE = textwrap.dedent(
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="denoiser/plots.py (app owner) must `import pandas` at the top: plotly reads sys.modules['pandas'] "
-    "while another session thread is still importing it. Remove this marker once that line is in.",
-)
 def test_charts_survive_another_session_importing_pandas_for_the_first_time():
     """Seen in the load test: two first visitors, one traceback (partially initialized module 'pandas')."""
     done = subprocess.run([sys.executable, "-c", FIRST_IMPORT_RACE], capture_output=True, text=True, timeout=120)
