@@ -56,7 +56,9 @@ def parse_query(query: dict[str, str | list[str]], models: list[str]) -> tuple[d
         try:
             values[key] = _parse_one(key, text, models)
         except ValueError as err:
-            notices.append(f"Ignored `{name}={text[:40]}` from the link ({err}); using the default.")
+            # The notice is markdown: keep the link's text inert (no backticks, newlines or control characters).
+            shown = "".join(c for c in text[:40] if c.isprintable() and c != "`")
+            notices.append(f"Ignored `{name}={shown}` from the link ({err}); using the default.")
     return values, notices
 
 

@@ -36,6 +36,12 @@ def test_parse_query_drops_bad_values_with_a_notice(name, text):
     assert len(notices) == 1 and f"{name}=" in notices[0]
 
 
+def test_parse_query_notice_is_inert_markdown():
+    """A link's text cannot break out of the notice's code span or add markdown blocks."""
+    _, notices = view.parse_query({"kind": "`x` [prize](https://example.invalid)\n\n# big"}, MODELS)
+    assert notices[0].count("`") == 2 and "\n" not in notices[0]
+
+
 def test_to_query_round_trips():
     """Writing a view to the URL and reading it back gives the same view."""
     assert view.parse_query(view.to_query(view.DEFAULTS), ["unet"]) == (view.DEFAULTS, [])
