@@ -1,0 +1,109 @@
+"""Does a retraining stop when its visitor closes the tab? Measures how long the server keeps training.
+
+One visitor sets the longest retraining the page offers (5 epochs, 4,000 digits), presses Retrain,
+and closes the tab as soon as the training is under way. The server's CPU use is then sampled from
+/proc every half second until it falls below `--idle` of a core for two samples in a row: the time
+from the close to that moment is how long the abandoned training kept running. A second or two
+means the app stops it at its next step; about TRAIN_SECONDS (60 s) means only its time limit ends it.
+
+    python scripts/abandon_test.py --out docs/load
+
+Writes abandon.json to --out. Loopback only; bounded by --timeout; stops the server and browser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from load_test import CHROMIUM, CHROMIUM_ARGS, ROOT, Session, free_port, open_page, start_server, wait_healthy
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` (all its threads), in seconds."""
+    fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+async def start_long_training(page) -> None:
+    """Retrain tab, 5 epochs on 4,000 digits, press Retrain, wait until the training is under way."""
+    await page.get_by_role("tab", name="Retrain").click()
+    epochs = page.locator(".st-key-retrain_epochs input")
+    await epochs.fill("5")
+    await epochs.press("Enter")
+    digits = page.locator(".st-key-retrain_digits input[type=range]")
+    await digits.focus()
+    await digits.press("End")
+    await page.wait_for_function(
+        "() => document.querySelector('.st-key-retrain_digits input').getAttribute('aria-valuetext') === '4000'"
+    )
+    await page.locator(".st-key-retrain button").click()
+    await page.get_by_text("Epoch 1/5").first.wait_for()  # the progress bar: steps are running
+
+
+async def seconds_until_idle(pid: int, idle: float, timeout: float) -> float | None:
+    """Seconds until the server uses less than `idle` of a core for two half-second samples; None if never."""
+    start, last, quiet = time.monotonic(), cpu_seconds(pid), 0
+    while time.monotonic() - start < timeout:
+        await asyncio.sleep(0.5)
+        now = cpu_seconds(pid)
+        quiet = quiet + 1 if (now - last) / 0.5 < idle else 0
+        last = now
+        if quiet >= 2:
+            return round(time.monotonic() - start - 1.0, 1)  # when the first quiet sample began
+    return None
+
+
+async def measure(url: str, pid: int, args: argparse.Namespace) -> dict:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS, headless=True)
+        session = Session(0, trainer=True)
+        context, page = await open_page(browser, url, session, timeout_s=120)
+        await start_long_training(page)
+        busy_before = cpu_seconds(pid)
+        await asyncio.sleep(1.0)
+        cpu_while_training = cpu_seconds(pid) - busy_before  # core-seconds in one second
+        if not args.keep_open:  # the control run keeps it open: the training must then go on
+            await context.close()  # the visitor closes the tab mid-training
+        running = await seconds_until_idle(pid, args.idle, args.timeout)
+        await browser.close()
+    return {"cpu_while_training": round(cpu_while_training, 2), "seconds_training_kept_running": running,
+            "tab_closed": not args.keep_open, "idle_threshold": args.idle, "timeout": args.timeout,
+            "errors": session.errors}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--idle", type=float, default=0.2, help="share of a core below which the server is idle")
+    parser.add_argument("--timeout", type=float, default=150, help="seconds to wait for the server to go idle")
+    parser.add_argument("--keep-open", action="store_true", help="control run: the tab stays open")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "load")
+    parser.add_argument("--chromium", default=CHROMIUM)
+    args = parser.parse_args(argv)
+    port, log = free_port(), Path(tempfile.mkstemp(prefix="abandon_test_", suffix=".log")[1])
+    server = start_server(port, log)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", server, timeout=90)
+        result = asyncio.run(measure(f"http://127.0.0.1:{port}", server.pid, args))
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    args.out.mkdir(parents=True, exist_ok=True)
+    name = "abandon-control.json" if args.keep_open else "abandon.json"
+    (args.out / name).write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result))
+    return 0 if result["seconds_training_kept_running"] is not None and not result["errors"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
