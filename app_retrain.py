@@ -72,23 +72,40 @@ def acquire_slot(slots: threading.Semaphore) -> bool:
     return False
 
 
-def train_with_progress(model: torch.nn.Module, spec: dict, train_set: data.Digits, losses: list[float]) -> None:
-    """Train `model` in place, drawing progress (epoch, loss, images/s) and a live loss curve."""
-    bar, chart, last = st.progress(0.0, text="Starting…"), st.empty(), [0.0]
+def visitor_connected() -> Callable[[], bool]:
+    """A check that this visitor's browser is still connected; always True outside a server (AppTest)."""
+    from streamlit import runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-    def on_step(info) -> None:
+    ctx = get_script_run_ctx()
+    if ctx is None or not runtime.exists():
+        return lambda: True
+    server, session_id = runtime.get_instance(), ctx.session_id
+    return lambda: server.is_active_session(session_id)
+
+
+def train_with_progress(model: torch.nn.Module, spec: dict, train_set: data.Digits, losses: list[float]) -> str:
+    """Train `model` in place, drawing progress (epoch, loss, images/s) and a live loss curve; say how it went."""
+    bar, chart, last, connected = st.progress(0.0, text="Starting…"), st.empty(), [0.0], visitor_connected()
+
+    def on_step(info) -> bool:
+        if not connected():  # the tab was closed: Streamlit keeps the session, so stop the training here
+            return True
         losses.append(info.loss)
         bar.progress(info.step / info.total_steps, text=f"Epoch {info.epoch}/{spec['epochs']} · step {info.step}/"
                      f"{info.total_steps} · loss {info.loss:.4f} · {info.images_per_s:.0f} images/s")  # fmt: skip
         if time.monotonic() - last[0] > 0.5 or info.step == info.total_steps:
             last[0] = time.monotonic()
             chart.plotly_chart(plots.loss_figure(losses), key=f"loss_live_{info.step}")
+        return False
 
     train_set = train_set.subset(slice(0, spec["digits"]))
     lr = 1e-3 if spec["scratch"] else 3e-4  # gentler when fine-tuning the shipped weights
     config = TrainConfig(epochs=spec["epochs"], batch_size=32, lr=lr, loss=weights.REGISTRY[spec["arch"]].loss,
                          curriculum=spec["curriculum"], threads=1, max_seconds=TRAIN_SECONDS)  # fmt: skip
-    train(model, train_set, config, on_step=on_step)
+    result = train(model, train_set, config, on_step=on_step)
+    limit = f", stopped at the {TRAIN_SECONDS:.0f} s limit" if result.stopped_early else ""
+    return f"{result.steps} steps in {result.seconds:.0f} s{limit}"
 
 
 def retrain(spec: dict, shipped: ShippedLoader, digits: data.Digits) -> None:
@@ -103,7 +120,7 @@ def retrain(spec: dict, shipped: ShippedLoader, digits: data.Digits) -> None:
             )
             (train_set, held_out), losses = retrain_split(digits), []
             before = curriculum_psnr(model, held_out, spec["curriculum"])["psnr"]
-            train_with_progress(model, spec, train_set, losses)
+            how = train_with_progress(model, spec, train_set, losses)
             after = curriculum_psnr(model, held_out, spec["curriculum"])["psnr"]
             status.update(label="Retrained", state="complete")
     finally:
@@ -111,7 +128,7 @@ def retrain(spec: dict, shipped: ShippedLoader, digits: data.Digits) -> None:
     meta = {"retrained_in": "app", "train": {k: v for k, v in spec.items() if k != "curriculum"}}
     weights_bytes = weights.checkpoint_bytes(spec["arch"], model, meta)
     st.session_state["retrained"] = {"arch": spec["arch"], "model": model, "before": before, "after": after,
-                                     "losses": losses, "bytes": weights_bytes}  # fmt: skip
+                                     "losses": losses, "bytes": weights_bytes, "how": how}  # fmt: skip
     st.session_state["select_model"] = "retrained"
     st.rerun()
 
@@ -126,7 +143,7 @@ def retrained_ui() -> None:
     if info is None:
         return
     st.success(f"Your session uses a retrained **{info['arch']}**. Held-out PSNR ({HELD_OUT} digits): "
-               f"{info['before']:.2f} dB before, **{info['after']:.2f} dB** after.")  # fmt: skip
+               f"{info['before']:.2f} dB before, **{info['after']:.2f} dB** after ({info['how']}).")  # fmt: skip
     st.plotly_chart(plots.loss_figure(info["losses"]), key="loss_final")
     left, right = st.columns(2)
     left.button("Back to the shipped weights", key="revert", on_click=_revert)
