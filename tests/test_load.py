@@ -1,7 +1,9 @@
-"""The load test in a bounded form: two visitors move the noise slider while one retrains; nothing is lost.
+"""Many visitors at once, in a bounded form: scripts/load_test.py and scripts/abandon_test.py as CI runs them.
 
-Runs scripts/load_test.py as CI does (2 sessions x 3 changes, one small training, a 150 s limit).
-The full form (20 sessions x 10 changes, two trainings) is run by hand; its figures are in the README.
+The load test: two visitors move the noise slider while one retrains (2 sessions x 3 changes, one
+small training, a 150 s limit); nothing may be lost. The full form (20 sessions x 10 changes, two
+trainings) is run by hand; its figures are in the README. The abandon test: a visitor who closes
+the tab mid-training must not leave the training running.
 """
 
 import json
@@ -20,13 +22,17 @@ CHROMIUM = os.environ.get("DENOISER_CHROMIUM", "/usr/bin/chromium")
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def test_concurrent_visitors_and_a_training_lose_nothing(tmp_path):
+@pytest.fixture
+def browser_available() -> None:
     try:
         import playwright.async_api  # noqa: F401
     except ImportError:
         skip_or_fail("playwright is not installed")
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         skip_or_fail(f"no Chromium at {CHROMIUM}")
+
+
+def test_concurrent_visitors_and_a_training_lose_nothing(tmp_path, browser_available):
     command = [sys.executable, "scripts/load_test.py", "--sessions", "2", "--changes", "3", "--trainings", "1",
                "--small-training", "--timeout", "150", "--out", str(tmp_path), "--chromium", CHROMIUM]  # fmt: skip
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
@@ -38,3 +44,22 @@ def test_concurrent_visitors_and_a_training_lose_nothing(tmp_path):
     assert results["server_peak_rss_mb"] > 0
     assert done.returncode == 0, done.stdout + done.stderr
     assert "| lost interactions (bar: 0) | 0 |" in (tmp_path / "results.md").read_text()
+
+
+def test_closing_the_tab_stops_its_training(tmp_path, browser_available):
+    """With the tab left open the same training runs on for about a minute (scripts/abandon_test.py --keep-open)."""
+    command = [
+        sys.executable,
+        "scripts/abandon_test.py",
+        "--timeout",
+        "90",
+        "--out",
+        str(tmp_path),
+        "--chromium",
+        CHROMIUM,
+    ]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads((tmp_path / "abandon.json").read_text())
+    assert result["cpu_while_training"] > 0.2  # the training was really running before the close
+    assert result["seconds_training_kept_running"] < 10
