@@ -102,11 +102,6 @@ def test_load_digits_without_a_root_says_how_to_give_one(monkeypatch):
         load_digits("mnist")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="denoiser/view.py (app owner) quotes the raw link text inside backticks in a markdown notice; "
-    "strip backticks and control characters from it. Remove this marker once done.",
-)
 @pytest.mark.parametrize("text", ["` [Claim your prize](https://example.invalid) `", "0.5\n\n# Hacked"])
 def test_a_link_cannot_inject_markdown_into_its_notice(text):
     """The notice is shown with st.warning, which renders markdown: the link's text must stay inert."""
