@@ -211,3 +211,40 @@ def test_any_shared_link_gives_valid_values_or_a_notice_never_an_error(query):
     assert 0.0 <= values.get("noise_level", 0.5) <= 1.0
     assert 0 <= values.get("noise_seed", 0) <= 2**31 - 1 and 0 <= values.get("digit_class", 0) <= 9
     assert parse_query(to_query(values), models) == (values, [])  # a link the app writes reads back the same
+
+
+def _sample_files() -> dict[str, bytes]:
+    """One small digit saved in every format and colour mode an upload may come in."""
+    digit = np.zeros((40, 40), np.uint8)
+    digit[8:32, 18:24] = 255
+    files = {}
+    for fmt, mode in [("PNG", "L"), ("PNG", "RGBA"), ("PNG", "P"), ("JPEG", "RGB"), ("JPEG", "CMYK"), ("GIF", "P"),
+                      ("BMP", "RGB"), ("TIFF", "L"), ("TIFF", "CMYK"), ("WEBP", "RGB")]:  # fmt: skip
+        buffer = io.BytesIO()
+        Image.fromarray(digit).convert(mode).save(buffer, format=fmt)
+        files[f"{fmt} {mode}"] = buffer.getvalue()
+    return files
+
+
+SAMPLE_FILES = _sample_files()
+
+
+@PROPERTY
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::RuntimeWarning")  # Pillow warns about damaged tags
+@given(
+    name=st.sampled_from(sorted(SAMPLE_FILES)),
+    flips=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), min_size=1, max_size=8),
+    keep=st.one_of(st.none(), st.floats(0, 1, exclude_min=True)),
+)
+def test_any_damaged_picture_file_gives_a_digit_or_a_short_image_error(name, flips, keep):
+    """Random bytes overwritten (and maybe the end cut off) in a real file: never another exception."""
+    data = bytearray(SAMPLE_FILES[name])
+    for where, value in flips:
+        data[int(where * len(data))] = value
+    data = data[: max(1, int(len(data) * keep))] if keep else data
+    try:
+        digit = image_to_mnist(bytes(data))
+    except ImageError as err:
+        assert "\n" not in str(err) and len(str(err)) < 120
+        return
+    assert_mnist_digit(digit)
