@@ -226,3 +226,23 @@ def test_busy_server_makes_a_visitor_wait(monkeypatch):
     finally:
         monkeypatch.undo()
         st.cache_resource.clear()
+
+
+def test_damaged_weights_leave_the_filters_working(monkeypatch):
+    """If no shipped model loads, the page says so and still denoises with the classical filters."""
+    from denoiser import weights
+
+    def damaged(name, *args, **kwargs):
+        raise weights.WeightsError(f"weights file weights/{name}.pt is damaged (test)")
+
+    monkeypatch.setattr(weights, "load_pretrained", damaged)
+    st.cache_resource.clear()  # forget the models loaded by earlier tests
+    try:
+        app = AppTest.from_file(APP, default_timeout=90).run()
+        assert not app.exception
+        assert sum("unavailable" in w.value for w in app.sidebar.warning) == len(weights.REGISTRY)
+        assert app.selectbox(key="model").value not in weights.REGISTRY
+        assert len(app.metric) == 6
+    finally:
+        monkeypatch.undo()
+        st.cache_resource.clear()
