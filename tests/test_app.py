@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import streamlit as st
+import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -21,6 +22,7 @@ from denoiser.metrics import mean_metrics
 from denoiser.noise import NOISE_KINDS
 from denoiser.preprocess import canvas_to_mnist, image_to_mnist
 from denoiser.view import format_metric
+from denoiser.weights import load_checkpoint, load_pretrained
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -198,6 +200,12 @@ def test_retrain_changes_session_model_not_weights(at):
     assert at.selectbox(key="model").value == "retrained"
     assert any("retrained" in s.value for s in at.success)
     assert (weights_file.read_bytes() if weights_file.exists() else None) == before
+    name, model, _ = load_checkpoint(at.session_state["retrained"]["bytes"])  # what the download button gives
+    retrained = at.session_state["retrained"]["model"].state_dict()
+    assert name == "unet" and all(torch.equal(v, retrained[k]) for k, v in model.state_dict().items())
+    if weights_file.exists():  # and it is not the shipped model any more
+        shipped = load_pretrained("unet").state_dict()
+        assert any(not torch.equal(v, retrained[k]) for k, v in shipped.items())
 
 
 def test_revert_goes_back_to_shipped(at):
