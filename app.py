@@ -89,6 +89,7 @@ def method_for(name: str, kind: str, level: float) -> Method:
 
 
 def method_label(name: str) -> str:
+    """How a method is named in the model picker."""
     if name == "retrained":
         return "retrained model (this session)"
     return f"{name} (model)" if name in weights.REGISTRY else f"{name} (filter)"
@@ -111,10 +112,12 @@ def level_curves(clean: np.ndarray, kind: str, seed: int, names: tuple[str, ...]
 
 @st.cache_data(max_entries=64)
 def upload_to_mnist(data_bytes: bytes) -> torch.Tensor:
+    """An uploaded file made MNIST-style (1, 28, 28); ImageError with a message for the visitor."""
     return preprocess.image_to_mnist(data_bytes)
 
 
 def png(image: torch.Tensor, scale: int = SCALE) -> bytes:
+    """A digit as PNG bytes, upscaled nearest-neighbour."""
     return preprocess.tensor_to_png(image, scale)
 
 
@@ -145,11 +148,13 @@ def mirror_url() -> None:
 
 
 def _move_index(step: int) -> None:
+    """Previous/next sample of the class (a button callback, so it may set the widget's value)."""
     count = len(class_indices()[st.session_state.digit_class])
     st.session_state.digit_index = (st.session_state.digit_index + step) % count
 
 
 def _random_digit() -> None:
+    """A random class and sample (a button callback)."""
     rng = np.random.default_rng()
     st.session_state.digit_class = int(rng.integers(10))
     st.session_state.digit_index = int(rng.integers(len(class_indices()[st.session_state.digit_class])))
@@ -169,6 +174,7 @@ def pick_ui() -> torch.Tensor:
 
 
 def _clear_canvas() -> None:
+    """Count a press of Clear (a button callback); `draw_ui` turns the count into an empty drawing."""
     st.session_state.canvas_clears = st.session_state.get("canvas_clears", 0) + 1
 
 
@@ -213,6 +219,7 @@ def source_ui() -> torch.Tensor:
 
 
 def _new_noise() -> None:
+    """The next noise seed (a button callback)."""
     st.session_state.noise_seed = (st.session_state.noise_seed + 1) % view.MAX_SEED
 
 

@@ -134,6 +134,7 @@ def retrain(spec: dict, shipped: ShippedLoader, digits: data.Digits) -> None:
 
 
 def _revert() -> None:
+    """Drop the session's retrained model and show the shipped one again (a button callback)."""
     st.session_state["model"] = st.session_state.pop("retrained")["arch"]  # the page checks it is available
 
 
