@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import Digits
-from .noise import BLIND_CURRICULUM, NoiseRange, add_curriculum_noise
+from .noise import BLIND_CURRICULUM, NoiseRange, add_curriculum_noise, check_seed
 
 LOSSES = ("bce", "mse", "l1")
 
@@ -46,6 +46,9 @@ class TrainConfig:
             raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {self.loss!r}")
         if not self.curriculum:
             raise ValueError("curriculum must name at least one noise range")
+        check_seed(self.seed)
+        if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 0:
+            raise ValueError(f"threads must be a whole number >= 0; got {self.threads!r}")
         if not (isinstance(self.max_seconds, (int, float)) and self.max_seconds >= 0):
             raise ValueError(f"max_seconds must be >= 0; got {self.max_seconds!r}")
 

@@ -138,17 +138,18 @@ def load_checkpoint(source: str | os.PathLike | bytes, hint: str = "") -> tuple[
     except FileNotFoundError:
         raise WeightsError(f"weights file {label} does not exist{hint}") from None
     except Exception as err:  # torch raises many types for a damaged file; all mean the same to a user
-        reason = _first_line(err)
+        reason = _one_line(err)
         raise WeightsError(f"weights file {label} is damaged or not a denoiser checkpoint ({reason}){hint}") from None
     return name, model.eval(), dict(payload.get("meta", {}))
 
 
-def _first_line(err: Exception) -> str:
-    """An exception's first line without terminal colour codes: torch's load errors span a page."""
+def _one_line(err: Exception) -> str:
+    """An exception's first two lines joined, without colour codes: torch's load errors span a page,
+    and its second line holds the detail ("size mismatch for ...")."""
     import re
 
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip()
-    return (text.splitlines() or [type(err).__name__])[0][:200]
+    lines = [line.strip() for line in re.sub(r"\x1b\[[0-9;]*m", "", str(err)).splitlines() if line.strip()]
+    return " ".join(lines[:2])[:300] or type(err).__name__
 
 
 def read_manifest(weights_dir: Path = WEIGHTS_DIR) -> dict[str, str]:

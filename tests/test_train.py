@@ -60,7 +60,8 @@ def test_augment_keeps_shape_and_range_and_moves_the_digit(train_digits):
 @pytest.mark.parametrize(
     ("kwargs", "name"),
     [({"epochs": 0}, "epochs"), ({"batch_size": 1.5}, "batch_size"), ({"lr": -1}, "lr"),
-     ({"loss": "huber"}, "loss"), ({"curriculum": ()}, "curriculum"), ({"max_seconds": -1}, "max_seconds")],
+     ({"loss": "huber"}, "loss"), ({"curriculum": ()}, "curriculum"), ({"max_seconds": -1}, "max_seconds"),
+     ({"seed": -1}, "seed"), ({"seed": "abc"}, "seed"), ({"seed": 1.5}, "seed"), ({"threads": -2}, "threads")],
 )  # fmt: skip
 def test_bad_config_raises_value_error_naming_the_field(kwargs, name):
     with pytest.raises(ValueError, match=name):
