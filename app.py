@@ -122,19 +122,24 @@ def png(image: torch.Tensor, scale: int = SCALE) -> bytes:
 
 
 def init_state(models: list[str]) -> None:
-    """On a session's first run, seed the widgets from the URL; on every run, keep hidden widgets' values."""
+    """Give every widget its value before it is drawn: from the URL, else the defaults.
+
+    On a session's first run this reads a shared link. Later, Streamlit drops the value of a
+    widget that a run did not draw (the digit picker while drawing) or that an interrupted run
+    had not reached yet; the URL mirrors the last complete run, so the value is restored from it.
+    """
     state = st.session_state
-    if "started" not in state:
-        values, state["notices"] = view.parse_query(st.query_params.to_dict(), models)
+    missing = [key for key in view.DEFAULTS if key not in state]
+    if missing:
+        values, notices = view.parse_query(st.query_params.to_dict(), models)
+        if "started" not in state:
+            state["notices"], state["started"] = notices, True
         defaults = view.DEFAULTS | {"model": view.DEFAULTS["model"] if view.DEFAULTS["model"] in models else models[0]}
-        for key, value in (defaults | values).items():
-            state[key] = value
-        state["started"] = True
-    for key in ("digit_class", "digit_index"):  # not drawn when the source is draw/upload: keep them
-        state[key] = state.get(key, view.DEFAULTS[key])
+        for key in missing:
+            state[key] = values.get(key, defaults[key])
     if "select_model" in state:  # set by a finished retraining, before the model widget exists
         state["model"] = state.pop("select_model")
-    if state.get("model") not in models + (["retrained"] if "retrained" in state else []):
+    if state["model"] not in models + (["retrained"] if "retrained" in state else []):
         state["model"] = models[0]
 
 
@@ -211,7 +216,7 @@ def source_ui() -> torch.Tensor:
     """Where the digit comes from; returns it (1, 28, 28); a sample digit until a drawing/upload exists."""
     source = st.segmented_control("Digit source", list(SOURCES), format_func=SOURCES.get, key="source",
                                   required=True)  # fmt: skip
-    clean = {"pick": pick_ui, "draw": draw_ui, "upload": upload_ui}[source]()
+    clean = {"draw": draw_ui, "upload": upload_ui}.get(source, pick_ui)()
     if clean is None:
         st.caption("Meanwhile, the page shows the sample digit.")
         clean = sample().images[class_indices()[st.session_state.digit_class][st.session_state.digit_index]]

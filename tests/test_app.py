@@ -254,3 +254,22 @@ def test_damaged_weights_leave_the_filters_working(monkeypatch):
     finally:
         monkeypatch.undo()
         st.cache_resource.clear()
+
+
+def test_digit_choice_survives_a_detour_to_drawing(at):
+    """The digit picker is not drawn while drawing; back on "pick", the chosen digit is still there."""
+    at.selectbox(key="digit_class").set_value(7).run()
+    at.button_group(key="source").set_value("draw").run()
+    at.button_group(key="source").set_value("pick").run()
+    assert at.selectbox(key="digit_class").value == 7
+
+
+def test_a_dropped_widget_value_comes_back_from_the_url():
+    """A session that has run before but lost its widget values (an interrupted run) takes them from the URL."""
+    app = AppTest.from_file(APP, default_timeout=90)
+    app.session_state["started"] = True  # not a first run: only the dropped values are missing
+    app.query_params.update({"level": "0.3", "source": "draw"})
+    app.run()
+    assert not app.exception
+    assert app.slider(key="noise_level").value == 0.3
+    assert app.button_group(key="source").value == "draw"
