@@ -316,6 +316,7 @@ def batch_tab(kind: str, level: float, seed: int, name: str) -> None:
 
 
 def main() -> None:
+    """The page: settings in the sidebar, the digit and its three pictures, then the tabs (drawn only when open)."""
     st.set_page_config(page_title="Denoiser: MNIST digits", page_icon="🧹", layout="wide")
     st.html(CRISP_CSS)
     models = shared_methods()
@@ -337,18 +338,16 @@ def main() -> None:
     with right:
         images_ui(clean, noisy, method_for(name, kind, level)(noisy.unsqueeze(0))[0], residual)
     tabs = st.tabs(["Compare methods", "Across noise levels", "Batch", "Retrain"], key="view", on_change="rerun")
-    if tabs[0].open:
-        with tabs[0]:
-            compare_tab(clean, kind, level, seed, models)
-    if tabs[1].open:
-        with tabs[1]:
-            levels_tab(clean, kind, level, seed, models)
-    if tabs[2].open:
-        with tabs[2]:
-            batch_tab(kind, level, seed, name)
-    if tabs[3].open:
-        with tabs[3]:
-            retrain_tab(shipped, sample())
+    contents = (
+        lambda: compare_tab(clean, kind, level, seed, models),
+        lambda: levels_tab(clean, kind, level, seed, models),
+        lambda: batch_tab(kind, level, seed, name),
+        lambda: retrain_tab(shipped, sample()),
+    )
+    for tab, draw in zip(tabs, contents, strict=True):
+        if tab.open:  # a hidden tab costs nothing: a slider move recomputes only what is shown
+            with tab:
+                draw()
     mirror_url()
 
 
