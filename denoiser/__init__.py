@@ -7,7 +7,9 @@ inputs), `baselines` (classical filters) and `cli` (`python -m denoiser`).
 """
 
 from .data import DataUnavailableError, Digits, load_digits, load_mnist, load_sample, split_holdout
-from .evaluate import denoise_batch, evaluate, make_noisy, model_method
+
+# `evaluate` the function is not re-exported: it would hide the submodule `denoiser.evaluate`.
+from .evaluate import denoise_batch, make_noisy, model_method
 from .metrics import image_metrics, mean_metrics
 from .models import SeedAE, SeedAEConfig, UNet, UNetConfig
 from .noise import BLIND_CURRICULUM, NOISE_KINDS, NoiseRange, add_curriculum_noise, add_noise
@@ -17,7 +19,7 @@ from .weights import DEFAULT_MODEL, REGISTRY, WeightsError, build_model, load_ch
 __all__ = [
     "BLIND_CURRICULUM", "DEFAULT_MODEL", "NOISE_KINDS", "REGISTRY", "DataUnavailableError", "Digits",
     "NoiseRange", "SeedAE", "SeedAEConfig", "StepInfo", "TrainConfig", "TrainResult", "UNet", "UNetConfig",
-    "WeightsError", "add_curriculum_noise", "add_noise", "build_model", "denoise_batch", "evaluate",
+    "WeightsError", "add_curriculum_noise", "add_noise", "build_model", "denoise_batch",
     "image_metrics", "load_checkpoint", "load_digits", "load_mnist", "load_pretrained", "load_sample",
     "make_noisy", "mean_metrics", "model_method", "split_holdout", "train",
 ]  # fmt: skip

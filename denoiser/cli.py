@@ -164,7 +164,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     spec = get_spec(args.model)
     digits = _load_split(args, "train")
     digits = digits.subset(slice(0, args.limit)) if args.limit else digits
-    train_set, held_out = split_holdout(digits, min(args.holdout, len(digits) - 1), seed=args.seed)
+    if args.holdout > len(digits) // 2:
+        raise ValueError(f"--holdout must be at most half of the {len(digits)} training digits; got {args.holdout}")
+    train_set, held_out = split_holdout(digits, args.holdout, seed=args.seed)
     config_kwargs = {}
     if args.noise:
         config_kwargs["curriculum"] = (NoiseRange(args.noise, args.level, args.level),)

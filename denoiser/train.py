@@ -124,8 +124,16 @@ def train(
     """Train `model` in place to map noisy -> clean digits; `on_step` may return True to stop early."""
     if len(digits) == 0:
         raise ValueError("digits must hold at least one image to train on")
+    threads = torch.get_num_threads()
     if config.threads:
-        torch.set_num_threads(config.threads)
+        torch.set_num_threads(config.threads)  # process-wide: restored below so a server's inference is unaffected
+    try:
+        return _train(model, digits, config, on_step)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(model: nn.Module, digits: Digits, config: TrainConfig, on_step) -> TrainResult:
     g = torch.Generator().manual_seed(config.seed)
     steps_per_epoch = math.ceil(len(digits) / config.batch_size)
     total = steps_per_epoch * config.epochs

@@ -94,3 +94,9 @@ def test_denoise_writes_a_28x28_png(tmp_path, test_digits):
     image = load_png_as_is(out.read_bytes())
     assert image.shape == (1, 28, 28)
     assert (image - test_digits.images[0]).abs().mean() < 0.1
+
+
+def test_train_refuses_a_holdout_that_leaves_too_few_digits(data_root, capsys):
+    args = ["train", "--model", "unet", "--data-root", str(data_root), "--limit", "100", "--holdout", "500"]
+    assert main(args) == 2
+    assert "--holdout" in capsys.readouterr().err

@@ -71,3 +71,11 @@ def test_bad_config_raises_value_error_naming_the_field(kwargs, name):
 def test_config_round_trips_through_plain_types():
     config = TrainConfig(curriculum=(NoiseRange("poisson", 0.1, 0.4),))
     assert TrainConfig(**config.to_dict()) == config
+
+
+def test_training_leaves_the_process_thread_count_as_it_found_it(train_digits):
+    """A server trains for one visitor while serving others: their inference threads must not change."""
+    before = torch.get_num_threads()
+    model = build_model("unet", {"widths": (4, 8, 16)}, seed=0)
+    train(model, _few(train_digits, 16), TrainConfig(**TINY | {"threads": 1 if before != 1 else 2}))
+    assert torch.get_num_threads() == before

@@ -106,3 +106,8 @@ def test_damage_errors_are_one_line_for_the_command_line(tmp_path):
         load_checkpoint(path)
     message = str(caught.value)
     assert len(message.splitlines()) == 1 and "\x1b" not in message and "bad.pt" in message
+
+
+def test_saved_files_are_readable_by_others(tmp_path):
+    path = save_checkpoint(tmp_path / "m.pt", "unet", build_model("unet", {"widths": (4, 8, 16)}))
+    assert path.stat().st_mode & 0o044 == 0o044
