@@ -40,16 +40,30 @@ def retrain_split(_digits: data.Digits) -> tuple[data.Digits, data.Digits]:
     return data.split_holdout(_digits, HELD_OUT, seed=0)
 
 
+# What the Retrain tab offers before a visitor changes anything (scripts/bench_speed.py times exactly this).
+DEFAULT_SPEC = {"arch": "unet", "scratch": False, "epochs": 1, "digits": 1000,
+                "curriculum": tuple(NoiseRange(k, 0.0, 0.8) for k in NOISE_KINDS)}  # fmt: skip
+
+
+def retrain_config(spec: dict) -> TrainConfig:
+    """The training settings of a retraining: small batches, one thread, bounded by `TRAIN_SECONDS`."""
+    lr = 1e-3 if spec["scratch"] else 3e-4  # gentler when fine-tuning the shipped weights
+    return TrainConfig(epochs=spec["epochs"], batch_size=32, lr=lr, loss=weights.REGISTRY[spec["arch"]].loss,
+                       curriculum=spec["curriculum"], threads=1, max_seconds=TRAIN_SECONDS)  # fmt: skip
+
+
 def retrain_ui() -> dict | None:
     """Training controls; their settings when "Retrain" is pressed, else None."""
     left, right = st.columns(2)
     arch = left.selectbox("Architecture", list(weights.REGISTRY), key="retrain_arch")
     start = left.radio("Start from", ("shipped weights", "scratch"), key="retrain_start", horizontal=True)
-    epochs = left.number_input("Epochs", 1, 5, value=1, key="retrain_epochs")
-    digits = right.select_slider("Training digits", (64, 250, 500, 1000, 2000, 4000), value=1000, key="retrain_digits")
+    epochs = left.number_input("Epochs", 1, 5, value=DEFAULT_SPEC["epochs"], key="retrain_epochs")
+    sizes = (64, 250, 500, 1000, 2000, 4000)
+    digits = right.select_slider("Training digits", sizes, value=DEFAULT_SPEC["digits"], key="retrain_digits")
     kinds = right.multiselect("Noise kinds", NOISE_KINDS, default=list(NOISE_KINDS), format_func=view.KIND_LABELS.get,
                               key="retrain_kinds")  # fmt: skip
-    levels = right.slider("Noise levels", 0.0, 1.0, (0.0, 0.8), step=0.05, key="retrain_levels")
+    default_levels = (DEFAULT_SPEC["curriculum"][0].low, DEFAULT_SPEC["curriculum"][0].high)
+    levels = right.slider("Noise levels", 0.0, 1.0, default_levels, step=0.05, key="retrain_levels")
     st.caption(f"Stops after {TRAIN_SECONDS:.0f} s at most. Changing anything on the page stops a training.")
     if not st.button("Retrain", key="retrain", type="primary", disabled=not kinds):
         return None
@@ -99,11 +113,7 @@ def train_with_progress(model: torch.nn.Module, spec: dict, train_set: data.Digi
             chart.plotly_chart(plots.loss_figure(losses), key=f"loss_live_{info.step}")
         return False
 
-    train_set = train_set.subset(slice(0, spec["digits"]))
-    lr = 1e-3 if spec["scratch"] else 3e-4  # gentler when fine-tuning the shipped weights
-    config = TrainConfig(epochs=spec["epochs"], batch_size=32, lr=lr, loss=weights.REGISTRY[spec["arch"]].loss,
-                         curriculum=spec["curriculum"], threads=1, max_seconds=TRAIN_SECONDS)  # fmt: skip
-    result = train(model, train_set, config, on_step=on_step)
+    result = train(model, train_set.subset(slice(0, spec["digits"])), retrain_config(spec), on_step=on_step)
     limit = f", stopped at the {TRAIN_SECONDS:.0f} s limit" if result.stopped_early else ""
     return f"{result.steps} steps in {result.seconds:.0f} s{limit}"
 

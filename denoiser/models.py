@@ -53,7 +53,7 @@ class SeedAE(nn.Module):
 class UNetConfig:
     channels: int = 1  # image channels
     widths: tuple[int, ...] = (16, 32, 64)  # filters per level; len - 1 down-samplings (28 -> 14 -> 7)
-    mid_blocks: int = 0  # extra residual blocks at the coarsest level: receptive field at little cost
+    mid_blocks: int = 2  # extra residual blocks at the coarsest level: receptive field at little cost
 
     def __post_init__(self) -> None:
         self.widths = tuple(self.widths)  # a checkpoint may store a list
