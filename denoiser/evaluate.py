@@ -19,8 +19,10 @@ Method = Callable[[torch.Tensor], torch.Tensor]
 
 
 @torch.inference_mode()
-def denoise_batch(model: nn.Module, noisy: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
-    """Run `model` over `noisy` in chunks, without gradients; the model is not changed."""
+def denoise_batch(model: nn.Module, noisy: torch.Tensor, batch_size: int = 128) -> torch.Tensor:
+    """Run `model` over `noisy` in chunks, without gradients; the model is not changed.
+
+    Chunks of 128 keep a U-Net's activations in the CPU caches: faster than one batch of 1,024."""
     check_images(noisy, "noisy")
     single = noisy.dim() == 3
     batch = noisy.unsqueeze(0) if single else noisy

@@ -67,6 +67,13 @@ def weights_readme() -> str:
     return "\n".join(lines)
 
 
+def demote(markdown: str) -> str:
+    """Shift the headings of a generated file so its top one is ### (under the README's own ## heading)."""
+    levels = [len(m) for m in re.findall(r"^(#+) ", markdown, flags=re.M)]
+    shift = 3 - min(levels) if levels else 0
+    return re.sub(r"^(#+) ", lambda m: "#" * min(6, len(m.group(1)) + shift) + " ", markdown, flags=re.M)
+
+
 def main() -> int:
     (ROOT / "weights" / "README.md").write_text(weights_readme())
     print("weights/README.md rewritten from the checkpoints' metadata")
@@ -75,7 +82,7 @@ def main() -> int:
     for name, (table, figure) in SECTIONS.items():
         if f"<!-- {name}:start -->" not in readme or not (ROOT / table).exists():
             continue
-        body = (ROOT / table).read_text().replace("## ", "### ")  # nest under the README's own heading
+        body = demote((ROOT / table).read_text())
         if figure and (ROOT / figure).exists():
             body += f"\n![PSNR against noise level]({figure})\n"
         readme = splice(readme, name, body)
