@@ -342,7 +342,7 @@ def main() -> None:
         lambda: compare_tab(clean, kind, level, seed, models),
         lambda: levels_tab(clean, kind, level, seed, models),
         lambda: batch_tab(kind, level, seed, name),
-        lambda: retrain_tab(shipped, sample()),
+        lambda: retrain_tab(shipped, sample(), kind, level),
     )
     for tab, draw in zip(tabs, contents, strict=True):
         if tab.open:  # a hidden tab costs nothing: a slider move recomputes only what is shown
