@@ -6,7 +6,7 @@ and closes the tab as soon as the training is under way. The server's CPU use is
 from the close to that moment is how long the abandoned training kept running. A second or two
 means the app stops it at its next step; about TRAIN_SECONDS (60 s) means only its time limit ends it.
 
-    python scripts/abandon_test.py --out docs/load
+    python -m scripts.abandon_test --out docs/load
 
 Writes abandon.json to --out. Loopback only; bounded by --timeout; stops the server and browser.
 """
@@ -22,7 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from load_test import CHROMIUM, CHROMIUM_ARGS, ROOT, Session, free_port, open_page, start_server, wait_healthy
+from scripts.load_test import CHROMIUM, CHROMIUM_ARGS, ROOT, Session, open_page
+from scripts.serve import free_port, start_server, wait_healthy
 
 TICKS = os.sysconf("SC_CLK_TCK")
 

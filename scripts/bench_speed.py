@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -21,6 +20,8 @@ import time
 from pathlib import Path
 
 import torch
+
+from scripts.serve import free_port, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parent.parent
 THREADS = 2  # the app serves with torch's default, one thread per core (it trains with 1)
@@ -141,12 +142,6 @@ def retraining() -> dict:
             "retrained_psnr": retrained, "shipped_seed_ae_psnr": seed_ae}  # fmt: skip
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def vm_hwm_mb(pid: int) -> float:
     """Peak resident memory of a process (VmHWM), in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -165,11 +160,7 @@ def cold_starts(starts: int) -> dict:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=flags)
         for _ in range(starts):
             port, start = free_port(), time.perf_counter()
-            server = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                 "--server.address", "127.0.0.1", "--server.headless", "true"],
-                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
+            server = start_server(port)
             try:
                 page = browser.new_page()
                 for _ in range(300):  # the server needs a moment to listen
@@ -186,8 +177,7 @@ def cold_starts(starts: int) -> dict:
                 peak = max(peak, vm_hwm_mb(server.pid))
                 page.close()
             finally:
-                server.terminate()
-                server.wait(timeout=30)
+                stop_server(server)
         browser.close()
     return {"median_s": statistics.median(times), "all_s": times, "server_peak_rss_mb_one_visitor": peak}
 

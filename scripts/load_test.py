@@ -14,7 +14,7 @@ each training's outcome and time, and the server's peak resident memory (RSS, pr
 from /proc). Everything is bounded: a fixed number of presses, a time limit per step and for the
 whole run; the server and browser are stopped at the end. Only 127.0.0.1 is contacted.
 
-    python scripts/load_test.py --sessions 20 --changes 10 --trainings 2 --out docs/load
+    python -m scripts.load_test --sessions 20 --changes 10 --trainings 2 --out docs/load
 
 Writes results.json and results.md to --out; exits 0 when there were no errors and no lost interactions.
 """
@@ -26,18 +26,18 @@ import asyncio
 import datetime as dt
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+from scripts.serve import free_port, start_server, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("DENOISER_CHROMIUM", "/usr/bin/chromium")
@@ -71,34 +71,6 @@ class Session:
     wrong_final_level: bool = False
     errors: list[str] = field(default_factory=list)
     training: dict | None = None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int, log: Path) -> subprocess.Popen:
-    """`streamlit run app.py` on 127.0.0.1:port, its output going to `log`."""
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-               "--server.address", "127.0.0.1", "--server.headless", "true"]  # fmt: skip
-    with open(log, "w") as out:
-        return subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-
-
-def wait_healthy(url: str, server: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"streamlit exited with status {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"streamlit did not answer at {url} within {timeout:.0f} s")
 
 
 def tree_rss_mb(pid: int) -> tuple[float, float]:

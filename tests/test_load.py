@@ -33,7 +33,7 @@ def browser_available() -> None:
 
 
 def test_concurrent_visitors_and_a_training_lose_nothing(tmp_path, browser_available):
-    command = [sys.executable, "scripts/load_test.py", "--sessions", "2", "--changes", "3", "--trainings", "1",
+    command = [sys.executable, "-m", "scripts.load_test", "--sessions", "2", "--changes", "3", "--trainings", "1",
                "--small-training", "--timeout", "150", "--out", str(tmp_path), "--chromium", CHROMIUM]  # fmt: skip
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
     results = json.loads((tmp_path / "results.json").read_text())
@@ -50,7 +50,8 @@ def test_closing_the_tab_stops_its_training(tmp_path, browser_available):
     """With the tab left open the same training runs on for about a minute (scripts/abandon_test.py --keep-open)."""
     command = [
         sys.executable,
-        "scripts/abandon_test.py",
+        "-m",
+        "scripts.abandon_test",
         "--timeout",
         "90",
         "--out",

@@ -1,0 +1,57 @@
+"""Run the app on a free loopback port for a test or a measurement, and wait until it answers.
+
+Shared by tests/test_browser.py, scripts/load_test.py, scripts/abandon_test.py and
+scripts/bench_speed.py. Run those scripts with `python -m scripts.NAME` from the repository root.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, log: Path | None = None) -> subprocess.Popen:
+    """`streamlit run app.py` on 127.0.0.1:port, its output going to `log` (or nowhere)."""
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+               "--server.address", "127.0.0.1", "--server.headless", "true"]  # fmt: skip
+    if log is None:
+        return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(log, "w") as out:
+        return subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+
+
+def wait_healthy(url: str, server: subprocess.Popen, timeout: float = 60.0) -> None:
+    """Wait until the Streamlit server at `url` answers its health check; raise if it exits or times out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited with status {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"streamlit did not answer at {url} within {timeout:.0f} s")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    """Terminate the server, killing it if it does not stop within 10 s."""
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
