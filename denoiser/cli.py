@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--model", choices=REGISTRY, required=True)
     _add_data_args(t, "mnist")
     _add_noise_args(t, required=False)
+    t.add_argument("--noise-range", nargs=3, action="append", metavar=("KIND", "LOW", "HIGH"),
+                   help="a curriculum entry (repeatable); default: the blind curriculum over every kind")  # fmt: skip
     t.add_argument("--epochs", type=_positive_int, default=10)
     t.add_argument("--batch-size", type=_positive_int, default=64)
     t.add_argument("--lr", type=float, default=1e-3)
@@ -168,8 +170,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise ValueError(f"--holdout must be at most half of the {len(digits)} training digits; got {args.holdout}")
     train_set, held_out = split_holdout(digits, args.holdout, seed=args.seed)
     config_kwargs = {}
+    if args.noise and args.noise_range:
+        raise ValueError("--noise/--level and --noise-range are alternatives; give one of them")
     if args.noise:
         config_kwargs["curriculum"] = (NoiseRange(args.noise, args.level, args.level),)
+    if args.noise_range:
+        config_kwargs["curriculum"] = tuple(_noise_range(*entry) for entry in args.noise_range)
     config = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, loss=args.loss or spec.loss,
         augment=not args.no_augment, seed=args.seed, max_seconds=args.max_minutes * 60, threads=args.threads,
@@ -205,6 +211,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         print(f"{result.steps} steps in {result.seconds:.0f} s; saved {out} (no held-out digits)")
     return 0
+
+
+def _noise_range(kind: str, low: str, high: str) -> NoiseRange:
+    """One --noise-range entry; its numbers are checked by NoiseRange itself."""
+    try:
+        return NoiseRange(kind, float(low), float(high))
+    except ValueError as err:
+        raise ValueError(f"--noise-range {kind} {low} {high}: {err}") from None
 
 
 def _model_config(args: argparse.Namespace) -> dict:

@@ -100,3 +100,15 @@ def test_train_refuses_a_holdout_that_leaves_too_few_digits(data_root, capsys):
     args = ["train", "--model", "unet", "--data-root", str(data_root), "--limit", "100", "--holdout", "500"]
     assert main(args) == 2
     assert "--holdout" in capsys.readouterr().err
+
+
+def test_train_takes_a_curriculum_of_noise_ranges(data_root, tmp_path):
+    out = tmp_path / "c.pt"
+    args = ["train", "--model", "unet", "--widths", "4", "8", "16", "--data-root", str(data_root), "--epochs", "1",
+            "--limit", "32", "--holdout", "8", "--noise-range", "speckle", "0", "0.2", "--noise-range", "poisson",
+            "0.1", "0.3", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    curriculum = load_checkpoint(out)[2]["train"]["curriculum"]
+    assert curriculum == [{"kind": "speckle", "low": 0.0, "high": 0.2}, {"kind": "poisson", "low": 0.1, "high": 0.3}]
+    bad = run_cli("train", "--model", "unet", "--noise-range", "speckle", "0.5", "0.2")
+    assert bad.returncode == 2 and "--noise-range" in bad.stderr
