@@ -15,7 +15,7 @@ import torch
 from streamlit_drawable_canvas import st_canvas
 
 from app_retrain import retrain_tab
-from denoiser import data, metrics, plots, preprocess, view, weights
+from denoiser import baselines, data, metrics, plots, preprocess, view, weights
 from denoiser.evaluate import Method, compare, make_noisy, model_method, psnr_by_level
 from denoiser.noise import NOISE_KINDS
 
@@ -54,29 +54,19 @@ def shipped(name: str) -> tuple[torch.nn.Module | None, str]:
         return None, str(err)
 
 
-def baselines():
-    """The classical filters module, or None if it is not there (the app works without it)."""
-    try:
-        from denoiser import baselines as module
-    except ImportError:
-        return None
-    return module
-
-
 @st.cache_resource
 def filter_method(name: str, kind: str, level: float) -> Method:
     """Classical filter `name` tuned for this noise; its default parameters if the tuning file is damaged."""
     try:
-        return baselines().get_method(name, kind, level)
+        return baselines.get_method(name, kind, level)
     except weights.WeightsError:
-        return baselines().get_method(name)
+        return baselines.get_method(name)
 
 
 def shared_methods() -> list[str]:
     """Names of the methods every visitor has: the shipped models that load, then the classical filters."""
     models = [name for name in weights.REGISTRY if shipped(name)[0] is not None]
-    module = baselines()
-    return models + list(module.BASELINE_NAMES if module else ())
+    return models + list(baselines.BASELINE_NAMES)
 
 
 def method_for(name: str, kind: str, level: float) -> Method:
