@@ -20,7 +20,7 @@ from denoiser.evaluate import Method, compare, make_noisy, model_method, psnr_by
 from denoiser.noise import NOISE_KINDS
 
 SOURCES = {"pick": "Pick", "draw": "Draw", "upload": "Upload"}
-SCALE = 10  # digits are sent at 280x280, upscaled nearest-neighbour so the pixels stay crisp
+SCALE = 10  # downloads are 280x280, upscaled nearest-neighbour so the pixels stay crisp
 LEVELS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # x axis of the PSNR-vs-level chart
 BATCH = 10  # digits in the batch view
 INTRO = """Noise is added to a handwritten digit (28×28 pixels, MNIST style) and a denoiser removes it.
@@ -29,7 +29,9 @@ The three pictures are the **original**, the **noisy** one and the **denoised** 
 better; ∞ means identical) and **SSIM** (structural similarity, 1 is identical) compare each with the
 original; the small numbers show what the denoiser changed. The tabs compare every method, sweep the
 noise level, show a batch of digits, and let you retrain a model in your own session."""
-CRISP_CSS = "<style>img { image-rendering: pixelated; }</style>"  # keep upscaled pixels square
+# Digits are sent to the page at 28x28 and enlarged by the browser: 5 PNG encodings of 280x280
+# cost a rerun about 5 ms and the page a decode each. `pixelated` keeps the enlarged pixels square.
+CRISP_CSS = "<style>img { image-rendering: pixelated; }</style>"
 
 
 @st.cache_resource
@@ -106,8 +108,8 @@ def upload_to_mnist(data_bytes: bytes) -> torch.Tensor:
     return preprocess.image_to_mnist(data_bytes)
 
 
-def png(image: torch.Tensor, scale: int = SCALE) -> bytes:
-    """A digit as PNG bytes, upscaled nearest-neighbour."""
+def png(image: torch.Tensor, scale: int = 1) -> bytes:
+    """A digit as PNG bytes, upscaled `scale` times nearest-neighbour."""
     return preprocess.tensor_to_png(image, scale)
 
 
@@ -258,8 +260,11 @@ def images_ui(clean: torch.Tensor, noisy: torch.Tensor, denoised: torch.Tensor, 
     cols[2].image(png(denoised), caption="Denoised", width="stretch")
     if residual:
         cols[3].image(png((denoised - clean).abs()), caption="|denoised − original|", width="stretch")
-    cols[1].download_button("Noisy PNG", png(noisy), "noisy.png", "image/png", key="download_noisy")
-    cols[2].download_button("Denoised PNG", png(denoised), "denoised.png", "image/png", key="download_denoised")
+    # The PNG is made only when the button is pressed, not on every slider move.
+    cols[1].download_button("Noisy PNG", lambda: png(noisy, SCALE), "noisy.png", "image/png", key="download_noisy")
+    cols[2].download_button(
+        "Denoised PNG", lambda: png(denoised, SCALE), "denoised.png", "image/png", key="download_denoised"
+    )
     metrics_ui(metrics.mean_metrics(clean, noisy), metrics.mean_metrics(clean, denoised))
 
 
@@ -302,12 +307,13 @@ def batch_tab(kind: str, level: float, seed: int, name: str) -> None:
             else [view.format_metric("psnr", p) for p in psnr]
         )
         st.caption(title)
-        st.image([png(x, 3) for x in images], caption=captions, width=84)
+        st.image([png(x) for x in images], caption=captions, width=84)
 
 
 def main() -> None:
     """The page: settings in the sidebar, the digit and its three pictures, then the tabs (drawn only when open)."""
     st.set_page_config(page_title="Denoiser: MNIST digits", page_icon="🧹", layout="wide")
+    torch.set_num_threads(view.SERVE_THREADS)  # process-wide; a training sets its own and restores this
     st.html(CRISP_CSS)
     models = shared_methods()
     if not models:

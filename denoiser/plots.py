@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 PSNR_CAP = 60.0  # dB; where an infinite PSNR is drawn
 NOISY = "noisy input"  # the row/curve of the undenoised input, drawn grey as the reference
@@ -39,14 +38,21 @@ def comparison_figure(rows: list[dict]) -> go.Figure:
     rows = list(reversed(rows))  # plotly draws the first bar at the bottom
     names = [row["method"] for row in rows]
     grey = [name == NOISY for name in names]  # the noisy input is the reference, drawn grey
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("PSNR (dB, higher is better)", "SSIM (higher is better)"))
     psnr, ssim = [_finite(r["psnr"]) for r in rows], [r["ssim"] for r in rows]
-    for col, (values, colour) in enumerate(((psnr, "#4da3ff"), (ssim, "#2f7fd8")), start=1):
-        colours = [NOISY_COLOUR if g else colour for g in grey]
-        fig.add_trace(go.Bar(x=values, y=names, orientation="h", marker_color=colours), 1, col)
-    fig.update_layout(showlegend=False, **_LAYOUT)
-    fig.update_yaxes(showticklabels=False, row=1, col=2)
-    return fig
+    bars = [
+        go.Bar(x=values, y=names, orientation="h", marker={"color": [NOISY_COLOUR if g else colour for g in grey]},
+               xaxis=f"x{axis}", yaxis=f"y{axis}")
+        for axis, values, colour in (("", psnr, "#4da3ff"), ("2", ssim, "#2f7fd8"))
+    ]  # fmt: skip
+    # Two panels laid out by hand: plotly's make_subplots took 11 of the 14 ms this figure cost,
+    # and the compare tab redraws it on every slider move.
+    titles = [
+        {"text": text, "x": x, "xref": "paper", "y": 1.0, "yref": "paper", "yanchor": "bottom", "showarrow": False}
+        for text, x in (("PSNR (dB, higher is better)", 0.225), ("SSIM (higher is better)", 0.775))
+    ]
+    layout = {"xaxis": {"domain": [0, 0.45]}, "xaxis2": {"domain": [0.55, 1]},
+              "yaxis2": {"anchor": "x2", "matches": "y", "showticklabels": False}}  # fmt: skip
+    return go.Figure(bars, {**layout, "annotations": titles, "showlegend": False, **_LAYOUT})
 
 
 def level_figure(levels: list[float], curves: dict[str, list[float]], current: float, kind: str) -> go.Figure:

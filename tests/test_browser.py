@@ -142,3 +142,23 @@ def test_retrain_in_the_browser(page):
     page.get_by_role("button", name="Retrain", exact=True).click()
     page.get_by_text("Your session uses a retrained").wait_for(timeout=120_000)
     assert "retrained in this session" in page.locator('[data-testid="stSidebar"]').inner_text()
+
+
+def test_download_gives_the_denoised_digit_enlarged(page):
+    """The page shows 28x28 digits enlarged by the browser; "Denoised PNG" downloads a crisp 280x280 copy."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    wait_for_images(page)
+    shown = page.locator('[data-testid="stImage"] img').nth(2)
+    assert shown.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [28, 28]
+    assert shown.bounding_box()["width"] > 200  # enlarged on the page
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Denoised PNG").click()
+    image = Image.open(io.BytesIO(Path(download.value.path()).read_bytes()))
+    assert image.size == (280, 280)
+    pixels = np.asarray(image.convert("L"))
+    assert (pixels[::10, ::10].repeat(10, 0).repeat(10, 1) == pixels).all()  # nearest-neighbour blocks
+    assert pixels.max() > 200 and pixels.min() < 50  # a digit, not a blank
