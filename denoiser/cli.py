@@ -16,6 +16,7 @@ from pathlib import Path
 from .data import DATA_ROOT_ENV, SOURCES, DataUnavailableError, load_digits, split_holdout
 from .noise import NOISE_KINDS, NoiseRange, check_level
 from .preprocess import ImageError
+from .train import LOSSES
 from .weights import REGISTRY, WEIGHTS_DIR, WeightsError
 
 
@@ -76,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=_positive_int, default=10)
     t.add_argument("--batch-size", type=_positive_int, default=64)
     t.add_argument("--lr", type=float, default=1e-3)
-    t.add_argument("--loss", choices=("bce", "mse", "l1"), help="default: the model's own (bce for seed-ae)")
+    t.add_argument("--loss", choices=LOSSES, help="default: the model's own (bce for seed-ae)")
     t.add_argument("--widths", type=_positive_int, nargs="+", help="unet: filters per level, e.g. 16 32 64")
     t.add_argument("--mid-blocks", type=_non_negative_int, help="unet: extra residual blocks at the coarsest level")
     t.add_argument("--no-augment", action="store_true", help="no random shifts and rotations")
