@@ -12,9 +12,9 @@ import math
 from .noise import NOISE_KINDS, check_level
 
 SOURCES = ("pick", "draw", "upload")
-# torch threads the app denoises with. One digit is too small to split across cores, and
-# with many visitors a second thread only spin-waits on a core another rerun (or the page's
-# training) needs: under the load test, 1 thread answered faster than 2.
+# torch threads the app denoises with. One digit is too small to split across cores (the
+# U-Net takes about a millisecond either way), and with many visitors a second thread would
+# spin-wait on a core that another visitor's rerun or a training needs.
 SERVE_THREADS = 1
 KIND_LABELS = {"gaussian": "Gaussian", "salt_pepper": "Salt & pepper", "speckle": "Speckle", "poisson": "Poisson"}
 MAX_SEED = 2**31 - 1
