@@ -41,7 +41,7 @@ def test_psnr_loss_is_minus_the_benchmarks_mean_per_image_psnr(train_digits):
     clean = train_digits.images[:8]
     g = torch.Generator().manual_seed(0)
     # one badly and seven lightly damaged digits: their mean PSNR differs from the PSNR of the mean MSE
-    denoised = clean + torch.randn(clean.shape, generator=g) * torch.tensor([0.3] + [0.05] * 7).view(-1, 1, 1, 1)
+    denoised = clean + torch.randn(clean.shape, generator=g) * torch.tensor([0.4] + [0.15] * 7).view(-1, 1, 1, 1)
     denoised = denoised.clamp(0, 1)
     expected = -image_metrics(clean, denoised)["psnr"].mean()
     assert _loss("psnr", denoised, clean).item() == pytest.approx(float(expected), abs=0.05)
