@@ -16,22 +16,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from scripts.load_test import CHROMIUM, CHROMIUM_ARGS, ROOT, Session, open_page
+from scripts.load_test import CHROMIUM, CHROMIUM_ARGS, ROOT, Session, cpu_seconds, open_page
 from scripts.serve import free_port, start_server, wait_healthy
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process `pid` (all its threads), in seconds."""
-    fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 async def start_long_training(page) -> None:

@@ -101,18 +101,44 @@ def tree_rss_mb(pid: int) -> tuple[float, float]:
     return total_kb / 1024, anon_kb / 1024
 
 
-class RssMonitor(threading.Thread):
-    """Polls the server's process tree every `interval` seconds; keeps the peak."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of `pid`, its threads and its reaped children, in seconds (0 if it is gone)."""
+    try:
+        fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime, stime, cutime, cstime
 
-    def __init__(self, pid: int, interval: float = 0.25) -> None:
+
+def browser_cpu_by_pid(executable: str) -> dict[int, float]:
+    """CPU seconds of each running process of the browser `executable` (renderers, GPU and utility processes)."""
+    name, found = Path(executable).name, {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv0 = (entry / "cmdline").read_bytes().split(b"\0", 1)[0].decode(errors="replace")
+            except OSError:
+                continue
+            if Path(argv0).name == name:
+                found[int(entry.name)] = cpu_seconds(int(entry.name))
+    return found
+
+
+class RssMonitor(threading.Thread):
+    """Polls the server's process tree every `interval` seconds, keeping the peak memory; also the
+    CPU time of the test's browser processes, which end (and take their figures along) as sessions close."""
+
+    def __init__(self, pid: int, browser: str, interval: float = 0.25) -> None:
         super().__init__(daemon=True)
-        self.pid, self.interval, self.stop = pid, interval, threading.Event()
+        self.pid, self.browser, self.interval, self.stop = pid, browser, interval, threading.Event()
         self.peak_mb = self.peak_anon_mb = 0.0
+        self.browser_cpu: dict[int, float] = {}  # last CPU seconds seen per browser process
 
     def run(self) -> None:
         while not self.stop.wait(self.interval):
             rss, anon = tree_rss_mb(self.pid)
             self.peak_mb, self.peak_anon_mb = max(self.peak_mb, rss), max(self.peak_anon_mb, anon)
+            self.browser_cpu.update(browser_cpu_by_pid(self.browser))
 
 
 async def page_errors(page, session: Session) -> None:
@@ -249,7 +275,9 @@ def quantile(values: list[float], q: float) -> float | None:
     return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
 
 
-def summarise(sessions: list[Session], log_errors: list[str], monitor: RssMonitor, args, seconds: float) -> dict:
+def summarise(
+    sessions: list[Session], log_errors: list[str], monitor: RssMonitor, args, seconds: float, cpu: dict
+) -> dict:
     """The figures of one run, as written to results.json."""
     latencies = [x for s in sessions for x in s.latencies]
     windows = [s.train_window for s in sessions if s.train_window]
@@ -274,6 +302,8 @@ def summarise(sessions: list[Session], log_errors: list[str], monitor: RssMonito
         "trainings": [dict(session=s.index, **s.training) for s in sessions if s.training],
         "server_peak_rss_mb": round(monitor.peak_mb, 1),
         "server_peak_anon_rss_mb": round(monitor.peak_anon_mb, 1),
+        # The browsers share the server's CPU here; on a real host they run on the visitors' machines.
+        "cpu_seconds": {k: round(v, 1) for k, v in cpu.items()},
         "errors": errors,
         "wall_seconds": round(seconds, 1),
         "ok": not errors and lost == 0,
@@ -299,6 +329,10 @@ def markdown(results: dict) -> str:
         ("errors (bar: 0)", str(len(results["errors"]))),
         ("server peak RSS (bar: < 1,500 MB)", f"{results['server_peak_rss_mb']:.0f} MB"),
         ("server peak anonymous RSS (without shared libraries)", f"{results['server_peak_anon_rss_mb']:.0f} MB"),
+        (
+            "CPU time: server (trainings included) / the test's Chromium",
+            f"{results['cpu_seconds']['server']:.0f} s / {results['cpu_seconds']['browser']:.0f} s",
+        ),
         ("trainings", ", ".join(f"{t['outcome']} in {t['seconds']:.0f} s" for t in results["trainings"]) or "none"),
         ("wall time", f"{results['wall_seconds']:.0f} s on {results['machine']['cpus']} CPUs"),
     ]
@@ -314,12 +348,13 @@ def run(args: argparse.Namespace) -> dict:
     url = f"http://127.0.0.1:{port}"
     log = Path(tempfile.mkstemp(prefix="load_test_streamlit_", suffix=".log")[1])
     server = start_server(port, log)
-    monitor = RssMonitor(server.pid)
+    monitor = RssMonitor(server.pid, args.chromium)
     start = time.monotonic()
     try:
         wait_healthy(url, server, timeout=90)
         monitor.start()
         sessions = asyncio.run(drive(url, args))
+        cpu = {"server": cpu_seconds(server.pid), "browser": sum(monitor.browser_cpu.values())}
     finally:
         monitor.stop.set()
         server.terminate()
@@ -327,7 +362,7 @@ def run(args: argparse.Namespace) -> dict:
             server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             server.kill()
-    results = summarise(sessions, server_errors(log), monitor, args, time.monotonic() - start)
+    results = summarise(sessions, server_errors(log), monitor, args, time.monotonic() - start, cpu)
     if results["ok"]:
         log.unlink()
     else:
