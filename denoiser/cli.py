@@ -80,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--loss", choices=LOSSES, help="default: the model's own (bce for seed-ae)")
     t.add_argument("--widths", type=_positive_int, nargs="+", help="unet: filters per level, e.g. 16 32 64")
     t.add_argument("--mid-blocks", type=_non_negative_int, help="unet: extra residual blocks at the coarsest level")
-    t.add_argument("--no-augment", action="store_true", help="no random shifts and rotations")
+    t.add_argument("--augment", action=argparse.BooleanOptionalAction, default=False,
+                   help="random shifts and rotations of the training digits (default: off)")  # fmt: skip
     t.add_argument("--holdout", type=_non_negative_int, default=500, help="training digits held out for the PSNR")
     t.add_argument("--limit", type=_positive_int, help="train on the first N digits only")
     t.add_argument("--seed", type=_non_negative_int, default=0)
@@ -179,7 +180,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         config_kwargs["curriculum"] = tuple(_noise_range(*entry) for entry in args.noise_range)
     config = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, loss=args.loss or spec.loss,
-        augment=not args.no_augment, seed=args.seed, max_seconds=args.max_minutes * 60, threads=args.threads,
+        augment=args.augment, seed=args.seed, max_seconds=args.max_minutes * 60, threads=args.threads,
         **config_kwargs,
     )  # fmt: skip
     model = build_model(args.model, _model_config(args), seed=args.seed)

@@ -44,7 +44,7 @@ class ModelSpec:
 
 
 REGISTRY: dict[str, ModelSpec] = {
-    "unet": ModelSpec(UNetConfig, UNet, "unet.pt", "l1", "U-Net, residual, blind over all noise kinds and levels"),
+    "unet": ModelSpec(UNetConfig, UNet, "unet.pt", "psnr", "U-Net, residual, blind over all noise kinds and levels"),
     "seed-ae": ModelSpec(SeedAEConfig, SeedAE, "seed-ae.pt", "bce", "the tutorials' convolutional autoencoder"),
 }
 DEFAULT_MODEL = "unet"
