@@ -9,7 +9,6 @@ lets one training run at a time; others wait with a message. A training stops af
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import os
 import threading
@@ -25,7 +24,6 @@ from denoiser.noise import NOISE_KINDS, NoiseRange
 from denoiser.train import TrainConfig, train
 
 TRAIN_SECONDS = 60.0  # a retraining stops after this wall time, whatever its settings
-TRAIN_NICENESS = 10  # added to a training thread's niceness: page updates of every visitor come first
 PROGRESS_SECONDS, CHART_SECONDS = 0.25, 1.0  # how often a training redraws its progress bar and loss curve
 HELD_OUT = 200  # sample digits never retrained on, to measure a retraining
 ShippedLoader = Callable[[str], tuple[torch.nn.Module | None, str]]
@@ -108,28 +106,6 @@ def visitor_connected() -> Callable[[], bool]:
     return lambda: server.is_active_session(session_id)
 
 
-@contextlib.contextmanager
-def background_priority():
-    """Run the block at a lower CPU priority (this thread only, Linux): a training yields to page updates.
-
-    A training uses one torch thread, the one that runs this block, so on two cores it would
-    otherwise take a core from every other visitor's slider moves for up to a minute. Best
-    effort: where thread priorities cannot be changed the training simply runs at full priority.
-    """
-    tid = threading.get_native_id()
-    try:
-        before = os.getpriority(os.PRIO_PROCESS, tid)
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, before + TRAIN_NICENESS))
-    except (OSError, AttributeError):  # not Linux, or not permitted
-        yield
-        return
-    try:
-        yield
-    finally:
-        with contextlib.suppress(OSError):  # lowering niceness again may need privileges; the thread ends soon
-            os.setpriority(os.PRIO_PROCESS, tid, before)
-
-
 def train_with_progress(model: torch.nn.Module, spec: dict, train_set: data.Digits, losses: list[float]) -> str:
     """Train `model` in place, drawing progress (epoch, loss, images/s) and a live loss curve; say how it went."""
     bar, chart, connected = st.progress(0.0, text="Starting…"), st.empty(), visitor_connected()
@@ -149,8 +125,9 @@ def train_with_progress(model: torch.nn.Module, spec: dict, train_set: data.Digi
             chart.plotly_chart(plots.loss_figure(losses), key=f"loss_live_{info.step}")
         return False
 
-    with background_priority():
-        result = train(model, train_set.subset(slice(0, spec["digits"])), retrain_config(spec), on_step=on_step)
+    # The training runs in this visitor's script thread. Not at a lower OS priority: descheduled
+    # while holding the GIL, a niced training stalled the other visitors' reruns (load test p95: 22 s).
+    result = train(model, train_set.subset(slice(0, spec["digits"])), retrain_config(spec), on_step=on_step)
     limit = f", stopped at the {TRAIN_SECONDS:.0f} s limit" if result.stopped_early else ""
     return f"{result.steps} steps in {result.seconds:.0f} s{limit}"
 
