@@ -102,12 +102,14 @@ def tree_rss_mb(pid: int) -> tuple[float, float]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of `pid`, its threads and its reaped children, in seconds (0 if it is gone)."""
+    """User + system CPU time of `pid` and its threads, in seconds (0 if it is gone).
+
+    Not its reaped children's: a browser's zygote reaps the renderers whose time was already counted."""
     try:
         fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime, stime, cutime, cstime
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def browser_cpu_by_pid(executable: str) -> dict[int, float]:
@@ -116,10 +118,11 @@ def browser_cpu_by_pid(executable: str) -> dict[int, float]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                argv0 = (entry / "cmdline").read_bytes().split(b"\0", 1)[0].decode(errors="replace")
+                # Chromium rewrites its child processes' titles into one space-separated string
+                argv = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").split()
             except OSError:
                 continue
-            if Path(argv0).name == name:
+            if argv and Path(argv[0]).name == name:
                 found[int(entry.name)] = cpu_seconds(int(entry.name))
     return found
 
