@@ -162,3 +162,15 @@ def test_download_gives_the_denoised_digit_enlarged(page):
     pixels = np.asarray(image.convert("L"))
     assert (pixels[::10, ::10].repeat(10, 0).repeat(10, 1) == pixels).all()  # nearest-neighbour blocks
     assert pixels.max() > 200 and pixels.min() < 50  # a digit, not a blank
+
+
+def test_an_upload_over_the_size_cap_is_refused_on_the_page(page, tmp_path):
+    """`.streamlit/config.toml` caps uploads at 2 MB: a 3 MB file gets a message, the page keeps working."""
+    wait_for_images(page)
+    page.locator('[data-testid="stButtonGroup"]').get_by_text("Upload", exact=True).click()
+    big = tmp_path / "huge.png"
+    big.write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(3 * 1024 * 1024))
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(big))
+    page.get_by_text("File must be 2.0MB or smaller").wait_for(timeout=15_000)  # Streamlit's own refusal
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert metric_text(page, "Noisy PSNR")  # the sample digit is still denoised
