@@ -74,14 +74,18 @@ def shared_methods() -> list[str]:
 
 
 @st.cache_resource
-def freeze_startup_heap() -> None:
-    """Exempt what is loaded once per server (torch, the models, the sample) from garbage collection.
+def prepare_server() -> None:
+    """Once per server, after the models are loaded: the serving thread count, the sample, and a frozen heap.
+
+    The heap: what is loaded once per server (torch, the models, the sample) is exempted from garbage collection.
 
     Streamlit runs a full `gc.collect(2)` after every rerun. Over the ~300,000 objects that torch,
     plotly and scipy leave on the heap it cost ~200 ms of CPU: ten times the rerun itself, and
     the first thing to saturate the CPU with many visitors. Frozen objects are skipped; whatever a
     session creates later is still collected as before.
     """
+    torch.set_num_threads(view.SERVE_THREADS)  # process-wide; a training sets its own and restores this
+    sample()
     gc.collect()
     gc.freeze()
 
@@ -328,11 +332,9 @@ def batch_tab(kind: str, level: float, seed: int, name: str) -> None:
 def main() -> None:
     """The page: settings in the sidebar, the digit and its three pictures, then the tabs (drawn only when open)."""
     st.set_page_config(page_title="Denoiser: MNIST digits", page_icon="🧹", layout="wide")
-    torch.set_num_threads(view.SERVE_THREADS)  # process-wide; a training sets its own and restores this
     st.html(CRISP_CSS)
     models = shared_methods()
-    sample()
-    freeze_startup_heap()  # after the models and the sample are loaded
+    prepare_server()  # after shared_methods() has loaded the models
     if not models:
         st.error("No denoiser is available: the weights are missing and the classical filters are not installed.")
         st.stop()

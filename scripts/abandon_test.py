@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from scripts.load_test import CHROMIUM, CHROMIUM_ARGS, ROOT, Session, cpu_seconds, open_page
-from scripts.serve import free_port, start_server, wait_healthy
+from scripts.serve import free_port, start_server, stop_server, wait_healthy
 
 
 async def start_long_training(page) -> None:
@@ -88,8 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         wait_healthy(f"http://127.0.0.1:{port}", server, timeout=90)
         result = asyncio.run(measure(f"http://127.0.0.1:{port}", server.pid, args))
     finally:
-        server.terminate()
-        server.wait(timeout=15)
+        stop_server(server)
     args.out.mkdir(parents=True, exist_ok=True)
     name = "abandon-control.json" if args.keep_open else "abandon.json"
     (args.out / name).write_text(json.dumps(result, indent=2) + "\n")

@@ -27,7 +27,6 @@ import datetime as dt
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -37,7 +36,7 @@ from pathlib import Path
 
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from scripts.serve import free_port, start_server, wait_healthy
+from scripts.serve import free_port, start_server, stop_server, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("DENOISER_CHROMIUM", "/usr/bin/chromium")
@@ -360,11 +359,7 @@ def run(args: argparse.Namespace) -> dict:
         cpu = {"server": cpu_seconds(server.pid), "browser": sum(monitor.browser_cpu.values())}
     finally:
         monitor.stop.set()
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
     results = summarise(sessions, server_errors(log), monitor, args, time.monotonic() - start, cpu)
     if results["ok"]:
         log.unlink()
