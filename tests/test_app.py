@@ -167,9 +167,17 @@ def test_bad_url_falls_back_with_a_notice():
 
 def test_compare_tab_lists_every_method(at):
     """The comparison table has the noisy input and every model and filter, best PSNR first."""
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert "noisy input" in set(table["method"])
     assert len(table) == len(at.selectbox(key="model").options) + 1
+
+
+def test_compare_bar_chart_is_drawn_on_request(at):
+    """The comparison opens as a plain table; the "Bar chart" toggle adds the plotly chart of the same rows."""
+    assert not at.get("plotly_chart")
+    at.toggle(key="compare_chart_on").set_value(True).run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == 1
 
 
 def test_levels_and_batch_tabs_render(at):

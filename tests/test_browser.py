@@ -122,8 +122,8 @@ def test_page_slider_and_canvas(page):
     assert "level=0.3" in page.url and "source=draw" in page.url
 
     page.set_viewport_size({"width": 1440, "height": 1750})  # tall enough for the comparison tab
-    page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
-    page.wait_for_timeout(1500)  # let the charts finish drawing
+    page.locator('[data-testid="stTable"]').first.wait_for()  # the comparison, before the screenshot
+    page.wait_for_timeout(1500)  # let the page settle
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert SCREENSHOT.stat().st_size > 10_000
@@ -145,7 +145,7 @@ def test_retrain_in_the_browser(page):
 
 
 def test_download_gives_the_denoised_digit_enlarged(page):
-    """The page shows 28x28 digits enlarged by the browser; "Denoised PNG" downloads a crisp 280x280 copy."""
+    """The page shows digits enlarged 8x with square pixels; "Denoised PNG" downloads a crisp 280x280 copy."""
     import io
 
     import numpy as np
@@ -153,8 +153,8 @@ def test_download_gives_the_denoised_digit_enlarged(page):
 
     wait_for_images(page)
     shown = page.locator('[data-testid="stImage"] img').nth(2)
-    assert shown.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [28, 28]
-    assert shown.bounding_box()["width"] > 200  # enlarged on the page
+    assert shown.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [224, 224]  # sent enlarged
+    assert shown.bounding_box()["width"] > 200
     with page.expect_download() as download:
         page.get_by_role("button", name="Denoised PNG").click()
     image = Image.open(io.BytesIO(Path(download.value.path()).read_bytes()))
