@@ -2,7 +2,9 @@
 
 Starts `streamlit run app.py` on a free loopback port, opens `--sessions` browser contexts in one
 headless Chromium (Playwright, async), and in each one presses the noise-level slider's arrow key
-`--changes` times, waiting every time until the noisy PSNR on the page changes. The first
+`--changes` times, waiting every time until the noisy PSNR on the page changes, then looking at the
+result for a random time around `--think` seconds, as a person does before the next move (0: press
+again at once, a stress test in which every session always has a rerun in flight). The first
 `--trainings` sessions press "Retrain" first (all at the same moment) and move the slider once their
 training has ended; the others start moving theirs as soon as a training has started, so their
 latencies are measured while the trainings run (reported apart as "during training").
@@ -14,7 +16,7 @@ each training's outcome and time, and the server's peak resident memory (RSS, pr
 from /proc). Everything is bounded: a fixed number of presses, a time limit per step and for the
 whole run; the server and browser are stopped at the end. Only 127.0.0.1 is contacted.
 
-    python -m scripts.load_test --sessions 20 --changes 10 --trainings 2 --out docs/load
+    python -m scripts.load_test --sessions 20 --changes 10 --trainings 2 --think 3 --out docs/load
 
 Writes results.json and results.md to --out; exits 0 when there were no errors and no lost interactions.
 """
@@ -26,6 +28,7 @@ import asyncio
 import datetime as dt
 import json
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -52,7 +55,16 @@ METRIC_JS = """() => {
     return v ? v.innerText : null;
 }"""
 CHANGED_JS = f"old => {{ const now = ({METRIC_JS})(); return now !== null && now !== old; }}"
-CONFIG_KEYS = ("sessions", "changes", "trainings", "small_training", "step_timeout", "train_timeout", "timeout")
+CONFIG_KEYS = (
+    "sessions",
+    "changes",
+    "trainings",
+    "think",
+    "small_training",
+    "step_timeout",
+    "train_timeout",
+    "timeout",
+)
 TRAINED = "Your session uses a retrained"
 BUSY = "The server is still busy"
 
@@ -163,11 +175,18 @@ async def open_page(browser, url: str, session: Session, timeout_s: float):
     return context, page
 
 
-async def move_slider(page, session: Session, changes: int, timeout_s: float) -> None:
-    """Press ArrowRight, ArrowLeft, ... `changes` times, each time waiting for a new noisy PSNR."""
+async def move_slider(page, session: Session, changes: int, timeout_s: float, think: float = 0.0) -> None:
+    """Press ArrowRight, ArrowLeft, ... `changes` times, each time waiting for a new noisy PSNR.
+
+    Between presses the visitor looks at the result for a time drawn uniformly from [0.5, 1.5] x
+    `think` seconds (seeded by the session's number, so reruns of the test pace alike); the
+    look before the first press staggers the sessions, as visitors don't move in lockstep."""
     thumb = page.locator(SLIDER)
     start_value = float(await thumb.input_value())
+    pause = random.Random(session.index)
     for i in range(changes):
+        if think:
+            await asyncio.sleep(think * pause.uniform(0.5, 1.5))
         old = await page.evaluate(METRIC_JS)
         await thumb.focus()
         pressed = time.perf_counter()
@@ -226,7 +245,7 @@ async def visit(browser, url: str, session: Session, args: argparse.Namespace, s
             await retrain(page, session, args.small_training, args.train_timeout, signals.training)
         else:
             await asyncio.wait_for(signals.training.wait(), args.train_timeout)
-        await move_slider(page, session, args.changes, args.step_timeout)
+        await move_slider(page, session, args.changes, args.step_timeout, args.think)
     except Exception as err:  # a failed step is a result to report, not a crash of the test
         session.errors.append(f"{type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}")
     finally:
@@ -319,6 +338,7 @@ def markdown(results: dict) -> str:
     rows = [
         ("sessions x slider changes", f"{c['sessions']} x {c['changes']} ({results['interactions']['planned']})"),
         ("trainings at the same time", f"{c['trainings']}" + (" (64 digits)" if c["small_training"] else "")),
+        ("look at each result before the next move", f"{c.get('think', 0):g} s on average (uniform, 0.5-1.5x)"),
         ("latency, key press to new PSNR: median", fmt(lat["median"])),
         ("latency: 95th percentile (bar: < 2 s)", fmt(lat["p95"])),
         ("latency: max", fmt(lat["max"])),
@@ -373,6 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sessions", type=int, default=20, help="concurrent browser sessions")
     p.add_argument("--changes", type=int, default=10, help="noise-level changes per session")
     p.add_argument("--trainings", type=int, default=2, help="sessions that press Retrain at the same time")
+    p.add_argument("--think", type=float, default=3.0,
+                   help="mean seconds a visitor looks at a result before the next move (0: at once)")  # fmt: skip
     p.add_argument("--small-training", action="store_true", help="retrain on 64 digits instead of the default")
     p.add_argument("--timeout", type=float, default=900, help="limit for the whole run, seconds")
     p.add_argument("--step-timeout", type=float, default=60, help="limit for a page load or one PSNR update")
@@ -384,8 +406,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if not 0 <= args.trainings <= args.sessions or args.sessions < 1 or args.changes < 1:
-        build_parser().error("need sessions >= 1, changes >= 1 and 0 <= trainings <= sessions")
+    if not 0 <= args.trainings <= args.sessions or args.sessions < 1 or args.changes < 1 or not args.think >= 0:
+        build_parser().error("need sessions >= 1, changes >= 1, 0 <= trainings <= sessions and think >= 0")
     results = run(args)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")

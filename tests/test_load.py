@@ -1,9 +1,9 @@
 """Many visitors at once, in a bounded form: scripts/load_test.py and scripts/abandon_test.py as CI runs them.
 
-The load test: two visitors move the noise slider while one retrains (2 sessions x 3 changes, one
-small training, a 150 s limit); nothing may be lost. The full form (20 sessions x 10 changes, two
-trainings) is run by hand; its figures are in the README. The abandon test: a visitor who closes
-the tab mid-training must not leave the training running.
+The load test: two visitors move the noise slider while one retrains (2 sessions x 3 changes, half
+a second's look at each result, one small training, a 150 s limit); nothing may be lost. The full
+form (20 sessions x 10 changes, two trainings) is run by hand; its figures are in the README. The abandon
+test: a visitor who closes the tab mid-training must not leave the training running.
 """
 
 import json
@@ -34,7 +34,8 @@ def browser_available() -> None:
 
 def test_concurrent_visitors_and_a_training_lose_nothing(tmp_path, browser_available):
     command = [sys.executable, "-m", "scripts.load_test", "--sessions", "2", "--changes", "3", "--trainings", "1",
-               "--small-training", "--timeout", "150", "--out", str(tmp_path), "--chromium", CHROMIUM]  # fmt: skip
+               "--think", "0.5", "--small-training", "--timeout", "150", "--out", str(tmp_path),
+               "--chromium", CHROMIUM]  # fmt: skip
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["errors"] == [], results["errors"]
