@@ -290,7 +290,7 @@ def images_ui(clean: torch.Tensor, noisy: torch.Tensor, denoised: torch.Tensor, 
 
 
 def compare_tab(clean: torch.Tensor, kind: str, level: float, seed: int, models: list[str]) -> None:
-    """Every method on the same noisy digit: a table and bar charts, best first."""
+    """Every method on the same noisy digit: a table, best first, and its bar chart on request."""
     clean = clean.unsqueeze(0)  # (1, 1, 28, 28)
     rows = comparison_rows(clean.numpy(), kind, level, seed, tuple(models))
     if "retrained" in st.session_state:

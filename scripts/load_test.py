@@ -331,6 +331,12 @@ def summarise(
     }
 
 
+def think_text(think: float) -> str:
+    if not think:
+        return "no pause: the next move as soon as the PSNR updates"
+    return f"{0.5 * think:g} to {1.5 * think:g} s (uniform, seeded per session)"
+
+
 def markdown(results: dict) -> str:
     """results.md: the figures as a short table, with the issue's bars."""
     c, lat, during = results["config"], results["latency_s"], results["latency_during_training_s"]
@@ -338,7 +344,7 @@ def markdown(results: dict) -> str:
     rows = [
         ("sessions x slider changes", f"{c['sessions']} x {c['changes']} ({results['interactions']['planned']})"),
         ("trainings at the same time", f"{c['trainings']}" + (" (64 digits)" if c["small_training"] else "")),
-        ("look at each result before the next move", f"{c.get('think', 0):g} s on average (uniform, 0.5-1.5x)"),
+        ("look at each result before the next move", think_text(c.get("think", 0))),
         ("latency, key press to new PSNR: median", fmt(lat["median"])),
         ("latency: 95th percentile (bar: < 2 s)", fmt(lat["p95"])),
         ("latency: max", fmt(lat["max"])),
@@ -358,7 +364,8 @@ def markdown(results: dict) -> str:
         ("trainings", ", ".join(f"{t['outcome']} in {t['seconds']:.0f} s" for t in results["trainings"]) or "none"),
         ("wall time", f"{results['wall_seconds']:.0f} s on {results['machine']['cpus']} CPUs"),
     ]
-    lines = [f"# Load test, {results['date']}", "", "| | |", "| --- | --- |"]
+    pacing = f"about {c['think']:g} s between moves" if c.get("think") else "back-to-back moves (a stress test)"
+    lines = [f"# Load test, {pacing}, {results['date']}", "", "| | |", "| --- | --- |"]
     lines += [f"| {name} | {value} |" for name, value in rows]
     lines += ["", "Errors:" if results["errors"] else "No errors."] + [f"- {e}" for e in results["errors"][:20]]
     return "\n".join(lines) + "\n"
