@@ -1,4 +1,4 @@
-"""Many visitors at once, in a bounded form: scripts/load_test.py and scripts/abandon_test.py as CI runs them.
+"""Many visitors at once, in a bounded form: scripts/load_test.py, abandon_test.py and page_cost.py as CI runs them.
 
 The load test: two visitors move the noise slider while one retrains (2 sessions x 3 changes, half
 a second's look at each result, one small training, a 150 s limit); nothing may be lost. The full
@@ -65,3 +65,18 @@ def test_closing_the_tab_stops_its_training(tmp_path, browser_available):
     result = json.loads((tmp_path / "abandon.json").read_text())
     assert result["cpu_while_training"] > 0.2  # the training was really running before the close
     assert result["seconds_training_kept_running"] < 10
+
+
+def test_page_cost_splits_one_moves_cpu_between_the_browser_and_the_server(tmp_path, browser_available):
+    """scripts/page_cost.py, as the README runs it but with 3 moves: the renderer and the server both did work."""
+    command = [sys.executable, "-m", "scripts.page_cost", "--moves", "3", "--out", str(tmp_path),
+               "--chromium", CHROMIUM]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads((tmp_path / "page_cost.json").read_text())
+    assert result["moves"] == 3
+    assert result["browser_ms_per_move"]["renderer"] > 0  # drawing the new result costs the page CPU
+    assert result["browser_total_ms_per_move"] >= result["browser_ms_per_move"]["renderer"]
+    assert result["server_ms_per_move"] > 0  # each move reran the script on the server
+    assert 0 < result["latency_median_s"] < 60
+    assert "| **server** (`streamlit run app.py`) |" in (tmp_path / "page_cost.md").read_text()
