@@ -7,7 +7,10 @@ result for a random time around `--think` seconds, as a person does before the n
 again at once, a stress test in which every session always has a rerun in flight). The first
 `--trainings` sessions press "Retrain" first (all at the same moment) and move the slider once their
 training has ended; the others start moving theirs as soon as a training has started, so their
-latencies are measured while the trainings run (reported apart as "during training").
+latencies are measured while the trainings run (reported apart as "during training"). With
+`--ramp R` the other visitors arrive one every R seconds after the trainers, as Locust's spawn rate
+does, instead of all opening the page at the same moment and starting together once every page has
+loaded (the default, a thundering herd: twenty first moves within a few seconds of each other).
 
 Recorded: per-interaction latency (key press -> new PSNR on the page; median, 95th percentile),
 errors (exceptions on a page, JavaScript errors, tracebacks in the server log, failed steps), lost
@@ -16,7 +19,7 @@ each training's outcome and time, and the server's peak resident memory (RSS, pr
 from /proc). Everything is bounded: a fixed number of presses, a time limit per step and for the
 whole run; the server and browser are stopped at the end. Only 127.0.0.1 is contacted.
 
-    python -m scripts.load_test --sessions 20 --changes 10 --trainings 2 --think 3 --out docs/load
+    python -m scripts.load_test --sessions 20 --changes 10 --trainings 2 --think 3 --ramp 1 --out docs/load
 
 Writes results.json and results.md to --out; exits 0 when there were no errors and no lost interactions.
 """
@@ -49,17 +52,33 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 # Streamlit 1.67 draws a slider as a react-aria <input type="range">: its ARIA role "slider" is implicit.
 SLIDER = ".st-key-noise_level input[type=range]"
 DIGITS_SLIDER = ".st-key-retrain_digits input[type=range]"
+# The noisy PSNR on the page. textContent, not innerText: innerText lays the page out on every read.
 METRIC_JS = """() => {
-    const m = [...document.querySelectorAll('[data-testid="stMetric"]')].find(e => e.innerText.includes("Noisy PSNR"));
+    const m = [...document.querySelectorAll('[data-testid="stMetric"]')]
+        .find(e => e.textContent.includes("Noisy PSNR"));
     const v = m && m.querySelector('[data-testid="stMetricValue"]');
-    return v ? v.innerText : null;
+    return v ? v.textContent : null;
 }"""
-CHANGED_JS = f"old => {{ const now = ({METRIC_JS})(); return now !== null && now !== old; }}"
+# Resolves with the new PSNR once it differs from `old` (null: once there is one), or null after `ms`.
+# It re-reads on DOM mutations, not on a timer: Playwright's 50 ms polling cost each waiting page
+# ~12 ms of renderer CPU a second (twenty pages: a quarter of a core, taken from the server under
+# test) and added up to 50 ms to every latency.
+WAIT_CHANGED_JS = f"""([old, ms]) => new Promise(resolve => {{
+    const read = {METRIC_JS};
+    let timer = null;
+    const done = value => {{ observer.disconnect(); clearTimeout(timer); resolve(value); }};
+    const check = () => {{ const now = read(); if (now !== null && now !== old) done(now); }};
+    const observer = new MutationObserver(check);
+    observer.observe(document.body, {{subtree: true, childList: true, characterData: true}});
+    timer = setTimeout(() => done(null), ms);
+    check();
+}})"""
 CONFIG_KEYS = (
     "sessions",
     "changes",
     "trainings",
     "think",
+    "ramp",
     "small_training",
     "step_timeout",
     "train_timeout",
@@ -155,6 +174,11 @@ class RssMonitor(threading.Thread):
             self.browser_cpu.update(browser_cpu_by_pid(self.browser))
 
 
+async def wait_changed(page, old: str | None, timeout_s: float) -> str | None:
+    """The noisy PSNR on `page` once it differs from `old` (None: once one is shown); None after `timeout_s`."""
+    return await page.evaluate(WAIT_CHANGED_JS, [old, timeout_s * 1000])
+
+
 async def page_errors(page, session: Session) -> None:
     """Record any Streamlit exception box on the page as an error."""
     boxes = page.locator('[data-testid="stException"]')
@@ -170,7 +194,8 @@ async def open_page(browser, url: str, session: Session, timeout_s: float):
     page.on("pageerror", lambda err: session.errors.append(f"JavaScript error: {str(err)[:200]}"))
     start = time.perf_counter()
     await page.goto(url)
-    await page.wait_for_function(f"() => ({METRIC_JS})() !== null", polling=200)
+    if await wait_changed(page, None, timeout_s) is None:
+        raise PlaywrightTimeout(f"no PSNR on the page within {timeout_s:.0f} s")
     session.load_seconds = time.perf_counter() - start
     return context, page
 
@@ -191,12 +216,10 @@ async def move_slider(page, session: Session, changes: int, timeout_s: float, th
         await thumb.focus()
         pressed = time.perf_counter()
         await thumb.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
-        try:
-            await page.wait_for_function(CHANGED_JS, arg=old, polling=50, timeout=timeout_s * 1000)
+        if await wait_changed(page, old, timeout_s) is not None:
             session.latencies.append(time.perf_counter() - pressed)
             session.pressed_at.append(pressed)
-        except PlaywrightTimeout:
-            pass  # a lost interaction: counted as planned minus updated
+        # else a lost interaction: counted as planned minus updated
     expected = round(start_value + 0.01 * (changes % 2), 2)
     final = float(await thumb.input_value())
     session.wrong_final_level = abs(final - expected) > 1e-6  # a key press the app never applied
@@ -235,12 +258,19 @@ async def retrain(page, session: Session, small: bool, timeout_s: float, trainin
     await page_errors(page, session)
 
 
+def arrival_seconds(session: Session, args: argparse.Namespace) -> float:
+    """When a visitor opens the page: trainers at once, the others one every `args.ramp` seconds after them."""
+    return 0.0 if session.trainer else (session.index - args.trainings + 1) * args.ramp
+
+
 async def visit(browser, url: str, session: Session, args: argparse.Namespace, signals: Signals) -> None:
     """One visitor: open the page, retrain if a trainer, move the slider; every failure is recorded."""
     context = None
     try:
+        await asyncio.sleep(arrival_seconds(session, args))
         context, page = await open_page(browser, url, session, args.step_timeout)
-        await signals.loaded.wait()  # everybody starts at once, so the trainings overlap the slider moves
+        if session.trainer or not args.ramp:
+            await signals.loaded.wait()  # the trainings start together, and without a ramp everybody does
         if session.trainer:
             await retrain(page, session, args.small_training, args.train_timeout, signals.training)
         else:
@@ -267,8 +297,10 @@ async def drive(url: str, args: argparse.Namespace) -> list[Session]:
             signals.training.set()
         tasks = [asyncio.create_task(visit(browser, url, s, args, signals)) for s in sessions]
 
-        async def release_when_loaded() -> None:  # start together once every page shows its PSNR
-            while not all(s.load_seconds is not None or s.errors for s in sessions):
+        together = [s for s in sessions if s.trainer or not args.ramp]
+
+        async def release_when_loaded() -> None:  # start together once each of `together` shows its PSNR
+            while not all(s.load_seconds is not None or s.errors for s in together):
                 await asyncio.sleep(0.2)
             signals.loaded.set()
 
@@ -318,6 +350,13 @@ def summarise(
             "p95": quantile(latencies, 0.95),
             "max": max(latencies, default=None),
         },
+        # Whether the slow moves cluster: the first moves of all sessions come close together.
+        "latency_by_move_s": [
+            {"move": i + 1, "median": quantile(column, 0.5), "max": max(column)}
+            for i, column in enumerate(
+                zip(*(s.latencies for s in sessions if len(s.latencies) == args.changes), strict=True)
+            )
+        ],
         "latency_during_training_s": {"n": len(during), "median": quantile(during, 0.5), "p95": quantile(during, 0.95)},
         "page_load_s": {"median": quantile(loads, 0.5), "max": max(loads, default=None)},
         "trainings": [dict(session=s.index, **s.training) for s in sessions if s.training],
@@ -345,6 +384,7 @@ def markdown(results: dict) -> str:
         ("sessions x slider changes", f"{c['sessions']} x {c['changes']} ({results['interactions']['planned']})"),
         ("trainings at the same time", f"{c['trainings']}" + (" (64 digits)" if c["small_training"] else "")),
         ("look at each result before the next move", think_text(c.get("think", 0))),
+        ("arrivals", f"one every {c['ramp']:g} s after the trainers" if c.get("ramp") else "all at the same moment"),
         ("latency, key press to new PSNR: median", fmt(lat["median"])),
         ("latency: 95th percentile (bar: < 2 s)", fmt(lat["p95"])),
         ("latency: max", fmt(lat["max"])),
@@ -402,6 +442,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trainings", type=int, default=2, help="sessions that press Retrain at the same time")
     p.add_argument("--think", type=float, default=3.0,
                    help="mean seconds a visitor looks at a result before the next move (0: at once)")  # fmt: skip
+    p.add_argument("--ramp", type=float, default=0.0,
+                   help="seconds between the arrivals of the visitors who do not train (0: all at once)")  # fmt: skip
     p.add_argument("--small-training", action="store_true", help="retrain on 64 digits instead of the default")
     p.add_argument("--timeout", type=float, default=900, help="limit for the whole run, seconds")
     p.add_argument("--step-timeout", type=float, default=60, help="limit for a page load or one PSNR update")
@@ -415,6 +457,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if not 0 <= args.trainings <= args.sessions or args.sessions < 1 or args.changes < 1 or not args.think >= 0:
         build_parser().error("need sessions >= 1, changes >= 1, 0 <= trainings <= sessions and think >= 0")
+    if not args.ramp >= 0:
+        build_parser().error("need ramp >= 0")
     results = run(args)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from scripts.load_test import CHANGED_JS, CHROMIUM, CHROMIUM_ARGS, METRIC_JS, SLIDER, browser_cpu_by_pid, cpu_seconds
+from scripts.load_test import CHROMIUM, CHROMIUM_ARGS, METRIC_JS, SLIDER, browser_cpu_by_pid, cpu_seconds, wait_changed
 from scripts.serve import free_port, start_server, stop_server, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +50,7 @@ async def measure(url: str, server_pid: int, moves: int, chromium: str) -> dict:
         browser = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
         page = await (await browser.new_context(viewport={"width": 1280, "height": 900})).new_page()
         await page.goto(url)
-        await page.wait_for_function(f"() => ({METRIC_JS})() !== null", polling=100)
+        await wait_changed(page, None, 90)
         await page.wait_for_timeout(2000)  # the first draw's tail
         thumb, latencies = page.locator(SLIDER), []
         before, server_before = cpu_by_type(chromium), cpu_seconds(server_pid)
@@ -59,7 +59,7 @@ async def measure(url: str, server_pid: int, moves: int, chromium: str) -> dict:
             await thumb.focus()
             pressed = time.perf_counter()
             await thumb.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
-            await page.wait_for_function(CHANGED_JS, arg=old, polling=50)
+            await wait_changed(page, old, 60)
             latencies.append(time.perf_counter() - pressed)
             await page.wait_for_timeout(500)  # let the rest of the page finish drawing
         after, server_after = cpu_by_type(chromium), cpu_seconds(server_pid)

@@ -42,6 +42,9 @@ def test_concurrent_visitors_and_a_training_lose_nothing(tmp_path, browser_avail
     assert results["interactions"] == {"planned": 6, "updated": 6, "lost": 0}
     assert [t["outcome"] for t in results["trainings"]] == ["trained"]
     assert 0 < results["latency_s"]["median"] <= results["latency_s"]["p95"]
+    by_move = results["latency_by_move_s"]  # each session's moves, lined up by their order
+    assert [m["move"] for m in by_move] == [1, 2, 3]
+    assert all(0 < m["median"] <= m["max"] for m in by_move)
     assert results["server_peak_rss_mb"] > 0
     assert done.returncode == 0, done.stdout + done.stderr
     assert "| lost interactions (bar: 0) | 0 |" in (tmp_path / "results.md").read_text()
@@ -80,3 +83,14 @@ def test_page_cost_splits_one_moves_cpu_between_the_browser_and_the_server(tmp_p
     assert result["server_ms_per_move"] > 0  # each move reran the script on the server
     assert 0 < result["latency_median_s"] < 60
     assert "| **server** (`streamlit run app.py`) |" in (tmp_path / "page_cost.md").read_text()
+
+
+def test_ramp_lets_the_trainers_arrive_first_and_spaces_the_other_visitors():
+    """--ramp 1.5 with 2 trainers: both trainers open the page at once, then one visitor every 1.5 s."""
+    from scripts.load_test import Session, arrival_seconds, build_parser
+
+    args = build_parser().parse_args(["--sessions", "5", "--trainings", "2", "--ramp", "1.5"])
+    sessions = [Session(i, trainer=i < args.trainings) for i in range(args.sessions)]
+    assert [arrival_seconds(s, args) for s in sessions] == [0.0, 0.0, 1.5, 3.0, 4.5]
+    args.ramp = 0.0  # the default: everybody at the same moment
+    assert {arrival_seconds(s, args) for s in sessions} == {0.0}
