@@ -376,6 +376,12 @@ def think_text(think: float) -> str:
     return f"{0.5 * think:g} to {1.5 * think:g} s (uniform, seeded per session)"
 
 
+def by_move_text(results: dict) -> str:
+    """The median latency of every session's first move, second move, ...: shows whether the slow ones cluster."""
+    medians = [f"{m['median']:.1f}" for m in results.get("latency_by_move_s", [])]
+    return ", ".join(medians) + " s" if medians else "n/a"
+
+
 def markdown(results: dict) -> str:
     """results.md: the figures as a short table, with the issue's bars."""
     c, lat, during = results["config"], results["latency_s"], results["latency_during_training_s"]
@@ -392,6 +398,7 @@ def markdown(results: dict) -> str:
             "latency while a training ran: n / median / 95th percentile",
             f"{during['n']} / {fmt(during['median'])} / {fmt(during['p95'])}",
         ),
+        ("latency median by move: 1st, 2nd, ... (each session's moves in order)", by_move_text(results)),
         ("page load: median / max", f"{fmt(results['page_load_s']['median'])} / {fmt(results['page_load_s']['max'])}"),
         ("lost interactions (bar: 0)", str(results["interactions"]["lost"])),
         ("errors (bar: 0)", str(len(results["errors"]))),
