@@ -24,7 +24,10 @@ from denoiser.noise import NOISE_KINDS, NoiseRange
 from denoiser.train import TrainConfig, train
 
 TRAIN_SECONDS = 60.0  # a retraining stops after this wall time, whatever its settings
-PROGRESS_SECONDS, CHART_SECONDS = 0.25, 1.0  # how often a training redraws its progress bar and loss curve
+# How often a training redraws its progress bar and its loss curve. Every redraw costs the visitor's
+# browser a render of the page, and a plotly chart more: at 4 and 1 per second the training page took
+# ~0.3 of a core in headless Chromium (with st.status's spinner), at 1 and 1/5 without it ~0.08.
+PROGRESS_SECONDS, CHART_SECONDS = 1.0, 5.0
 HELD_OUT = 200  # sample digits never retrained on, to measure a retraining
 ShippedLoader = Callable[[str], tuple[torch.nn.Module | None, str]]
 
@@ -137,7 +140,10 @@ def retrain(spec: dict, shipped: ShippedLoader, digits: data.Digits) -> None:
     if not acquire_slot(training_slots()):
         return
     try:
-        with st.status(f"Retraining {spec['arch']}…", expanded=True) as status:
+        # A bordered box, not st.status: its spinner animates all through a training, and that
+        # animation alone cost the visitor's browser ~0.15 of a core (the progress bar shows it runs).
+        with st.container(border=True):
+            st.markdown(f"**Retraining {spec['arch']}…**")
             base = shipped(spec["arch"])[0]
             model = (
                 weights.build_model(spec["arch"], seed=0) if spec["scratch"] or base is None else copy.deepcopy(base)
@@ -146,7 +152,6 @@ def retrain(spec: dict, shipped: ShippedLoader, digits: data.Digits) -> None:
             before = curriculum_psnr(model, held_out, spec["curriculum"])["psnr"]
             how = train_with_progress(model, spec, train_set, losses)
             after = curriculum_psnr(model, held_out, spec["curriculum"])["psnr"]
-            status.update(label="Retrained", state="complete")
     finally:
         training_slots().release()
     meta = {"retrained_in": "app", "train": {k: v for k, v in spec.items() if k != "curriculum"}}

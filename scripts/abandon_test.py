@@ -21,8 +21,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from scripts.load_test import CHROMIUM, CHROMIUM_ARGS, ROOT, Session, cpu_seconds, open_page
+from scripts.load_test import CHROMIUM, CHROMIUM_ARGS, ROOT, Session, browser_cpu_by_pid, cpu_seconds, open_page
 from scripts.serve import free_port, start_server, stop_server, wait_healthy
+
+# Endless animations on the page: a spinner redraws the page many times a second for as long as it
+# turns, which cost a training visitor's headless Chromium ~0.15 of a core (st.status's spinner).
+SPINNERS_JS = """() => document.getAnimations().filter(a => a.playState === "running"
+    && a.effect && a.effect.getComputedTiming().iterations === Infinity
+    && a.effect.target && a.effect.target.closest('[data-testid*="Spinner"]')).length"""
 
 
 async def start_long_training(page) -> None:
@@ -62,14 +68,17 @@ async def measure(url: str, pid: int, args: argparse.Namespace) -> dict:
         session = Session(0, trainer=True)
         context, page = await open_page(browser, url, session, timeout_s=120)
         await start_long_training(page)
-        busy_before = cpu_seconds(pid)
+        busy_before, browser_before = cpu_seconds(pid), sum(browser_cpu_by_pid(args.chromium).values())
         await asyncio.sleep(1.0)
         cpu_while_training = cpu_seconds(pid) - busy_before  # core-seconds in one second
+        browser_while_training = sum(browser_cpu_by_pid(args.chromium).values()) - browser_before
+        spinners = await page.evaluate(SPINNERS_JS)
         if not args.keep_open:  # the control run keeps it open: the training must then go on
             await context.close()  # the visitor closes the tab mid-training
         running = await seconds_until_idle(pid, args.idle, args.timeout)
         await browser.close()
     return {"cpu_while_training": round(cpu_while_training, 2), "seconds_training_kept_running": running,
+            "browser_cpu_while_training": round(browser_while_training, 2), "spinners_while_training": spinners,
             "tab_closed": not args.keep_open, "idle_threshold": args.idle, "timeout": args.timeout,
             "errors": session.errors}  # fmt: skip
 

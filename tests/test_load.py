@@ -51,7 +51,9 @@ def test_concurrent_visitors_and_a_training_lose_nothing(tmp_path, browser_avail
 
 
 def test_closing_the_tab_stops_its_training(tmp_path, browser_available):
-    """With the tab left open the same training runs on for about a minute (scripts/abandon_test.py --keep-open)."""
+    """With the tab left open the same training runs on for about a minute (scripts/abandon_test.py --keep-open).
+
+    While it trains, nothing on the page spins: an endless animation redraws the page for the whole training."""
     command = [
         sys.executable,
         "-m",
@@ -67,6 +69,7 @@ def test_closing_the_tab_stops_its_training(tmp_path, browser_available):
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads((tmp_path / "abandon.json").read_text())
     assert result["cpu_while_training"] > 0.2  # the training was really running before the close
+    assert result["spinners_while_training"] == 0  # progress is shown without an endless animation
     assert result["seconds_training_kept_running"] < 10
 
 
