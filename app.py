@@ -16,6 +16,7 @@ import streamlit as st
 import torch
 from streamlit_drawable_canvas import st_canvas
 
+import app_retrain
 from app_retrain import retrain_tab
 from denoiser import baselines, data, metrics, plots, preprocess, view, weights
 from denoiser.evaluate import Method, compare, make_noisy, model_method, psnr_by_level
@@ -343,6 +344,7 @@ def main() -> None:
         st.error("No denoiser is available: the weights are missing and the classical filters are not installed.")
         st.stop()
     init_state(models)
+    app_retrain.activity().touch(app_retrain.session_id())  # a training yields while visitors are active
     st.title("Denoise a handwritten digit")
     st.markdown(INTRO)
     for notice in st.session_state.pop("notices", []):

@@ -29,6 +29,11 @@ TRAIN_SECONDS = 60.0  # a retraining stops after this wall time, whatever its se
 # ~0.3 of a core in headless Chromium (with st.status's spinner), at 1 and 1/5 without it ~0.08.
 PROGRESS_SECONDS, CHART_SECONDS = 1.0, 5.0
 HELD_OUT = 200  # sample digits never retrained on, to measure a retraining
+# While other visitors are using the page, a training is background work: after each step it sleeps
+# YIELD_RATIO times as long as the step took (at most MAX_YIELD_SECONDS), so it takes about a third of
+# a core and leaves the rest to their reruns. Alone on the server it runs flat out. A visitor counts
+# as active for ACTIVE_SECONDS after a rerun of their page started.
+YIELD_RATIO, MAX_YIELD_SECONDS, ACTIVE_SECONDS = 2.0, 0.5, 2.0
 ShippedLoader = Callable[[str], tuple[torch.nn.Module | None, str]]
 
 
@@ -36,6 +41,42 @@ ShippedLoader = Callable[[str], tuple[torch.nn.Module | None, str]]
 def training_slots() -> threading.Semaphore:
     """The server-wide limit on concurrent trainings (default 1): two CPU cores are shared by every visitor."""
     return threading.Semaphore(int(os.environ.get("DENOISER_MAX_TRAININGS", "1")))
+
+
+class Activity:
+    """When each visitor's page last started a rerun: how a training tells whether others are using the server."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._started: dict[str, float] = {}  # session id -> time.monotonic() of its last rerun
+
+    def touch(self, session: str) -> None:
+        """Record that `session` started a rerun now."""
+        now = time.monotonic()
+        with self._lock:
+            self._started[session] = now
+            if len(self._started) > 1000:  # forget visitors long gone
+                self._started = {s: t for s, t in self._started.items() if now - t < ACTIVE_SECONDS}
+
+    def others_active(self, session: str, within: float = ACTIVE_SECONDS) -> bool:
+        """Whether a session other than `session` started a rerun in the last `within` seconds."""
+        now = time.monotonic()
+        with self._lock:
+            return any(s != session and now - t < within for s, t in self._started.items())
+
+
+@st.cache_resource
+def activity() -> Activity:
+    """The server-wide record of visitors' reruns (the app touches it at the start of every rerun)."""
+    return Activity()
+
+
+def session_id() -> str:
+    """This visitor's session id; "" outside a server (AppTest)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx else ""
 
 
 @st.cache_resource
@@ -113,10 +154,13 @@ def train_with_progress(model: torch.nn.Module, spec: dict, train_set: data.Digi
     """Train `model` in place, drawing progress (epoch, loss, images/s) and a live loss curve; say how it went."""
     bar, chart, connected = st.progress(0.0, text="Starting…"), st.empty(), visitor_connected()
     drawn = {"bar": 0.0, "chart": 0.0}  # when each was last redrawn: every step would flood the browser
+    session, stepped = session_id(), [time.monotonic()]  # when the last step (and this callback) ended
 
     def on_step(info) -> bool:
         if not connected():  # the tab was closed: Streamlit keeps the session, so stop the training here
             return True
+        if activity().others_active(session):  # background work while other visitors use the page
+            time.sleep(min(MAX_YIELD_SECONDS, YIELD_RATIO * (time.monotonic() - stepped[0])))
         losses.append(info.loss)
         now, last = time.monotonic(), info.step == info.total_steps
         if now - drawn["bar"] >= PROGRESS_SECONDS or last:
@@ -126,10 +170,12 @@ def train_with_progress(model: torch.nn.Module, spec: dict, train_set: data.Digi
         if now - drawn["chart"] >= CHART_SECONDS or last:
             drawn["chart"] = now
             chart.plotly_chart(plots.loss_figure(losses), key=f"loss_live_{info.step}")
+        stepped[0] = time.monotonic()
         return False
 
-    # The training runs in this visitor's script thread. Not at a lower OS priority: descheduled
-    # while holding the GIL, a niced training stalled the other visitors' reruns (load test p95: 22 s).
+    # The training runs in this visitor's script thread. It yields by sleeping between steps, not by
+    # a lower OS priority: descheduled while holding the GIL, a niced training stalled the other
+    # visitors' reruns (load test p95: 22 s).
     result = train(model, train_set.subset(slice(0, spec["digits"])), retrain_config(spec), on_step=on_step)
     limit = f", stopped at the {TRAIN_SECONDS:.0f} s limit" if result.stopped_early else ""
     return f"{result.steps} steps in {result.seconds:.0f} s{limit}"
