@@ -7,6 +7,11 @@ from the close to that moment is how long the abandoned training kept running. A
 means the app stops it at its next step; about TRAIN_SECONDS (60 s) means only its time limit ends it.
 
     python -m scripts.abandon_test --out docs/load
+    python -m scripts.abandon_test --keep-open --settle 5 --watch 15 --out docs/load   # the control run
+
+The control run keeps the tab open: the training must then go on. Its `browser_cpu_while_training`
+is what a training page costs its visitor's browser, in cores, over `--watch` seconds of training
+that start `--settle` seconds in.
 
 Writes abandon.json to --out. Loopback only; bounded by --timeout; stops the server and browser.
 """
@@ -68,17 +73,19 @@ async def measure(url: str, pid: int, args: argparse.Namespace) -> dict:
         session = Session(0, trainer=True)
         context, page = await open_page(browser, url, session, timeout_s=120)
         await start_long_training(page)
+        await asyncio.sleep(args.settle)  # past the first loss curve's drawing (plotly's first load)
         busy_before, browser_before = cpu_seconds(pid), sum(browser_cpu_by_pid(args.chromium).values())
-        await asyncio.sleep(1.0)
-        cpu_while_training = cpu_seconds(pid) - busy_before  # core-seconds in one second
-        browser_while_training = sum(browser_cpu_by_pid(args.chromium).values()) - browser_before
+        await asyncio.sleep(args.watch)
+        cpu_while_training = (cpu_seconds(pid) - busy_before) / args.watch  # share of a core
+        browser_while_training = (sum(browser_cpu_by_pid(args.chromium).values()) - browser_before) / args.watch
         spinners = await page.evaluate(SPINNERS_JS)
         if not args.keep_open:  # the control run keeps it open: the training must then go on
             await context.close()  # the visitor closes the tab mid-training
         running = await seconds_until_idle(pid, args.idle, args.timeout)
         await browser.close()
     return {"cpu_while_training": round(cpu_while_training, 2), "seconds_training_kept_running": running,
-            "browser_cpu_while_training": round(browser_while_training, 2), "spinners_while_training": spinners,
+            "browser_cpu_while_training": round(browser_while_training, 3), "spinners_while_training": spinners,
+            "settle_seconds": args.settle, "watched_seconds": args.watch,
             "tab_closed": not args.keep_open, "idle_threshold": args.idle, "timeout": args.timeout,
             "errors": session.errors}  # fmt: skip
 
@@ -88,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle", type=float, default=0.2, help="share of a core below which the server is idle")
     parser.add_argument("--timeout", type=float, default=150, help="seconds to wait for the server to go idle")
     parser.add_argument("--keep-open", action="store_true", help="control run: the tab stays open")
+    parser.add_argument("--settle", type=float, default=0.0, help="seconds of training before the CPU is measured")
+    parser.add_argument("--watch", type=float, default=1.0, help="seconds of training the CPU is measured over")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "load")
     parser.add_argument("--chromium", default=CHROMIUM)
     args = parser.parse_args(argv)

@@ -16,6 +16,7 @@ SECTIONS = {  # marker name -> (generated markdown, figure shown under it or Non
     "benchmark": ("docs/benchmark/results.md", "docs/benchmark/psnr_vs_level.png"),
     "speed": ("docs/speed/results.md", None),
     "load": ("docs/load/results.md", None),
+    "load-ramp": ("docs/load/ramp/results.md", None),
     "load-stress": ("docs/load/stress/results.md", None),
     "page-cost": ("docs/load/page_cost.md", None),
 }
