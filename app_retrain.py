@@ -25,8 +25,9 @@ from denoiser.train import TrainConfig, train
 
 TRAIN_SECONDS = 60.0  # a retraining stops after this wall time, whatever its settings
 # How often a training redraws its progress bar and its loss curve. Every redraw costs the visitor's
-# browser a render of the page, and a plotly chart more: at 4 and 1 per second the training page took
-# ~0.3 of a core in headless Chromium (with st.status's spinner), at 1 and 1/5 without it ~0.08.
+# browser a render of the page, and a plotly chart more. At 4 and 1 per second, with st.status's
+# spinner, a training page took 0.26 of a core in headless Chromium; at 1 and 1/5 without it, 0.10
+# (`python -m scripts.abandon_test --keep-open --settle 5 --watch 15`).
 PROGRESS_SECONDS, CHART_SECONDS = 1.0, 5.0
 HELD_OUT = 200  # sample digits never retrained on, to measure a retraining
 # While other visitors are using the page, a training is background work: after each step it sleeps
@@ -186,8 +187,8 @@ def retrain(spec: dict, shipped: ShippedLoader, digits: data.Digits) -> None:
     if not acquire_slot(training_slots()):
         return
     try:
-        # A bordered box, not st.status: its spinner animates all through a training, and that
-        # animation alone cost the visitor's browser ~0.15 of a core (the progress bar shows it runs).
+        # A bordered box, not st.status: its spinner animates all through a training, redrawing the
+        # page many times a second in the visitor's browser (the progress bar shows that it runs).
         with st.container(border=True):
             st.markdown(f"**Retraining {spec['arch']}…**")
             base = shipped(spec["arch"])[0]

@@ -19,7 +19,8 @@ each training's outcome and time, and the server's peak resident memory (RSS, pr
 from /proc). Everything is bounded: a fixed number of presses, a time limit per step and for the
 whole run; the server and browser are stopped at the end. Only 127.0.0.1 is contacted.
 
-    python -m scripts.load_test --sessions 20 --changes 10 --trainings 2 --think 3 --ramp 1 --out docs/load
+    python -m scripts.load_test --sessions 20 --changes 10 --trainings 2 --think 3 --out docs/load
+    python -m scripts.load_test --sessions 20 --changes 10 --trainings 2 --think 3 --ramp 1 --out docs/load/ramp
 
 Writes results.json and results.md to --out; exits 0 when there were no errors and no lost interactions.
 """
