@@ -17,7 +17,6 @@ import torch
 from streamlit_drawable_canvas import st_canvas
 
 import app_retrain
-from app_retrain import retrain_tab
 from denoiser import baselines, data, metrics, plots, preprocess, view, weights
 from denoiser.evaluate import Method, compare, make_noisy, model_method, psnr_by_level
 from denoiser.noise import NOISE_KINDS
@@ -363,7 +362,7 @@ def main() -> None:
         lambda: compare_tab(clean, kind, level, seed, models),
         lambda: levels_tab(clean, kind, level, seed, models),
         lambda: batch_tab(kind, level, seed, name),
-        lambda: retrain_tab(shipped, sample(), kind, level),
+        lambda: app_retrain.retrain_tab(shipped, sample(), kind, level),
     )
     for tab, draw in zip(tabs, contents, strict=True):
         if tab.open:  # a hidden tab costs nothing: a slider move recomputes only what is shown
