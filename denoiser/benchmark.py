@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 
 from . import baselines
+from .bars import check_bars
 from .classifier import accuracy, load_classifier
 from .data import Digits
 from .evaluate import Method, evaluate, make_noisy, model_method
@@ -133,6 +134,7 @@ def run_benchmark(
     }
     if config.specialists is not None:
         report["specialists"] = run_specialists(config.specialists, digits, config.seed, config.weights_dir, log)
+    report["bars"] = check_bars(report)
     return report
 
 

@@ -78,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=_positive_int, default=64)
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--loss", choices=LOSSES, help="default: the model's own (bce for seed-ae)")
+    t.add_argument(
+        "--psnr-floor",
+        type=float,
+        default=1e-4,
+        help="psnr loss: per-image MSE floor (larger: noisier digits weigh more)",
+    )
+    t.add_argument("--init", type=Path, help="start from this checkpoint's weights and model config")
     t.add_argument("--widths", type=_positive_int, nargs="+", help="unet: filters per level, e.g. 16 32 64")
     t.add_argument("--mid-blocks", type=_non_negative_int, help="unet: extra residual blocks at the coarsest level")
     t.add_argument("--augment", action=argparse.BooleanOptionalAction, default=False,
@@ -161,7 +168,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from .evaluate import curriculum_psnr
     from .train import TrainConfig, train
-    from .weights import build_model, get_spec, save_checkpoint, write_manifest
+    from .weights import get_spec, save_checkpoint, write_manifest
 
     if (args.noise is None) != (args.level is None):
         raise ValueError("--noise and --level go together (a specialist); leave both out for the blind curriculum")
@@ -180,10 +187,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         config_kwargs["curriculum"] = tuple(_noise_range(*entry) for entry in args.noise_range)
     config = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, loss=args.loss or spec.loss,
-        augment=args.augment, seed=args.seed, max_seconds=args.max_minutes * 60, threads=args.threads,
+        psnr_floor=args.psnr_floor, augment=args.augment, seed=args.seed, max_seconds=args.max_minutes * 60,
+        threads=args.threads,
         **config_kwargs,
     )  # fmt: skip
-    model = build_model(args.model, _model_config(args), seed=args.seed)
+    model, init = _initial_model(args)
     out = args.out or Path("runs") / spec.filename
     bar = tqdm(total=config.epochs * -(-len(train_set) // config.batch_size), unit="step", file=sys.stderr)
 
@@ -200,7 +208,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "n_holdout": len(held_out), "train": config.to_dict(), "steps": result.steps,
         "seconds": round(result.seconds, 1), "stopped_early": result.stopped_early,
         "holdout": psnr, "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "versions": _versions(),
+        "versions": _versions(), **init,
     }  # fmt: skip
     save_checkpoint(out, args.model, model, meta)
     if out.resolve().parent == WEIGHTS_DIR:
@@ -221,6 +229,22 @@ def _noise_range(kind: str, low: str, high: str) -> NoiseRange:
         return NoiseRange(kind, float(low), float(high))
     except ValueError as err:
         raise ValueError(f"--noise-range {kind} {low} {high}: {err}") from None
+
+
+def _initial_model(args: argparse.Namespace):
+    """A fresh model, or with --init the weights of an earlier run and what made them (its command and time)."""
+    from .weights import build_model, load_checkpoint, sha256
+
+    if args.init is None:
+        return build_model(args.model, _model_config(args), seed=args.seed), {}
+    if _model_config(args):
+        raise ValueError("--widths and --mid-blocks come from the --init checkpoint; leave them out")
+    name, model, meta = load_checkpoint(args.init)
+    if name != args.model:
+        raise ValueError(f"--init {args.init} holds a {name} model, not {args.model}")
+    # The chain of runs that made the starting weights, so weights/README.md can give every command.
+    chain = [*meta.get("init_chain", []), {key: meta.get(key) for key in ("command", "seconds", "steps")}]
+    return model, {"init": {"path": str(args.init), "sha256": sha256(args.init)}, "init_chain": chain}
 
 
 def _model_config(args: argparse.Namespace) -> dict:

@@ -55,6 +55,16 @@ def _classifier_table(report: dict) -> list[str]:
     return [*lines, ""]
 
 
+def _bars_table(report: dict) -> list[str]:
+    """The quality bars (`bars.check_bars`): what each asks, what was measured, and whether it holds."""
+    if "bars" not in report:
+        return []
+    marks = {True: "yes", False: "**no**", None: "not measured"}
+    lines = ["### Bars", "", "| bar | measured | met |", "| --- | --- | --- |"]
+    lines += [f"| {bar['bar']} | {bar['measured']} | {marks[bar['met']]} |" for bar in report["bars"]]
+    return [*lines, ""]
+
+
 def markdown(report: dict) -> str:
     """The results as markdown: a PSNR / SSIM table per noise kind, then the classifier's accuracy."""
     meta = report["meta"]
@@ -67,6 +77,7 @@ def markdown(report: dict) -> str:
     ]
     for name, reason in report["unavailable"].items():
         lines += [f"- {name}: unavailable ({reason.splitlines()[0]})", ""]  # the JSON has the whole message
+    lines += _bars_table(report)
     for kind, by_level in report["results"].items():
         lines += _kind_table(kind, by_level, report["methods"], report["seconds_per_image"])
     lines += _classifier_table(report)

@@ -21,7 +21,6 @@ from .data import Digits
 from .noise import BLIND_CURRICULUM, NoiseRange, add_curriculum_noise, check_seed
 
 LOSSES = ("bce", "mse", "l1", "psnr")
-PSNR_LOSS_FLOOR = 1e-4  # per-image MSE floor of the "psnr" loss (40 dB): see _loss
 
 
 @dataclass
@@ -30,6 +29,9 @@ class TrainConfig:
     batch_size: int = 64
     lr: float = 1e-3  # Adam's learning rate at the start; decays to ~0 with `cosine`
     loss: str = "mse"  # "bce" (the tutorials' choice, for seed-ae), "mse", "l1" or "psnr" (mean per-image PSNR)
+    # Per-image MSE floor of the "psnr" loss (1e-4 is 40 dB): digit i's gradient weight is
+    # 1 / (mse_i + floor), so a larger floor gives heavily noised digits more say (see _loss).
+    psnr_floor: float = 1e-4
     curriculum: tuple[NoiseRange, ...] = BLIND_CURRICULUM  # noise kinds and level ranges, mixed per batch
     # Random shifts (+-2 px) and rotations (+-10 deg). Off by default: the blind U-Net does not
     # overfit 5,000 digits (fresh noise every batch; train and test PSNR agree within 0.1 dB), and
@@ -48,6 +50,9 @@ class TrainConfig:
             raise ValueError(f"lr must be a number in (0, 1]; got {self.lr!r}")
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {self.loss!r}")
+        floor = self.psnr_floor
+        if not (isinstance(floor, (int, float)) and math.isfinite(floor) and 0 < floor <= 1):
+            raise ValueError(f"psnr_floor must be a number in (0, 1]; got {self.psnr_floor!r}")
         if not self.curriculum:
             raise ValueError("curriculum must name at least one noise range")
         check_seed(self.seed)
@@ -99,7 +104,7 @@ def augment(clean: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     return F.grid_sample(clean, grid, align_corners=False, padding_mode="zeros").clamp(0, 1)
 
 
-def _loss(name: str, denoised: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+def _loss(name: str, denoised: torch.Tensor, clean: torch.Tensor, psnr_floor: float = 1e-4) -> torch.Tensor:
     if name == "bce":
         return F.binary_cross_entropy(denoised.clamp(1e-6, 1 - 1e-6), clean)
     if name == "psnr":
@@ -109,7 +114,7 @@ def _loss(name: str, denoised: torch.Tensor, clean: torch.Tensor) -> torch.Tenso
         # digit's *relative* error. Its gradient weighs digit i by 1 / (mse_i + floor): the floor
         # caps how much a nearly clean digit can outweigh a heavily noised one.
         mse = (denoised - clean).pow(2).flatten(1).mean(1)
-        return 10 * torch.log10(mse + PSNR_LOSS_FLOOR).mean()
+        return 10 * torch.log10(mse + psnr_floor).mean()
     return F.mse_loss(denoised, clean) if name == "mse" else F.l1_loss(denoised, clean)
 
 
@@ -118,7 +123,7 @@ def _step(model, optimizer, schedule, clean: torch.Tensor, config: TrainConfig, 
     if config.augment:
         clean = augment(clean, g)
     noisy = add_curriculum_noise(clean, config.curriculum, g)
-    loss = _loss(config.loss, model(noisy), clean)
+    loss = _loss(config.loss, model(noisy), clean, config.psnr_floor)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()

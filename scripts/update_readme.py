@@ -51,6 +51,19 @@ def _figure(meta: dict) -> str:
     return ""
 
 
+def _commands(meta: dict) -> list[str]:
+    """The commands that made a checkpoint, in order: those of its `--init` chain first, then its own."""
+    return [run.get("command", "(no command recorded)") for run in [*meta.get("init_chain", []), meta]]
+
+
+def _wall_time(meta: dict) -> str:
+    """Seconds of the checkpoint's own run, or of each run in its `--init` chain and their total."""
+    runs = [*meta.get("init_chain", []), meta]
+    if len(runs) == 1 or any(run.get("seconds") is None for run in runs):
+        return f"{meta.get('seconds', '?')} s"
+    return " + ".join(f"{run['seconds']} s" for run in runs) + f" = {sum(run['seconds'] for run in runs):.1f} s"
+
+
 def weights_readme() -> str:
     """weights/README.md: a section per checkpoint with its command, wall time and figures."""
     import json
@@ -60,8 +73,8 @@ def weights_readme() -> str:
     lines = [WEIGHTS_INTRO]
     for name, digest in json.loads((ROOT / "weights" / "manifest.json").read_text())["sha256"].items():
         meta = torch.load(ROOT / "weights" / name, map_location="cpu", weights_only=True).get("meta", {})
-        lines += [f"## `{name}`", "", "```bash", meta.get("command", "(no command recorded)"), "```", ""]
-        lines += [f"- wall time: {meta.get('seconds', '?')} s on {meta.get('versions', {}).get('torch', '?')} (CPU)"]
+        lines += [f"## `{name}`", "", "```bash", *_commands(meta), "```", ""]
+        lines += [f"- wall time: {_wall_time(meta)} on {meta.get('versions', {}).get('torch', '?')} (CPU)"]
         lines += [f"- trained on {meta.get('n_train', '?')} digits, source `{meta.get('source', '?')}`"]
         lines += [f"- {_figure(meta)}", f"- date: {meta.get('date', '?')}", f"- SHA-256: `{digest}`", ""]
     tuned = json.loads((ROOT / "weights" / "baselines.json").read_text())["meta"]

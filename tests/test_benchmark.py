@@ -60,6 +60,10 @@ def test_json_holds_every_cell_timing_and_classifier(bench_out):
     assert report["classifier"]["available"], report["classifier"].get("reason")
     assert set(report["classifier"]["accuracy"]) == set(GRID)
     assert report["classifier"]["clean"] >= 0.9
+    # The bars are checked on the run's own numbers; without --specialists that bar is "not measured".
+    bars = report["bars"]
+    assert len(bars) == 4 and bars[0]["measured"].endswith(" dB") and bars[2]["met"] is None
+    assert "### Bars" in (bench_out / "results.md").read_text()
 
 
 def test_same_seed_gives_the_same_numbers(test_digits, bench_out):

@@ -86,6 +86,25 @@ def test_train_writes_a_checkpoint_with_its_recipe_and_never_touches_shipped_wei
     assert {p.name: p.read_bytes() for p in WEIGHTS_DIR.iterdir()} == shipped
 
 
+def test_train_init_continues_from_a_checkpoint_and_records_the_chain(data_root, tmp_path):
+    """A second schedule starts from the first run's weights; its checkpoint lists both commands."""
+    first, second = tmp_path / "first.pt", tmp_path / "second.pt"
+    common = ["train", "--model", "unet", "--data-root", str(data_root), "--epochs", "1", "--limit", "40",
+              "--holdout", "8", "--batch-size", "16"]  # fmt: skip
+    assert main([*common, "--widths", "4", "8", "16", "--out", str(first)]) == 0
+    assert main([*common, "--init", str(first), "--lr", "1e-6", "--psnr-floor", "1e-3", "--out", str(second)]) == 0
+    _, start, first_meta = load_checkpoint(first)
+    _, model, meta = load_checkpoint(second)
+    assert model.config.widths == (4, 8, 16)  # the architecture comes from the --init file
+    assert meta["init_chain"] == [{k: first_meta[k] for k in ("command", "seconds", "steps")}]
+    assert meta["train"]["psnr_floor"] == 1e-3 and meta["init"]["path"] == str(first)
+    # Adam at lr 1e-6 moves each weight by about 1e-6 a step: the run started from `first`, not afresh.
+    moved = [(a - b).abs().max() for a, b in zip(start.state_dict().values(), model.state_dict().values(), strict=True)]
+    assert 0 < max(moved) < 1e-4
+    wrong = run_cli(*common, "--model", "seed-ae", "--init", str(first))
+    assert wrong.returncode == 2 and "holds a unet model" in wrong.stderr
+
+
 def test_denoise_writes_a_28x28_png(tmp_path, test_digits):
     source = tmp_path / "digit.png"
     source.write_bytes(tensor_to_png(test_digits.images[0]))

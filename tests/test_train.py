@@ -49,6 +49,20 @@ def test_psnr_loss_is_minus_the_benchmarks_mean_per_image_psnr(train_digits):
     assert abs(batch_psnr + float(expected)) > 1  # the two would be told apart
 
 
+def test_a_larger_psnr_floor_gives_the_noisier_digit_more_of_the_gradient(train_digits):
+    """The floor caps how much a nearly clean digit outweighs a badly damaged one."""
+    clean = train_digits.images[:2]
+    offsets = torch.tensor([0.3, 0.01]).view(-1, 1, 1, 1)  # digit 0 badly off, digit 1 nearly right
+
+    def gradient_share(floor: float) -> float:
+        denoised = (clean + offsets).requires_grad_()
+        _loss("psnr", denoised, clean, floor).backward()
+        per_digit = denoised.grad.abs().flatten(1).sum(1)
+        return float(per_digit[0] / per_digit.sum())
+
+    assert gradient_share(1e-3) > 2 * gradient_share(1e-4)
+
+
 def test_psnr_loss_trains(train_digits):
     model = build_model("unet", {"widths": (8, 16, 32), "mid_blocks": 0}, seed=0)
     result = train(model, _few(train_digits), TrainConfig(**TINY, loss="psnr", augment=False))
@@ -82,7 +96,8 @@ def test_augment_keeps_shape_and_range_and_moves_the_digit(train_digits):
     ("kwargs", "name"),
     [({"epochs": 0}, "epochs"), ({"batch_size": 1.5}, "batch_size"), ({"lr": -1}, "lr"),
      ({"loss": "huber"}, "loss"), ({"curriculum": ()}, "curriculum"), ({"max_seconds": -1}, "max_seconds"),
-     ({"seed": -1}, "seed"), ({"seed": "abc"}, "seed"), ({"seed": 1.5}, "seed"), ({"threads": -2}, "threads")],
+     ({"seed": -1}, "seed"), ({"seed": "abc"}, "seed"), ({"seed": 1.5}, "seed"), ({"threads": -2}, "threads"),
+     ({"psnr_floor": 0}, "psnr_floor"), ({"psnr_floor": float("nan")}, "psnr_floor")],
 )  # fmt: skip
 def test_bad_config_raises_value_error_naming_the_field(kwargs, name):
     with pytest.raises(ValueError, match=name):
