@@ -38,6 +38,7 @@ its SHA-256 in `manifest.json` before it is loaded; to regenerate one, run its c
 repository root (with `../shared/mnist` as the data root, on the CPU), which also rewrites the manifest.
 A command whose `--out` names a file under `runs/` was run there and its file then copied into `weights/`
 (followed by `python -c "from denoiser.weights import write_manifest; write_manifest()"`).
+Wall times are as the run recorded them, often with a second training or a test run sharing the two cores.
 """
 
 
