@@ -16,7 +16,7 @@ from pathlib import Path
 from .data import DATA_ROOT_ENV, SOURCES, DataUnavailableError, load_digits, split_holdout
 from .noise import NOISE_KINDS, NoiseRange, check_level
 from .preprocess import ImageError
-from .train import LOSSES
+from .train import LOSSES, TrainConfig
 from .weights import REGISTRY, WEIGHTS_DIR, WeightsError
 
 
@@ -78,12 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=_positive_int, default=64)
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--loss", choices=LOSSES, help="default: the model's own (bce for seed-ae)")
-    t.add_argument(
-        "--psnr-floor",
-        type=float,
-        default=1e-4,
-        help="psnr loss: per-image MSE floor (larger: noisier digits weigh more)",
-    )
+    t.add_argument("--psnr-floor", type=float, default=TrainConfig.psnr_floor,
+                   help="psnr loss: per-image MSE floor (larger: noisier digits weigh more)")  # fmt: skip
     t.add_argument("--init", type=Path, help="start from this checkpoint's weights and model config")
     t.add_argument("--widths", type=_positive_int, nargs="+", help="unet: filters per level, e.g. 16 32 64")
     t.add_argument("--mid-blocks", type=_non_negative_int, help="unet: extra residual blocks at the coarsest level")
@@ -167,7 +163,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .evaluate import curriculum_psnr
-    from .train import TrainConfig, train
+    from .train import train
     from .weights import get_spec, save_checkpoint, write_manifest
 
     if (args.noise is None) != (args.level is None):

@@ -104,7 +104,9 @@ def augment(clean: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     return F.grid_sample(clean, grid, align_corners=False, padding_mode="zeros").clamp(0, 1)
 
 
-def _loss(name: str, denoised: torch.Tensor, clean: torch.Tensor, psnr_floor: float = 1e-4) -> torch.Tensor:
+def _loss(
+    name: str, denoised: torch.Tensor, clean: torch.Tensor, psnr_floor: float = TrainConfig.psnr_floor
+) -> torch.Tensor:
     if name == "bce":
         return F.binary_cross_entropy(denoised.clamp(1e-6, 1 - 1e-6), clean)
     if name == "psnr":
