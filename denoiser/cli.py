@@ -92,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--threads", type=_non_negative_int, default=2, help="torch CPU threads (0: torch's default)")
     t.add_argument("--out", type=Path, help="checkpoint path (default runs/NAME.pt; weights/ only when named)")
 
+    r = sub.add_parser("resume", help="continue a stopped train run from its OUT.resume file")
+    r.add_argument("state", type=Path, help="the .resume file a stopped or killed train run left beside its --out")
+    r.add_argument("--max-minutes", type=float, help="stop this sitting after this wall time (default: the run's own)")
+    r.add_argument("--threads", type=_non_negative_int, help="torch CPU threads (default: the run's own)")
+
     e = sub.add_parser("evaluate", help="denoise the test split and print MSE, PSNR, SSIM")
     e.add_argument("--model", required=True, help=f"one of {', '.join(REGISTRY)}, or a classical filter")
     e.add_argument("--weights", type=Path, help="a checkpoint file instead of the shipped weights")
@@ -142,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.argv = argv  # recorded in checkpoints, so weights/README.md can say how each file was made
     commands = {
-        "train": cmd_train, "evaluate": cmd_evaluate, "denoise": cmd_denoise, "benchmark": cmd_benchmark,
+        "train": cmd_train, "resume": cmd_resume, "evaluate": cmd_evaluate, "denoise": cmd_denoise,
+        "benchmark": cmd_benchmark,
         "tune-baselines": cmd_tune_baselines, "train-classifier": cmd_train_classifier,
     }  # fmt: skip
     try:
@@ -159,7 +165,34 @@ def _load_split(args: argparse.Namespace, split: str):
     return load_digits(args.source, args.data_root, split)
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+RESUME_EVERY_S = 60  # how often a run rewrites its .resume file: a killed run loses at most this much
+
+
+def resume_path(out: Path) -> Path:
+    """Where a run that writes `out` keeps its state until it finishes: beside it, as OUT.resume."""
+    return out.with_name(out.name + ".resume")
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    """Continue a train run exactly where its .resume file left it, with the run's own arguments."""
+    from .weights import get_spec, load_checkpoint
+
+    _, model, meta = load_checkpoint(args.state, hint="give the .resume file a stopped train run left")
+    if "resume" not in meta or "argv" not in meta:
+        raise ValueError(f"{args.state} is a checkpoint, not a train run's .resume file")
+    run = build_parser().parse_args(meta["argv"])
+    run.argv = meta["argv"]
+    run.max_minutes = run.max_minutes if args.max_minutes is None else args.max_minutes
+    run.threads = run.threads if args.threads is None else args.threads
+    if resume_path(run.out or Path("runs") / get_spec(run.model).filename).resolve() != args.state.resolve():
+        raise ValueError(f"{args.state} was written for --out {run.out}; move it back beside that file")
+    return cmd_train(run, resumed=(model, meta))
+
+
+def cmd_train(args: argparse.Namespace, resumed: tuple | None = None) -> int:
+    """Train a model; with `resumed` (the model and meta of a .resume file), continue that run instead."""
+    import time
+
     from tqdm import tqdm
 
     from .evaluate import curriculum_psnr
@@ -187,15 +220,27 @@ def cmd_train(args: argparse.Namespace) -> int:
         threads=args.threads,
         **config_kwargs,
     )  # fmt: skip
-    model, init = _initial_model(args)
+    model, init = _initial_model(args) if resumed is None else (resumed[0], resumed[1]["init"])
+    state = resumed[1]["resume"] if resumed else None
     out = args.out or Path("runs") / spec.filename
     bar = tqdm(total=config.epochs * -(-len(train_set) // config.batch_size), unit="step", file=sys.stderr)
+    bar.update(state["steps"] if state else 0)
+    saved = [time.monotonic()]
+    sittings = resumed[1]["sittings"] + 1 if resumed else 1  # how many times the run was started or resumed
 
     def on_step(info) -> None:
         bar.update(1)
         bar.set_postfix(epoch=info.epoch, loss=f"{info.loss:.4f}", img_s=f"{info.images_per_s:.0f}")
 
-    result = train(model, train_set, config, on_step=on_step)
+    def on_state(state: dict) -> None:
+        # Rewritten atomically about once a minute and whenever the run stops early, so a run
+        # killed or stopped by --max-minutes continues with `denoiser resume` from close to there.
+        if state["stopped"] or time.monotonic() - saved[0] >= RESUME_EVERY_S:
+            meta = {"argv": args.argv, "init": init, "sittings": sittings, "resume": state}
+            save_checkpoint(resume_path(out), args.model, model, meta)
+            saved[0] = time.monotonic()
+
+    result = train(model, train_set, config, on_step=on_step, on_state=on_state, resume=state)
     bar.close()
     psnr = curriculum_psnr(model, held_out, config.curriculum) if len(held_out) else {}
     meta = {
@@ -203,12 +248,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         "source": args.source, "data_root": str(args.data_root or ""), "n_train": len(train_set),
         "n_holdout": len(held_out), "train": config.to_dict(), "steps": result.steps,
         "seconds": round(result.seconds, 1), "stopped_early": result.stopped_early,
-        "holdout": psnr, "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "holdout": psnr, "sittings": sittings, "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "versions": _versions(), **init,
     }  # fmt: skip
     save_checkpoint(out, args.model, model, meta)
     if out.resolve().parent == WEIGHTS_DIR:
         write_manifest()
+    if not result.stopped_early:
+        resume_path(out).unlink(missing_ok=True)  # the run is complete: nothing left to continue
+    else:
+        print(f"stopped early; continue with: python -m denoiser resume {resume_path(out)}")
     if psnr:
         print(
             f"held-out PSNR {psnr['psnr']:.2f} dB (noisy {psnr['noisy_psnr']:.2f} dB) on {len(held_out)} digits; "

@@ -139,43 +139,89 @@ def train(
     digits: Digits,
     config: TrainConfig,
     on_step: Callable[[StepInfo], bool | None] | None = None,
+    on_state: Callable[[dict], None] | None = None,
+    resume: dict | None = None,
 ) -> TrainResult:
-    """Train `model` in place to map noisy -> clean digits; `on_step` may return True to stop early."""
+    """Train `model` in place to map noisy -> clean digits; `on_step` may return True to stop early.
+
+    `on_state` receives the run's state (see `_state`) after every epoch and when the run stops
+    early; passing it back as `resume`, with the model's weights from that moment, continues the
+    run exactly where it stopped: same schedule, same batches, same noise. That is what lets a
+    multi-hour training be split over several sittings."""
     if len(digits) == 0:
         raise ValueError("digits must hold at least one image to train on")
     threads = torch.get_num_threads()
     if config.threads:
         torch.set_num_threads(config.threads)  # process-wide: restored below so a server's inference is unaffected
     try:
-        return _train(model, digits, config, on_step)
+        return _train(model, digits, config, on_step, on_state, resume)
     finally:
         torch.set_num_threads(threads)
 
 
-def _train(model: nn.Module, digits: Digits, config: TrainConfig, on_step) -> TrainResult:
+def _state(epoch: int, done: int, order, epoch_loss: float, result: TrainResult, optimizer, schedule, g) -> dict:
+    """Everything needed to continue a run after `done` steps of `epoch`, as plain types and tensors."""
+    return {
+        "stopped": result.stopped_early, "epoch": epoch, "done_in_epoch": done, "order": order.clone(),
+        "epoch_loss": epoch_loss,
+        "steps": result.steps, "seconds": result.seconds, "epoch_losses": list(result.epoch_losses),
+        "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict() if schedule else None,
+        "generator": g.get_state(),
+    }  # fmt: skip
+
+
+def _restore(resume: dict, total: int, optimizer, schedule, g, result: TrainResult) -> None:
+    if not 0 < resume["steps"] < total:
+        raise ValueError(f"resume state is at step {resume['steps']}, outside this run's 1..{total - 1} steps")
+    optimizer.load_state_dict(resume["optimizer"])
+    if schedule:
+        schedule.load_state_dict(resume["schedule"])
+    g.set_state(resume["generator"])
+    result.steps, result.seconds = resume["steps"], resume["seconds"]
+    result.epoch_losses = list(resume["epoch_losses"])
+
+
+def _train(model: nn.Module, digits: Digits, config: TrainConfig, on_step, on_state, resume) -> TrainResult:
     g = torch.Generator().manual_seed(config.seed)
     steps_per_epoch = math.ceil(len(digits) / config.batch_size)
     total = steps_per_epoch * config.epochs
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total) if config.cosine else None
     result, start = TrainResult(steps=0, seconds=0.0), time.perf_counter()
+    first_epoch, first_step, order, epoch_loss = 1, 0, None, 0.0
+    if resume:
+        _restore(resume, total, optimizer, schedule, g, result)
+        first_epoch, first_step = resume["epoch"], resume["done_in_epoch"]
+        order, epoch_loss = resume["order"], resume["epoch_loss"]
+        if first_step >= steps_per_epoch:  # stopped at an epoch's end: the next one draws its own order
+            first_epoch, first_step, order, epoch_loss = first_epoch + 1, 0, None, 0.0
+    before = result.seconds  # wall time of earlier sittings
     model.train()
-    for epoch in range(1, config.epochs + 1):
-        order, epoch_loss = torch.randperm(len(digits), generator=g), 0.0
-        for i in range(steps_per_epoch):
+    for epoch in range(first_epoch, config.epochs + 1):
+        if order is None:
+            order, epoch_loss = torch.randperm(len(digits), generator=g), 0.0
+        for i in range(first_step, steps_per_epoch):
             clean = digits.images[order[i * config.batch_size : (i + 1) * config.batch_size]]
             loss = _step(model, optimizer, schedule, clean, config, g)
             result.steps += 1
             epoch_loss += loss
-            elapsed = time.perf_counter() - start
-            info = StepInfo(result.steps, total, epoch, loss, elapsed, result.steps * config.batch_size / elapsed)
+            elapsed = time.perf_counter() - start  # this sitting only: --max-minutes is per sitting
+            result.seconds = before + elapsed
+            images_per_s = (result.steps - (resume or {}).get("steps", 0)) * config.batch_size / elapsed
+            info = StepInfo(result.steps, total, epoch, loss, result.seconds, images_per_s)
             stop = on_step(info) if on_step else None
-            if stop or (config.max_seconds and elapsed >= config.max_seconds):
+            if (stop or (config.max_seconds and elapsed >= config.max_seconds)) and result.steps < total:
                 result.stopped_early = True
+                if i + 1 == steps_per_epoch:  # the epoch is complete: its loss belongs in the record
+                    result.epoch_losses.append(epoch_loss / steps_per_epoch)
+                if on_state:
+                    on_state(_state(epoch, i + 1, order, epoch_loss, result, optimizer, schedule, g))
                 break
-        result.epoch_losses.append(epoch_loss / max(1, i + 1))
         if result.stopped_early:
             break
+        result.epoch_losses.append(epoch_loss / steps_per_epoch)
+        if on_state and epoch < config.epochs:
+            on_state(_state(epoch, steps_per_epoch, order, epoch_loss, result, optimizer, schedule, g))
+        first_step, order = 0, None
     model.eval()
-    result.seconds = time.perf_counter() - start
     return result

@@ -105,6 +105,43 @@ def test_train_init_continues_from_a_checkpoint_and_records_the_chain(data_root,
     assert wrong.returncode == 2 and "holds a unet model" in wrong.stderr
 
 
+def test_a_stopped_train_run_resumes_to_the_weights_of_an_unbroken_run(data_root, tmp_path):
+    """--max-minutes stops a sitting and leaves OUT.resume; `resume` finishes the run, then removes it."""
+    common = ["train", "--model", "unet", "--widths", "4", "8", "16", "--data-root", str(data_root), "--epochs", "2",
+              "--limit", "40", "--holdout", "8", "--batch-size", "16", "--loss", "psnr", "--threads", "1"]  # fmt: skip
+    assert main([*common, "--out", str(tmp_path / "whole.pt")]) == 0
+    out = tmp_path / "split.pt"
+    stopped = run_cli(*common, "--max-minutes", "1e-6", "--out", str(out))  # stops after its first step
+    state = tmp_path / "split.pt.resume"
+    assert stopped.returncode == 0 and f"python -m denoiser resume {state}" in stopped.stdout
+    assert load_checkpoint(out)[2]["stopped_early"] and state.exists()
+    again = run_cli("resume", str(state))  # the run's own --max-minutes: one more step, then stop again
+    assert again.returncode == 0 and load_checkpoint(out)[2]["steps"] == 2
+    assert main(["resume", str(state), "--max-minutes", "0"]) == 0
+    _, whole, whole_meta = load_checkpoint(tmp_path / "whole.pt")
+    _, split, meta = load_checkpoint(out)
+    assert not state.exists() and not meta["stopped_early"] and meta["steps"] == whole_meta["steps"] == 4
+    assert meta["sittings"] == 3 and meta["command"] == "python -m denoiser " + " ".join(stopped.args[3:])
+    for name, value in whole.state_dict().items():
+        assert torch.equal(value, split.state_dict()[name]), name
+
+
+def test_resume_refuses_a_plain_checkpoint_and_a_moved_state(data_root, tmp_path):
+    plain = run_cli("resume", str(WEIGHTS_DIR / "unet.pt"))
+    assert plain.returncode == 2 and "not a train run's .resume file" in plain.stderr
+    out = tmp_path / "run.pt"
+    args = ["train", "--model", "unet", "--widths", "4", "8", "16", "--data-root", str(data_root), "--epochs", "2",
+            "--limit", "40", "--holdout", "8", "--batch-size", "16", "--max-minutes", "1e-6",
+            "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    moved = tmp_path / "elsewhere.resume"
+    (tmp_path / "run.pt.resume").rename(moved)
+    refused = run_cli("resume", str(moved))
+    assert refused.returncode == 2 and f"written for --out {out}" in refused.stderr
+    missing = run_cli("resume", str(tmp_path / "nothing.resume"))
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
+
+
 def test_denoise_writes_a_28x28_png(tmp_path, test_digits):
     source = tmp_path / "digit.png"
     source.write_bytes(tensor_to_png(test_digits.images[0]))

@@ -1,6 +1,7 @@
 """Training: a short dry run lowers the loss, is seeded, can stop early, and validates its config."""
 
 import math
+import re
 
 import pytest
 import torch
@@ -83,6 +84,33 @@ def test_callback_can_stop_training_early(train_digits):
     model = build_model("unet", {"widths": (4, 8, 16)}, seed=0)
     result = train(model, _few(train_digits), TrainConfig(**TINY), on_step=lambda s: s.step >= 3)
     assert result.steps == 3 and result.stopped_early
+
+
+@pytest.mark.parametrize("stop_after", [3, 4])  # mid-epoch, and at the end of the first epoch (4 steps each)
+def test_a_stopped_run_resumed_from_its_state_ends_with_the_same_weights(train_digits, stop_after):
+    """A long training split over sittings must give the model an unbroken run gives, bit for bit."""
+    digits, config = _few(train_digits), TrainConfig(**TINY, loss="psnr")
+    whole = build_model("unet", {"widths": (4, 8, 16)}, seed=0)
+    train(whole, digits, config)
+
+    part, states = build_model("unet", {"widths": (4, 8, 16)}, seed=0), []
+    first = train(part, digits, config, on_step=lambda s: s.step >= stop_after, on_state=states.append)
+    assert first.stopped_early and first.steps == stop_after and states[-1]["stopped"]
+    weights = {k: v.clone() for k, v in part.state_dict().items()}  # what a .resume file holds beside the state
+    resumed = build_model("unet", {"widths": (4, 8, 16)}, seed=7)  # other starting weights: all must come from the file
+    resumed.load_state_dict(weights)
+    rest = train(resumed, digits, config, resume=states[-1])
+    assert rest.steps == 8 and not rest.stopped_early and len(rest.epoch_losses) == 2
+    for name, value in whole.state_dict().items():
+        assert torch.equal(value, resumed.state_dict()[name]), name
+
+
+def test_resume_refuses_a_state_from_a_longer_run(train_digits):
+    digits, states = _few(train_digits), []
+    train(build_model("unet", {"widths": (4, 8, 16)}), digits, TrainConfig(**{**TINY, "epochs": 3}),
+          on_step=lambda s: s.step >= 9, on_state=states.append)  # fmt: skip
+    with pytest.raises(ValueError, match=re.escape("resume state is at step 9, outside this run's 1..7 steps")):
+        train(build_model("unet", {"widths": (4, 8, 16)}), digits, TrainConfig(**TINY), resume=states[-1])
 
 
 def test_augment_keeps_shape_and_range_and_moves_the_digit(train_digits):
