@@ -30,7 +30,7 @@ from .data import Digits
 from .evaluate import Method, evaluate, make_noisy, model_method
 from .metrics import mean_metrics
 from .noise import NOISE_KINDS
-from .weights import WEIGHTS_DIR, WeightsError, load_checkpoint, load_pretrained
+from .weights import WEIGHTS_DIR, WeightsError, load_checkpoint, load_pretrained, pretrained_meta
 
 MODEL_NAMES = ("unet", "seed-ae")
 NOISY = "noisy"  # the row of the undenoised input
@@ -175,19 +175,45 @@ def specialist_cell(path: Path, meta: dict) -> tuple[str, float]:
     return match[1], float(match[2])
 
 
+# What a specialist may change from the shipped unet's recipe: the noise it sees, and how it was run.
+RECIPE_FREE = {"curriculum", "threads", "max_seconds"}
+
+
+def _check_same_recipe(path: Path, model, meta: dict, shipped, shipped_meta: dict) -> None:
+    """ValueError unless `model` is a finished run of the shipped unet's size and recipe (issue 4's specialist
+    bar compares like with like): same architecture, same steps per stage, same training settings."""
+    if meta.get("stopped_early"):
+        raise ValueError(f"{path} is unfinished (stopped at step {meta.get('steps')}); finish it with "
+                         f"python -m denoiser resume {path}.resume")  # fmt: skip
+    if model.config != shipped.config:
+        raise ValueError(f"{path} is a {model.config}, the shipped unet a {shipped.config}: not the same size")
+    stages = lambda m: [c.get("steps") for c in m.get("init_chain", [])] + [m.get("steps")]  # noqa: E731
+    if stages(meta) != stages(shipped_meta):
+        mine, theirs = stages(meta), stages(shipped_meta)
+        raise ValueError(f"{path} was trained in stages of {mine} steps, the shipped unet in {theirs}")
+    settings = lambda m: {k: v for k, v in m.get("train", {}).items() if k not in RECIPE_FREE}  # noqa: E731
+    differ = sorted(k for k in settings(meta).keys() | settings(shipped_meta).keys()
+                    if settings(meta).get(k) != settings(shipped_meta).get(k))  # fmt: skip
+    if differ:
+        raise ValueError(f"{path} was trained with other settings than the shipped unet: {', '.join(differ)}")
+
+
 def run_specialists(
     folder: str | os.PathLike, digits: Digits, seed: int, weights_dir: Path, log: Callable[[str], None]
 ) -> list[dict]:
     """Each specialist checkpoint in `folder` at its own kind and level, next to the blind `unet` there."""
     try:
-        blind = model_method(load_pretrained("unet", weights_dir))
+        shipped = load_pretrained("unet", weights_dir)
+        blind, shipped_meta = model_method(shipped), pretrained_meta("unet", weights_dir)
     except WeightsError:
-        blind = None
+        shipped = blind = shipped_meta = None
     rows = []
     for path in sorted(Path(folder).glob("*.pt")):
         try:
             name, model, meta = load_checkpoint(path)
             kind, level = specialist_cell(path, meta)
+            if shipped is not None:
+                _check_same_recipe(path, model, meta, shipped, shipped_meta)
         except (WeightsError, ValueError) as err:
             rows.append({"file": str(path), "error": str(err)})
             continue

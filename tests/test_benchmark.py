@@ -12,8 +12,10 @@ from denoiser.baselines import BASELINE_NAMES
 from denoiser.benchmark import GRID, BenchmarkConfig, run_benchmark, run_specialists, specialist_cell
 from denoiser.cli import main
 from denoiser.data import Digits
+from denoiser.noise import NoiseRange
 from denoiser.report import FILES, markdown, write_outputs
-from denoiser.weights import build_model, save_checkpoint
+from denoiser.train import TrainConfig
+from denoiser.weights import build_model, save_checkpoint, write_manifest
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +102,34 @@ def test_specialists_are_evaluated_at_their_own_cell(tmp_path):
     assert (good["kind"], good["level"]) == ("gaussian", 0.5) and good["psnr"] > 0
     assert "unet_psnr" not in good  # no blind unet in tmp_path to compare with
     assert "unet-poisson-0.3.pt" in bad["file"]
+
+
+def test_only_finished_specialists_of_the_shipped_size_and_recipe_count(tmp_path):
+    """The specialist bar compares like with like: an unfinished run, another size or other settings
+    would make the blind model look closer to (or further from) its specialists than it is."""
+    small = {"widths": (4, 8, 16), "mid_blocks": 0}
+    recipe = {"steps": 10, "init_chain": [{"steps": 20}]}
+    save_checkpoint(tmp_path / "unet.pt", "unet", build_model("unet", small, seed=0),
+                    {**recipe, "train": TrainConfig(epochs=2, threads=2).to_dict()})  # fmt: skip
+    write_manifest(tmp_path)
+    folder, gaussian = tmp_path / "specialists", (NoiseRange("gaussian", 0.5, 0.5),)
+
+    def specialist(file: str, config: dict = small, **changes) -> None:
+        meta = {**recipe, "train": TrainConfig(epochs=2, threads=1, curriculum=gaussian).to_dict()}
+        train = {**meta["train"], **changes.pop("train", {})}
+        save_checkpoint(folder / file, "unet", build_model("unet", config, seed=1), {**meta, "train": train, **changes})
+
+    specialist("a-same.pt")  # only the noise and the thread count differ: it counts
+    specialist("b-unfinished.pt", stopped_early=True)
+    specialist("c-wider.pt", {"widths": (8, 8, 16), "mid_blocks": 0})
+    specialist("d-shorter.pt", init_chain=[{"steps": 5}])
+    specialist("e-other-lr.pt", train={"lr": 5e-4})
+    rows = {row["file"].split("/")[-1]: row for row in run_specialists(folder, _few_digits(), 0, tmp_path, print)}
+    assert "gap_db" in rows["a-same.pt"] and "error" not in rows["a-same.pt"]
+    assert "python -m denoiser resume" in rows["b-unfinished.pt"]["error"]
+    assert "not the same size" in rows["c-wider.pt"]["error"]
+    assert "stages of [5, 10] steps, the shipped unet in [20, 10]" in rows["d-shorter.pt"]["error"]
+    assert rows["e-other-lr.pt"]["error"].endswith("other settings than the shipped unet: lr")
 
 
 def test_specialist_cell_prefers_the_stored_curriculum(tmp_path):
