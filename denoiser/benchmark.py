@@ -179,6 +179,15 @@ def specialist_cell(path: Path, meta: dict) -> tuple[str, float]:
 RECIPE_FREE = {"curriculum", "threads", "max_seconds"}
 
 
+def _stages(meta: dict) -> list:
+    """Steps of each training stage: the --init chain's runs, then this run."""
+    return [run.get("steps") for run in meta.get("init_chain", [])] + [meta.get("steps")]
+
+
+def _settings(meta: dict) -> dict:
+    return {k: v for k, v in meta.get("train", {}).items() if k not in RECIPE_FREE}
+
+
 def _check_same_recipe(path: Path, model, meta: dict, shipped, shipped_meta: dict) -> None:
     """ValueError unless `model` is a finished run of the shipped unet's size and recipe (issue 4's specialist
     bar compares like with like): same architecture, same steps per stage, same training settings."""
@@ -187,13 +196,11 @@ def _check_same_recipe(path: Path, model, meta: dict, shipped, shipped_meta: dic
                          f"python -m denoiser resume {path}.resume")  # fmt: skip
     if model.config != shipped.config:
         raise ValueError(f"{path} is a {model.config}, the shipped unet a {shipped.config}: not the same size")
-    stages = lambda m: [c.get("steps") for c in m.get("init_chain", [])] + [m.get("steps")]  # noqa: E731
-    if stages(meta) != stages(shipped_meta):
-        mine, theirs = stages(meta), stages(shipped_meta)
+    if _stages(meta) != _stages(shipped_meta):
+        mine, theirs = _stages(meta), _stages(shipped_meta)
         raise ValueError(f"{path} was trained in stages of {mine} steps, the shipped unet in {theirs}")
-    settings = lambda m: {k: v for k, v in m.get("train", {}).items() if k not in RECIPE_FREE}  # noqa: E731
-    differ = sorted(k for k in settings(meta).keys() | settings(shipped_meta).keys()
-                    if settings(meta).get(k) != settings(shipped_meta).get(k))  # fmt: skip
+    mine, theirs = _settings(meta), _settings(shipped_meta)
+    differ = sorted(k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k))
     if differ:
         raise ValueError(f"{path} was trained with other settings than the shipped unet: {', '.join(differ)}")
 

@@ -170,7 +170,9 @@ def _state(epoch: int, done: int, order, epoch_loss: float, result: TrainResult,
     }  # fmt: skip
 
 
-def _restore(resume: dict, total: int, optimizer, schedule, g, result: TrainResult) -> None:
+def _restore(resume: dict, n_digits: int, total: int, optimizer, schedule, g, result: TrainResult) -> None:
+    if len(resume["order"]) != n_digits:  # another data root or --limit: the batches would not be the same
+        raise ValueError(f"resume state is for {len(resume['order'])} training digits; this run has {n_digits}")
     if not 0 < resume["steps"] < total:
         raise ValueError(f"resume state is at step {resume['steps']}, outside this run's 1..{total - 1} steps")
     optimizer.load_state_dict(resume["optimizer"])
@@ -190,7 +192,7 @@ def _train(model: nn.Module, digits: Digits, config: TrainConfig, on_step, on_st
     result, start = TrainResult(steps=0, seconds=0.0), time.perf_counter()
     first_epoch, first_step, order, epoch_loss = 1, 0, None, 0.0
     if resume:
-        _restore(resume, total, optimizer, schedule, g, result)
+        _restore(resume, len(digits), total, optimizer, schedule, g, result)
         first_epoch, first_step = resume["epoch"], resume["done_in_epoch"]
         order, epoch_loss = resume["order"], resume["epoch_loss"]
         if first_step >= steps_per_epoch:  # stopped at an epoch's end: the next one draws its own order

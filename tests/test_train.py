@@ -105,12 +105,15 @@ def test_a_stopped_run_resumed_from_its_state_ends_with_the_same_weights(train_d
         assert torch.equal(value, resumed.state_dict()[name]), name
 
 
-def test_resume_refuses_a_state_from_a_longer_run(train_digits):
+def test_resume_refuses_a_state_from_a_longer_run_or_other_digits(train_digits):
     digits, states = _few(train_digits), []
     train(build_model("unet", {"widths": (4, 8, 16)}), digits, TrainConfig(**{**TINY, "epochs": 3}),
           on_step=lambda s: s.step >= 9, on_state=states.append)  # fmt: skip
     with pytest.raises(ValueError, match=re.escape("resume state is at step 9, outside this run's 1..7 steps")):
         train(build_model("unet", {"widths": (4, 8, 16)}), digits, TrainConfig(**TINY), resume=states[-1])
+    with pytest.raises(ValueError, match="resume state is for 64 training digits; this run has 48"):
+        train(build_model("unet", {"widths": (4, 8, 16)}), _few(train_digits, 48), TrainConfig(**TINY),
+              resume=states[0])  # fmt: skip
 
 
 def test_augment_keeps_shape_and_range_and_moves_the_digit(train_digits):
