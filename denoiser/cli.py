@@ -288,7 +288,7 @@ def _initial_model(args: argparse.Namespace):
     if name != args.model:
         raise ValueError(f"--init {args.init} holds a {name} model, not {args.model}")
     # The chain of runs that made the starting weights, so weights/README.md can give every command.
-    chain = [*meta.get("init_chain", []), {key: meta.get(key) for key in ("command", "seconds", "steps")}]
+    chain = [*meta.get("init_chain", []), {key: meta.get(key) for key in ("command", "seconds", "steps", "sittings")}]
     return model, {"init": {"path": str(args.init), "sha256": sha256(args.init)}, "init_chain": chain}
 
 

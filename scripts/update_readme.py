@@ -53,8 +53,17 @@ def _figure(meta: dict) -> str:
 
 
 def _commands(meta: dict) -> list[str]:
-    """The commands that made a checkpoint, in order: those of its `--init` chain first, then its own."""
-    return [run.get("command", "(no command recorded)") for run in [*meta.get("init_chain", []), meta]]
+    """The commands that made a checkpoint, in order: those of its `--init` chain first, then its own.
+    A run split over sittings (`--max-minutes`, then `denoiser resume`) says so under its command."""
+    lines = []
+    for run in [*meta.get("init_chain", []), meta]:
+        command = run.get("command", "(no command recorded)")
+        lines.append(command)
+        if (run.get("sittings") or 1) > 1:  # None: a run from before sittings were recorded
+            words = command.split()
+            out = words[words.index("--out") + 1] if "--out" in words[:-1] else "runs/MODEL.pt"
+            lines.append(f"python -m denoiser resume {out}.resume  # until it finishes: {run['sittings']} sittings")
+    return lines
 
 
 def _wall_time(meta: dict) -> str:

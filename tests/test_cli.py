@@ -96,7 +96,7 @@ def test_train_init_continues_from_a_checkpoint_and_records_the_chain(data_root,
     _, start, first_meta = load_checkpoint(first)
     _, model, meta = load_checkpoint(second)
     assert model.config.widths == (4, 8, 16)  # the architecture comes from the --init file
-    assert meta["init_chain"] == [{k: first_meta[k] for k in ("command", "seconds", "steps")}]
+    assert meta["init_chain"] == [{k: first_meta[k] for k in ("command", "seconds", "steps", "sittings")}]
     assert meta["train"]["psnr_floor"] == 1e-3 and meta["init"]["path"] == str(first)
     # Adam at lr 1e-6 moves each weight by about 1e-6 a step: the run started from `first`, not afresh.
     moved = [(a - b).abs().max() for a, b in zip(start.state_dict().values(), model.state_dict().values(), strict=True)]

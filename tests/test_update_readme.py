@@ -13,5 +13,16 @@ def test_a_continued_run_lists_the_first_command_before_its_own_and_adds_their_t
 
 
 def test_a_single_run_shows_its_own_command_and_time():
-    assert _commands(FIRST) == [FIRST["command"]]
+    assert _commands(FIRST) == [FIRST["command"]] == _commands({**FIRST, "sittings": None})
     assert _wall_time(FIRST) == "100.0 s"
+
+
+def test_a_run_split_over_sittings_says_how_it_was_finished():
+    split = {**FIRST, "command": FIRST["command"] + " --max-minutes 60", "sittings": 3}
+    meta = {"command": "python -m denoiser train --init runs/a.pt --out runs/b.pt", "seconds": 5.0,
+            "init_chain": [split]}  # fmt: skip
+    assert _commands(meta) == [
+        split["command"],
+        "python -m denoiser resume runs/a.pt.resume  # until it finishes: 3 sittings",
+        meta["command"],
+    ]
