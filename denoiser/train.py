@@ -162,9 +162,9 @@ def train(
 def _state(epoch: int, done: int, order, epoch_loss: float, result: TrainResult, optimizer, schedule, g) -> dict:
     """Everything needed to continue a run after `done` steps of `epoch`, as plain types and tensors."""
     return {
-        "stopped": result.stopped_early, "epoch": epoch, "done_in_epoch": done, "order": order.clone(),
-        "epoch_loss": epoch_loss,
-        "steps": result.steps, "seconds": result.seconds, "epoch_losses": list(result.epoch_losses),
+        "stopped": result.stopped_early, "epoch": epoch, "done_in_epoch": done,
+        "order": order.clone(), "epoch_loss": epoch_loss, "steps": result.steps, "seconds": result.seconds,
+        "epoch_losses": list(result.epoch_losses),
         "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict() if schedule else None,
         "generator": g.get_state(),
     }  # fmt: skip
@@ -197,7 +197,7 @@ def _train(model: nn.Module, digits: Digits, config: TrainConfig, on_step, on_st
         order, epoch_loss = resume["order"], resume["epoch_loss"]
         if first_step >= steps_per_epoch:  # stopped at an epoch's end: the next one draws its own order
             first_epoch, first_step, order, epoch_loss = first_epoch + 1, 0, None, 0.0
-    before = result.seconds  # wall time of earlier sittings
+    seconds_before, steps_before = result.seconds, result.steps  # earlier sittings
     model.train()
     for epoch in range(first_epoch, config.epochs + 1):
         if order is None:
@@ -208,8 +208,8 @@ def _train(model: nn.Module, digits: Digits, config: TrainConfig, on_step, on_st
             result.steps += 1
             epoch_loss += loss
             elapsed = time.perf_counter() - start  # this sitting only: --max-minutes is per sitting
-            result.seconds = before + elapsed
-            images_per_s = (result.steps - (resume or {}).get("steps", 0)) * config.batch_size / elapsed
+            result.seconds = seconds_before + elapsed
+            images_per_s = (result.steps - steps_before) * config.batch_size / elapsed
             info = StepInfo(result.steps, total, epoch, loss, result.seconds, images_per_s)
             stop = on_step(info) if on_step else None
             if (stop or (config.max_seconds and elapsed >= config.max_seconds)) and result.steps < total:
