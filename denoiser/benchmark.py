@@ -196,8 +196,8 @@ def _check_same_recipe(path: Path, model, meta: dict, shipped, shipped_meta: dic
                          f"python -m denoiser resume {path}.resume")  # fmt: skip
     if model.config != shipped.config:
         raise ValueError(f"{path} is a {model.config}, the shipped unet a {shipped.config}: not the same size")
-    if _stages(meta) != _stages(shipped_meta):
-        mine, theirs = _stages(meta), _stages(shipped_meta)
+    mine, theirs = _stages(meta), _stages(shipped_meta)
+    if mine != theirs:
         raise ValueError(f"{path} was trained in stages of {mine} steps, the shipped unet in {theirs}")
     mine, theirs = _settings(meta), _settings(shipped_meta)
     differ = sorted(k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k))

@@ -168,6 +168,13 @@ def _load_split(args: argparse.Namespace, split: str):
 RESUME_EVERY_S = 60  # how often a run rewrites its .resume file: a killed run loses at most this much
 
 
+def _out_path(args: argparse.Namespace) -> Path:
+    """Where `train` writes its checkpoint: --out, else runs/ under the model's own file name."""
+    from .weights import get_spec
+
+    return args.out or Path("runs") / get_spec(args.model).filename
+
+
 def resume_path(out: Path) -> Path:
     """Where a run that writes `out` keeps its state until it finishes: beside it, as OUT.resume."""
     return out.with_name(out.name + ".resume")
@@ -175,7 +182,7 @@ def resume_path(out: Path) -> Path:
 
 def cmd_resume(args: argparse.Namespace) -> int:
     """Continue a train run exactly where its .resume file left it, with the run's own arguments."""
-    from .weights import get_spec, load_checkpoint
+    from .weights import load_checkpoint
 
     _, model, meta = load_checkpoint(args.state, hint="give the .resume file a stopped train run left")
     if "resume" not in meta or "argv" not in meta:
@@ -184,7 +191,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     run.argv = meta["argv"]
     run.max_minutes = run.max_minutes if args.max_minutes is None else args.max_minutes
     run.threads = run.threads if args.threads is None else args.threads
-    if resume_path(run.out or Path("runs") / get_spec(run.model).filename).resolve() != args.state.resolve():
+    if resume_path(_out_path(run)).resolve() != args.state.resolve():
         raise ValueError(f"{args.state} was written for --out {run.out}; move it back beside that file")
     return cmd_train(run, resumed=(model, meta))
 
@@ -222,7 +229,7 @@ def cmd_train(args: argparse.Namespace, resumed: tuple | None = None) -> int:
     )  # fmt: skip
     model, init = _initial_model(args) if resumed is None else (resumed[0], resumed[1]["init"])
     state = resumed[1]["resume"] if resumed else None
-    out = args.out or Path("runs") / spec.filename
+    out = _out_path(args)
     bar = tqdm(total=config.epochs * -(-len(train_set) // config.batch_size), unit="step", file=sys.stderr)
     bar.update(state["steps"] if state else 0)
     saved = [time.monotonic()]
