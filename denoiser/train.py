@@ -198,6 +198,9 @@ def _train(model: nn.Module, digits: Digits, config: TrainConfig, on_step, on_st
         if first_step >= steps_per_epoch:  # stopped at an epoch's end: the next one draws its own order
             first_epoch, first_step, order, epoch_loss = first_epoch + 1, 0, None, 0.0
     seconds_before, steps_before = result.seconds, result.steps  # earlier sittings
+    # oneDNN's NHWC convolutions run a training step ~20% faster on one CPU thread than NCHW
+    # (4.0 -> 4.8 step/s for the unet at batch 64); the result differs only by float rounding.
+    model.to(memory_format=torch.channels_last)
     model.train()
     for epoch in range(first_epoch, config.epochs + 1):
         if order is None:
@@ -225,5 +228,6 @@ def _train(model: nn.Module, digits: Digits, config: TrainConfig, on_step, on_st
         if on_state and epoch < config.epochs:
             on_state(_state(epoch, steps_per_epoch, order, epoch_loss, result, optimizer, schedule, g))
         first_step, order = 0, None
+    model.to(memory_format=torch.contiguous_format)  # hand the model back in the layout it came in
     model.eval()
     return result

@@ -12,7 +12,7 @@ thread count (one per job) and the output files differ. Stage N of cell KIND LEV
 Every stage is longer than a sitting, so the script is meant to be run again and again: each time it picks
 up where the files say it stopped (an unfinished stage leaves `OUT.resume` beside its output and is
 resumed; a finished stage starts the next one) and stops starting work when `--max-minutes` is spent.
-Each stage's log is appended to OUT.log.
+Each stage's log is appended to OUT.log (not committed).
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = ["python", "-m", "denoiser"]
+# Tracked in git, unlike runs/: a cell takes longer than a sitting and a machine does not outlive one, so an
+# unfinished stage's .resume file is committed and the next sitting continues from it.
+FOLDER = Path("docs/benchmark/specialists")
 
 
 def shipped_commands(weights_dir: Path) -> list[list[str]]:
@@ -119,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     from denoiser.bars import SPECIALIST_CELLS
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--folder", type=Path, default=Path("runs/specialists"), help="where the specialists go")
+    parser.add_argument("--folder", type=Path, default=FOLDER, help="where the specialists go")
     parser.add_argument("--weights-dir", type=Path, default=ROOT / "weights", help="holds the shipped unet.pt")
     parser.add_argument("--jobs", type=int, default=2, help="cells trained at once, one thread each")
     parser.add_argument("--max-minutes", type=float, default=600.0, help="start no work after this many minutes")
