@@ -82,7 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="psnr loss: per-image MSE floor (larger: noisier digits weigh more)")  # fmt: skip
     t.add_argument("--init", type=Path, help="start from this checkpoint's weights and model config")
     t.add_argument("--widths", type=_positive_int, nargs="+", help="unet: filters per level, e.g. 16 32 64")
-    t.add_argument("--mid-blocks", type=_non_negative_int, help="unet: extra residual blocks at the coarsest level")
+    t.add_argument("--mid-blocks", type=_non_negative_int,
+                   help="unet: residual blocks at the coarsest level (with --init: grow it to this many)")  # fmt: skip
     t.add_argument("--augment", action=argparse.BooleanOptionalAction, default=False,
                    help="random shifts and rotations of the training digits (default: off)")  # fmt: skip
     t.add_argument("--holdout", type=_non_negative_int, default=500, help="training digits held out for the PSNR")
@@ -285,15 +286,22 @@ def _noise_range(kind: str, low: str, high: str) -> NoiseRange:
 
 def _initial_model(args: argparse.Namespace):
     """A fresh model, or with --init the weights of an earlier run and what made them (its command and time)."""
+    from .models import grow_mid_blocks
     from .weights import build_model, load_checkpoint, sha256
 
     if args.init is None:
         return build_model(args.model, _model_config(args), seed=args.seed), {}
-    if _model_config(args):
-        raise ValueError("--widths and --mid-blocks come from the --init checkpoint; leave them out")
+    if args.widths:
+        raise ValueError("--widths comes from the --init checkpoint; leave it out")
     name, model, meta = load_checkpoint(args.init)
     if name != args.model:
         raise ValueError(f"--init {args.init} holds a {name} model, not {args.model}")
+    if args.mid_blocks is not None:  # a deeper unet that starts as the --init one: see models.grow_mid_blocks
+        _model_config(args)  # raises for a model other than the unet
+        if args.mid_blocks < model.config.mid_blocks:
+            raise ValueError(f"--mid-blocks must be >= the --init unet's {model.config.mid_blocks} "
+                             f"(blocks are added, never removed); got {args.mid_blocks}")  # fmt: skip
+        model = grow_mid_blocks(model, args.mid_blocks)
     # The chain of runs that made the starting weights, so weights/README.md can give every command.
     chain = [*meta.get("init_chain", []), {key: meta.get(key) for key in ("command", "seconds", "steps", "sittings")}]
     return model, {"init": {"path": str(args.init), "sha256": sha256(args.init)}, "init_chain": chain}

@@ -111,3 +111,22 @@ class UNet(nn.Module):
         for i in reversed(range(len(self.merge))):
             x = self.merge[i](torch.cat([self.up[i](x), skips[i]], dim=1))
         return self.head(x)
+
+
+def grow_mid_blocks(model: UNet, mid_blocks: int) -> UNet:
+    """A copy of `model` with `mid_blocks` residual blocks at the coarsest level that denoises exactly as it does.
+
+    The added blocks start as the identity (their last convolution is zero, and their input is already
+    non-negative, so relu(x + 0) = x): training the grown net continues from the smaller one's result
+    instead of from scratch, which on this CPU saves the hours a deeper net would need to catch up.
+    """
+    have = model.config.mid_blocks
+    if mid_blocks < have:
+        raise ValueError(f"mid_blocks must be >= the model's own {have} (blocks are only added); got {mid_blocks}")
+    grown = UNet(UNetConfig(channels=model.config.channels, widths=model.config.widths, mid_blocks=mid_blocks))
+    for block in list(grown.mid)[have:]:
+        nn.init.zeros_(block.body[-1].weight)
+        nn.init.zeros_(block.body[-1].bias)
+    missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
+    assert not unexpected and all(key.startswith("mid.") for key in missing), (missing, unexpected)
+    return grown.train(model.training)

@@ -105,6 +105,26 @@ def test_train_init_continues_from_a_checkpoint_and_records_the_chain(data_root,
     assert wrong.returncode == 2 and "holds a unet model" in wrong.stderr
 
 
+def test_train_init_with_more_mid_blocks_grows_the_unet_from_its_weights(data_root, tmp_path):
+    """--init with a larger --mid-blocks trains a deeper unet that starts from the smaller one's weights."""
+    first, grown = tmp_path / "first.pt", tmp_path / "grown.pt"
+    common = ["train", "--model", "unet", "--data-root", str(data_root), "--epochs", "1", "--limit", "40",
+              "--holdout", "8", "--batch-size", "16"]  # fmt: skip
+    assert main([*common, "--widths", "4", "8", "16", "--mid-blocks", "1", "--out", str(first)]) == 0
+    assert main([*common, "--init", str(first), "--mid-blocks", "3", "--lr", "1e-6", "--out", str(grown)]) == 0
+    _, start, _ = load_checkpoint(first)
+    _, model, meta = load_checkpoint(grown)
+    assert model.config.widths == (4, 8, 16) and model.config.mid_blocks == 3
+    assert meta["init"]["path"] == str(first) and "--mid-blocks 3" in meta["command"]
+    kept = model.state_dict()
+    moved = [(value - kept[key]).abs().max() for key, value in start.state_dict().items()]
+    assert max(moved) < 1e-4  # the first run's weights carried over (lr 1e-6 barely moves them)
+    fewer = run_cli(*common, "--init", str(first), "--mid-blocks", "0")
+    assert fewer.returncode == 2 and "--mid-blocks must be >= the --init unet's 1" in fewer.stderr
+    wider = run_cli(*common, "--init", str(first), "--widths", "8", "8", "16")
+    assert wider.returncode == 2 and "--widths comes from the --init checkpoint" in wider.stderr
+
+
 def test_a_stopped_train_run_resumes_to_the_weights_of_an_unbroken_run(data_root, tmp_path):
     """--max-minutes stops a sitting and leaves OUT.resume; `resume` finishes the run, then removes it."""
     common = ["train", "--model", "unet", "--widths", "4", "8", "16", "--data-root", str(data_root), "--epochs", "2",

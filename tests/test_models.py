@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from denoiser.models import SeedAE, SeedAEConfig, UNet, UNetConfig
+from denoiser.models import SeedAE, SeedAEConfig, UNet, UNetConfig, grow_mid_blocks
 
 
 @pytest.mark.parametrize("model", [SeedAE(SeedAEConfig()), UNet(UNetConfig())])
@@ -43,3 +43,20 @@ def test_unet_widths_and_mid_blocks_set_its_size():
         UNetConfig(widths=(16,))
     with pytest.raises(ValueError, match="mid_blocks"):
         UNetConfig(mid_blocks=-1)
+
+
+def test_a_grown_unet_denoises_as_the_smaller_one_until_it_is_trained():
+    """Blocks added at the coarsest level start as the identity, and then they learn."""
+    torch.manual_seed(0)
+    small = UNet(UNetConfig(widths=(8, 16, 32), mid_blocks=1))
+    grown = grow_mid_blocks(small, 3)
+    assert grown.config.mid_blocks == 3 and len(grown.mid) == 3
+    assert sum(p.numel() for p in grown.parameters()) > sum(p.numel() for p in small.parameters())
+    noisy = torch.rand(4, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.equal(grown(noisy), small(noisy))
+    # A training step reaches the new blocks: their zeroed convolution gets a gradient.
+    grown.predict_noise(noisy).square().mean().backward()
+    assert grown.mid[2].body[-1].weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="mid_blocks must be >= the model's own 1"):
+        grow_mid_blocks(small, 0)
