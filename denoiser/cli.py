@@ -98,12 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--max-minutes", type=float, help="stop this sitting after this wall time (default: the run's own)")
     r.add_argument("--threads", type=_non_negative_int, help="torch CPU threads (default: the run's own)")
 
-    e = sub.add_parser("evaluate", help="denoise the test split and print MSE, PSNR, SSIM")
+    e = sub.add_parser("evaluate", help="denoise the test split (or --split train) and print MSE, PSNR, SSIM")
     e.add_argument("--model", required=True, help=f"one of {', '.join(REGISTRY)}, or a classical filter")
     e.add_argument("--weights", type=Path, help="a checkpoint file instead of the shipped weights")
     _add_data_args(e, "mnist")
     _add_noise_args(e, required=True)
-    e.add_argument("--limit", type=_positive_int, help="the first N test digits only")
+    e.add_argument("--limit", type=_positive_int, help="the first N digits only")
+    # The train split shows how much a model has memorised: compare it with the test split's figure.
+    e.add_argument("--split", choices=("test", "train"), default="test", help="which digits (default: test)")
     e.add_argument("--seed", type=_non_negative_int, default=0, help="noise seed")
     e.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -345,13 +347,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate
 
     method = resolve_method(args.model, args.weights, args.noise, args.level)
-    clean = _load_split(args, "test").images
+    clean = _load_split(args, args.split).images
     clean = clean[: args.limit] if args.limit else clean
-    result = {"model": args.model, **evaluate(method, clean, args.noise, args.level, seed=args.seed)}
+    result = {"model": args.model, "split": args.split, **evaluate(method, clean, args.noise, args.level, args.seed)}
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"{args.model} on {result['n']} test digits, {args.noise} noise at level {args.level}:")
+    print(f"{args.model} on {result['n']} {args.split} digits, {args.noise} noise at level {args.level}:")
     for prefix, label in (("", "denoised"), ("noisy_", "noisy")):
         print(
             f"  {label:9s} MSE {result[prefix + 'mse']:.5f}  PSNR {result[prefix + 'psnr']:.2f} dB  "

@@ -8,10 +8,13 @@ import pytest
 import torch
 
 from denoiser.cli import main
+from denoiser.evaluate import make_noisy
+from denoiser.metrics import mean_metrics
 from denoiser.preprocess import load_png_as_is, tensor_to_png
 from denoiser.weights import WEIGHTS_DIR, load_checkpoint
 
-EVAL_KEYS = {"model", "noise", "level", "n", "mse", "psnr", "ssim", "noisy_mse", "noisy_psnr", "noisy_ssim", "seconds"}
+EVAL_KEYS = {"model", "split", "noise", "level", "n", "seconds"}
+EVAL_KEYS |= {f"{prefix}{metric}" for prefix in ("", "noisy_") for metric in ("mse", "psnr", "ssim")}
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -27,6 +30,19 @@ def test_evaluate_json_prints_one_object_with_the_documented_keys(data_root):
     assert set(result) == EVAL_KEYS
     assert result["n"] == 20 and result["model"] == "seed-ae" and result["noise"] == "gaussian"
     assert result["psnr"] > result["noisy_psnr"] + 5
+
+
+def test_evaluate_split_train_measures_the_training_digits(data_root, train_digits, test_digits, capsys):
+    """--split train scores the first training digits, so a memorising model shows a train/test gap."""
+    args = ["evaluate", "--model", "median", "--data-root", str(data_root), "--noise", "salt_pepper", "--level", "0.2"]
+    scores = {}
+    for split, digits in (("train", train_digits), ("test", test_digits)):
+        assert main([*args, "--limit", "12", "--split", split, "--json"]) == 0
+        scores[split] = json.loads(capsys.readouterr().out)
+        noisy = make_noisy(digits.images[:12], "salt_pepper", 0.2, seed=0)
+        assert scores[split]["split"] == split
+        assert scores[split]["noisy_psnr"] == pytest.approx(mean_metrics(digits.images[:12], noisy)["psnr"])
+    assert scores["train"]["psnr"] != scores["test"]["psnr"]
 
 
 def test_evaluate_prints_a_readable_summary(data_root, capsys):
