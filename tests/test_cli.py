@@ -204,3 +204,16 @@ def test_train_takes_a_curriculum_of_noise_ranges(data_root, tmp_path):
     assert curriculum == [{"kind": "speckle", "low": 0.0, "high": 0.2}, {"kind": "poisson", "low": 0.1, "high": 0.3}]
     bad = run_cli("train", "--model", "unet", "--noise-range", "speckle", "0.5", "0.2")
     assert bad.returncode == 2 and "--noise-range" in bad.stderr
+
+
+def test_train_shift_is_recorded_in_the_checkpoint_and_checked(data_root, tmp_path):
+    out = tmp_path / "s.pt"
+    args = ["train", "--model", "unet", "--widths", "4", "8", "16", "--data-root", str(data_root), "--epochs", "1",
+            "--limit", "32", "--holdout", "8", "--shift", "1", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    assert load_checkpoint(out)[2]["train"]["shift"] == 1
+    bad = run_cli(
+        "train", "--model", "unet", "--data-root", str(data_root), "--shift", "9", "--out", str(tmp_path / "b.pt")
+    )
+    assert bad.returncode == 2 and "shift must be a whole number of pixels in 0..4; got 9" in bad.stderr
+    assert not (tmp_path / "b.pt").exists()

@@ -8,7 +8,7 @@ import torch
 
 from denoiser.metrics import image_metrics
 from denoiser.noise import NoiseRange
-from denoiser.train import TrainConfig, _loss, augment, train
+from denoiser.train import TrainConfig, _loss, augment, shift_digits, train
 from denoiser.weights import build_model
 
 TINY = {"epochs": 2, "batch_size": 16, "lr": 3e-3, "threads": 1}
@@ -123,12 +123,48 @@ def test_augment_keeps_shape_and_range_and_moves_the_digit(train_digits):
     assert not torch.allclose(moved, clean)
 
 
+def test_shift_moves_each_digit_by_whole_pixels_without_blurring_it(train_digits):
+    """The shift keeps every pixel value (no resampling) and moves the ink by at most `shift` px."""
+    clean = _few(train_digits, 32).images
+    moved = shift_digits(clean, 1, torch.Generator().manual_seed(0))
+    assert moved.shape == clean.shape and not torch.equal(moved, clean)
+    offsets = [[(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)
+                if torch.equal(torch.roll(before, (dy, dx), dims=(1, 2)), after)]
+               for before, after in zip(clean, moved, strict=True)]  # fmt: skip
+    # MNIST ink never touches the border, so each move equals a roll by one of the 9 offsets
+    assert all(len(found) == 1 for found in offsets)
+    offsets = {found[0] for found in offsets}
+    assert len(offsets) > 3  # each digit draws its own offset
+    assert torch.equal(shift_digits(clean, 0, torch.Generator()), clean)
+
+
+def test_shift_fills_with_background_rather_than_wrapping_around():
+    edge = torch.zeros(1, 1, 5, 5)
+    edge[..., :, -1] = 1  # ink in the last column: a shift to the right must drop it, not wrap it to column 0
+    g = torch.Generator().manual_seed(0)
+    outs = [shift_digits(edge, 2, g) for _ in range(40)]
+    assert all(o[..., :, 0].sum() == 0 for o in outs)
+    assert any(o.sum() == 0 for o in outs) and any(o[..., :, -3].sum() == 5 for o in outs)
+
+
+def test_shift_training_is_seeded_and_differs_from_unshifted(train_digits):
+    def weights(shift):
+        model = build_model("unet", {"widths": (4, 8, 16)}, seed=0)
+        train(model, _few(train_digits), TrainConfig(**TINY, shift=shift))
+        return torch.cat([p.flatten() for p in model.parameters()])
+
+    assert torch.equal(weights(1), weights(1))
+    assert not torch.equal(weights(1), weights(0))
+
+
 @pytest.mark.parametrize(
     ("kwargs", "name"),
     [({"epochs": 0}, "epochs"), ({"batch_size": 1.5}, "batch_size"), ({"lr": -1}, "lr"),
      ({"loss": "huber"}, "loss"), ({"curriculum": ()}, "curriculum"), ({"max_seconds": -1}, "max_seconds"),
      ({"seed": -1}, "seed"), ({"seed": "abc"}, "seed"), ({"seed": 1.5}, "seed"), ({"threads": -2}, "threads"),
-     ({"psnr_floor": 0}, "psnr_floor"), ({"psnr_floor": float("nan")}, "psnr_floor")],
+     ({"psnr_floor": 0}, "psnr_floor"), ({"psnr_floor": float("nan")}, "psnr_floor"),
+     ({"shift": 5}, "shift must be a whole number of pixels in 0..4"), ({"shift": -1}, "shift"),
+     ({"shift": True}, "shift")],
 )  # fmt: skip
 def test_bad_config_raises_value_error_naming_the_field(kwargs, name):
     with pytest.raises(ValueError, match=name):
