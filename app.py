@@ -17,7 +17,7 @@ import torch
 from streamlit_drawable_canvas import st_canvas
 
 import app_retrain
-from denoiser import baselines, data, metrics, plots, preprocess, view, weights
+from denoiser import baselines, classifier, data, metrics, plots, preprocess, realworld, view, weights
 from denoiser.evaluate import Method, compare, make_noisy, model_method, psnr_by_level
 from denoiser.noise import NOISE_KINDS
 
@@ -124,9 +124,18 @@ def level_curves(clean: np.ndarray, kind: str, seed: int, names: tuple[str, ...]
 
 
 @st.cache_data(max_entries=64)
-def upload_to_mnist(data_bytes: bytes) -> torch.Tensor:
-    """An uploaded file made MNIST-style (1, 28, 28); ImageError with a message for the visitor."""
-    return preprocess.image_to_mnist(data_bytes)
+def upload_extraction(data_bytes: bytes, keep_noise: bool) -> preprocess.Extraction:
+    """The digit found in an uploaded file, and where; ImageError with a message for the visitor."""
+    return preprocess.extract_image(data_bytes, keep_noise=keep_noise)
+
+
+@st.cache_resource
+def reader() -> torch.nn.Module | None:
+    """The shipped digit classifier, or None if its weights are missing or damaged."""
+    try:
+        return classifier.load_classifier()
+    except weights.WeightsError:
+        return None
 
 
 def png(image: torch.Tensor, scale: int = 1) -> bytes:
@@ -196,7 +205,7 @@ def _clear_canvas() -> None:
     st.session_state.canvas_clears = st.session_state.get("canvas_clears", 0) + 1
 
 
-def draw_ui() -> torch.Tensor | None:
+def draw_ui(keep_noise: bool) -> torch.Tensor | None:
     """A canvas to draw on, white on black; the drawing made MNIST-style, or None while it is blank."""
     # A new initial drawing makes the canvas reload it, i.e. clear itself: "clears" counts the presses.
     empty = {"objects": [], "clears": st.session_state.get("canvas_clears", 0)}
@@ -206,30 +215,40 @@ def draw_ui() -> torch.Tensor | None:
     st.button("Clear", key="clear_canvas", on_click=_clear_canvas)
     st.caption("Draw one digit, large, in the middle.")
     try:
-        return None if result.image_data is None else preprocess.canvas_to_mnist(result.image_data)
+        if result.image_data is None:
+            return None
+        return preprocess.canvas_to_mnist(result.image_data, keep_noise=keep_noise)
     except preprocess.ImageError as err:
         st.info(str(err))
         return None
 
 
-def upload_ui() -> torch.Tensor | None:
-    """A file uploader; the picture made MNIST-style, or None (with a message if it could not be used)."""
+def upload_ui(keep_noise: bool) -> torch.Tensor | None:
+    """A file uploader; the digit found in the picture, MNIST-style, or None (with a message if there is none)."""
     types = ["png", "jpg", "jpeg", "bmp", "webp", "gif", "tif", "tiff"]
-    file = st.file_uploader("A picture of one digit (any size, light or dark background)", types, key="upload")
+    file = st.file_uploader("A picture of one digit: a photo, a scan, a drawing", types, key="upload")
     if file is None:
         return None
     try:
-        return upload_to_mnist(file.getvalue())
+        found = upload_extraction(file.getvalue(), keep_noise)
     except preprocess.ImageError as err:
         st.warning(str(err))
         return None
+    st.image(preprocess.boxed(found), caption="Your picture: the digit was found in the red box", width=240)
+    if found.marks > 1:
+        st.info(f"This picture holds {found.marks} separate marks; the largest one is taken as the digit.")
+    return found.digit
 
 
-def source_ui() -> torch.Tensor:
-    """Where the digit comes from; returns it (1, 28, 28); a sample digit until a drawing/upload exists."""
+def source_ui(keep_noise: bool) -> torch.Tensor:
+    """Where the digit comes from; returns it (1, 28, 28); a sample digit until a drawing/upload exists.
+
+    With `keep_noise`, a drawing or an upload keeps its own pixel values (and so its noise)."""
     source = st.segmented_control("Digit source", list(SOURCES), format_func=SOURCES.get, key="source",
                                   required=True)  # fmt: skip
-    clean = {"draw": draw_ui, "upload": upload_ui}.get(source, pick_ui)()
+    if source == "pick":
+        return pick_ui()
+    clean = draw_ui(keep_noise) if source == "draw" else upload_ui(keep_noise)
     if clean is None:
         st.caption("Meanwhile, the page shows the sample digit.")
         clean = sample().images[class_indices()[st.session_state.digit_class][st.session_state.digit_index]]
@@ -242,12 +261,16 @@ def _new_noise() -> None:
 
 
 def noise_ui() -> tuple[str, float, int]:
-    """Noise kind, level and seed."""
-    kind = st.selectbox("Noise kind", NOISE_KINDS, format_func=view.KIND_LABELS.get, key="noise_kind")
+    """Noise kind, level and seed. For a drawing or an upload, the kind may also be "as it is": no noise added."""
+    kinds = NOISE_KINDS if st.session_state.source == "pick" else (*NOISE_KINDS, view.AS_IS)
+    if st.session_state.noise_kind not in kinds:  # a sample digit has no noise of its own to remove
+        st.session_state.noise_kind = view.DEFAULTS["noise_kind"]
+    kind = st.selectbox("Noise kind", kinds, format_func=view.KIND_LABELS.get, key="noise_kind")
     hint = "The noise's standard deviation on a white pixel; for salt & pepper, the share of pixels hit."
-    level = st.slider("Noise level", 0.0, 1.0, step=0.01, key="noise_level", help=hint)
-    seed = st.number_input("Noise seed", 0, view.MAX_SEED, step=1, key="noise_seed")
-    st.button("New noise", key="new_noise", on_click=_new_noise, width="stretch")
+    as_is = kind == view.AS_IS
+    level = st.slider("Noise level", 0.0, 1.0, step=0.01, key="noise_level", help=hint, disabled=as_is)
+    seed = st.number_input("Noise seed", 0, view.MAX_SEED, step=1, key="noise_seed", disabled=as_is)
+    st.button("New noise", key="new_noise", on_click=_new_noise, width="stretch", disabled=as_is)
     return kind, level, int(seed)
 
 
@@ -287,6 +310,46 @@ def images_ui(clean: torch.Tensor, noisy: torch.Tensor, denoised: torch.Tensor, 
         "Denoised PNG", lambda: png(denoised, SCALE), "denoised.png", "image/png", key="download_denoised"
     )
     metrics_ui(metrics.mean_metrics(clean, noisy), metrics.mean_metrics(clean, denoised))
+
+
+def readings(images: torch.Tensor) -> list[str]:
+    """What the classifier reads in each image (N, 1, 28, 28), with its confidence: "7 (98%)"."""
+    model = reader()
+    if model is None:
+        return ["classifier unavailable"] * len(images)
+    labels, confidence = classifier.read(model, images)
+    return [f"{int(d)} ({100 * float(c):.0f}%)" for d, c in zip(labels, confidence, strict=True)]
+
+
+def as_is_ui(noisy: torch.Tensor, denoised: torch.Tensor) -> None:
+    """The picture as found and denoised, with figures that need no clean original: noise level and reading."""
+    cols = st.columns(3)
+    cols[0].image(png(noisy, SHOWN_SCALE), caption="Your digit as it is (28×28, what the model sees)", width="stretch")
+    cols[1].image(png(denoised, SHOWN_SCALE), caption="Denoised", width="stretch")
+    cols[1].download_button(
+        "Denoised PNG", lambda: png(denoised, SCALE), "denoised.png", "image/png", key="download_denoised"
+    )
+    cols[2].caption("There is no clean original to compare with, so these figures need none.")
+    pair = torch.stack([noisy, denoised])  # (2, 1, 28, 28)
+    (sigma_before, sigma_after), (read_before, read_after) = realworld.noise_sigma(pair), readings(pair)
+    noise_help = "The noise's standard deviation, estimated from the picture alone (scikit-image, wavelets)."
+    cols[2].metric("Noise level, as it is", f"{sigma_before:.3f}", help=noise_help)
+    cols[2].metric("Noise level, denoised", f"{sigma_after:.3f}", f"{sigma_after - sigma_before:+.3f}",
+                   delta_color="inverse", help=noise_help)  # fmt: skip
+    cols[2].metric("The classifier reads, as it is", read_before)
+    cols[2].metric("The classifier reads, denoised", read_after)
+
+
+def as_is_compare_tab(noisy: torch.Tensor, models: list[str]) -> None:
+    """Every method on the picture as it is: noise level left and the classifier's reading of its result."""
+    names = (["retrained"] if "retrained" in st.session_state else []) + models
+    outputs = {view.AS_IS_LABEL: noisy.unsqueeze(0)} | {
+        name: method_for(name, "gaussian", 0.5)(noisy.unsqueeze(0)) for name in names
+    }
+    images = torch.cat(list(outputs.values()))
+    rows = zip(outputs, realworld.noise_sigma(images), readings(images), strict=True)
+    st.caption("Filters use their settings for Gaussian noise at level 0.5.")
+    st.table([{"method": n, "noise level": f"{s:.3f}", "classifier reads": r} for n, s, r in rows], hide_index=True)
 
 
 def compare_tab(clean: torch.Tensor, kind: str, level: float, seed: int, models: list[str]) -> None:
@@ -351,17 +414,22 @@ def main() -> None:
     with st.sidebar:
         kind, level, seed = noise_ui()
         name, residual = model_ui(models)
+    as_is = kind == view.AS_IS
     left, right = st.columns([1, 2.6], gap="large")
     with left:
-        clean = source_ui()
-    noisy = make_noisy(clean, kind, level, seed)
+        clean = source_ui(keep_noise=as_is)
+    if as_is:
+        kind, level = view.DEFAULTS["noise_kind"], view.DEFAULTS["noise_level"]  # what filters and the tabs use
+    noisy = clean if as_is else make_noisy(clean, kind, level, seed)
     with right:
-        images_ui(clean, noisy, method_for(name, kind, level)(noisy.unsqueeze(0))[0], residual)
+        denoised = method_for(name, kind, level)(noisy.unsqueeze(0))[0]
+        as_is_ui(noisy, denoised) if as_is else images_ui(clean, noisy, denoised, residual)
     tabs = st.tabs(["Compare methods", "Across noise levels", "Batch", "Retrain"], key="view", on_change="rerun")
+    needs_original = lambda: st.info("This view adds noise to a clean digit: choose a noise kind to use it.")  # noqa: E731
     contents = (
-        lambda: compare_tab(clean, kind, level, seed, models),
-        lambda: levels_tab(clean, kind, level, seed, models),
-        lambda: batch_tab(kind, level, seed, name),
+        (lambda: as_is_compare_tab(noisy, models)) if as_is else lambda: compare_tab(clean, kind, level, seed, models),
+        needs_original if as_is else lambda: levels_tab(clean, kind, level, seed, models),
+        needs_original if as_is else lambda: batch_tab(kind, level, seed, name),
         lambda: app_retrain.retrain_tab(shipped, sample(), kind, level),
     )
     for tab, draw in zip(tabs, contents, strict=True):

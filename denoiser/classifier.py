@@ -118,6 +118,13 @@ def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 1024) -> t
     return torch.cat([model(images[i : i + batch_size]).argmax(1) for i in range(0, len(images), batch_size)])
 
 
+@torch.inference_mode()
+def read(model: nn.Module, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The digit each image (N, 1, 28, 28) shows (N,) and the classifier's confidence in it (N,), in [0, 1]."""
+    confidence, labels = model(images).softmax(1).max(1)
+    return labels, confidence
+
+
 def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
     """Fraction of `images` classified as their `labels`."""
     return float((predict(model, images) == labels).float().mean())

@@ -88,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="random shifts and rotations of the training digits (default: off)")  # fmt: skip
     t.add_argument("--shift", type=_non_negative_int, default=0,
                    help="shift training digits by up to this many whole px, no resampling (0: off)")  # fmt: skip
+    t.add_argument("--pictures", type=float, default=0.0,
+                   help="share of each batch made to look like digits from photos and scans (0: off)")  # fmt: skip
     t.add_argument("--holdout", type=_non_negative_int, default=500, help="training digits held out for the PSNR")
     t.add_argument("--limit", type=_positive_int, help="train on the first N digits only")
     t.add_argument("--seed", type=_non_negative_int, default=0)
@@ -228,7 +230,7 @@ def cmd_train(args: argparse.Namespace, resumed: tuple | None = None) -> int:
         config_kwargs["curriculum"] = tuple(_noise_range(*entry) for entry in args.noise_range)
     config = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, loss=args.loss or spec.loss,
-        psnr_floor=args.psnr_floor, augment=args.augment, shift=args.shift, seed=args.seed,
+        psnr_floor=args.psnr_floor, augment=args.augment, shift=args.shift, pictures=args.pictures, seed=args.seed,
         max_seconds=args.max_minutes * 60, threads=args.threads,
         **config_kwargs,
     )  # fmt: skip

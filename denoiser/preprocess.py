@@ -1,17 +1,30 @@
 """Turn any picture of a digit into an MNIST-style 28x28 input, the way MNIST itself was made.
 
-LeCun et al.: grey levels, the digit fitted into a 20x20 box keeping its aspect ratio
-(anti-aliased), then placed in a 28x28 field so that its centre of mass is at the centre.
-We also invert pictures with a light background (ink on paper) so the digit is white on black.
+A phone photo or a scan is not a clean digital digit: the page may be dim or coloured, lit
+unevenly, grainy, rotated by the camera, and hold other marks. `extract` finds the digit the
+way a person would: it applies the photo's EXIF orientation, takes the page's own light out
+(a coarse median of the picture, so shading and vignetting leave no grey cast), decides from
+the picture which side of the page's level the ink is on (dark ink on paper, chalk on a board),
+thresholds at levels set by the picture's own noise and contrast, and keeps the largest mark as
+the digit, dropping specks and the dark areas beyond the page's edge.
+
+Then MNIST's recipe (LeCun et al.): the digit's box fitted into 20x20 keeping its aspect ratio
+(anti-aliased), placed in a 28x28 field so that its centre of mass is at the centre, white on
+black, with strokes as wide as MNIST's. `keep_noise=True` finds, crops, scales and centres the
+digit in the same way but keeps the picture's own values (its noise, blur and shading), so
+that the noise a camera made can be removed by a model.
 """
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw, ImageOps
+from scipy import ndimage
+from skimage import measure, morphology, transform
 
 # Refuse to decode pictures larger than this many pixels (a decompression bomb is a few KB on disk):
 # the check reads only the header, so a 20,000 x 20,000 bomb is refused before any pixel is decoded.
@@ -20,17 +33,36 @@ MIN_SIDE = 8  # a picture smaller than this on either side cannot hold a readabl
 MAX_SIDE = 1024  # larger pictures are shrunk to this after decoding; the digit ends up 20x20 anyway
 # Only these decoders run on uploads: Pillow can also open formats (EPS) that start external programs.
 FORMATS = ("PNG", "JPEG", "BMP", "WEBP", "GIF", "TIFF")
-INK_THRESHOLD = 0.1  # pixels brighter than this (after inversion) count as ink when cropping
+INK_THRESHOLD = 0.1  # a canvas whose brightest pixel is below this has nothing drawn on it
+MIN_CONTRAST = 0.05  # ink must differ from the page by ~13 grey levels, or the picture counts as blank
+BACKGROUND_GRID = 32  # the page's light is estimated on a grid this many cells along the longer side
+# MNIST's strokes, as mask area / skeleton length in the 28x28 field: the 5th and 95th percentiles of
+# the training digits, and their quartiles. A digit outside the range is brought to the nearer quartile.
+STROKE_WIDTHS = (1.9, 4.7)
+STROKE_QUARTILES = (2.4, 3.4)
+FINE = 4  # strokes are measured and corrected with the digit fitted into (20 * FINE) pixels
 
 
 class ImageError(ValueError):
     """A picture could not be read or holds no digit; the message is fit to show a user."""
 
 
+@dataclass(frozen=True)
+class Extraction:
+    """A digit found in a picture: the MNIST-style digit and where it was found."""
+
+    digit: torch.Tensor  # (1, 28, 28) in [0, 1], white on black
+    picture: np.ndarray  # (H, W) uint8: the picture searched, upright and at most MAX_SIDE on a side
+    box: tuple[int, int, int, int]  # (top, left, bottom, right) of the digit in `picture`, bottom/right exclusive
+    marks: int  # separate marks found in the picture; the digit is the largest of them
+    dark_ink: bool  # True when the ink was darker than the page (and the picture was inverted)
+
+
 def open_image(data: bytes) -> Image.Image:
     """Decode image bytes into a greyscale PIL image, refusing unreadable, empty, tiny or oversized files.
 
-    The first frame of an animation is used; pictures over `MAX_SIDE` are shrunk (JPEGs while decoding).
+    The first frame of an animation is used; the EXIF orientation of a photo is applied; pictures
+    over `MAX_SIDE` are shrunk (JPEGs while decoding).
     """
     if not data:
         raise ImageError("The file is empty.")
@@ -38,8 +70,10 @@ def open_image(data: bytes) -> Image.Image:
         with Image.open(io.BytesIO(data), formats=FORMATS) as img:
             _check_size(*img.size)
             img.seek(0)  # first frame of an animation
-            img.draft("L", (MAX_SIDE, MAX_SIDE))  # JPEG only: decode at 1/2, 1/4 or 1/8 scale, no colour
-            grey = _to_grey(img)
+            # JPEG only: decode at 1/2, 1/4 or 1/8 scale, no colour. Half of MAX_SIDE is enough to find
+            # a digit, and a 12-megapixel photo then decodes in a quarter of the time.
+            img.draft("L", (MAX_SIDE // 2, MAX_SIDE // 2))
+            grey = _to_grey(ImageOps.exif_transpose(img))
     except ImageError:
         raise
     except Image.DecompressionBombError:  # Pillow's own header check, for pictures far over MAX_PIXELS
@@ -82,39 +116,212 @@ def _to_grey(img: Image.Image) -> Image.Image:
     return img.convert("L")
 
 
-def to_mnist(grey: np.ndarray | Image.Image) -> torch.Tensor:
-    """A greyscale picture (uint8 or float in [0, 1]) -> MNIST-style tensor (1, 28, 28) in [0, 1]."""
+def _as_grey_array(grey: np.ndarray | Image.Image) -> np.ndarray:
+    """A greyscale picture (uint8 or float in [0, 1]) -> float64 (H, W) in [0, 1]; ImageError if unusable."""
     arr = np.asarray(grey, dtype=np.float64)
     if arr.ndim != 2 or arr.size == 0:
         raise ImageError(f"Expected a greyscale picture (H, W); got shape {arr.shape}.")
     if not np.isfinite(arr).all():
         raise ImageError("The picture contains NaN or infinite values.")
-    arr = arr / 255.0 if arr.max() > 1.0 else arr
-    if np.median(arr) > 0.5:  # light background: ink on paper -> white on black, as MNIST
-        arr = 1.0 - arr
-    arr = arr - np.median(arr)  # a grey background becomes black
-    ink = arr > INK_THRESHOLD * max(arr.max(), 1e-9)
-    if arr.max() < INK_THRESHOLD or not ink.any():
-        raise ImageError("No digit found: the picture is blank.")
-    rows, cols = np.nonzero(ink)
-    crop = np.clip(arr[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1], 0, None)
-    crop = crop / crop.max()
-    return torch.from_numpy(_center_of_mass_place(_fit_20(crop))).float().unsqueeze(0)
+    return arr / 255.0 if arr.max() > 1.0 else arr
 
 
-def _fit_20(crop: np.ndarray) -> np.ndarray:
-    """Scale the cropped digit so that its longer side is 20 pixels, keeping the aspect ratio."""
+def background(arr: np.ndarray) -> np.ndarray:
+    """The page's own light at every pixel: a median over cells, smoothed over ~40% of the picture.
+
+    Ink covers well under half of any window that large, so the median follows the page
+    (its tone, shading and vignetting) and not the strokes, at any stroke width.
+    """
+    h, w = arr.shape
+    cell = max(1, -(-max(h, w) // BACKGROUND_GRID))
+    rows, cols = -(-h // cell), -(-w // cell)
+    padded = np.pad(arr, ((0, rows * cell - h), (0, cols * cell - w)), mode="edge")
+    cells = np.median(padded.reshape(rows, cell, cols, cell).transpose(0, 2, 1, 3).reshape(rows, cols, -1), -1)
+    window = max(3, int(0.4 * max(rows, cols)) | 1)
+    cells = ndimage.median_filter(cells, size=window, mode="nearest")
+    return transform.resize(cells, padded.shape, order=1, mode="edge", anti_aliasing=False)[:h, :w]
+
+
+def _noise_sigma(values: np.ndarray) -> float:
+    """A robust standard deviation (median absolute deviation); ink is a minority, so it barely moves it."""
+    values = values.ravel()[:: max(1, values.size // 65536)]  # a sample is as good and much quicker
+    return max(1.4826 * float(np.median(np.abs(values - np.median(values)))), 0.5 / 255)
+
+
+def _ink_map(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool, float]:
+    """Ink strength (page level = 0) unsmoothed and smoothed, whether the ink is dark, the smoothing's sigma.
+
+    The ink is on the side of the page's level where the picture strays furthest beyond its
+    noise: dark ink on a page of any brightness, or chalk on a board.
+    """
+    diff = arr - background(arr)
+    smooth = max(0.7, max(arr.shape) / 400)  # ~1 px of an MNIST digit when the digit fills a quarter of the picture
+    diff_s = ndimage.gaussian_filter(diff, smooth)
+    beyond = 4 * _noise_sigma(diff_s)
+    dark_ink = np.clip(-diff_s - beyond, 0, None).sum() > np.clip(diff_s - beyond, 0, None).sum()
+    sign = -1.0 if dark_ink else 1.0
+    return sign * diff, sign * diff_s, bool(dark_ink), smooth
+
+
+def _components(core: np.ndarray) -> tuple[np.ndarray, list, np.ndarray]:
+    """Label the strong ink; drop specks, ruled lines, and dark areas at the border thicker than a stroke.
+
+    Returns the labels, the regions kept, and the pixels of the dark areas dropped (the page's edge, shadows).
+    """
+    labels = measure.label(core, connectivity=2)
+    regions = measure.regionprops(labels, intensity_image=ndimage.distance_transform_edt(core))
+    kept, blobs = [], []
+    for region in regions:
+        kind = _mark_kind(region, 2 * region.intensity_max, core.shape)
+        (kept if kind == "mark" else blobs if kind == "blob" else []).append(region)
+    largest = max((r.area for r in kept), default=0)
+    return labels, [r for r in kept if r.area >= 0.05 * largest], np.isin(labels, [r.label for r in blobs])
+
+
+def _mark_kind(region, thick: float, shape: tuple[int, int]) -> str:
+    """ "blob" beyond the page's edge or a shadow, "line" ruled across the page, or a "mark" that may be the digit."""
+    h, w = shape
+    top, left, bottom, right = region.bbox
+    extent = max(bottom - top, right - left)
+    at_border = top == 0 or left == 0 or bottom == h or right == w
+    spans = bottom - top > 0.9 * h or right - left > 0.9 * w
+    if at_border and (thick > 0.4 * extent or (spans and region.solidity > 0.9)):
+        return "blob"  # thicker than a stroke, or a solid band along a whole side
+    if extent > 0.9 * max(h, w) and thick * 12 < extent:
+        return "line"
+    return "mark"
+
+
+def _group(regions: list) -> tuple[list, int]:
+    """The largest mark and the pieces beside it (a digit drawn in several strokes); and the count of marks."""
+    regions = sorted(regions, key=lambda r: -r.area)
+    top, left, bottom, right = regions[0].bbox
+    margin = 0.15 * max(bottom - top, right - left)
+    group, rest, grew = [regions[0]], regions[1:], True
+    while grew:
+        grew = False
+        for region in list(rest):
+            t, le, b, r = region.bbox
+            if t < bottom + margin and b > top - margin and le < right + margin and r > left - margin:
+                group.append(region)
+                rest.remove(region)
+                top, left, bottom, right = min(top, t), min(left, le), max(bottom, b), max(right, r)
+                grew = True
+    marks = 1 + sum(r.area >= 0.15 * regions[0].area for r in rest)
+    return group, marks
+
+
+def _find(ink_s: np.ndarray, smooth: float) -> tuple[np.ndarray, int, float]:
+    """The digit's mask, the count of marks, and the ink's level; ImageError for a blank picture.
+
+    The thresholds follow the ink's level; when a dark area beyond the page's edge is found, it is
+    set aside and the level is taken again from the rest, or faint ink would fall below its threshold.
+    """
+    sigma = _noise_sigma(ink_s)
+    aside = np.zeros(ink_s.shape, bool)
+    for _ in range(2):
+        candidates = ink_s[(ink_s > 4 * sigma) & ~aside]
+        peak = float(np.percentile(candidates, 95)) if candidates.size >= 3 else 0.0
+        if peak < MIN_CONTRAST:
+            raise ImageError("No digit found: the picture is blank.")
+        core = (ink_s > max(0.5 * peak, 5 * sigma)) & ~aside
+        labels, regions, blobs = _components(core)
+        if not blobs.any():
+            break
+        aside |= ndimage.binary_dilation(blobs, iterations=3)
+    if not regions:
+        raise ImageError("No digit found: the picture holds no mark the size of a digit.")
+    group, marks = _group(regions)
+    core = np.isin(labels, [r.label for r in group])
+    reach = max(1, round(2 * smooth))
+    mask = np.zeros_like(core)
+    window = _window(core, 2 * reach + 2)  # dilations only near the digit: a 12-megapixel photo is mostly page
+    mask[window] = (ink_s[window] > max(0.25 * peak, 3 * sigma)) & ndimage.binary_dilation(
+        core[window], morphology.disk(reach)
+    )
+    return mask, marks, float(np.median(ink_s[core]))
+
+
+def _window(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
+    """The box of `mask` grown by `margin` pixels on each side, clipped to the picture."""
+    top, left, bottom, right = _box(mask)
+    h, w = mask.shape
+    return slice(max(0, top - margin), min(h, bottom + margin)), slice(max(0, left - margin), min(w, right + margin))
+
+
+def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
+    rows, cols = np.nonzero(mask)
+    return int(rows.min()), int(cols.min()), int(rows.max()) + 1, int(cols.max()) + 1
+
+
+def _stroke_width(digit: np.ndarray) -> float:
+    """Mean stroke width in pixels: the area of the strokes over the length of their skeleton."""
+    strokes = digit > 0.5
+    return strokes.sum() / max(1, morphology.skeletonize(strokes).sum())
+
+
+def _like_mnist_strokes(digit: np.ndarray) -> np.ndarray:
+    """Thicken or thin a digit (fitted at `FINE` times 20x20) whose strokes are outside MNIST's range.
+
+    Done at a fixed scale above 20x20, so that a digit comes out the same from a small or a large picture.
+    """
+    low, high = STROKE_WIDTHS
+    width = _stroke_width(_shrink(digit, FINE))
+    if low <= width <= high:
+        return digit
+    target = STROKE_QUARTILES[0] if width < low else STROKE_QUARTILES[1]
+    radius = round(abs(target - width) / 2 * FINE)
+    grow = ndimage.grey_dilation if width < low else ndimage.grey_erosion
+    return grow(digit, footprint=morphology.disk(radius)) if radius else digit
+
+
+def extract(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) -> Extraction:
+    """Find the digit in a greyscale picture and make it MNIST-style; ImageError if there is none.
+
+    `keep_noise=False` gives the clean digit: only the digit's own strokes, on black. With
+    `keep_noise=True` the same box is cropped, scaled and centred, but every pixel keeps its value.
+    """
+    arr = _as_grey_array(grey)
+    ink, ink_s, dark_ink, smooth = _ink_map(arr)
+    mask, marks, level = _find(ink_s, smooth)
+    # The box is the strokes' own edge (half the ink's level), as in MNIST's binary originals: the mask
+    # reaches further, by the smoothing, and would pad the box by a resolution-dependent margin.
+    top, left, bottom, right = _box(mask & (ink > 0.5 * level)) if (mask & (ink > 0.5 * level)).any() else _box(mask)
+    crop = ink[top:bottom, left:right]
+    if not keep_noise:  # only the digit's strokes, and their rim one pixel wide
+        crop = crop * ndimage.binary_dilation(mask[top:bottom, left:right])
+    crop = np.clip(crop / level, 0, 1)
+    fitted = _fit_20(crop) if keep_noise else _shrink(_like_mnist_strokes(_fit_20(crop, FINE)), FINE)
+    digit = torch.from_numpy(_center_of_mass_place(fitted)).float().unsqueeze(0)
+    picture = np.round(arr * 255).astype(np.uint8)
+    return Extraction(digit, picture, (top, left, bottom, right), marks, dark_ink)
+
+
+def to_mnist(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) -> torch.Tensor:
+    """A greyscale picture (uint8 or float in [0, 1]) -> MNIST-style tensor (1, 28, 28) in [0, 1]."""
+    return extract(grey, keep_noise=keep_noise).digit
+
+
+def _resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resample a float picture to (width, height) with Lanczos (anti-aliased when shrinking), clipped to [0, 1]."""
+    img = Image.fromarray(image.astype(np.float32), mode="F").resize(size, Image.Resampling.LANCZOS)
+    return np.clip(np.asarray(img, dtype=np.float64), 0.0, 1.0)
+
+
+def _fit_20(crop: np.ndarray, fine: int = 1) -> np.ndarray:
+    """Scale the cropped digit so that its longer side is 20 * `fine` pixels, keeping the aspect ratio."""
     h, w = crop.shape
-    scale = 20.0 / max(h, w)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    img = Image.fromarray((crop * 255).astype(np.uint8)).resize(size, Image.Resampling.LANCZOS)
-    return np.asarray(img, dtype=np.float64) / 255.0
+    scale = 20.0 * fine / max(h, w)
+    return _resize(crop, (max(fine, round(w * scale / fine) * fine), max(fine, round(h * scale / fine) * fine)))
+
+
+def _shrink(digit: np.ndarray, fine: int) -> np.ndarray:
+    """A digit fitted at `fine` times 20x20 -> fitted at 20x20."""
+    return _resize(digit, (digit.shape[1] // fine, digit.shape[0] // fine))
 
 
 def _center_of_mass_place(digit: np.ndarray) -> np.ndarray:
     """Place `digit` (at most 20x20) in a 28x28 field with its centre of mass at the centre."""
-    from scipy import ndimage
-
     field = np.zeros((28, 28))
     h, w = digit.shape
     cy, cx = ndimage.center_of_mass(digit) if digit.sum() > 0 else (h / 2, w / 2)
@@ -124,13 +331,18 @@ def _center_of_mass_place(digit: np.ndarray) -> np.ndarray:
     return np.clip(field, 0.0, 1.0)
 
 
-def image_to_mnist(data: bytes) -> torch.Tensor:
+def extract_image(data: bytes, *, keep_noise: bool = False) -> Extraction:
+    """Image file bytes (PNG, JPEG, BMP, WebP, ...) -> the digit found in them, with where it was found."""
+    return extract(open_image(data), keep_noise=keep_noise)
+
+
+def image_to_mnist(data: bytes, *, keep_noise: bool = False) -> torch.Tensor:
     """Image file bytes (PNG, JPEG, BMP, WebP, ...) -> MNIST-style tensor (1, 28, 28) in [0, 1]."""
-    return to_mnist(open_image(data))
+    return extract_image(data, keep_noise=keep_noise).digit
 
 
-def canvas_to_mnist(rgba: np.ndarray) -> torch.Tensor:
-    """A drawing canvas's RGBA pixels (H, W, 4), light ink on a dark or transparent field -> (1, 28, 28).
+def canvas_picture(rgba: np.ndarray) -> np.ndarray:
+    """A drawing canvas's RGBA pixels (H, W, 4) -> grey (H, W) in [0, 1], transparent pixels black.
 
     Transparent pixels count as black (no ink), unlike uploads, where transparency is paper.
     """
@@ -140,7 +352,22 @@ def canvas_to_mnist(rgba: np.ndarray) -> torch.Tensor:
     grey = arr[..., :3].mean(axis=-1) * (arr[..., 3] / 255.0)  # (H, W) in [0, 255], composited on black
     if grey.max() < INK_THRESHOLD * 255:
         raise ImageError("No digit found: the canvas is blank.")
-    return to_mnist(grey / 255.0)
+    return grey / 255.0
+
+
+def canvas_to_mnist(rgba: np.ndarray, *, keep_noise: bool = False) -> torch.Tensor:
+    """A drawing canvas's RGBA pixels (H, W, 4), light ink on a dark or transparent field -> (1, 28, 28)."""
+    return to_mnist(canvas_picture(rgba), keep_noise=keep_noise)
+
+
+def boxed(found: Extraction, width: int = 240) -> Image.Image:
+    """The searched picture, `width` pixels wide, in colour, with a red box where the digit was found."""
+    img = Image.fromarray(found.picture).convert("RGB")
+    scale = width / img.width
+    img = img.resize((width, max(1, round(img.height * scale))), Image.Resampling.BOX)
+    top, left, bottom, right = (round(v * scale) for v in found.box)
+    ImageDraw.Draw(img).rectangle((left - 2, top - 2, right + 1, bottom + 1), outline=(230, 30, 30), width=2)
+    return img
 
 
 def tensor_to_png(image: torch.Tensor, scale: int = 1) -> bytes:

@@ -19,6 +19,7 @@ from torch import nn
 
 from .data import Digits
 from .noise import BLIND_CURRICULUM, NoiseRange, add_curriculum_noise, check_seed
+from .pictures import training_pair
 
 LOSSES = ("bce", "mse", "l1", "psnr")
 MAX_SHIFT = 4  # MNIST digits sit in a 20x20 box centred in 28x28: 4 px shifts keep the ink inside
@@ -43,6 +44,9 @@ class TrainConfig:
     # the test split where the interpolating `augment` lost 0.36 dB; a blind fine-tune of the shipped
     # unet with it gained only 0.04 dB (README, "Why the 21.5 dB bar"). 0 turns it off.
     shift: int = 0
+    # Share of each batch made to look like digits cut out of photos and scans (`pictures`):
+    # other writers' shapes and pens, and for half of them a camera's noise. 0 turns it off.
+    pictures: float = 0.0
     cosine: bool = True  # cosine learning-rate decay over all steps
     seed: int = 0  # seeds the shuffling, augmentation, noise and the weights' initialisation
     threads: int = 2  # torch CPU threads; 0 leaves torch's default
@@ -63,6 +67,8 @@ class TrainConfig:
             raise ValueError("curriculum must name at least one noise range")
         if isinstance(self.shift, bool) or not isinstance(self.shift, int) or not 0 <= self.shift <= MAX_SHIFT:
             raise ValueError(f"shift must be a whole number of pixels in 0..{MAX_SHIFT}; got {self.shift!r}")
+        if not (isinstance(self.pictures, (int, float)) and 0 <= self.pictures <= 1):
+            raise ValueError(f"pictures must be a share in [0, 1]; got {self.pictures!r}")
         check_seed(self.seed)
         if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 0:
             raise ValueError(f"threads must be a whole number >= 0; got {self.threads!r}")
@@ -147,7 +153,10 @@ def _step(model, optimizer, schedule, clean: torch.Tensor, config: TrainConfig, 
     if config.augment:
         clean = augment(clean, g)
     clean = shift_digits(clean, config.shift, g)
-    noisy = add_curriculum_noise(clean, config.curriculum, g)
+    if config.pictures:
+        clean, noisy = training_pair(clean, config.curriculum, config.pictures, g)
+    else:
+        noisy = add_curriculum_noise(clean, config.curriculum, g)
     loss = _loss(config.loss, model(noisy), clean, config.psnr_floor)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()

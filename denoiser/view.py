@@ -16,7 +16,11 @@ SOURCES = ("pick", "draw", "upload")
 # U-Net takes about a millisecond either way), and with many visitors a second thread would
 # spin-wait on a core that another visitor's rerun or a training needs.
 SERVE_THREADS = 1
-KIND_LABELS = {"gaussian": "Gaussian", "salt_pepper": "Salt & pepper", "speckle": "Speckle", "poisson": "Poisson"}
+# A noise choice for drawings and uploads: add none, and denoise the noise the picture already has.
+AS_IS = "as_is"
+AS_IS_LABEL = "as it is"  # the row of the undenoised picture
+KIND_LABELS = {"gaussian": "Gaussian", "salt_pepper": "Salt & pepper", "speckle": "Speckle", "poisson": "Poisson",
+               AS_IS: "None: denoise the picture as it is"}  # fmt: skip
 MAX_SEED = 2**31 - 1
 DEFAULTS = {
     "source": "pick",  # where the digit comes from
@@ -34,7 +38,7 @@ _MAX_INT = {"digit_class": 9, "digit_index": 499, "noise_seed": MAX_SEED}
 
 def _parse_one(key: str, text: str, models: list[str]) -> str | int | float:
     """One URL value for view key `key`; ValueError saying what is allowed."""
-    choices = {"source": list(SOURCES), "noise_kind": list(NOISE_KINDS), "model": list(models)}
+    choices = {"source": list(SOURCES), "noise_kind": [*NOISE_KINDS, AS_IS], "model": list(models)}
     if key in choices:
         if text not in choices[key]:
             raise ValueError(f"must be one of {', '.join(choices[key])}")

@@ -1,0 +1,95 @@
+"""The app with real-world pictures: a phone photo's digit is found and shown where it was found,
+and a drawing or an upload can be denoised as it is, with figures that need no clean original."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from denoiser import photos
+from denoiser.evaluate import make_noisy
+from denoiser.metrics import mean_metrics
+from denoiser.preprocess import image_to_mnist
+from denoiser.view import AS_IS, KIND_LABELS, format_metric
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture(scope="module")
+def pictures(test_digits) -> dict[str, bytes]:
+    """A phone photo, a dim grainy picture and a photo of two digits, made from test digits."""
+    rng = np.random.default_rng(3)
+    clean, other = test_digits.images[0, 0].numpy(), test_digits.images[1, 0].numpy()
+    return {
+        "phone": photos.phone_photo(clean, rng, height=200),
+        "dim": photos.dim_scan(clean, rng),
+        "two": photos.with_a_second_digit(clean, rng, other),
+    }
+
+
+@pytest.fixture
+def at() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=90).run()
+
+
+def upload(app: AppTest, data: bytes) -> AppTest:
+    app.button_group(key="source").set_value("upload").run()
+    return app.file_uploader(key="upload").upload("photo.jpg", data, "image/jpeg").run()
+
+
+def metric(app: AppTest, label: str) -> str:
+    return next(m.value for m in app.metric if m.label == label)
+
+
+def test_a_phone_photo_shows_where_the_digit_was_found_and_becomes_the_digit(at, pictures):
+    """The uploaded photo is shown small with the box, and the digit found in it is what gets noised."""
+    upload(at, pictures["phone"])
+    assert not at.exception
+    captions = [shown.caption for img in at.image for shown in img.proto.imgs]
+    assert any("red box" in caption for caption in captions)  # the picture, with the box
+    clean = image_to_mnist(pictures["phone"])
+    expected = format_metric("psnr", mean_metrics(clean, make_noisy(clean, "gaussian", 0.5, 0))["psnr"])
+    assert metric(at, "Noisy PSNR") == expected
+
+
+def test_a_picture_with_two_marks_says_the_largest_is_taken(at, pictures):
+    upload(at, pictures["two"])
+    assert not at.exception
+    assert any("largest" in info.value for info in at.info)
+
+
+def test_as_it_is_denoises_the_pictures_own_noise_with_no_reference_figures(at, pictures):
+    """In "as it is" mode there is no original: the page shows the noise level and the classifier's reading."""
+    upload(at, pictures["dim"])
+    at.selectbox(key="noise_kind").set_value(AS_IS).run()
+    assert not at.exception
+    labels = {m.label for m in at.metric}
+    assert "Noisy PSNR" not in labels
+    assert {"Noise level, as it is", "Noise level, denoised", "The classifier reads, denoised"} <= labels
+    assert float(metric(at, "Noise level, denoised")) < float(metric(at, "Noise level, as it is"))
+    assert at.slider(key="noise_level").disabled
+
+
+def test_as_it_is_compares_every_method_without_a_reference(at, pictures):
+    upload(at, pictures["dim"])
+    at.selectbox(key="noise_kind").set_value(AS_IS).run()
+    assert not at.exception
+    rows = at.table[0].value
+    assert {"as it is", "unet", "seed-ae"} <= set(rows["method"])
+    at.session_state["view"] = "Across noise levels"
+    at.run()
+    assert not at.exception and any("clean digit" in info.value for info in at.info)
+
+
+def test_as_it_is_is_offered_for_uploads_and_drawings_only(at):
+    """A sample digit has no noise of its own: the choice is not offered, and a link asking for it falls back."""
+    assert KIND_LABELS[AS_IS] not in at.selectbox(key="noise_kind").options
+    at.button_group(key="source").set_value("draw").run()
+    assert KIND_LABELS[AS_IS] in at.selectbox(key="noise_kind").options
+    linked = AppTest.from_file(APP, default_timeout=90)
+    linked.query_params["source"], linked.query_params["kind"] = "pick", AS_IS
+    linked.run()
+    assert not linked.exception and linked.selectbox(key="noise_kind").value == "gaussian"
