@@ -26,7 +26,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import Digits
-from .weights import MANIFEST, WEIGHTS_DIR, WeightsError, atomic_write_bytes, checkpoint_bytes, read_manifest, sha256
+from .weights import (
+    MANIFEST,
+    WEIGHTS_DIR,
+    WeightsError,
+    atomic_write_bytes,
+    check_fits,
+    checkpoint_bytes,
+    read_manifest,
+    read_model,
+    sha256,
+)
 
 CLASSIFIER_NAME = "classifier"
 CLASSIFIER_FILE = WEIGHTS_DIR / "classifier.pt"
@@ -131,22 +141,21 @@ def save_classifier(path: str | os.PathLike, model: DigitClassifier, meta: dict 
 
 def load_classifier_file(path: str | os.PathLike) -> tuple[DigitClassifier, dict]:
     """(classifier in eval mode, meta) from a checkpoint file; WeightsError if missing or damaged."""
-    hint = f"regenerate with `{REGENERATE}`"
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-        if payload["model"] != CLASSIFIER_NAME:
-            raise ValueError(f"it holds model {payload['model']!r}")
-        fields = {f.name for f in dataclasses.fields(ClassifierConfig)}
-        unknown = set(payload["config"]) - fields
-        if unknown:
-            raise ValueError(f"unknown config keys {sorted(unknown)}")
-        model = DigitClassifier(ClassifierConfig(**payload["config"]))
-        model.load_state_dict(payload["state_dict"])
-    except FileNotFoundError:
-        raise WeightsError(f"weights file {path} does not exist; {hint}") from None
-    except Exception as err:  # torch raises many types for a damaged file; all mean the same to a user
-        raise WeightsError(f"weights file {path} is damaged or not a classifier checkpoint ({err}); {hint}") from None
-    return model.eval(), dict(payload.get("meta", {}))
+    _, model, meta = read_model(path, _build, "a classifier checkpoint", f"regenerate with `{REGENERATE}`")
+    return model, meta
+
+
+def _build(name: str, config: dict, file_size: int) -> DigitClassifier:
+    """The classifier a checkpoint's config describes, once it is known to fit the file."""
+    if name != CLASSIFIER_NAME:
+        raise ValueError(f"it holds model {name!r}")
+    fields = {f.name for f in dataclasses.fields(ClassifierConfig)}
+    unknown = set(config) - fields
+    if unknown:
+        raise ValueError(f"unknown config keys {sorted(unknown)}")
+    config = ClassifierConfig(**config)
+    check_fits(DigitClassifier, config, file_size)
+    return DigitClassifier(config)
 
 
 def load_classifier(weights_dir: str | os.PathLike = WEIGHTS_DIR) -> DigitClassifier:

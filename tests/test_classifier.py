@@ -82,3 +82,18 @@ def test_shipped_classifier_is_accurate_on_test_digits(test_digits):
     """At least 97% on the first 1,000 test digits (it scores about 98-99% on all of them)."""
     digits = test_digits.subset(slice(0, 1000))
     assert accuracy(load_classifier(), digits.images, digits.labels) >= 0.97
+
+
+def test_a_classifier_file_is_checked_like_a_denoiser_checkpoint(tmp_path):
+    """NaN weights and a config larger than the file are refused here too, in one line."""
+    from denoiser.classifier import ClassifierConfig, DigitClassifier, load_classifier_file
+
+    state = DigitClassifier(ClassifierConfig()).state_dict()
+    state["head.1.weight"][0, 0] = float("nan")
+    torch.save({"model": "classifier", "config": {}, "state_dict": state, "meta": {}}, tmp_path / "nan.pt")
+    with pytest.raises(WeightsError, match=r"head\.1\.weight holds NaN or infinite weights"):
+        load_classifier_file(tmp_path / "nan.pt")
+    crafted = {"model": "classifier", "config": {"width": 4096, "size": 4096}, "state_dict": {}, "meta": {}}
+    torch.save(crafted, tmp_path / "crafted.pt")
+    with pytest.raises(WeightsError, match=r"asks for [\d,]+ weights, more than a file of"):
+        load_classifier_file(tmp_path / "crafted.pt")
