@@ -30,7 +30,7 @@ from skimage.restoration import denoise_bilateral, denoise_nl_means, denoise_tv_
 
 from .evaluate import make_noisy
 from .images import as_batch
-from .metrics import psnr_from_mse
+from .metrics import json_ready, psnr_from_mse
 from .noise import NOISE_KINDS, check_kind, check_level
 from .weights import WEIGHTS_DIR, WeightsError, atomic_write_bytes
 
@@ -226,5 +226,6 @@ def save_tuned(tuned: dict, path: str | os.PathLike = TUNED_FILE, meta: dict | N
     """Atomically write a tuning result (plus `meta`, e.g. the command and date) as JSON."""
     stamp = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     payload = {**tuned, "meta": {**tuned.get("meta", {}), **stamp, **(meta or {})}}
-    atomic_write_bytes(path, (json.dumps(payload, indent=1, sort_keys=True) + "\n").encode())
+    text = json.dumps(json_ready(payload), indent=1, sort_keys=True, allow_nan=False)
+    atomic_write_bytes(path, (text + "\n").encode())
     return Path(path)

@@ -422,30 +422,44 @@ def resolve_method(name: str, weights: Path | None = None, kind: str | None = No
 
     A filter gets the parameters tuned for `kind` and `level` when both are given.
     """
+    return _resolve(name, weights, kind, level)[0]
+
+
+def _resolve(name: str, weights: Path | None, kind: str | None, level: float | None) -> tuple:
+    """(method, what runs): the architecture read from the checkpoint and the file it came from,
+    so that results are labelled by what ran, never by the --model that was typed."""
     from . import baselines
     from .evaluate import model_method
-    from .weights import load_checkpoint, load_pretrained
+    from .weights import get_spec, load_checkpoint, load_pretrained
 
     if weights is not None:
-        return model_method(load_checkpoint(weights)[1])
+        stored, model, _ = load_checkpoint(weights)
+        if stored != name:
+            raise ValueError(f"--weights {weights} holds a {stored} model, not {name!r}; give --model {stored}")
+        return model_method(model), {"model": stored, "weights": str(weights)}
     if name in REGISTRY:
-        return model_method(load_pretrained(name))
+        return model_method(load_pretrained(name)), {
+            "model": name,
+            "weights": str(WEIGHTS_DIR / get_spec(name).filename),
+        }
     if name not in baselines.BASELINE_NAMES:
         raise ValueError(f"--model must be one of {', '.join([*REGISTRY, *baselines.BASELINE_NAMES])}; got {name!r}")
-    return baselines.get_method(name, kind, level)
+    return baselines.get_method(name, kind, level), {"model": name, "weights": None}
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate
+    from .metrics import json_ready
 
-    method = resolve_method(args.model, args.weights, args.noise, args.level)
+    method, what = _resolve(args.model, args.weights, args.noise, args.level)
     clean = _load_split(args, args.split).images
     clean = clean[: args.limit] if args.limit else clean
-    result = {"model": args.model, "split": args.split, **evaluate(method, clean, args.noise, args.level, args.seed)}
+    result = {**what, "split": args.split, **evaluate(method, clean, args.noise, args.level, args.seed)}
     if args.json:
-        print(json.dumps(result))
+        print(json.dumps(json_ready(result), allow_nan=False))  # strict JSON: an infinite PSNR becomes null
         return 0
-    print(f"{args.model} on {result['n']} {args.split} digits, {args.noise} noise at level {args.level}:")
+    source = f" ({what['weights']})" if what["weights"] else ""
+    print(f"{what['model']}{source} on {result['n']} {args.split} digits, {args.noise} noise at level {args.level}:")
     for prefix, label in (("", "denoised"), ("noisy_", "noisy")):
         print(
             f"  {label:9s} MSE {result[prefix + 'mse']:.5f}  PSNR {result[prefix + 'psnr']:.2f} dB  "

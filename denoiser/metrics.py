@@ -43,3 +43,30 @@ def image_metrics(clean: torch.Tensor | np.ndarray, other: torch.Tensor | np.nda
 def mean_metrics(clean: torch.Tensor | np.ndarray, other: torch.Tensor | np.ndarray) -> dict[str, float]:
     """MSE, PSNR and SSIM averaged over the batch (PSNR is the mean of per-image PSNRs)."""
     return {k: float(v.mean()) for k, v in image_metrics(clean, other).items()}
+
+
+def json_ready(data: object) -> object:
+    """`data` with every infinite or NaN float replaced by None, so that strict JSON can hold it
+    (`json.dumps(..., allow_nan=False)`); a dict gains a "note" naming what was replaced and why.
+
+    JSON has no infinity, and Python's default `Infinity` is refused by strict parsers; an infinite
+    PSNR (identical images, e.g. noise at level 0) is a real result, so it is marked, not dropped."""
+    replaced: list[str] = []
+
+    def walk(value: object, path: str) -> object:
+        if isinstance(value, float) and not math.isfinite(value):
+            replaced.append(f"{path} ({value})")
+            return None
+        if isinstance(value, dict):
+            return {key: walk(item, f"{path}.{key}" if path else str(key)) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [walk(item, f"{path}[{i}]") for i, item in enumerate(value)]
+        return value
+
+    ready = walk(data, "")
+    if replaced and isinstance(ready, dict):
+        ready["note"] = (
+            f"null stands for a number JSON cannot hold: {', '.join(replaced)}; "
+            "an infinite PSNR means the images were identical"
+        )
+    return ready
