@@ -472,11 +472,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_denoise(args: argparse.Namespace) -> int:
     """Denoise one picture: a 28x28 image is used as is, anything else is made MNIST-style first."""
     from .evaluate import make_noisy
-    from .preprocess import image_to_mnist, load_png_as_is, tensor_to_png
+    from .preprocess import image_to_mnist, load_png_as_is
     from .weights import atomic_write_bytes
 
     if (args.noise is None) != (args.level is None):
         raise ValueError("--noise and --level go together")
+    picture_format(args.output)  # an unknown extension is refused before any work
+    if args.output.exists() and args.input.exists() and args.output.samefile(args.input):
+        raise ValueError(f"output {args.output} is the input file; give another path, or the original is lost")
     data = args.input.read_bytes()
     image = load_png_as_is(data)
     if image.shape[-2:] != (28, 28):
@@ -484,9 +487,36 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     if args.noise:
         image = make_noisy(image, args.noise, args.level, args.seed)
     denoised = resolve_method(args.model, None, args.noise, args.level)(image.unsqueeze(0))[0]
-    atomic_write_bytes(args.output, tensor_to_png(denoised))
+    atomic_write_bytes(args.output, encode_picture(denoised, args.output))
     print(f"wrote {args.output} (28x28, denoised with {args.model})")
     return 0
+
+
+# Formats a denoised digit is written in, chosen by the output's extension, as an image viewer expects.
+PICTURE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF",
+                   ".webp": "WEBP", ".gif": "GIF"}  # fmt: skip
+
+
+def picture_format(path: Path) -> str:
+    """The PIL format that `path`'s extension names; ValueError listing the extensions otherwise."""
+    fmt = PICTURE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"output {path}: the extension must be one of {', '.join(PICTURE_FORMATS)}")
+    return fmt
+
+
+def encode_picture(image, path: Path) -> bytes:
+    """A (1, H, W) or (H, W) tensor in [0, 1] as grey picture bytes in the format of `path`'s extension."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    pixels = (image.detach().squeeze().clamp(0, 1).numpy() * 255).round().astype(np.uint8)
+    buffer = io.BytesIO()
+    fmt = picture_format(path)
+    Image.fromarray(pixels).save(buffer, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
+    return buffer.getvalue()
 
 
 def cmd_tune_baselines(args: argparse.Namespace) -> int:

@@ -88,3 +88,45 @@ def test_a_blank_picture_exits_2_saying_so(tmp_path, capsys):
     code, lines = run(capsys, "denoise", "--model", "median", str(blank), str(tmp_path / "out.png"))
     assert code == 2 and len(lines) == 1
     assert "blank" in lines[0]
+
+
+def _digit(path):
+    picture = torch.zeros(1, 28, 28)
+    picture[:, 6:22, 12:16] = 1.0
+    path.write_bytes(tensor_to_png(picture))
+    return path
+
+
+def test_denoise_refuses_to_write_over_its_input(tmp_path, capsys, monkeypatch):
+    source = _digit(tmp_path / "a.png")
+    before = source.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    for output in ("a.png", str(source), "./a.png"):
+        code, lines = run(capsys, "denoise", "--model", "median", "a.png", output)
+        assert code == 2 and len(lines) == 1 and "is the input file" in lines[0]
+    (tmp_path / "link.png").symlink_to(source)
+    code, lines = run(capsys, "denoise", "--model", "median", "a.png", "link.png")
+    assert code == 2 and "is the input file" in lines[0]
+    assert source.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("name", "magic"),
+    [("out.png", b"\x89PNG"), ("out.jpg", b"\xff\xd8\xff"), ("OUT.JPEG", b"\xff\xd8\xff"), ("out.bmp", b"BM"),
+     ("out.webp", b"RIFF"), ("out.tif", b"II*\x00")],
+)  # fmt: skip
+def test_denoise_writes_the_format_its_output_extension_names(tmp_path, capsys, name, magic):
+    from PIL import Image
+
+    source = _digit(tmp_path / "a.png")
+    code, _ = run(capsys, "denoise", "--model", "median", str(source), str(tmp_path / name))
+    assert code == 0 and (tmp_path / name).read_bytes().startswith(magic)
+    assert Image.open(tmp_path / name).size == (28, 28)
+
+
+@pytest.mark.parametrize("name", ["out.txt", "out", "out.pdf"])
+def test_denoise_refuses_an_extension_it_cannot_write_naming_the_allowed_ones(tmp_path, capsys, name):
+    source = _digit(tmp_path / "a.png")
+    code, lines = run(capsys, "denoise", "--model", "median", str(source), str(tmp_path / name))
+    assert code == 2 and len(lines) == 1 and ".png, .jpg" in lines[0]
+    assert not (tmp_path / name).exists()
