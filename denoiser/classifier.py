@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import Digits
+from .images import as_batch
 from .weights import (
     MANIFEST,
     WEIGHTS_DIR,
@@ -124,8 +125,12 @@ def _fit(model, digits, epochs, g, batch_size, lr, on_step) -> list[float]:
 
 @torch.inference_mode()
 def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
-    """Predicted digit (N,) int64 for images (N, 1, 28, 28) in [0, 1]."""
-    return torch.cat([model(images[i : i + batch_size]).argmax(1) for i in range(0, len(images), batch_size)])
+    """Predicted digit (N,) int64 for 28x28 pictures (its dense head's size) under the contract of `denoiser.images`."""
+    batch, _ = as_batch(images, "images", next(model.parameters()).dtype)  # (N, 1, H, W)
+    size = model.config.size
+    if batch.shape[-2:] != (size, size):
+        raise ValueError(f"images must be {size}x{size} pixels for the classifier; got shape {tuple(images.shape)}")
+    return torch.cat([model(batch[i : i + batch_size]).argmax(1) for i in range(0, len(batch), batch_size)])
 
 
 def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:

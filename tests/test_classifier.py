@@ -97,3 +97,20 @@ def test_a_classifier_file_is_checked_like_a_denoiser_checkpoint(tmp_path):
     torch.save(crafted, tmp_path / "crafted.pt")
     with pytest.raises(WeightsError, match=r"asks for [\d,]+ weights, more than a file of"):
         load_classifier_file(tmp_path / "crafted.pt")
+
+
+@pytest.mark.parametrize(
+    ("images", "named"),
+    [
+        (torch.zeros(2, 1, 28, 28, dtype=torch.uint8), r"images must hold floats in \[0, 1\]"),
+        (torch.full((2, 1, 28, 28), 255.0), r"images values must be in \[0, 1\]"),
+        (torch.zeros(2, 1, 30, 30), r"images must be 28x28 pixels for the classifier"),
+    ],
+)
+def test_the_classifier_takes_digits_under_the_common_contract(images, named):
+    from denoiser.classifier import ClassifierConfig, DigitClassifier, predict
+
+    model = DigitClassifier(ClassifierConfig()).eval()
+    with pytest.raises(ValueError, match=named):
+        predict(model, images)
+    assert predict(model, torch.zeros(28, 28, dtype=torch.float64)).shape == (1,)
