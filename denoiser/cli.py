@@ -221,9 +221,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
     check_writable(out, "the run's --out")
     with claim(out):  # the state is read under the lock: a run still writing it would change it
         _, model, meta = load_checkpoint(args.state, hint=RESUME_HINT)
-        argv = meta.get("argv")
-        if "resume" not in meta or not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
-            raise ValueError(f"{args.state} is a checkpoint, not a train run's .resume file")
+        _check_resume_meta(args.state, meta)
+        argv = meta["argv"]
         # Given again last, so they override the run's own (argparse keeps the last value).
         extra = [*(["--max-minutes", str(args.max_minutes)] if args.max_minutes is not None else []),
                  *(["--threads", str(args.threads)] if args.threads is not None else [])]  # fmt: skip
@@ -232,6 +231,19 @@ def cmd_resume(args: argparse.Namespace) -> int:
         if resume_path(_out_path(run)).resolve() != args.state.resolve():
             raise ValueError(f"{args.state} was written for --out {run.out}; move it back beside that file")
         return _train(run, _out_path(run), resumed=(model, meta))
+
+
+def _check_resume_meta(path: Path, meta: dict) -> None:
+    """ValueError unless `meta` has what a .resume file's meta holds, each of its type."""
+    if "resume" not in meta:
+        raise ValueError(f"{path} is a checkpoint, not a train run's .resume file")
+    argv = meta.get("argv")
+    kinds = {"resume": dict, "init": dict, "sittings": int}
+    wrong = [key for key, kind in kinds.items() if not isinstance(meta.get(key), kind)]
+    if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
+        wrong.append("argv")
+    if wrong:
+        raise ValueError(f"{path} is a damaged .resume file (its {', '.join(wrong)} are missing or of the wrong type)")
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -525,6 +537,7 @@ def cmd_tune_baselines(args: argparse.Namespace) -> int:
 
     from . import baselines
 
+    check_writable(args.out or baselines.TUNED_FILE)  # before the hour of tuning, not after it
     torch.set_num_threads(args.threads)
     clean = _load_split(args, "train").images[: args.limit]
 
@@ -548,6 +561,8 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
     from .classifier import accuracy, save_classifier, train_classifier
     from .weights import write_manifest
 
+    out = args.out or Path("runs") / "classifier.pt"
+    check_writable(out)  # before the training, not after it
     torch.set_num_threads(args.threads)
     digits = _load_split(args, "train")
     start = time.perf_counter()
@@ -561,7 +576,6 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
         "test_accuracy": test_accuracy, "n_test": len(test) if test else 0,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "versions": _versions(),
     }  # fmt: skip
-    out = args.out or Path("runs") / "classifier.pt"
     save_classifier(out, model, meta)
     if out.resolve().parent == WEIGHTS_DIR:
         write_manifest()
@@ -577,6 +591,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     from .benchmark import BenchmarkConfig, run_benchmark
     from .report import write_outputs
 
+    check_writable(args.out / "results.json")  # before the benchmark's hour, not after it
     clean = _load_split(args, "test")
     clean = clean.subset(slice(0, args.limit)) if args.limit else clean
     torch.set_num_threads(args.threads)

@@ -129,3 +129,31 @@ def test_an_unwritable_out_is_refused_before_the_digits_are_even_loaded(tmp_path
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and f"--out {out}" in err[0]
     assert time.monotonic() - start < 5 and not (tmp_path / "no-data").exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["tune-baselines", "--limit", "4"], ["train-classifier", "--epochs", "1"], ["benchmark", "--limit", "4"]],
+    ids=lambda c: c[0],
+)
+def test_every_long_command_checks_its_out_before_working(tmp_path, capsys, command):
+    (tmp_path / "file").write_text("")
+    out = tmp_path / "file" / ("bench" if command[0] == "benchmark" else "result.out")
+    start = time.monotonic()
+    code = main([*command, "--source", "sample", "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "cannot be written" in err[0] and time.monotonic() - start < 5
+
+
+@pytest.mark.parametrize("change", [{"argv": "train --model unet"}, {"sittings": "1"}, {"init": None}])
+def test_a_resume_file_with_malformed_meta_is_refused_in_one_line(tmp_path, capsys, change):
+    from denoiser.weights import build_model, save_checkpoint
+
+    out = tmp_path / "run.pt"
+    assert main([*TINY, "--max-minutes", "1e-6", "--out", str(out)]) == 0
+    _, model, meta = load_checkpoint(resume_path(out))
+    save_checkpoint(resume_path(out), "unet", build_model("unet", model.config), {**meta, **change})
+    capsys.readouterr()
+    assert main(["resume", str(resume_path(out))]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is a damaged .resume file" in err[0] and next(iter(change)) in err[0]
