@@ -92,6 +92,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="denoiser", description="Denoise MNIST digits: train, evaluate, benchmark.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
+    _add_train_parsers(sub)
+    e = sub.add_parser("evaluate", help="denoise the test split (or --split train) and print MSE, PSNR, SSIM")
+    e.add_argument("--model", required=True, help=f"one of {', '.join(REGISTRY)}, or a classical filter")
+    e.add_argument("--weights", type=Path, help="a checkpoint file instead of the shipped weights")
+    _add_data_args(e, "mnist")
+    _add_noise_args(e, required=True)
+    e.add_argument("--limit", type=_positive_int, help="the first N digits only")
+    # The train split shows how much a model has memorised: compare it with the test split's figure.
+    e.add_argument("--split", choices=("test", "train"), default="test", help="which digits (default: test)")
+    e.add_argument("--seed", type=_non_negative_int, default=0, help="noise seed")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+
+    d = sub.add_parser("denoise", help="denoise one image file")
+    d.add_argument("--model", default="unet", help=f"one of {', '.join(REGISTRY)}, or a classical filter")
+    d.add_argument("input", type=Path)
+    d.add_argument("output", type=Path)
+    _add_noise_args(d, required=False)
+    d.add_argument("--seed", type=_non_negative_int, default=0, help="noise seed")
+    _add_benchmark_parsers(sub)
+    return parser
+
+
+def _add_train_parsers(sub) -> None:
+    """Subcommands of training: train, resume."""
     t = sub.add_parser("train", help="train a model; writes a checkpoint atomically")
     t.add_argument("--model", choices=REGISTRY, required=True)
     _add_data_args(t, "mnist")
@@ -126,26 +150,6 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("state", type=Path, help="the .resume file a stopped or killed train run left beside its --out")
     r.add_argument("--max-minutes", type=float, help="stop this sitting after this wall time (default: the run's own)")
     r.add_argument("--threads", type=_threads(0), help="torch CPU threads (default: the run's own)")
-
-    e = sub.add_parser("evaluate", help="denoise the test split (or --split train) and print MSE, PSNR, SSIM")
-    e.add_argument("--model", required=True, help=f"one of {', '.join(REGISTRY)}, or a classical filter")
-    e.add_argument("--weights", type=Path, help="a checkpoint file instead of the shipped weights")
-    _add_data_args(e, "mnist")
-    _add_noise_args(e, required=True)
-    e.add_argument("--limit", type=_positive_int, help="the first N digits only")
-    # The train split shows how much a model has memorised: compare it with the test split's figure.
-    e.add_argument("--split", choices=("test", "train"), default="test", help="which digits (default: test)")
-    e.add_argument("--seed", type=_non_negative_int, default=0, help="noise seed")
-    e.add_argument("--json", action="store_true", help="print one JSON object")
-
-    d = sub.add_parser("denoise", help="denoise one image file")
-    d.add_argument("--model", default="unet", help=f"one of {', '.join(REGISTRY)}, or a classical filter")
-    d.add_argument("input", type=Path)
-    d.add_argument("output", type=Path)
-    _add_noise_args(d, required=False)
-    d.add_argument("--seed", type=_non_negative_int, default=0, help="noise seed")
-    _add_benchmark_parsers(sub)
-    return parser
 
 
 def _add_benchmark_parsers(sub) -> None:
