@@ -157,3 +157,15 @@ def test_a_resume_file_with_malformed_meta_is_refused_in_one_line(tmp_path, caps
     assert main(["resume", str(resume_path(out))]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "is a damaged .resume file" in err[0] and next(iter(change)) in err[0]
+
+
+def test_ctrl_c_outside_a_training_loop_exits_130_in_one_line(monkeypatch, capsys):
+    """Loading data or denoising can be interrupted too: one line, no traceback."""
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("denoiser.cli._load_split", interrupted)
+    code = main(["evaluate", "--model", "median", "--source", "sample", "--noise", "gaussian", "--level", "0.5"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 130 and err == ["denoiser evaluate: interrupted"]
