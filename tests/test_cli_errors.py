@@ -4,6 +4,8 @@ Run in-process through `main`, which is what `python -m denoiser` calls; test_cl
 same through a real subprocess for a few cases.
 """
 
+import os
+
 import pytest
 import torch
 
@@ -20,6 +22,7 @@ def run(capsys, *args: str) -> tuple[int, list[str]]:
     return code, capsys.readouterr().err.strip().splitlines()
 
 
+MORE_THAN_CORES = str((os.cpu_count() or 1) + 1)
 EVALUATE = ("evaluate", "--model", "seed-ae", "--source", "sample")
 
 
@@ -44,14 +47,14 @@ EVALUATE = ("evaluate", "--model", "seed-ae", "--source", "sample")
         (("train", "--model", "unet", "--threads", "-2"), "--threads"),
         (("train", "--model", "unet", "--noise", "gaussian", "--level", "2"), "--level"),
         (("train", "--model", "seed-ae", "--widths", "8", "16", "--source", "sample"), "--widths"),
-        (("train", "--model", "unet", "--threads", "100000"), "--threads: must be a whole number in 0.."),
-        (("train", "--model", "unet", "--threads", "2000"), "--threads: must be a whole number in 0.."),
-        (("resume", "x.pt.resume", "--threads", "2000"), "--threads: must be a whole number in 0.."),
-        (("benchmark", "--threads", "2000"), "--threads: must be a whole number in 1.."),
+        # Values just past each bound (larger ones, unrefused, would make the test itself eat the machine).
+        (("train", "--model", "unet", "--threads", MORE_THAN_CORES), "--threads: must be a whole number in 0.."),
+        (("resume", "x.pt.resume", "--threads", MORE_THAN_CORES), "--threads: must be a whole number in 0.."),
+        (("benchmark", "--threads", MORE_THAN_CORES), "--threads: must be a whole number in 1.."),
         (("train", "--model", "unet", "--widths", "8", "8", "8", "8", "--source", "sample"), "--widths takes 2..3"),
-        (("train", "--model", "unet", "--widths", "100000", "100000"), "--widths: must be a whole number in 1..512"),
-        (("train", "--model", "unet", "--mid-blocks", "100000"), "--mid-blocks: must be a whole number in 0..32"),
-        (("train", "--model", "unet", "--batch-size", "100000"), "--batch-size: must be a whole number in 1..1024"),
+        (("train", "--model", "unet", "--widths", "513", "513"), "--widths: must be a whole number in 1..512"),
+        (("train", "--model", "unet", "--mid-blocks", "33"), "--mid-blocks: must be a whole number in 0..32"),
+        (("train", "--model", "unet", "--batch-size", "1025"), "--batch-size: must be a whole number in 1..1024"),
         (("tune-baselines", "--seed", "-1"), "--seed"),
         (("benchmark", "--limit", "-1"), "--limit"),
         (("train-classifier", "--epochs", "0"), "--epochs"),

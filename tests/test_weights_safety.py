@@ -179,7 +179,7 @@ def test_a_tiny_file_asking_for_a_huge_model_is_refused_before_any_weight_is_all
         return real.build(config)
 
     monkeypatch.setitem(weights.REGISTRY, "unet", dataclasses.replace(real, build=build))
-    crafted = {"model": "unet", "config": {"widths": [512, 512, 512], "mid_blocks": 32}, "state_dict": {}}
+    crafted = {"model": "unet", "config": {"widths": [64, 64], "mid_blocks": 4}, "state_dict": {}}  # ~300k weights
     path = _save(tmp_path / "crafted.pt", crafted)
     assert path.stat().st_size < 2000
     with pytest.raises(WeightsError, match=r"asks for [\d,]+ weights, more than a file of [\d,]+ bytes holds"):
@@ -190,8 +190,9 @@ def test_a_tiny_file_asking_for_a_huge_model_is_refused_before_any_weight_is_all
 @pytest.mark.parametrize(
     ("config", "named"),
     [
-        ({"widths": [100000, 100000]}, r"UNetConfig\.widths must be a whole number in 1\.\.512"),
-        ({"mid_blocks": 100000}, r"UNetConfig\.mid_blocks must be a whole number in 0\.\.32"),
+        # Just past each bound: without the bounds, a test of larger values would itself exhaust memory.
+        ({"widths": [513, 513]}, r"UNetConfig\.widths must be a whole number in 1\.\.512"),
+        ({"mid_blocks": 33}, r"UNetConfig\.mid_blocks must be a whole number in 0\.\.32"),
         ({"widths": "abc"}, r"UNetConfig\.widths must list 2\.\.3"),
         ({"widths": [8, 8, 8, 8]}, r"UNetConfig\.widths must list 2\.\.3"),
     ],
