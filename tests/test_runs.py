@@ -128,6 +128,8 @@ def test_an_unwritable_out_is_refused_before_the_digits_are_even_loaded(tmp_path
     code = main([*TINY, "--source", "mnist", "--data-root", str(tmp_path / "no-data"), "--out", str(out)])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and f"--out {out}" in err[0]
+    if where == "under a file":
+        assert f"({tmp_path / 'file'} is a file, not a folder)" in err[0]
     assert time.monotonic() - start < 5 and not (tmp_path / "no-data").exists()
 
 
