@@ -1,9 +1,11 @@
 """denoiser: remove noise from images of handwritten digits (MNIST).
 
-Modules, one per role: `data` (digits), `noise` (generators), `models` (pure torch nets),
+Modules, one per role: `data` (digits), `images` (the input contract every function taking
+digits checks), `noise` (generators), `models` (pure torch nets),
 `train` (the training routine), `metrics` (MSE/PSNR/SSIM), `evaluate` (methods and
 measurement), `weights` (registry and checkpoint I/O), `preprocess` (pictures -> MNIST-style
-inputs), `baselines` (classical filters) and `cli` (`python -m denoiser`).
+inputs), `baselines` (classical filters), `runs` (a train run's lock, writability check and
+clean stop on a signal) and `cli` (`python -m denoiser`).
 """
 
 from .data import DataUnavailableError, Digits, load_digits, load_mnist, load_sample, split_holdout

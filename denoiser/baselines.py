@@ -29,7 +29,8 @@ from skimage.filters import gaussian
 from skimage.restoration import denoise_bilateral, denoise_nl_means, denoise_tv_chambolle, denoise_wavelet
 
 from .evaluate import make_noisy
-from .metrics import psnr_from_mse
+from .images import as_batch
+from .metrics import json_ready, psnr_from_mse
 from .noise import NOISE_KINDS, check_kind, check_level
 from .weights import WEIGHTS_DIR, WeightsError, atomic_write_bytes
 
@@ -126,10 +127,10 @@ class Baseline:
         return np.clip(np.stack([fn(image, **self.params) for image in noisy]), 0.0, 1.0)
 
     def __call__(self, noisy: torch.Tensor) -> torch.Tensor:
-        images = noisy.detach().cpu().to(torch.float64).numpy()
-        flat = images.reshape(-1, *images.shape[-2:])  # (N * C, H, W): filters are 2-D
-        denoised = self.denoise_array(flat).reshape(images.shape)
-        return torch.from_numpy(denoised).to(noisy.dtype)
+        """Pictures under the contract of `denoiser.images` -> denoised, in their shape and dtype."""
+        batch, restore = as_batch(noisy, "noisy", torch.float64)  # (N, 1, H, W)
+        denoised = self.denoise_array(batch[:, 0].detach().cpu().numpy())  # (N, H, W): filters are 2-D
+        return restore(torch.from_numpy(denoised))
 
 
 def load_tuned(path: str | os.PathLike = TUNED_FILE) -> dict | None:
@@ -225,5 +226,6 @@ def save_tuned(tuned: dict, path: str | os.PathLike = TUNED_FILE, meta: dict | N
     """Atomically write a tuning result (plus `meta`, e.g. the command and date) as JSON."""
     stamp = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     payload = {**tuned, "meta": {**tuned.get("meta", {}), **stamp, **(meta or {})}}
-    atomic_write_bytes(path, (json.dumps(payload, indent=1, sort_keys=True) + "\n").encode())
+    text = json.dumps(json_ready(payload), indent=1, sort_keys=True, allow_nan=False)
+    atomic_write_bytes(path, (text + "\n").encode())
     return Path(path)

@@ -26,7 +26,18 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import Digits
-from .weights import MANIFEST, WEIGHTS_DIR, WeightsError, atomic_write_bytes, checkpoint_bytes, read_manifest, sha256
+from .images import as_batch
+from .weights import (
+    MANIFEST,
+    WEIGHTS_DIR,
+    WeightsError,
+    atomic_write_bytes,
+    check_fits,
+    checkpoint_bytes,
+    read_manifest,
+    read_model,
+    sha256,
+)
 
 CLASSIFIER_NAME = "classifier"
 CLASSIFIER_FILE = WEIGHTS_DIR / "classifier.pt"
@@ -114,8 +125,12 @@ def _fit(model, digits, epochs, g, batch_size, lr, on_step) -> list[float]:
 
 @torch.inference_mode()
 def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
-    """Predicted digit (N,) int64 for images (N, 1, 28, 28) in [0, 1]."""
-    return torch.cat([model(images[i : i + batch_size]).argmax(1) for i in range(0, len(images), batch_size)])
+    """Predicted digit (N,) int64 for 28x28 pictures (its dense head's size) under the contract of `denoiser.images`."""
+    batch, _ = as_batch(images, "images", next(model.parameters()).dtype)  # (N, 1, H, W)
+    size = model.config.size
+    if batch.shape[-2:] != (size, size):
+        raise ValueError(f"images must be {size}x{size} pixels for the classifier; got shape {tuple(images.shape)}")
+    return torch.cat([model(batch[i : i + batch_size]).argmax(1) for i in range(0, len(batch), batch_size)])
 
 
 @torch.inference_mode()
@@ -138,22 +153,21 @@ def save_classifier(path: str | os.PathLike, model: DigitClassifier, meta: dict 
 
 def load_classifier_file(path: str | os.PathLike) -> tuple[DigitClassifier, dict]:
     """(classifier in eval mode, meta) from a checkpoint file; WeightsError if missing or damaged."""
-    hint = f"regenerate with `{REGENERATE}`"
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-        if payload["model"] != CLASSIFIER_NAME:
-            raise ValueError(f"it holds model {payload['model']!r}")
-        fields = {f.name for f in dataclasses.fields(ClassifierConfig)}
-        unknown = set(payload["config"]) - fields
-        if unknown:
-            raise ValueError(f"unknown config keys {sorted(unknown)}")
-        model = DigitClassifier(ClassifierConfig(**payload["config"]))
-        model.load_state_dict(payload["state_dict"])
-    except FileNotFoundError:
-        raise WeightsError(f"weights file {path} does not exist; {hint}") from None
-    except Exception as err:  # torch raises many types for a damaged file; all mean the same to a user
-        raise WeightsError(f"weights file {path} is damaged or not a classifier checkpoint ({err}); {hint}") from None
-    return model.eval(), dict(payload.get("meta", {}))
+    _, model, meta = read_model(path, _build, "a classifier checkpoint", f"regenerate with `{REGENERATE}`")
+    return model, meta
+
+
+def _build(name: str, config: dict, file_size: int) -> DigitClassifier:
+    """The classifier a checkpoint's config describes, once it is known to fit the file."""
+    if name != CLASSIFIER_NAME:
+        raise ValueError(f"it holds model {name!r}")
+    fields = {f.name for f in dataclasses.fields(ClassifierConfig)}
+    unknown = set(config) - fields
+    if unknown:
+        raise ValueError(f"unknown config keys {sorted(unknown)}")
+    config = ClassifierConfig(**config)
+    check_fits(DigitClassifier, config, file_size)
+    return DigitClassifier(config)
 
 
 def load_classifier(weights_dir: str | os.PathLike = WEIGHTS_DIR) -> DigitClassifier:

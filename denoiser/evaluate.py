@@ -12,8 +12,9 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from .images import as_batch
 from .metrics import mean_metrics
-from .noise import add_noise, check_images, check_seed
+from .noise import add_noise, check_seed
 
 Method = Callable[[torch.Tensor], torch.Tensor]
 
@@ -22,12 +23,13 @@ Method = Callable[[torch.Tensor], torch.Tensor]
 def denoise_batch(model: nn.Module, noisy: torch.Tensor, batch_size: int = 128) -> torch.Tensor:
     """Run `model` over `noisy` in chunks, without gradients; the model is not changed.
 
+    `noisy` follows the contract of `denoiser.images`; the result has its shape and dtype.
     Chunks of 128 keep a U-Net's activations in the CPU caches: faster than one batch of 1,024."""
-    check_images(noisy, "noisy")
-    single = noisy.dim() == 3
-    batch = noisy.unsqueeze(0) if single else noisy
+    batch, restore = as_batch(noisy, "noisy")  # (N, 1, H, W)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a whole number >= 1; got {batch_size!r}")
     out = torch.cat([model(batch[i : i + batch_size]) for i in range(0, len(batch), batch_size)])
-    return out[0] if single else out
+    return restore(out)
 
 
 def model_method(model: nn.Module) -> Method:

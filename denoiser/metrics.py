@@ -1,8 +1,9 @@
 """Image-quality metrics: MSE, PSNR and SSIM from scikit-image, wrapped once.
 
 Every image is compared on the same [0, 1] scale (`data_range=1`), the mistake the
-tutorials make most often being a PSNR over mismatched scales. Identical images have
-PSNR = inf, which is returned as such rather than raising or warning.
+tutorials make most often being a PSNR over mismatched scales: pictures outside [0, 1]
+(0-255 pixels, say) are refused by the input contract of `denoiser.images`, not scored.
+Identical images have PSNR = inf, which is returned as such rather than raising or warning.
 """
 
 from __future__ import annotations
@@ -13,22 +14,14 @@ import numpy as np
 import torch
 from skimage.metrics import mean_squared_error, structural_similarity
 
+from .images import as_batch
+
 METRIC_NAMES = ("mse", "psnr", "ssim")
 
 
-def _as_batch(images: torch.Tensor | np.ndarray, name: str) -> np.ndarray:
-    """(N, 1, H, W), (1, H, W) or (H, W) tensor/array -> float64 array (N, H, W)."""
-    arr = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
-    arr = arr.astype(np.float64, copy=False)
-    if arr.ndim == 4 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    elif arr.ndim == 3 and arr.shape[0] == 1:
-        pass
-    elif arr.ndim == 2:
-        arr = arr[None]
-    elif arr.ndim != 3:
-        raise ValueError(f"{name} must be shaped (N, 1, H, W), (N, H, W) or (H, W); got {arr.shape}")
-    return arr
+def _as_arrays(images: object, name: str) -> np.ndarray:
+    """Pictures under the contract of `denoiser.images` -> float64 array (N, H, W)."""
+    return as_batch(images, name, torch.float64)[0][:, 0].detach().cpu().numpy()
 
 
 def psnr_from_mse(mse: float) -> float:
@@ -38,7 +31,7 @@ def psnr_from_mse(mse: float) -> float:
 
 def image_metrics(clean: torch.Tensor | np.ndarray, other: torch.Tensor | np.ndarray) -> dict[str, np.ndarray]:
     """Per-image MSE, PSNR and SSIM of `other` against `clean`; each value an array of length N."""
-    a, b = _as_batch(clean, "clean"), _as_batch(other, "other")
+    a, b = _as_arrays(clean, "clean"), _as_arrays(other, "other")
     if a.shape != b.shape:
         raise ValueError(f"clean and other must have the same shape; got {a.shape} and {b.shape}")
     mse = np.array([mean_squared_error(x, y) for x, y in zip(a, b, strict=True)])
@@ -50,3 +43,30 @@ def image_metrics(clean: torch.Tensor | np.ndarray, other: torch.Tensor | np.nda
 def mean_metrics(clean: torch.Tensor | np.ndarray, other: torch.Tensor | np.ndarray) -> dict[str, float]:
     """MSE, PSNR and SSIM averaged over the batch (PSNR is the mean of per-image PSNRs)."""
     return {k: float(v.mean()) for k, v in image_metrics(clean, other).items()}
+
+
+def json_ready(data: object) -> object:
+    """`data` with every infinite or NaN float replaced by None, so that strict JSON can hold it
+    (`json.dumps(..., allow_nan=False)`); a dict gains a "note" naming what was replaced and why.
+
+    JSON has no infinity, and Python's default `Infinity` is refused by strict parsers; an infinite
+    PSNR (identical images, e.g. noise at level 0) is a real result, so it is marked, not dropped."""
+    replaced: list[str] = []
+
+    def walk(value: object, path: str) -> object:
+        if isinstance(value, float) and not math.isfinite(value):
+            replaced.append(f"{path} ({value})")
+            return None
+        if isinstance(value, dict):
+            return {key: walk(item, f"{path}.{key}" if path else str(key)) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [walk(item, f"{path}[{i}]") for i, item in enumerate(value)]
+        return value
+
+    ready = walk(data, "")
+    if replaced and isinstance(ready, dict):
+        ready["note"] = (
+            f"null stands for a number JSON cannot hold: {', '.join(replaced)}; "
+            "an infinite PSNR means the images were identical"
+        )
+    return ready

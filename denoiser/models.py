@@ -8,7 +8,9 @@
   `network_dncnn.py`), which keeps clean strokes sharp because the identity is free.
   It is blind: it is not told the noise kind or level.
 
-Both take and return float tensors shaped (N, 1, 28, 28) in [0, 1]; any H, W divisible by 4 work.
+Both take the pictures of `denoiser.images` ((H, W), (1, H, W) or (N, 1, H, W) in [0, 1]) and
+return the same shape: both are fully convolutional, and a size their poolings do not divide is
+zero-padded (background) and cropped back, so a model never changes a picture's size.
 """
 
 from __future__ import annotations
@@ -16,7 +18,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+from .images import as_batch
+
+MAX_WIDTH = 512  # filters per convolution: 512 already costs ~200 MB of activations per batch of 64
+MAX_LEVELS = 3  # 28 = 7 * 2 * 2: two halvings keep whole pixels, a third would split the 7x7 level
+MAX_MID_BLOCKS = 32  # the shipped unet has 2; 6 was already no better
+
+
+def _check_int(value: object, name: str, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be a whole number in {low}..{high}; got {value!r}")
+
+
+def _same_size(net: nn.Module, noisy: torch.Tensor, multiple: int, run=None) -> torch.Tensor:
+    """`run` (default: `net` itself) on pictures under the contract of `denoiser.images`, zero-padded
+    to a multiple of `multiple` px for the poolings and cropped back: the caller's shape and dtype."""
+    run = run or net
+    batch, restore = as_batch(noisy, "noisy", next(net.parameters()).dtype)  # (N, 1, H, W)
+    h, w = batch.shape[-2:]
+    pad_h, pad_w = -h % multiple, -w % multiple
+    if not (pad_h or pad_w):
+        return restore(run(batch))
+    top, left = pad_h // 2, pad_w // 2  # centred, so the digit keeps its place in the field of view
+    padded = F.pad(batch, (left, pad_w - left, top, pad_h - top))
+    return restore(run(padded)[..., top : top + h, left : left + w])
 
 
 @dataclass
@@ -24,6 +52,11 @@ class SeedAEConfig:
     channels: int = 1  # image channels
     width: int = 32  # filters of the outer convolutions
     bottleneck: int = 16  # filters of the inner convolutions
+
+    def __post_init__(self) -> None:
+        _check_int(self.channels, "SeedAEConfig.channels", 1, 1)  # grey digits: see denoiser.images
+        _check_int(self.width, "SeedAEConfig.width", 1, MAX_WIDTH)
+        _check_int(self.bottleneck, "SeedAEConfig.bottleneck", 1, MAX_WIDTH)
 
 
 class SeedAE(nn.Module):
@@ -46,7 +79,7 @@ class SeedAE(nn.Module):
         )  # fmt: skip
 
     def forward(self, noisy: torch.Tensor) -> torch.Tensor:
-        return self.net(noisy)
+        return _same_size(self.net, noisy, 4)  # two poolings
 
 
 @dataclass
@@ -56,11 +89,13 @@ class UNetConfig:
     mid_blocks: int = 2  # extra residual blocks at the coarsest level: receptive field at little cost
 
     def __post_init__(self) -> None:
+        _check_int(self.channels, "UNetConfig.channels", 1, 1)  # grey digits: see denoiser.images
+        if not isinstance(self.widths, (list, tuple)) or not 2 <= len(self.widths) <= MAX_LEVELS:
+            raise ValueError(f"UNetConfig.widths must list 2..{MAX_LEVELS} filter counts; got {self.widths!r}")
         self.widths = tuple(self.widths)  # a checkpoint may store a list
-        if len(self.widths) < 2 or min(self.widths) < 1:
-            raise ValueError(f"UNetConfig.widths must list >= 2 positive filter counts; got {self.widths}")
-        if self.mid_blocks < 0:
-            raise ValueError(f"UNetConfig.mid_blocks must be >= 0; got {self.mid_blocks}")
+        for width in self.widths:
+            _check_int(width, "UNetConfig.widths", 1, MAX_WIDTH)
+        _check_int(self.mid_blocks, "UNetConfig.mid_blocks", 0, MAX_MID_BLOCKS)
 
 
 class _Residual(nn.Module):
@@ -99,6 +134,9 @@ class UNet(nn.Module):
         self.head = nn.Conv2d(widths[0], config.channels, 1)
 
     def forward(self, noisy: torch.Tensor) -> torch.Tensor:
+        return _same_size(self, noisy, 2 ** (len(self.config.widths) - 1), self._denoise)
+
+    def _denoise(self, noisy: torch.Tensor) -> torch.Tensor:
         return (noisy - self.predict_noise(noisy)).clamp(0, 1)
 
     def predict_noise(self, noisy: torch.Tensor) -> torch.Tensor:

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .images import as_batch
+
 NOISE_KINDS = ("gaussian", "salt_pepper", "speckle", "poisson")
 
 
@@ -50,35 +52,20 @@ def check_seed(seed: object, name: str = "seed") -> int:
     return int(seed)
 
 
-def check_images(images: object, name: str = "clean") -> torch.Tensor:
-    """Check that `images` is a float tensor of images in [0, 1], shaped (H, W), (C, H, W) or (N, C, H, W)."""
-    if not isinstance(images, torch.Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor; got {type(images).__name__}")
-    if not images.is_floating_point():
-        raise ValueError(f"{name} must be a float tensor with values in [0, 1]; got dtype {images.dtype}")
-    if images.dim() not in (2, 3, 4) or images.numel() == 0:
-        raise ValueError(
-            f"{name} must be shaped (H, W), (C, H, W) or (N, C, H, W) and non-empty; got shape {tuple(images.shape)}"
-        )
-    if not torch.isfinite(images).all():
-        raise ValueError(f"{name} must not contain NaN or infinite values")
-    if images.min() < 0 or images.max() > 1:
-        raise ValueError(f"{name} values must be in [0, 1]; got [{images.min():.3g}, {images.max():.3g}]")
-    return images
-
-
 def add_noise(
     clean: torch.Tensor,
     kind: str,
     level: float,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """Return a noisy copy of `clean` (same shape, values in [0, 1]); `clean` is not modified."""
-    check_images(clean)
+    """Return a noisy copy of `clean` (same shape and dtype, values in [0, 1]); `clean` is not modified.
+
+    `clean` follows the contract of `denoiser.images`: (H, W), (1, H, W) or (N, 1, H, W) floats in [0, 1]."""
+    batch, restore = as_batch(clean, "clean")
     check_kind(kind)
     level = check_level(level)
-    levels = torch.full((), level, dtype=clean.dtype)
-    return _apply(clean, kind, levels, generator)
+    levels = torch.full((), level, dtype=batch.dtype)
+    return restore(_apply(batch, kind, levels, generator))
 
 
 def _apply(clean: torch.Tensor, kind: str, levels: torch.Tensor, g: torch.Generator | None) -> torch.Tensor:
@@ -132,10 +119,8 @@ def add_curriculum_noise(
     curriculum: tuple[NoiseRange, ...] | list[NoiseRange],
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """Noise a batch (N, C, H, W): each image gets a kind drawn from `curriculum` and a level uniform in its range."""
-    check_images(clean)
-    if clean.dim() != 4:
-        raise ValueError(f"clean must be a batch shaped (N, C, H, W); got shape {tuple(clean.shape)}")
+    """Noise a batch (N, 1, H, W): each image gets a kind drawn from `curriculum` and a level uniform in its range."""
+    clean, restore = as_batch(clean, "clean")
     if not curriculum:
         raise ValueError("curriculum must name at least one NoiseRange")
     n = clean.shape[0]
@@ -148,4 +133,4 @@ def add_curriculum_noise(
             continue
         levels = (spec.low + (spec.high - spec.low) * u[idx]).view(-1, 1, 1, 1)
         noisy[idx] = _apply(clean[idx], spec.kind, levels, generator)
-    return noisy
+    return restore(noisy)

@@ -13,6 +13,7 @@ import json
 import math
 from pathlib import Path
 
+from .metrics import json_ready
 from .weights import atomic_write_bytes
 
 NOISY = "noisy"  # the benchmark's row of the undenoised input
@@ -159,7 +160,7 @@ def write_outputs(report: dict, out: str | Path) -> list[Path]:
     html = plotly_figure(report).to_html(include_plotlyjs=True, full_html=True)
     contents = {
         "results.md": markdown(report).encode(),
-        "results.json": (json.dumps(report, indent=1) + "\n").encode(),
+        "results.json": (json.dumps(json_ready(report), indent=1, allow_nan=False) + "\n").encode(),
         "psnr_vs_level.html": html.encode(),
         "psnr_vs_level.png": matplotlib_png(report),
     }

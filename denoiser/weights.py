@@ -64,17 +64,23 @@ def regenerate_hint(name: str) -> str:
 
 def build_model(name: str, config: dict | object | None = None, seed: int | None = None) -> nn.Module:
     """A fresh model `name` from a config object or dict (unknown keys raise ValueError)."""
-    spec = get_spec(name)
-    if config is None or isinstance(config, dict):
-        fields = {f.name for f in dataclasses.fields(spec.config_cls)}
-        unknown = set(config or {}) - fields
-        if unknown:
-            raise ValueError(f"config for {name} has unknown keys {sorted(unknown)}; allowed: {sorted(fields)}")
-        config = spec.config_cls(**(config or {}))
+    spec, config = get_spec(name), _config(name, config)
     with torch.random.fork_rng(devices=[]):  # seed the initialisation without touching the global RNG
         if seed is not None:
             torch.manual_seed(check_seed(seed))
         return spec.build(config)
+
+
+def _config(name: str, config: dict | object | None):
+    """Model `name`'s config object from a dict (unknown keys raise ValueError; the dataclass checks values)."""
+    spec = get_spec(name)
+    if config is not None and not isinstance(config, dict):
+        return config
+    fields = {f.name for f in dataclasses.fields(spec.config_cls)}
+    unknown = set(config or {}) - fields
+    if unknown:
+        raise ValueError(f"config for {name} has unknown keys {sorted(unknown)}; allowed: {sorted(fields)}")
+    return spec.config_cls(**(config or {}))
 
 
 def sha256(path: str | os.PathLike) -> str:
@@ -126,22 +132,98 @@ def save_checkpoint(path: str | os.PathLike, name: str, model: nn.Module, meta: 
 
 def load_checkpoint(source: str | os.PathLike | bytes, hint: str = "") -> tuple[str, nn.Module, dict]:
     """(name, model in eval mode, meta) from a checkpoint file or its bytes; WeightsError if damaged."""
-    import io
+    return read_model(source, _build_denoiser, "a denoiser checkpoint", hint)
 
+
+def read_model(
+    source: str | os.PathLike | bytes, build: Callable[[str, dict, int], nn.Module], what: str, hint: str = ""
+) -> tuple[str, nn.Module, dict]:
+    """(name, model in eval mode, meta) from checkpoint bytes or a file, the model made by
+    `build(name, config, file_size)`; any problem is a WeightsError of one line naming the file.
+
+    Refused: anything but torch's zip format of tensors and plain data, a config or meta of the
+    wrong type, a config `build` finds larger than the file could hold, NaN or infinite weights."""
     label = "the uploaded weights" if isinstance(source, bytes) else str(source)
     hint = f"; {hint}" if hint else ""
     try:
-        f = io.BytesIO(source) if isinstance(source, bytes) else source
-        payload = torch.load(f, map_location="cpu", weights_only=True)
-        name = payload["model"]
-        model = build_model(name, payload["config"])
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        payload = _read_payload(data)
+        name, config, meta = _check_payload(payload)
+        model = build(name, config, len(data))
         model.load_state_dict(payload["state_dict"])
-    except FileNotFoundError:
+        _check_finite(model)
+    except (FileNotFoundError, IsADirectoryError):
         raise WeightsError(f"weights file {label} does not exist{hint}") from None
     except Exception as err:  # torch raises many types for a damaged file; all mean the same to a user
-        reason = _one_line(err)
-        raise WeightsError(f"weights file {label} is damaged or not a denoiser checkpoint ({reason}){hint}") from None
-    return name, model.eval(), dict(payload.get("meta", {}))
+        raise WeightsError(f"weights file {label} is damaged or not {what} ({_reason(err)}){hint}") from None
+    return name, model.eval(), meta
+
+
+def check_fits(model_cls: Callable[..., nn.Module], config: object, file_size: int) -> None:
+    """ValueError if `model_cls(config)` has more weights than a checkpoint of `file_size` bytes holds.
+
+    Counted on torch's meta device, so nothing is allocated: a crafted file of a kilobyte could
+    otherwise ask for gigabytes. Each stored weight takes at least a byte of the file."""
+    with torch.device("meta"):
+        wanted = sum(p.numel() for p in model_cls(config).parameters())
+    if wanted > file_size:
+        raise ValueError(f"its config asks for {wanted:,} weights, more than a file of {file_size:,} bytes holds")
+
+
+def _build_denoiser(name: str, config: dict, file_size: int) -> nn.Module:
+    config = _config(name, config)
+    check_fits(get_spec(name).build, config, file_size)
+    return get_spec(name).build(config)
+
+
+def _read_payload(data: bytes) -> object:
+    """torch.load of checkpoint bytes, only in torch's zip format with stored (uncompressed) entries.
+
+    The legacy format allocates each tensor at its declared size before reading it, and a
+    compressed entry can inflate far beyond the file: either lets a tiny file exhaust memory."""
+    import io
+    import warnings
+    import zipfile
+
+    try:
+        entries = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except zipfile.BadZipFile:
+        raise ValueError("not a torch checkpoint: no zip archive") from None
+    if any(e.compress_type != zipfile.ZIP_STORED for e in entries) or sum(e.file_size for e in entries) > len(data):
+        raise ValueError("its zip entries are compressed or larger than the file")
+    with warnings.catch_warnings():  # torch warns about pickle protocols: the refusal below says enough
+        warnings.simplefilter("ignore")
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+
+
+def _check_payload(payload: object) -> tuple[str, dict, dict]:
+    """The model name, config and meta of a loaded checkpoint, each of the type it must have."""
+    if not isinstance(payload, dict):
+        raise ValueError(f"it holds a {type(payload).__name__}, not a checkpoint table")
+    for key, kind in (("model", str), ("config", dict), ("state_dict", dict), ("meta", dict)):
+        if key == "meta" and key not in payload:
+            continue  # the first checkpoints had no meta
+        if key not in payload:
+            raise ValueError(f"it has no {key!r}")
+        if not isinstance(payload[key], kind):
+            raise ValueError(f"its {key!r} is a {type(payload[key]).__name__}, not a {kind.__name__}")
+    return payload["model"], payload["config"], dict(payload.get("meta", {}))
+
+
+def _check_finite(model: nn.Module) -> None:
+    for key, value in model.state_dict().items():
+        if value.is_floating_point() and not torch.isfinite(value).all():
+            raise ValueError(f"{key} holds NaN or infinite weights")
+
+
+def _reason(err: Exception) -> str:
+    """Why a file was refused, in one line. torch's own refusal of pickled code advises loading with
+    weights_only=False, which would run that code: it is never passed on."""
+    import pickle
+
+    if isinstance(err, pickle.UnpicklingError) or "weights_only" in str(err):
+        return "it holds something other than tensors and plain data, so it is not unpickled"
+    return _one_line(err)
 
 
 def _one_line(err: Exception) -> str:

@@ -151,3 +151,14 @@ def test_bad_limit_exits_2(capsys):
         main(["benchmark", "--limit", "0"])
     assert exit_info.value.code == 2
     assert "--limit" in capsys.readouterr().err
+
+
+def test_results_json_is_strict_json_even_with_an_infinite_psnr(test_digits, tmp_path):
+    """At level 0 the noisy row is the clean digit (PSNR inf): results.json writes null and says why."""
+    config = BenchmarkConfig(grid={"gaussian": (0.0,)}, classifier_levels={})
+    report = run_benchmark(test_digits.subset(slice(0, 4)), config)
+    write_outputs(report, tmp_path)
+    text = (tmp_path / "results.json").read_text()
+    saved = json.loads(text, parse_constant=lambda name: pytest.fail(f"not JSON: {name}"))
+    assert saved["results"]["gaussian"]["0.0"]["noisy"]["psnr"] is None
+    assert "results.gaussian.0.0.noisy.psnr (inf)" in saved["note"]

@@ -82,3 +82,35 @@ def test_shipped_classifier_is_accurate_on_test_digits(test_digits):
     """At least 97% on the first 1,000 test digits (it scores about 98-99% on all of them)."""
     digits = test_digits.subset(slice(0, 1000))
     assert accuracy(load_classifier(), digits.images, digits.labels) >= 0.97
+
+
+def test_a_classifier_file_is_checked_like_a_denoiser_checkpoint(tmp_path):
+    """NaN weights and a config larger than the file are refused here too, in one line."""
+    from denoiser.classifier import ClassifierConfig, DigitClassifier, load_classifier_file
+
+    state = DigitClassifier(ClassifierConfig()).state_dict()
+    state["head.1.weight"][0, 0] = float("nan")
+    torch.save({"model": "classifier", "config": {}, "state_dict": state, "meta": {}}, tmp_path / "nan.pt")
+    with pytest.raises(WeightsError, match=r"head\.1\.weight holds NaN or infinite weights"):
+        load_classifier_file(tmp_path / "nan.pt")
+    crafted = {"model": "classifier", "config": {"width": 4096, "size": 4096}, "state_dict": {}, "meta": {}}
+    torch.save(crafted, tmp_path / "crafted.pt")
+    with pytest.raises(WeightsError, match=r"asks for [\d,]+ weights, more than a file of"):
+        load_classifier_file(tmp_path / "crafted.pt")
+
+
+@pytest.mark.parametrize(
+    ("images", "named"),
+    [
+        (torch.zeros(2, 1, 28, 28, dtype=torch.uint8), r"images must hold floats in \[0, 1\]"),
+        (torch.full((2, 1, 28, 28), 255.0), r"images values must be in \[0, 1\]"),
+        (torch.zeros(2, 1, 30, 30), r"images must be 28x28 pixels for the classifier"),
+    ],
+)
+def test_the_classifier_takes_digits_under_the_common_contract(images, named):
+    from denoiser.classifier import ClassifierConfig, DigitClassifier, predict
+
+    model = DigitClassifier(ClassifierConfig()).eval()
+    with pytest.raises(ValueError, match=named):
+        predict(model, images)
+    assert predict(model, torch.zeros(28, 28, dtype=torch.float64)).shape == (1,)

@@ -13,7 +13,7 @@ from denoiser.metrics import mean_metrics
 from denoiser.preprocess import load_png_as_is, tensor_to_png
 from denoiser.weights import WEIGHTS_DIR, load_checkpoint
 
-EVAL_KEYS = {"model", "split", "noise", "level", "n", "seconds"}
+EVAL_KEYS = {"model", "weights", "split", "noise", "level", "n", "seconds"}
 EVAL_KEYS |= {f"{prefix}{metric}" for prefix in ("", "noisy_") for metric in ("mse", "psnr", "ssim")}
 
 
@@ -29,6 +29,7 @@ def test_evaluate_json_prints_one_object_with_the_documented_keys(data_root):
     result = json.loads(done.stdout)
     assert set(result) == EVAL_KEYS
     assert result["n"] == 20 and result["model"] == "seed-ae" and result["noise"] == "gaussian"
+    assert result["weights"] == str(WEIGHTS_DIR / "seed-ae.pt")
     assert result["psnr"] > result["noisy_psnr"] + 5
 
 
@@ -217,3 +218,35 @@ def test_train_shift_is_recorded_in_the_checkpoint_and_checked(data_root, tmp_pa
     )
     assert bad.returncode == 2 and "shift must be a whole number of pixels in 0..4; got 9" in bad.stderr
     assert not (tmp_path / "b.pt").exists()
+
+
+def _strict(text: str):
+    """json.loads that refuses NaN and Infinity, as strict parsers (JavaScript's JSON.parse) do."""
+    return json.loads(text, parse_constant=lambda name: pytest.fail(f"not JSON: {name}"))
+
+
+@pytest.mark.parametrize("model", ["unet", "median"])
+def test_evaluate_json_at_level_0_is_strict_json_with_the_infinite_psnr_noted(data_root, capsys, model):
+    args = ["evaluate", "--model", model, "--data-root", str(data_root), "--noise", "poisson", "--level", "0"]
+    assert main([*args, "--limit", "4", "--json"]) == 0
+    result = _strict(capsys.readouterr().out)
+    assert result["noisy_psnr"] is None and result["noisy_mse"] == 0 and result["noisy_ssim"] == 1
+    assert "noisy_psnr (inf)" in result["note"] and "identical" in result["note"]
+
+
+def test_evaluate_labels_results_with_the_checkpoints_architecture_and_file(data_root, tmp_path, capsys):
+    """--weights results name the model stored in the file, never a --model that disagrees with it."""
+    from denoiser.weights import build_model, save_checkpoint
+
+    path = save_checkpoint(tmp_path / "mine.pt", "seed-ae", build_model("seed-ae", seed=0))
+    args = ["evaluate", "--weights", str(path), "--data-root", str(data_root), "--noise", "gaussian", "--level", "0.5",
+            "--limit", "4"]  # fmt: skip
+    assert main([*args, "--model", "seed-ae", "--json"]) == 0
+    result = _strict(capsys.readouterr().out)
+    assert result["model"] == "seed-ae" and result["weights"] == str(path)
+    assert main([*args, "--model", "seed-ae"]) == 0
+    assert capsys.readouterr().out.startswith(f"seed-ae ({path}) on 4 test digits")
+    for claimed in ("bogus", "unet", "median"):
+        assert main([*args, "--model", claimed, "--json"]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == "" and f"holds a seed-ae model, not {claimed!r}; give --model seed-ae" in captured.err

@@ -4,6 +4,8 @@ Run in-process through `main`, which is what `python -m denoiser` calls; test_cl
 same through a real subprocess for a few cases.
 """
 
+import os
+
 import pytest
 import torch
 
@@ -20,6 +22,7 @@ def run(capsys, *args: str) -> tuple[int, list[str]]:
     return code, capsys.readouterr().err.strip().splitlines()
 
 
+MORE_THAN_CORES = str((os.cpu_count() or 1) + 1)
 EVALUATE = ("evaluate", "--model", "seed-ae", "--source", "sample")
 
 
@@ -44,6 +47,14 @@ EVALUATE = ("evaluate", "--model", "seed-ae", "--source", "sample")
         (("train", "--model", "unet", "--threads", "-2"), "--threads"),
         (("train", "--model", "unet", "--noise", "gaussian", "--level", "2"), "--level"),
         (("train", "--model", "seed-ae", "--widths", "8", "16", "--source", "sample"), "--widths"),
+        # Values just past each bound (larger ones, unrefused, would make the test itself eat the machine).
+        (("train", "--model", "unet", "--threads", MORE_THAN_CORES), "--threads: must be a whole number in 0.."),
+        (("resume", "x.pt.resume", "--threads", MORE_THAN_CORES), "--threads: must be a whole number in 0.."),
+        (("benchmark", "--threads", MORE_THAN_CORES), "--threads: must be a whole number in 1.."),
+        (("train", "--model", "unet", "--widths", "8", "8", "8", "8", "--source", "sample"), "--widths takes 2..3"),
+        (("train", "--model", "unet", "--widths", "513", "513"), "--widths: must be a whole number in 1..512"),
+        (("train", "--model", "unet", "--mid-blocks", "33"), "--mid-blocks: must be a whole number in 0..32"),
+        (("train", "--model", "unet", "--batch-size", "1025"), "--batch-size: must be a whole number in 1..1024"),
         (("tune-baselines", "--seed", "-1"), "--seed"),
         (("benchmark", "--limit", "-1"), "--limit"),
         (("train-classifier", "--epochs", "0"), "--epochs"),
@@ -80,3 +91,45 @@ def test_a_blank_picture_exits_2_saying_so(tmp_path, capsys):
     code, lines = run(capsys, "denoise", "--model", "median", str(blank), str(tmp_path / "out.png"))
     assert code == 2 and len(lines) == 1
     assert "blank" in lines[0]
+
+
+def _digit(path):
+    picture = torch.zeros(1, 28, 28)
+    picture[:, 6:22, 12:16] = 1.0
+    path.write_bytes(tensor_to_png(picture))
+    return path
+
+
+def test_denoise_refuses_to_write_over_its_input(tmp_path, capsys, monkeypatch):
+    source = _digit(tmp_path / "a.png")
+    before = source.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    for output in ("a.png", str(source), "./a.png"):
+        code, lines = run(capsys, "denoise", "--model", "median", "a.png", output)
+        assert code == 2 and len(lines) == 1 and "is the input file" in lines[0]
+    (tmp_path / "link.png").symlink_to(source)
+    code, lines = run(capsys, "denoise", "--model", "median", "a.png", "link.png")
+    assert code == 2 and "is the input file" in lines[0]
+    assert source.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("name", "magic"),
+    [("out.png", b"\x89PNG"), ("out.jpg", b"\xff\xd8\xff"), ("OUT.JPEG", b"\xff\xd8\xff"), ("out.bmp", b"BM"),
+     ("out.webp", b"RIFF"), ("out.tif", b"II*\x00")],
+)  # fmt: skip
+def test_denoise_writes_the_format_its_output_extension_names(tmp_path, capsys, name, magic):
+    from PIL import Image
+
+    source = _digit(tmp_path / "a.png")
+    code, _ = run(capsys, "denoise", "--model", "median", str(source), str(tmp_path / name))
+    assert code == 0 and (tmp_path / name).read_bytes().startswith(magic)
+    assert Image.open(tmp_path / name).size == (28, 28)
+
+
+@pytest.mark.parametrize("name", ["out.txt", "out", "out.pdf"])
+def test_denoise_refuses_an_extension_it_cannot_write_naming_the_allowed_ones(tmp_path, capsys, name):
+    source = _digit(tmp_path / "a.png")
+    code, lines = run(capsys, "denoise", "--model", "median", str(source), str(tmp_path / name))
+    assert code == 2 and len(lines) == 1 and ".png, .jpg" in lines[0]
+    assert not (tmp_path / name).exists()

@@ -60,3 +60,25 @@ def test_a_grown_unet_denoises_as_the_smaller_one_until_it_is_trained():
     assert grown.mid[2].body[-1].weight.grad.abs().sum() > 0
     with pytest.raises(ValueError, match="mid_blocks must be >= the model's own 1"):
         grow_mid_blocks(small, 0)
+
+
+@pytest.mark.parametrize(
+    ("make", "named"),
+    [
+        (lambda: UNetConfig(widths=(8, 8, 8, 8)), r"UNetConfig\.widths must list 2\.\.3 filter counts"),
+        (lambda: UNetConfig(widths=(16,)), r"UNetConfig\.widths must list 2\.\.3 filter counts"),
+        (lambda: UNetConfig(widths="abc"), r"UNetConfig\.widths must list 2\.\.3 filter counts"),
+        (lambda: UNetConfig(widths=(100000, 100000)), r"UNetConfig\.widths must be a whole number in 1\.\.512"),
+        (lambda: UNetConfig(widths=(16, 0)), r"UNetConfig\.widths must be a whole number in 1\.\.512"),
+        (lambda: UNetConfig(widths=(16, 32.5)), r"UNetConfig\.widths must be a whole number in 1\.\.512"),
+        (lambda: UNetConfig(mid_blocks=100000), r"UNetConfig\.mid_blocks must be a whole number in 0\.\.32"),
+        (lambda: UNetConfig(mid_blocks=-1), r"UNetConfig\.mid_blocks must be a whole number in 0\.\.32"),
+        (lambda: UNetConfig(mid_blocks="2"), r"UNetConfig\.mid_blocks must be a whole number in 0\.\.32"),
+        (lambda: UNetConfig(channels=3), r"UNetConfig\.channels must be a whole number in 1\.\.1"),
+        (lambda: SeedAEConfig(width=100000), r"SeedAEConfig\.width must be a whole number in 1\.\.512"),
+        (lambda: SeedAEConfig(bottleneck=True), r"SeedAEConfig\.bottleneck must be a whole number in 1\.\.512"),
+    ],
+)
+def test_absurd_configs_are_refused_with_the_allowed_range_before_any_weight_exists(make, named):
+    with pytest.raises(ValueError, match=named):
+        make()

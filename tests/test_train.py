@@ -1,6 +1,7 @@
 """Training: a short dry run lowers the loss, is seeded, can stop early, and validates its config."""
 
 import math
+import os
 import re
 
 import pytest
@@ -164,7 +165,8 @@ def test_shift_training_is_seeded_and_differs_from_unshifted(train_digits):
      ({"seed": -1}, "seed"), ({"seed": "abc"}, "seed"), ({"seed": 1.5}, "seed"), ({"threads": -2}, "threads"),
      ({"psnr_floor": 0}, "psnr_floor"), ({"psnr_floor": float("nan")}, "psnr_floor"),
      ({"shift": 5}, "shift must be a whole number of pixels in 0..4"), ({"shift": -1}, "shift"),
-     ({"shift": True}, "shift")],
+     ({"shift": True}, "shift"), ({"batch_size": 1025}, r"batch_size must be a whole number in 1\.\.1024"),
+     ({"threads": (os.cpu_count() or 1) + 1}, r"threads must be a whole number in 0\.\.\d+")],
 )  # fmt: skip
 def test_bad_config_raises_value_error_naming_the_field(kwargs, name):
     with pytest.raises(ValueError, match=name):
@@ -182,3 +184,12 @@ def test_training_leaves_the_process_thread_count_as_it_found_it(train_digits):
     model = build_model("unet", {"widths": (4, 8, 16)}, seed=0)
     train(model, _few(train_digits, 16), TrainConfig(**TINY | {"threads": 1 if before != 1 else 2}))
     assert torch.get_num_threads() == before
+
+
+def test_images_per_second_counts_the_digits_each_step_really_had(train_digits):
+    """Ten digits at batch size 64 make a step of ten, not of 64."""
+    infos = []
+    train(build_model("unet", {"widths": (4, 8, 16)}, seed=0), _few(train_digits, 10),
+          TrainConfig(**TINY | {"batch_size": 64}), on_step=infos.append)  # fmt: skip
+    for info in infos:
+        assert info.images_per_s * info.elapsed == pytest.approx(10 * info.step, rel=1e-6)
