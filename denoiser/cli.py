@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from .data import DATA_ROOT_ENV, SOURCES, DataUnavailableError, load_digits, split_holdout
+from .device import DEVICE_NAMES, check_device_name, resolve_device
 from .noise import NOISE_KINDS, NoiseRange, check_level
 from .preprocess import ImageError
 from .train import LOSSES, TrainConfig
@@ -52,6 +53,19 @@ def _non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 0; got {text!r}")
     return value
+
+
+def _device_name(text: str) -> str:
+    try:
+        return check_device_name(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be one of {DEVICE_NAMES}; got {text!r}") from None
+
+
+def _add_device_arg(p: argparse.ArgumentParser, default: str | None = "auto") -> None:
+    """--device; whether the machine has it is checked when the command starts, before any work."""
+    text = "default: CUDA if available, else MPS, else the CPU" if default else "default: the run's own"
+    p.add_argument("--device", type=_device_name, default=default, help=f"{DEVICE_NAMES} ({text})")
 
 
 def _add_data_args(p: argparse.ArgumentParser, default_source: str) -> None:
@@ -94,11 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--max-minutes", type=float, default=0.0, help="stop after this wall time (0: no limit)")
     t.add_argument("--threads", type=_non_negative_int, default=2, help="torch CPU threads (0: torch's default)")
     t.add_argument("--out", type=Path, help="checkpoint path (default runs/NAME.pt; weights/ only when named)")
+    _add_device_arg(t)
+    t.add_argument("--amp", action="store_true", help="mixed precision (float16 autocast; CUDA only)")
 
     r = sub.add_parser("resume", help="continue a stopped train run from its OUT.resume file")
     r.add_argument("state", type=Path, help="the .resume file a stopped or killed train run left beside its --out")
     r.add_argument("--max-minutes", type=float, help="stop this sitting after this wall time (default: the run's own)")
     r.add_argument("--threads", type=_non_negative_int, help="torch CPU threads (default: the run's own)")
+    _add_device_arg(r, default=None)
 
     e = sub.add_parser("evaluate", help="denoise the test split (or --split train) and print MSE, PSNR, SSIM")
     e.add_argument("--model", required=True, help=f"one of {', '.join(REGISTRY)}, or a classical filter")
@@ -110,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--split", choices=("test", "train"), default="test", help="which digits (default: test)")
     e.add_argument("--seed", type=_non_negative_int, default=0, help="noise seed")
     e.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_device_arg(e)
 
     d = sub.add_parser("denoise", help="denoise one image file")
     d.add_argument("--model", default="unet", help=f"one of {', '.join(REGISTRY)}, or a classical filter")
@@ -117,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("output", type=Path)
     _add_noise_args(d, required=False)
     d.add_argument("--seed", type=_non_negative_int, default=0, help="noise seed")
+    _add_device_arg(d)
     _add_benchmark_parsers(sub)
     return parser
 
@@ -136,6 +155,7 @@ def _add_benchmark_parsers(sub) -> None:
     tc.add_argument("--seed", type=_non_negative_int, default=0)
     tc.add_argument("--out", type=Path, help="checkpoint path (default runs/classifier.pt; weights/ only when named)")
     tc.add_argument("--threads", type=_positive_int, default=2, help="torch CPU threads")
+    _add_device_arg(tc)
 
     b = sub.add_parser("benchmark", help="every method on the noise grid; table, figure and JSON")
     _add_data_args(b, "mnist")
@@ -144,6 +164,7 @@ def _add_benchmark_parsers(sub) -> None:
     b.add_argument("--seed", type=_non_negative_int, default=0, help="noise seed")
     b.add_argument("--specialists", type=Path, help="folder of specialist unet checkpoints to compare")
     b.add_argument("--threads", type=_positive_int, default=1, help="torch CPU threads (timings are per image)")
+    _add_device_arg(b)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -196,6 +217,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     run.argv = meta["argv"]
     run.max_minutes = run.max_minutes if args.max_minutes is None else args.max_minutes
     run.threads = run.threads if args.threads is None else args.threads
+    run.device = run.device if args.device is None else args.device
     if resume_path(_out_path(run)).resolve() != args.state.resolve():
         raise ValueError(f"{args.state} was written for --out {run.out}; move it back beside that file")
     return cmd_train(run, resumed=(model, meta))
@@ -211,6 +233,7 @@ def cmd_train(args: argparse.Namespace, resumed: tuple | None = None) -> int:
     from .train import train
     from .weights import get_spec, save_checkpoint, write_manifest
 
+    device, ranks = _placement(args)
     if (args.noise is None) != (args.level is None):
         raise ValueError("--noise and --level go together (a specialist); leave both out for the blind curriculum")
     spec = get_spec(args.model)
@@ -235,7 +258,8 @@ def cmd_train(args: argparse.Namespace, resumed: tuple | None = None) -> int:
     model, init = _initial_model(args) if resumed is None else (resumed[0], resumed[1]["init"])
     state = resumed[1]["resume"] if resumed else None
     out = _out_path(args)
-    bar = tqdm(total=config.epochs * -(-len(train_set) // config.batch_size), unit="step", file=sys.stderr)
+    bar = tqdm(total=config.epochs * -(-len(train_set) // config.batch_size), unit="step", file=sys.stderr,
+               disable=not ranks.is_main)  # fmt: skip
     bar.update(state["steps"] if state else 0)
     saved = [time.monotonic()]
     sittings = resumed[1]["sittings"] + 1 if resumed else 1  # how many times the run was started or resumed
@@ -252,16 +276,18 @@ def cmd_train(args: argparse.Namespace, resumed: tuple | None = None) -> int:
             save_checkpoint(resume_path(out), args.model, model, meta)
             saved[0] = time.monotonic()
 
-    result = train(model, train_set, config, on_step=on_step, on_state=on_state, resume=state)
+    result = train(model, train_set, config, on_step, on_state, resume=state, device=device, amp=args.amp)
     bar.close()
-    psnr = curriculum_psnr(model, held_out, config.curriculum) if len(held_out) else {}
+    if not ranks.is_main:  # under torchrun, rank 0 alone measures, writes and reports
+        return 0
+    psnr = curriculum_psnr(model, held_out, config.curriculum, device=device) if len(held_out) else {}
     meta = {
         "command": "python -m denoiser " + " ".join(args.argv),
         "source": args.source, "data_root": str(args.data_root or ""), "n_train": len(train_set),
         "n_holdout": len(held_out), "train": config.to_dict(), "steps": result.steps,
         "seconds": round(result.seconds, 1), "stopped_early": result.stopped_early,
         "holdout": psnr, "sittings": sittings, "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "versions": _versions(), **init,
+        "versions": _versions(), **init, **_placement_meta(device, ranks, args.amp),
     }  # fmt: skip
     save_checkpoint(out, args.model, model, meta)
     if out.resolve().parent == WEIGHTS_DIR:
@@ -278,6 +304,21 @@ def cmd_train(args: argparse.Namespace, resumed: tuple | None = None) -> int:
     else:
         print(f"{result.steps} steps in {result.seconds:.0f} s; saved {out} (no held-out digits)")
     return 0
+
+
+def _placement(args: argparse.Namespace):
+    """(device, ranks) of a train run: --device checked, and under torchrun this process joined to the others."""
+    from .distributed import join
+
+    device = resolve_device(args.device, "--device")
+    if args.amp and device.type != "cuda":
+        raise ValueError(f"--amp needs a CUDA device; --device {args.device} is {device}")
+    return join(device)
+
+
+def _placement_meta(device, ranks, amp: bool) -> dict:
+    """How a run was placed, for its checkpoint: the result does not depend on it beyond float rounding."""
+    return {"device": device.type, "processes": ranks.world_size, "amp": amp}
 
 
 def _noise_range(kind: str, low: str, high: str) -> NoiseRange:
@@ -327,19 +368,21 @@ def _versions() -> dict:
     return {"python": platform.python_version(), "torch": str(torch.__version__), "numpy": numpy.__version__}
 
 
-def resolve_method(name: str, weights: Path | None = None, kind: str | None = None, level: float | None = None):
+def resolve_method(
+    name: str, weights: Path | None = None, kind: str | None = None, level: float | None = None, device=None
+):
     """A method (noisy -> denoised) for a registry model, a checkpoint file, or a classical filter.
 
-    A filter gets the parameters tuned for `kind` and `level` when both are given.
+    A filter gets the parameters tuned for `kind` and `level` when both are given; a model runs on `device`.
     """
     from . import baselines
     from .evaluate import model_method
     from .weights import load_checkpoint, load_pretrained
 
     if weights is not None:
-        return model_method(load_checkpoint(weights)[1])
+        return model_method(load_checkpoint(weights)[1], device)
     if name in REGISTRY:
-        return model_method(load_pretrained(name))
+        return model_method(load_pretrained(name), device)
     if name not in baselines.BASELINE_NAMES:
         raise ValueError(f"--model must be one of {', '.join([*REGISTRY, *baselines.BASELINE_NAMES])}; got {name!r}")
     return baselines.get_method(name, kind, level)
@@ -348,7 +391,8 @@ def resolve_method(name: str, weights: Path | None = None, kind: str | None = No
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate
 
-    method = resolve_method(args.model, args.weights, args.noise, args.level)
+    device = resolve_device(args.device, "--device")
+    method = resolve_method(args.model, args.weights, args.noise, args.level, device)
     clean = _load_split(args, args.split).images
     clean = clean[: args.limit] if args.limit else clean
     result = {"model": args.model, "split": args.split, **evaluate(method, clean, args.noise, args.level, args.seed)}
@@ -371,6 +415,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     from .preprocess import image_to_mnist, load_png_as_is, tensor_to_png
     from .weights import atomic_write_bytes
 
+    device = resolve_device(args.device, "--device")
     if (args.noise is None) != (args.level is None):
         raise ValueError("--noise and --level go together")
     data = args.input.read_bytes()
@@ -379,7 +424,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
         image = image_to_mnist(data)
     if args.noise:
         image = make_noisy(image, args.noise, args.level, args.seed)
-    denoised = resolve_method(args.model, None, args.noise, args.level)(image.unsqueeze(0))[0]
+    denoised = resolve_method(args.model, None, args.noise, args.level, device)(image.unsqueeze(0))[0]
     atomic_write_bytes(args.output, tensor_to_png(denoised))
     print(f"wrote {args.output} (28x28, denoised with {args.model})")
     return 0
@@ -414,10 +459,11 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
     from .classifier import accuracy, save_classifier, train_classifier
     from .weights import write_manifest
 
+    device = resolve_device(args.device, "--device")
     torch.set_num_threads(args.threads)
     digits = _load_split(args, "train")
     start = time.perf_counter()
-    model, losses = train_classifier(digits, epochs=args.epochs, seed=args.seed)
+    model, losses = train_classifier(digits, epochs=args.epochs, seed=args.seed, device=device)
     seconds = time.perf_counter() - start
     test = _load_split(args, "test") if args.source == "mnist" else None
     test_accuracy = accuracy(model, test.images, test.labels) if test else None
@@ -443,10 +489,11 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     from .benchmark import BenchmarkConfig, run_benchmark
     from .report import write_outputs
 
+    device = resolve_device(args.device, "--device")
     clean = _load_split(args, "test")
     clean = clean.subset(slice(0, args.limit)) if args.limit else clean
     torch.set_num_threads(args.threads)
-    config = BenchmarkConfig(seed=args.seed, specialists=args.specialists)
+    config = BenchmarkConfig(seed=args.seed, specialists=args.specialists, device=str(device))
     meta = {"command": "python -m denoiser " + " ".join(args.argv), "data_root": str(args.data_root or "")}
     results = run_benchmark(clean, config, meta, log=lambda line: print(line, file=sys.stderr))
     for path in write_outputs(results, args.out):
