@@ -210,6 +210,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
     """Continue a train run exactly where its .resume file left it, with the run's own arguments."""
     from .weights import load_checkpoint
 
+    if args.device is not None:  # refused before the state is read; the run's own --device is checked by train
+        resolve_device(args.device, "--device")
     _, model, meta = load_checkpoint(args.state, hint="give the .resume file a stopped train run left")
     if "resume" not in meta or "argv" not in meta:
         raise ValueError(f"{args.state} is a checkpoint, not a train run's .resume file")

@@ -10,7 +10,7 @@ seeded generator, then trains on its own slice of that batch. So the digits, the
 weight in the loss are exactly those of a one-process run with the same batch size and seed: the
 noise of a digit depends on the seed, the epoch and the digit, never on which process trained on it,
 and more processes change the speed, not the result (up to float rounding in the gradient sum).
-Noising a whole batch of 64 digits takes under 2% of a unet training step.
+Noising a whole batch of 64 digits takes about 1 ms, under 1% of a one-thread unet step on that batch.
 """
 
 from __future__ import annotations
