@@ -19,7 +19,6 @@ from .noise import add_noise, check_images, check_seed
 Method = Callable[[torch.Tensor], torch.Tensor]
 
 
-@torch.inference_mode()
 def denoise_batch(
     model: nn.Module, noisy: torch.Tensor, batch_size: int = 128, device: str | torch.device | None = None
 ) -> torch.Tensor:
@@ -29,14 +28,15 @@ def denoise_batch(
     its weights are not changed. Chunks of 128 keep a U-Net's activations in the CPU caches: faster
     than one batch of 1,024."""
     check_images(noisy, "noisy")
-    if device is not None:
+    if device is not None:  # outside inference mode: moved parameters must stay trainable
         model.to(resolve_device(device))
     target = model_device(model)
     single = noisy.dim() == 3
     batch = noisy.unsqueeze(0) if single else noisy
-    chunks = [model(batch[i : i + batch_size].to(target)).to(noisy.device) for i in range(0, len(batch), batch_size)]
-    out = torch.cat(chunks)
-    return out[0] if single else out
+    with torch.inference_mode():
+        out = torch.cat([model(batch[i : i + batch_size].to(target)) for i in range(0, len(batch), batch_size)])
+        out = out.to(noisy.device)
+        return out[0] if single else out
 
 
 def model_method(model: nn.Module, device: str | torch.device | None = None) -> Method:
