@@ -34,6 +34,9 @@ ONE = [sys.executable]
 EQUIVALENCE = ["--model", "unet", "--source", "sample", "--epochs", "1", "--limit", "1024", "--holdout", "128",
                "--threads", "1"]  # fmt: skip
 EVALUATE = ["--noise", "gaussian", "--level", "0.5"]
+# (label, launcher, threads per process): the two layouts of two cores, and one core alone for scale
+SPEED_RUNS = (("1 process x 2 threads", ONE, "2"), ("2 processes x 1 thread", TORCHRUN, "1"),
+              ("1 process x 1 thread", ONE, "1"))  # fmt: skip
 
 
 def load_average() -> str:
@@ -58,11 +61,11 @@ def speed_argv(data_root: str, limit: int) -> list[str]:
 
 
 def measure_speed(folder: Path, data_root: str, limit: int) -> list[dict]:
-    """Steps/s of 1 process x 2 threads and 2 processes x 1 thread on the same steps."""
+    """Steps/s of 1 process x 2 threads and 2 processes x 1 thread on the same steps, and of 1 x 1 for scale."""
     from denoiser.weights import load_checkpoint
 
     rows = []
-    for label, launcher, threads in (("1 process x 2 threads", ONE, "2"), ("2 processes x 1 thread", TORCHRUN, "1")):
+    for label, launcher, threads in SPEED_RUNS:
         argv = _set(_set(speed_argv(data_root, limit), "--threads", threads), "--out", str(folder / "speed.pt"))
         load = load_average()
         denoiser(launcher, argv)
@@ -101,7 +104,10 @@ def markdown(r: dict) -> str:
     lines += [f"| {s['run']} | {s['steps_per_s']:.2f} | {64 * s['steps_per_s']:.0f} | {s['steps']} | "
               f"{s['seconds']:.1f} | {s['load_before']} |" for s in speed]  # fmt: skip
     ratio = speed[1]["steps_per_s"] / speed[0]["steps_per_s"]
-    lines += ["", f"Two processes of one thread train at {ratio:.2f}x the speed of one process of two threads.", "",
+    lines += ["", f"Two processes of one thread train at {ratio:.2f}x the speed of one process of two threads. "
+              f"The runs shared the two cores with other work (load {r['load_after']} after the last one): a load "
+              "above 2 means more runnable threads than cores, so these figures say how each layout copes with a "
+              "busy machine, not only how fast it is alone.", "",
               f"Same model: `train {' '.join(EQUIVALENCE)}`, then `evaluate --weights FILE {' '.join(EVALUATE)}` "
               f"on {same[0]['n_test']} test digits.", "",
               "| run | steps | held-out PSNR (dB) | test PSNR, gaussian 0.5 (dB) | load average before |",
@@ -129,6 +135,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         r["speed"] = measure_speed(Path(folder), args.data_root, args.limit)
         r["equivalence"] = check_equivalence(Path(folder), args.data_root)
+    r["load_after"] = load_average()
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "distributed.json").write_text(json.dumps(r, indent=2) + "\n")
     (args.out / "distributed.md").write_text(markdown(r))
