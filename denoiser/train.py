@@ -3,7 +3,8 @@
 Nothing here knows about a UI (minGPT `trainer.py`): the command line hangs a tqdm bar on
 `on_step`, the app a progress bar and a live loss chart. The model always learns to map
 noisy -> clean; the tutorials' mistake of training a model to reproduce its noisy input
-cannot happen here because the target is always the clean batch.
+cannot happen here because the target is always the clean batch. It runs on any torch device
+(`device`), and under torchrun as one of several processes that share every batch (`distributed`).
 """
 
 from __future__ import annotations
@@ -199,6 +200,8 @@ def train(
         raise ValueError("digits must hold at least one image to train on")
     device = model_device(model) if device is None else resolve_device(device)
     run = _Run(device, Precision(device, amp), current())
+    if not run.ranks.is_main:  # rank 0 reports and writes; the others follow its decision to stop
+        on_step = on_state = None
     threads = torch.get_num_threads()
     if config.threads:
         torch.set_num_threads(config.threads)  # process-wide: restored below so a server's inference is unaffected
@@ -233,14 +236,12 @@ def _restore(resume: dict, n_digits: int, total: int, optimizer, schedule, g, re
 
 
 def _train(model: nn.Module, digits: Digits, config: TrainConfig, on_step, on_state, resume, run) -> TrainResult:
-    if not run.ranks.is_main:  # rank 0 reports and writes; the others follow its decision to stop
-        on_step = on_state = None
     g = torch.Generator().manual_seed(config.seed)  # on the CPU whatever the device: the same stream everywhere
     steps_per_epoch = math.ceil(len(digits) / config.batch_size)
     total = steps_per_epoch * config.epochs
-    # oneDNN's NHWC convolutions run a training step ~20% faster on one CPU thread than NCHW
-    # (4.0 -> 4.8 step/s for the unet at batch 64); the result differs only by float rounding.
-    # Moved before the optimizer's state is restored, which follows its parameters' device.
+    # On the device before the optimizer's state is restored: that state follows its parameters. oneDNN's
+    # NHWC convolutions run a training step ~20% faster on one CPU thread than NCHW (4.0 -> 4.8 step/s
+    # for the unet at batch 64); the result differs only by float rounding.
     model.to(run.device, memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total) if config.cosine else None
