@@ -3,8 +3,9 @@
 The runs are tiny (27 training digits, batches of 13: slices of 7 and 6 digits, and a last batch of
 one digit that leaves the second process nothing to train on), but go through the real command line.
 The two processes are started as torchrun starts its workers (RANK, LOCAL_RANK, WORLD_SIZE,
-MASTER_ADDR and MASTER_PORT in their environment) without torchrun's own agent, whose rendezvous
-once hung for minutes on this busy machine; `scripts/bench_distributed.py` runs the real torchrun.
+MASTER_ADDR and MASTER_PORT in their environment), without torchrun's own agent: its rendezvous adds
+a process and a store that can stall for minutes on a loaded machine. `scripts/bench_distributed.py`
+runs the real torchrun.
 """
 
 import os
