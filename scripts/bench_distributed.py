@@ -2,11 +2,12 @@
 
     python -m scripts.bench_distributed --out docs/speed          # writes distributed.json and distributed.md
 
-Both runs are the first stage of the shipped unet's recipe, read from `weights/unet.pt` (batch 64,
+Each run is the first stage of the shipped unet's recipe, read from `weights/unet.pt` (batch 64,
 `psnr` loss, the default widths), cut to `--limit` digits and one epoch, through the real command line:
-`python -m denoiser train ... --threads 2` and `torchrun --standalone --nproc-per-node 2 -m denoiser
-train ... --threads 1`. Steps per second are the steps each run's checkpoint records over the training
-wall time it records (start-up and the held-out measurement excluded).
+`python -m denoiser train ... --threads 2`, `torchrun --standalone --nproc-per-node 2 -m denoiser
+train ... --threads 1`, and for scale one process of one thread. Steps per second are the steps each
+run's checkpoint records over the training wall time it records (start-up and the held-out measurement
+excluded; the checkpoint rounds it to 0.1 s).
 
 It then checks that torchrun changes the speed, not the model: the recipe `--source sample --epochs 1
 --limit 1024 --holdout 128 --threads 1` is trained as one process and as two, and each checkpoint's
