@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from denoiser.cli import main
-from denoiser.distributed import Ranks
+from denoiser.distributed import Ranks, join
 from denoiser.weights import load_checkpoint, load_pretrained, write_manifest
 
 ATOL = 1e-5  # the gradient sum across processes rounds differently; Adam's steps stay this close
@@ -125,3 +125,19 @@ def test_each_process_takes_its_share_and_the_shares_weigh_as_one_batch(n, world
 
 def test_one_process_trains_on_the_whole_batch_unscaled():
     assert Ranks().share(13) == (slice(0, 13), 1.0) and Ranks().is_main
+
+
+def test_outside_torchrun_a_run_is_one_process_on_its_device(monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert join(torch.device("cpu")) == (torch.device("cpu"), Ranks())
+
+
+@pytest.mark.parametrize(
+    ("device", "message"),
+    [(torch.device("mps"), "torchrun runs on CPUs \\(gloo\\) or CUDA GPUs \\(nccl\\), not on MPS"),
+     (torch.device("cuda", 1), "--device cuda:1: under torchrun give --device cuda; each process takes GPU")],
+)  # fmt: skip
+def test_under_torchrun_mps_and_a_fixed_gpu_are_refused_before_joining(monkeypatch, device, message):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(ValueError, match=message):
+        join(device)
