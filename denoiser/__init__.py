@@ -5,12 +5,15 @@ digits checks), `noise` (generators), `models` (pure torch nets),
 `train` (the training routine), `metrics` (MSE/PSNR/SSIM), `evaluate` (methods and
 measurement), `weights` (registry and checkpoint I/O), `preprocess` (pictures -> MNIST-style
 inputs), `baselines` (classical filters), `runs` (a train run's lock, writability check and
-clean stop on a signal) and `cli` (`python -m denoiser`).
+clean stop on a signal), `device` (where a model runs), `distributed` (several processes under
+torchrun), `photos` and `pictures` (digits as real pictures show them), `realworld` (measuring
+them) and `cli` (`python -m denoiser`).
 """
 
 from .data import DataUnavailableError, Digits, load_digits, load_mnist, load_sample, split_holdout
 
 # `evaluate` the function is not re-exported: it would hide the submodule `denoiser.evaluate`.
+from .device import resolve_device
 from .evaluate import denoise_batch, make_noisy, model_method
 from .metrics import image_metrics, mean_metrics
 from .models import SeedAE, SeedAEConfig, UNet, UNetConfig
@@ -23,5 +26,5 @@ __all__ = [
     "NoiseRange", "SeedAE", "SeedAEConfig", "StepInfo", "TrainConfig", "TrainResult", "UNet", "UNetConfig",
     "WeightsError", "add_curriculum_noise", "add_noise", "build_model", "denoise_batch",
     "image_metrics", "load_checkpoint", "load_digits", "load_mnist", "load_pretrained", "load_sample",
-    "make_noisy", "mean_metrics", "model_method", "split_holdout", "train",
+    "make_noisy", "mean_metrics", "model_method", "resolve_device", "split_holdout", "train",
 ]  # fmt: skip

@@ -27,6 +27,7 @@ from . import baselines
 from .bars import check_bars
 from .classifier import accuracy, load_classifier
 from .data import Digits
+from .device import resolve_device
 from .evaluate import Method, evaluate, make_noisy, model_method
 from .metrics import mean_metrics
 from .noise import NOISE_KINDS
@@ -55,6 +56,7 @@ class BenchmarkConfig:
     weights_dir: Path = WEIGHTS_DIR  # shipped models, classifier.pt and manifest.json
     tuned_file: Path = baselines.TUNED_FILE  # the filters' tuned parameters
     specialists: Path | None = None  # a folder of specialist unet checkpoints, or None
+    device: str = "cpu"  # where the models and the classifier run ("auto", "cuda", ...); filters run on the CPU
 
 
 def _identity(noisy: torch.Tensor) -> torch.Tensor:
@@ -67,7 +69,7 @@ def load_methods(config: BenchmarkConfig) -> tuple[dict[str, MethodFactory], dic
     unavailable: dict[str, str] = {}
     for name in MODEL_NAMES:
         try:
-            method = model_method(load_pretrained(name, config.weights_dir))
+            method = model_method(load_pretrained(name, config.weights_dir), config.device)
         except WeightsError as err:
             unavailable[name] = str(err)
             continue
@@ -111,6 +113,7 @@ def run_benchmark(
     log = log or (lambda line: None)
     methods, unavailable = load_methods(config)
     classifier, classifier_reason = _load_classifier(config.weights_dir)
+    classifier = classifier.to(resolve_device(config.device)) if classifier is not None else None
     results: dict = {kind: {} for kind in config.grid}
     seconds = dict.fromkeys(methods, 0.0)
     accuracies: dict = {}
@@ -133,7 +136,9 @@ def run_benchmark(
         "classifier": _classifier_report(classifier, classifier_reason, digits, config, accuracies),
     }
     if config.specialists is not None:
-        report["specialists"] = run_specialists(config.specialists, digits, config.seed, config.weights_dir, log)
+        report["specialists"] = run_specialists(
+            config.specialists, digits, config.seed, config.weights_dir, log, config.device
+        )
     report["bars"] = check_bars(report)
     return report
 
@@ -144,6 +149,7 @@ def _meta(digits: Digits, config: BenchmarkConfig, meta: dict | None) -> dict:
     return {
         "split": "test", "n": len(digits), "seed": config.seed, "grid": {k: list(v) for k, v in config.grid.items()},
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "threads": torch.get_num_threads(),
+        "device": str(resolve_device(config.device)),
         "versions": {"python": platform.python_version(), "torch": str(torch.__version__), "numpy": numpy.__version__},
         **(meta or {}),
     }  # fmt: skip
@@ -206,12 +212,17 @@ def _check_same_recipe(path: Path, model, meta: dict, shipped, shipped_meta: dic
 
 
 def run_specialists(
-    folder: str | os.PathLike, digits: Digits, seed: int, weights_dir: Path, log: Callable[[str], None]
+    folder: str | os.PathLike,
+    digits: Digits,
+    seed: int,
+    weights_dir: Path,
+    log: Callable[[str], None],
+    device: str | torch.device = "cpu",
 ) -> list[dict]:
     """Each specialist checkpoint in `folder` at its own kind and level, next to the blind `unet` there."""
     try:
         shipped = load_pretrained("unet", weights_dir)
-        blind, shipped_meta = model_method(shipped), pretrained_meta("unet", weights_dir)
+        blind, shipped_meta = model_method(shipped, device), pretrained_meta("unet", weights_dir)
     except WeightsError:
         shipped = blind = shipped_meta = None
     rows = []
@@ -225,7 +236,7 @@ def run_specialists(
             rows.append({"file": str(path), "error": str(err)})
             continue
         row = {"file": str(path), "model": name, "kind": kind, "level": level}
-        own = evaluate(model_method(model), digits.images, kind, level, seed)
+        own = evaluate(model, digits.images, kind, level, seed, device)
         row.update(psnr=own["psnr"], ssim=own["ssim"])
         if blind is not None:
             ref = evaluate(blind, digits.images, kind, level, seed)

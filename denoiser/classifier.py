@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import Digits
+from .device import model_device, resolve_device
 from .images import as_batch
 from .weights import (
     MANIFEST,
@@ -86,14 +87,18 @@ def train_classifier(
     lr: float = 2e-3,
     config: ClassifierConfig | None = None,
     on_step: Callable[[int, float], None] | None = None,
+    device: str | torch.device = "cpu",
 ) -> tuple[DigitClassifier, list[float]]:
-    """Train a classifier on clean `digits` with Adam and cross-entropy; returns it (eval mode) and each step's loss."""
+    """Train a classifier on clean `digits` with Adam and cross-entropy; returns it (eval mode, on `device`)
+    and each step's loss."""
     if len(digits) == 0 or epochs < 1:
         raise ValueError(f"need at least one digit and one epoch; got {len(digits)} digits, {epochs} epochs")
-    # The initialisation and dropout draw from torch's global RNG: seed it, and restore it afterwards.
-    with torch.random.fork_rng(devices=[]):
+    device = resolve_device(device)
+    # The initialisation and dropout draw from torch's global RNG (the GPU's for dropout on a GPU):
+    # seed it, and restore it afterwards.
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
-        model = DigitClassifier(config or ClassifierConfig())
+        model = DigitClassifier(config or ClassifierConfig()).to(device)
         losses = _fit(model, digits, epochs, torch.Generator().manual_seed(seed), batch_size, lr, on_step)
     return model.eval(), losses
 
@@ -107,12 +112,14 @@ def _fit(model, digits, epochs, g, batch_size, lr, on_step) -> list[float]:
     # Cosine decay to ~0: the last epochs fine-tune instead of bouncing around at the full rate.
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs * steps_per_epoch)
     losses: list[float] = []
+    device = model_device(model)  # batches are drawn and augmented on the CPU, from the seeded generator
     model.train()
     for _ in range(epochs):
         order = torch.randperm(len(digits), generator=g)
         for i in range(steps_per_epoch):
             index = order[i * batch_size : (i + 1) * batch_size]
-            loss = F.cross_entropy(model(augment(digits.images[index], g)), digits.labels[index])
+            images, labels = augment(digits.images[index], g).to(device), digits.labels[index].to(device)
+            loss = F.cross_entropy(model(images), labels)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -125,19 +132,22 @@ def _fit(model, digits, epochs, g, batch_size, lr, on_step) -> list[float]:
 
 @torch.inference_mode()
 def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
-    """Predicted digit (N,) int64 for 28x28 pictures (its dense head's size) under the contract of `denoiser.images`."""
+    """Predicted digit (N,) int64 for 28x28 pictures (its dense head's size) under the contract of `denoiser.images`,
+    run on the model's device."""
+    return read(model, images, batch_size)[0]
+
+
+@torch.inference_mode()
+def read(model: nn.Module, images: torch.Tensor, batch_size: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+    """The digit each image (N, 1, 28, 28) shows (N,) and the classifier's confidence in it (N,), in [0, 1]."""
     batch, _ = as_batch(images, "images", next(model.parameters()).dtype)  # (N, 1, H, W)
     size = model.config.size
     if batch.shape[-2:] != (size, size):
         raise ValueError(f"images must be {size}x{size} pixels for the classifier; got shape {tuple(images.shape)}")
-    return torch.cat([model(batch[i : i + batch_size]).argmax(1) for i in range(0, len(batch), batch_size)])
-
-
-@torch.inference_mode()
-def read(model: nn.Module, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The digit each image (N, 1, 28, 28) shows (N,) and the classifier's confidence in it (N,), in [0, 1]."""
-    confidence, labels = model(images).softmax(1).max(1)
-    return labels, confidence
+    device = model_device(model)
+    chunks = [model(batch[i : i + batch_size].to(device)).softmax(1) for i in range(0, len(batch), batch_size)]
+    confidence, labels = torch.cat(chunks).max(1)
+    return labels.to(batch.device), confidence.to(batch.device)
 
 
 def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:

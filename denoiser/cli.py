@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from .data import DATA_ROOT_ENV, SOURCES, DataUnavailableError, load_digits, split_holdout
+from .device import DEVICE_NAMES, check_device_name, resolve_device
 from .models import MAX_LEVELS, MAX_MID_BLOCKS, MAX_WIDTH
 from .noise import NOISE_KINDS, NoiseRange, check_level
 from .preprocess import ImageError
@@ -78,6 +79,19 @@ def _threads(low: int):
     return _int_in(low, os.cpu_count() or 1)
 
 
+def _device_name(text: str) -> str:
+    try:
+        return check_device_name(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be one of {DEVICE_NAMES}; got {text!r}") from None
+
+
+def _add_device_arg(p: argparse.ArgumentParser, default: str | None = "auto") -> None:
+    """--device; whether the machine has it is checked when the command starts, before any work."""
+    text = "default: CUDA if available, else MPS, else the CPU" if default else "default: the run's own"
+    p.add_argument("--device", type=_device_name, default=default, help=f"{DEVICE_NAMES} ({text})")
+
+
 def _add_data_args(p: argparse.ArgumentParser, default_source: str) -> None:
     p.add_argument("--data-root", help=f"torchvision MNIST root (default: ${DATA_ROOT_ENV})")
     p.add_argument("--source", choices=SOURCES, default=default_source, help="where the digits come from")
@@ -103,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--split", choices=("test", "train"), default="test", help="which digits (default: test)")
     e.add_argument("--seed", type=_non_negative_int, default=0, help="noise seed")
     e.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_device_arg(e)
 
     d = sub.add_parser("denoise", help="denoise one image file")
     d.add_argument("--model", default="unet", help=f"one of {', '.join(REGISTRY)}, or a classical filter")
@@ -110,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("output", type=Path)
     _add_noise_args(d, required=False)
     d.add_argument("--seed", type=_non_negative_int, default=0, help="noise seed")
+    _add_device_arg(d)
     _add_benchmark_parsers(sub)
     return parser
 
@@ -146,12 +162,15 @@ def _add_train_parsers(sub) -> None:
     t.add_argument("--threads", type=_threads(0), default=min(2, os.cpu_count() or 1),
                    help="torch CPU threads, at most the machine's cores (0: torch's default)")  # fmt: skip
     t.add_argument("--out", type=Path, help="checkpoint path (default runs/NAME.pt; weights/ only when named)")
+    _add_device_arg(t)
+    t.add_argument("--amp", action="store_true", help="mixed precision (float16 autocast; CUDA only)")
     t.add_argument("--overwrite", action="store_true", help="start afresh over an unfinished run's OUT.resume")
 
     r = sub.add_parser("resume", help="continue a stopped train run from its OUT.resume file")
     r.add_argument("state", type=Path, help="the .resume file a stopped or killed train run left beside its --out")
     r.add_argument("--max-minutes", type=float, help="stop this sitting after this wall time (default: the run's own)")
     r.add_argument("--threads", type=_threads(0), help="torch CPU threads (default: the run's own)")
+    _add_device_arg(r, default=None)
 
 
 def _add_benchmark_parsers(sub) -> None:
@@ -169,6 +188,7 @@ def _add_benchmark_parsers(sub) -> None:
     tc.add_argument("--seed", type=_non_negative_int, default=0)
     tc.add_argument("--out", type=Path, help="checkpoint path (default runs/classifier.pt; weights/ only when named)")
     tc.add_argument("--threads", type=_threads(1), default=min(2, os.cpu_count() or 1), help="torch CPU threads")
+    _add_device_arg(tc)
 
     b = sub.add_parser("benchmark", help="every method on the noise grid; table, figure and JSON")
     _add_data_args(b, "mnist")
@@ -177,6 +197,7 @@ def _add_benchmark_parsers(sub) -> None:
     b.add_argument("--seed", type=_non_negative_int, default=0, help="noise seed")
     b.add_argument("--specialists", type=Path, help="folder of specialist unet checkpoints to compare")
     b.add_argument("--threads", type=_threads(1), default=1, help="torch CPU threads (timings are per image)")
+    _add_device_arg(b)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -221,6 +242,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
     """Continue a train run exactly where its .resume file left it, with the run's own arguments."""
     from .weights import load_checkpoint
 
+    if args.device is not None:  # refused before the state is read; the run's own --device is checked by train
+        resolve_device(args.device, "--device")
     if not args.state.is_file():
         load_checkpoint(args.state, hint=RESUME_HINT)  # says the file does not exist
     out = args.state.with_name(args.state.name.removesuffix(".resume"))
@@ -231,7 +254,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
         argv = meta["argv"]
         # Given again last, so they override the run's own (argparse keeps the last value).
         extra = [*(["--max-minutes", str(args.max_minutes)] if args.max_minutes is not None else []),
-                 *(["--threads", str(args.threads)] if args.threads is not None else [])]  # fmt: skip
+                 *(["--threads", str(args.threads)] if args.threads is not None else []),
+                 *(["--device", args.device] if args.device is not None else [])]  # fmt: skip
         run = build_parser().parse_args([*argv, *extra])
         run.argv = argv
         if resume_path(_out_path(run)).resolve() != args.state.resolve():
@@ -273,23 +297,26 @@ def _train(args: argparse.Namespace, out: Path, resumed: tuple | None = None) ->
     from .evaluate import curriculum_psnr
     from .train import train
 
+    device, ranks = _placement(args)
     config = _train_config(args)
     model, init = _initial_model(args) if resumed is None else (resumed[0], resumed[1]["init"])
     train_set, held_out = _train_digits(args)
     sittings = resumed[1]["sittings"] + 1 if resumed else 1  # how many times the run was started or resumed
     on_state = _state_saver(args, out, model, {"argv": args.argv, "init": init, "sittings": sittings})
     state = resumed[1]["resume"] if resumed else None
-    with StopSignals() as stop, _progress(config, len(train_set), state) as on_step:
+    with StopSignals() as stop, _progress(config, len(train_set), state, ranks.is_main) as on_step:
         result = train(model, train_set, config, on_step=lambda info: on_step(info) or stop.signum is not None,
-                       on_state=on_state, resume=state)  # fmt: skip
-        psnr = curriculum_psnr(model, held_out, config.curriculum) if len(held_out) else {}
+                       on_state=on_state, resume=state, device=device, amp=args.amp)  # fmt: skip
+        if not ranks.is_main:  # under torchrun, rank 0 alone measures, writes and reports
+            return stop.exit_code if result.stopped_early else 0
+        psnr = curriculum_psnr(model, held_out, config.curriculum, device=device) if len(held_out) else {}
         meta = {
             "command": "python -m denoiser " + " ".join(args.argv),
             "source": args.source, "data_root": str(args.data_root or ""), "n_train": len(train_set),
             "n_holdout": len(held_out), "train": config.to_dict(), "steps": result.steps,
             "seconds": round(result.seconds, 1), "stopped_early": result.stopped_early,
             "holdout": psnr, "sittings": sittings, "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "versions": _versions(), **init,
+            "versions": _versions(), **init, **_placement_meta(device, ranks, args.amp),
         }  # fmt: skip
         _save_run(out, args.model, model, meta)
     _report_run(out, result, psnr, len(held_out), stop)
@@ -327,11 +354,12 @@ def _train_digits(args: argparse.Namespace):
 
 
 @contextlib.contextmanager
-def _progress(config: TrainConfig, n_train: int, state: dict | None):
-    """A tqdm bar on stderr for the block; yields the `on_step` callback that moves it."""
+def _progress(config: TrainConfig, n_train: int, state: dict | None, shown: bool = True):
+    """A tqdm bar on stderr for the block (unless not `shown`); yields the `on_step` callback that moves it."""
     from tqdm import tqdm
 
-    bar = tqdm(total=config.epochs * -(-n_train // config.batch_size), unit="step", file=sys.stderr)
+    bar = tqdm(total=config.epochs * -(-n_train // config.batch_size), unit="step", file=sys.stderr,
+               disable=not shown)  # fmt: skip
     bar.update(state["steps"] if state else 0)
 
     def on_step(info) -> None:
@@ -386,6 +414,21 @@ def _report_run(out: Path, result, psnr: dict, n_held_out: int, stop: StopSignal
         print(f"{result.steps} steps in {result.seconds:.0f} s; saved {out} (no held-out digits)")
 
 
+def _placement(args: argparse.Namespace):
+    """(device, ranks) of a train run: --device checked, and under torchrun this process joined to the others."""
+    from .distributed import join
+
+    device = resolve_device(args.device, "--device")
+    if args.amp and device.type != "cuda":
+        raise ValueError(f"--amp needs a CUDA device; --device {args.device} is {device}")
+    return join(device)
+
+
+def _placement_meta(device, ranks, amp: bool) -> dict:
+    """How a run was placed, for its checkpoint: the result does not depend on it beyond float rounding."""
+    return {"device": device.type, "processes": ranks.world_size, "amp": amp}
+
+
 def _noise_range(kind: str, low: str, high: str) -> NoiseRange:
     """One --noise-range entry; its numbers are checked by NoiseRange itself."""
     try:
@@ -435,15 +478,17 @@ def _versions() -> dict:
     return {"python": platform.python_version(), "torch": str(torch.__version__), "numpy": numpy.__version__}
 
 
-def resolve_method(name: str, weights: Path | None = None, kind: str | None = None, level: float | None = None):
+def resolve_method(
+    name: str, weights: Path | None = None, kind: str | None = None, level: float | None = None, device=None
+):
     """A method (noisy -> denoised) for a registry model, a checkpoint file, or a classical filter.
 
-    A filter gets the parameters tuned for `kind` and `level` when both are given.
+    A filter gets the parameters tuned for `kind` and `level` when both are given; a model runs on `device`.
     """
-    return _resolve(name, weights, kind, level)[0]
+    return _resolve(name, weights, kind, level, device)[0]
 
 
-def _resolve(name: str, weights: Path | None, kind: str | None, level: float | None) -> tuple:
+def _resolve(name: str, weights: Path | None, kind: str | None, level: float | None, device=None) -> tuple:
     """(method, what runs): the architecture read from the checkpoint and the file it came from,
     so that results are labelled by what ran, never by the --model that was typed."""
     from . import baselines
@@ -454,9 +499,9 @@ def _resolve(name: str, weights: Path | None, kind: str | None, level: float | N
         stored, model, _ = load_checkpoint(weights)
         if stored != name:
             raise ValueError(f"--weights {weights} holds a {stored} model, not {name!r}; give --model {stored}")
-        return model_method(model), {"model": stored, "weights": str(weights)}
+        return model_method(model, device), {"model": stored, "weights": str(weights)}
     if name in REGISTRY:
-        return model_method(load_pretrained(name)), {
+        return model_method(load_pretrained(name), device), {
             "model": name,
             "weights": str(WEIGHTS_DIR / get_spec(name).filename),
         }
@@ -469,7 +514,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate
     from .metrics import json_ready
 
-    method, what = _resolve(args.model, args.weights, args.noise, args.level)
+    device = resolve_device(args.device, "--device")
+    method, what = _resolve(args.model, args.weights, args.noise, args.level, device)
     clean = _load_split(args, args.split).images
     clean = clean[: args.limit] if args.limit else clean
     result = {**what, "split": args.split, **evaluate(method, clean, args.noise, args.level, args.seed)}
@@ -493,6 +539,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     from .preprocess import image_to_mnist, load_png_as_is
     from .weights import atomic_write_bytes
 
+    device = resolve_device(args.device, "--device")
     if (args.noise is None) != (args.level is None):
         raise ValueError("--noise and --level go together")
     picture_format(args.output)  # an unknown extension is refused before any work
@@ -504,7 +551,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
         image = image_to_mnist(data)
     if args.noise:
         image = make_noisy(image, args.noise, args.level, args.seed)
-    denoised = resolve_method(args.model, None, args.noise, args.level)(image.unsqueeze(0))[0]
+    denoised = resolve_method(args.model, None, args.noise, args.level, device)(image.unsqueeze(0))[0]
     atomic_write_bytes(args.output, encode_picture(denoised, args.output))
     print(f"wrote {args.output} (28x28, denoised with {args.model})")
     return 0
@@ -567,12 +614,13 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
     from .classifier import accuracy, save_classifier, train_classifier
     from .weights import write_manifest
 
+    device = resolve_device(args.device, "--device")
     out = args.out or Path("runs") / "classifier.pt"
     check_writable(out)  # before the training, not after it
     torch.set_num_threads(args.threads)
     digits = _load_split(args, "train")
     start = time.perf_counter()
-    model, losses = train_classifier(digits, epochs=args.epochs, seed=args.seed)
+    model, losses = train_classifier(digits, epochs=args.epochs, seed=args.seed, device=device)
     seconds = time.perf_counter() - start
     test = _load_split(args, "test") if args.source == "mnist" else None
     test_accuracy = accuracy(model, test.images, test.labels) if test else None
@@ -597,11 +645,12 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     from .benchmark import BenchmarkConfig, run_benchmark
     from .report import write_outputs
 
+    device = resolve_device(args.device, "--device")
     check_writable(args.out / "results.json")  # before the benchmark's hour, not after it
     clean = _load_split(args, "test")
     clean = clean.subset(slice(0, args.limit)) if args.limit else clean
     torch.set_num_threads(args.threads)
-    config = BenchmarkConfig(seed=args.seed, specialists=args.specialists)
+    config = BenchmarkConfig(seed=args.seed, specialists=args.specialists, device=str(device))
     meta = {"command": "python -m denoiser " + " ".join(args.argv), "data_root": str(args.data_root or "")}
     results = run_benchmark(clean, config, meta, log=lambda line: print(line, file=sys.stderr))
     for path in write_outputs(results, args.out):

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from .device import model_device, resolve_device
 from .images import as_batch
 from .metrics import mean_metrics
 from .noise import add_noise, check_seed
@@ -19,21 +20,30 @@ from .noise import add_noise, check_seed
 Method = Callable[[torch.Tensor], torch.Tensor]
 
 
-@torch.inference_mode()
-def denoise_batch(model: nn.Module, noisy: torch.Tensor, batch_size: int = 128) -> torch.Tensor:
-    """Run `model` over `noisy` in chunks, without gradients; the model is not changed.
+def denoise_batch(
+    model: nn.Module, noisy: torch.Tensor, batch_size: int = 128, device: str | torch.device | None = None
+) -> torch.Tensor:
+    """Run `model` over `noisy` in chunks, without gradients, on the model's device; the result is on `noisy`'s.
 
-    `noisy` follows the contract of `denoiser.images`; the result has its shape and dtype.
-    Chunks of 128 keep a U-Net's activations in the CPU caches: faster than one batch of 1,024."""
+    `noisy` follows the contract of `denoiser.images`; the result has its shape and dtype. With
+    `device` ("auto", "cpu", "cuda", "cuda:N", "mps") the model is first moved there (in place);
+    its weights are not changed. Chunks of 128 keep a U-Net's activations in the CPU caches: faster
+    than one batch of 1,024."""
     batch, restore = as_batch(noisy, "noisy")  # (N, 1, H, W)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a whole number >= 1; got {batch_size!r}")
-    out = torch.cat([model(batch[i : i + batch_size]) for i in range(0, len(batch), batch_size)])
-    return restore(out)
+    if device is not None:  # outside inference mode: moved parameters must stay trainable
+        model.to(resolve_device(device))
+    target = model_device(model)
+    with torch.inference_mode():
+        out = torch.cat([model(batch[i : i + batch_size].to(target)) for i in range(0, len(batch), batch_size)])
+        return restore(out.to(batch.device))
 
 
-def model_method(model: nn.Module) -> Method:
-    """Wrap a trained model as a method."""
+def model_method(model: nn.Module, device: str | torch.device | None = None) -> Method:
+    """Wrap a trained model as a method; with `device`, the model is moved there once (see `denoise_batch`)."""
+    if device is not None:
+        model.to(resolve_device(device))
     return lambda noisy: denoise_batch(model, noisy)
 
 
@@ -42,8 +52,21 @@ def make_noisy(clean: torch.Tensor, kind: str, level: float, seed: int = 0) -> t
     return add_noise(clean, kind, level, torch.Generator().manual_seed(check_seed(seed)))
 
 
-def evaluate(method: Method, clean: torch.Tensor, kind: str, level: float, seed: int = 0) -> dict:
-    """Mean MSE, PSNR, SSIM of the denoised and the noisy digits against `clean`, and the seconds taken."""
+def evaluate(
+    method: Method | nn.Module,
+    clean: torch.Tensor,
+    kind: str,
+    level: float,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+) -> dict:
+    """Mean MSE, PSNR, SSIM of the denoised and the noisy digits against `clean`, and the seconds taken.
+
+    `method` may be a model itself, run on `device` (default: where it is); a classical filter takes no device."""
+    if isinstance(method, nn.Module):
+        method = model_method(method, device)
+    elif device is not None:
+        raise ValueError(f"device applies to a model (an nn.Module) as method; got {type(method).__name__}")
     noisy = make_noisy(clean, kind, level, seed)
     start = time.perf_counter()
     denoised = method(noisy)
@@ -54,13 +77,13 @@ def evaluate(method: Method, clean: torch.Tensor, kind: str, level: float, seed:
     return result
 
 
-def curriculum_psnr(model: nn.Module, digits, curriculum, seed: int = 0) -> dict:
+def curriculum_psnr(model: nn.Module, digits, curriculum, seed: int = 0, device=None) -> dict:
     """Mean PSNR of `model` on `digits` at the middle level of each curriculum entry, averaged over entries.
 
     The middle level rather than random ones: a level drawn near 0 can leave a digit untouched,
     and its infinite PSNR would swamp the mean.
     """
-    method = model_method(model)
+    method = model_method(model, device)
     runs = [evaluate(method, digits.images, r.kind, (r.low + r.high) / 2, seed) for r in curriculum]
     return {key: sum(r[key] for r in runs) / len(runs) for key in ("psnr", "noisy_psnr")}
 

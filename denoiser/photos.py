@@ -103,14 +103,15 @@ def phone_photo(clean: np.ndarray, rng: np.random.Generator, *, height: int | No
 
 
 def dim_scan(clean: np.ndarray, rng: np.random.Generator) -> bytes:
-    """A small, dim, grainy picture: the digit 28-48 px tall, noise of 12-30 grey levels."""
+    """A small, dim, grainy picture: the digit 28-48 px tall, ink 25-90 grey levels from the page, noise 12-30."""
     height = int(rng.integers(28, 49))
     ink = _strokes(clean, height, rng, angle=5.0)
     shape = (int(height * rng.uniform(1.6, 2.4)),) * 2
     top = int(rng.integers(0, max(1, shape[0] - ink.shape[0])))
     left = int(rng.integers(0, max(1, shape[1] - ink.shape[1])))
-    page = _write(_page(shape, rng, (0.3, 0.65)), ink, top, left, _ink_colour(rng) * 0.5)
-    page *= _light(shape, rng, 0.7)[..., None]
+    page = _page(shape, rng, (0.2, 0.45))
+    colour = page[0, 0] * rng.uniform(0.2, 0.6)  # dim light: the ink is only somewhat darker than the page
+    page = _write(page, ink, top, left, colour) * _light(shape, rng, 0.7)[..., None]
     rgb = _camera(page, rng, rng.uniform(0.3, 0.8), rng.uniform(12, 30))
     return _encode(rgb, "PNG" if rng.random() < 0.5 else "JPEG", rng)
 

@@ -152,15 +152,32 @@ def _ink_map(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool, float]:
     """Ink strength (page level = 0) unsmoothed and smoothed, whether the ink is dark, the smoothing's sigma.
 
     The ink is on the side of the page's level where the picture strays furthest beyond its
-    noise: dark ink on a page of any brightness, or chalk on a board.
+    noise: dark ink on a page of any brightness, or chalk on a board. A grainy picture is
+    smoothed more: of three smoothing widths, the one where the ink stands out furthest from
+    the noise is kept (wider smoothing lowers the noise faster than a stroke's contrast,
+    until it is as wide as the stroke).
     """
     diff = arr - background(arr)
-    smooth = max(0.7, max(arr.shape) / 400)  # ~1 px of an MNIST digit when the digit fills a quarter of the picture
+    base = _base_smooth(arr.shape)
+    best = max((_ink_side(diff, smooth) for smooth in (base, 2 * base, 3 * base)), key=lambda side: side[0])
+    _, sign, diff_s, smooth = best
+    return sign * diff, sign * diff_s, sign < 0, smooth
+
+
+def _base_smooth(shape: tuple[int, ...]) -> float:
+    """The least smoothing, in pixels: ~1 px of an MNIST digit when the digit fills a quarter of the picture."""
+    return max(0.7, max(shape) / 400)
+
+
+def _ink_side(diff: np.ndarray, smooth: float) -> tuple[float, float, np.ndarray, float]:
+    """How far the ink stands out of the noise at this smoothing (its level over the noise's sigma), and its sign."""
     diff_s = ndimage.gaussian_filter(diff, smooth)
-    beyond = 4 * _noise_sigma(diff_s)
-    dark_ink = np.clip(-diff_s - beyond, 0, None).sum() > np.clip(diff_s - beyond, 0, None).sum()
-    sign = -1.0 if dark_ink else 1.0
-    return sign * diff, sign * diff_s, bool(dark_ink), smooth
+    sigma = _noise_sigma(diff_s)
+    dark = np.clip(-diff_s - 4 * sigma, 0, None).sum() > np.clip(diff_s - 4 * sigma, 0, None).sum()
+    sign = -1.0 if dark else 1.0
+    candidates = sign * diff_s[sign * diff_s > 4 * sigma]
+    contrast = float(np.percentile(candidates, 95)) / sigma if candidates.size >= 3 else 0.0
+    return contrast, sign, diff_s, smooth
 
 
 def _components(core: np.ndarray) -> tuple[np.ndarray, list, np.ndarray]:
@@ -270,7 +287,8 @@ def _like_mnist_strokes(digit: np.ndarray) -> np.ndarray:
     if low <= width <= high:
         return digit
     target = STROKE_QUARTILES[0] if width < low else STROKE_QUARTILES[1]
-    radius = round(abs(target - width) / 2 * FINE)
+    # At most 2 px of the 20x20 digit on each side: a blob (no strokes at all) is left as it is.
+    radius = min(round(abs(target - width) / 2 * FINE), 2 * FINE)
     grow = ndimage.grey_dilation if width < low else ndimage.grey_erosion
     return grow(digit, footprint=morphology.disk(radius)) if radius else digit
 
@@ -288,7 +306,8 @@ def extract(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) -> Extr
     # reaches further, by the smoothing, and would pad the box by a resolution-dependent margin.
     top, left, bottom, right = _box(mask & (ink > 0.5 * level)) if (mask & (ink > 0.5 * level)).any() else _box(mask)
     crop = ink[top:bottom, left:right]
-    if not keep_noise:  # only the digit's strokes, and their rim one pixel wide
+    if not keep_noise:  # only the digit's strokes (smoothed, if the picture is grainy), and their rim
+        crop = ink_s[top:bottom, left:right] if smooth > _base_smooth(arr.shape) else crop
         crop = crop * ndimage.binary_dilation(mask[top:bottom, left:right])
     crop = np.clip(crop / level, 0, 1)
     fitted = _fit_20(crop) if keep_noise else _shrink(_like_mnist_strokes(_fit_20(crop, FINE)), FINE)

@@ -3,7 +3,8 @@
 Nothing here knows about a UI (minGPT `trainer.py`): the command line hangs a tqdm bar on
 `on_step`, the app a progress bar and a live loss chart. The model always learns to map
 noisy -> clean; the tutorials' mistake of training a model to reproduce its noisy input
-cannot happen here because the target is always the clean batch.
+cannot happen here because the target is always the clean batch. It runs on any torch device
+(`device`), and under torchrun as one of several processes that share every batch (`distributed`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import Digits
+from .device import Precision, model_device, resolve_device, to_cpu
+from .distributed import Ranks, current
 from .noise import BLIND_CURRICULUM, NoiseRange, add_curriculum_noise, check_seed
 from .pictures import training_pair
 
@@ -158,8 +161,9 @@ def _loss(
     return F.mse_loss(denoised, clean) if name == "mse" else F.l1_loss(denoised, clean)
 
 
-def _step(model, optimizer, schedule, clean: torch.Tensor, config: TrainConfig, g: torch.Generator) -> float:
-    """One optimisation step on a clean batch: augment, add fresh noise, fit noisy -> clean."""
+def _step(model, optimizer, schedule, clean: torch.Tensor, config: TrainConfig, g: torch.Generator, run) -> float:
+    """One optimisation step on a global clean batch: augment, add fresh noise, fit noisy -> clean on this
+    process's share of it (all of it in one process); returns the whole batch's mean loss."""
     if config.augment:
         clean = augment(clean, g)
     clean = shift_digits(clean, config.shift, g)
@@ -167,13 +171,25 @@ def _step(model, optimizer, schedule, clean: torch.Tensor, config: TrainConfig, 
         clean, noisy = training_pair(clean, config.curriculum, config.pictures, g)
     else:
         noisy = add_curriculum_noise(clean, config.curriculum, g)
-    loss = _loss(config.loss, model(noisy), clean, config.psnr_floor)
+    part, weight = run.ranks.share(len(clean))
+    clean, noisy = clean[part].to(run.device), noisy[part].to(run.device)
+    with run.precision.autocast():
+        denoised = model(noisy)
+    loss = _loss(config.loss, denoised.float(), clean, config.psnr_floor)
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
+    run.precision.backward_and_step(loss if weight == 1 else loss * weight, optimizer)
     if schedule:
         schedule.step()
-    return loss.item()
+    return run.ranks.mean_loss(loss.item() * weight, run.device)
+
+
+@dataclass
+class _Run:
+    """Where a training runs: its device, precision and place among torchrun's processes."""
+
+    device: torch.device
+    precision: Precision
+    ranks: Ranks
 
 
 def train(
@@ -183,32 +199,45 @@ def train(
     on_step: Callable[[StepInfo], bool | None] | None = None,
     on_state: Callable[[dict], None] | None = None,
     resume: dict | None = None,
+    device: str | torch.device | None = None,
+    amp: bool = False,
 ) -> TrainResult:
     """Train `model` in place to map noisy -> clean digits; `on_step` may return True to stop early.
 
     `on_state` receives the run's state (see `_state`) after every epoch and when the run stops
     early; passing it back as `resume`, with the model's weights from that moment, continues the
     run exactly where it stopped: same schedule, same batches, same noise. That is what lets a
-    multi-hour training be split over several sittings."""
+    multi-hour training be split over several sittings.
+
+    `device` ("auto", "cpu", "cuda", "cuda:N" or "mps"; default: where the model is) is where the
+    model is moved, in place, and trained; it stays there. `amp` trains with float16 autocast (CUDA
+    only). Under torch.distributed (a process group the caller started, as `python -m denoiser train`
+    does under torchrun), each process trains on its share of every batch of `config.batch_size`
+    digits (see `distributed`); `on_step` and `on_state` are then called in rank 0 only, and its
+    decision to stop holds for every process."""
     if len(digits) == 0:
         raise ValueError("digits must hold at least one image to train on")
+    device = model_device(model) if device is None else resolve_device(device)
+    run = _Run(device, Precision(device, amp), current())
+    if not run.ranks.is_main:  # rank 0 reports and writes; the others follow its decision to stop
+        on_step = on_state = None
     threads = torch.get_num_threads()
     if config.threads:
         torch.set_num_threads(config.threads)  # process-wide: restored below so a server's inference is unaffected
     try:
-        return _train(model, digits, config, on_step, on_state, resume)
+        return _train(model, digits, config, on_step, on_state, resume, run)
     finally:
         torch.set_num_threads(threads)
 
 
-def _state(epoch: int, done: int, order, epoch_loss: float, result: TrainResult, optimizer, schedule, g) -> dict:
-    """Everything needed to continue a run after `done` steps of `epoch`, as plain types and tensors."""
+def _state(epoch: int, done: int, order, epoch_loss: float, result: TrainResult, optimizer, schedule, g, run) -> dict:
+    """Everything needed to continue a run after `done` steps of `epoch`, as plain types and CPU tensors."""
     return {
         "stopped": result.stopped_early, "epoch": epoch, "done_in_epoch": done,
         "order": order.clone(), "epoch_loss": epoch_loss, "steps": result.steps, "seconds": result.seconds,
         "epoch_losses": list(result.epoch_losses),
-        "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict() if schedule else None,
-        "generator": g.get_state(),
+        "optimizer": to_cpu(optimizer.state_dict()), "schedule": schedule.state_dict() if schedule else None,
+        "generator": g.get_state(), "scaler": run.precision.state_dict(),
     }  # fmt: skip
 
 
@@ -225,51 +254,55 @@ def _restore(resume: dict, n_digits: int, total: int, optimizer, schedule, g, re
     result.epoch_losses = list(resume["epoch_losses"])
 
 
-def _train(model: nn.Module, digits: Digits, config: TrainConfig, on_step, on_state, resume) -> TrainResult:
-    g = torch.Generator().manual_seed(config.seed)
+def _train(model: nn.Module, digits: Digits, config: TrainConfig, on_step, on_state, resume, run) -> TrainResult:
+    g = torch.Generator().manual_seed(config.seed)  # on the CPU whatever the device: the same stream everywhere
     steps_per_epoch = math.ceil(len(digits) / config.batch_size)
     total = steps_per_epoch * config.epochs
+    # On the device before the optimizer's state is restored: that state follows its parameters. oneDNN's
+    # NHWC convolutions run a training step ~20% faster on one CPU thread than NCHW (4.0 -> 4.8 step/s
+    # for the unet at batch 64); the result differs only by float rounding.
+    model.to(run.device, memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total) if config.cosine else None
     result, start = TrainResult(steps=0, seconds=0.0), time.perf_counter()
     first_epoch, first_step, order, epoch_loss = 1, 0, None, 0.0
     if resume:
         _restore(resume, len(digits), total, optimizer, schedule, g, result)
+        run.precision.load_state_dict(resume.get("scaler"))
         first_epoch, first_step = resume["epoch"], resume["done_in_epoch"]
         order, epoch_loss = resume["order"], resume["epoch_loss"]
         if first_step >= steps_per_epoch:  # stopped at an epoch's end: the next one draws its own order
             first_epoch, first_step, order, epoch_loss = first_epoch + 1, 0, None, 0.0
     seconds_before, images_done = result.seconds, 0  # earlier sittings; digits seen in this one
-    # oneDNN's NHWC convolutions run a training step ~20% faster on one CPU thread than NCHW
-    # (4.0 -> 4.8 step/s for the unet at batch 64); the result differs only by float rounding.
-    model.to(memory_format=torch.channels_last)
+    net = run.ranks.wrap(model, run.device)  # under torchrun: DistributedDataParallel over `model`
     model.train()
     for epoch in range(first_epoch, config.epochs + 1):
         if order is None:
             order, epoch_loss = torch.randperm(len(digits), generator=g), 0.0
         for i in range(first_step, steps_per_epoch):
             clean = digits.images[order[i * config.batch_size : (i + 1) * config.batch_size]]
-            loss = _step(model, optimizer, schedule, clean, config, g)
+            loss = _step(net, optimizer, schedule, clean, config, g, run)
             result.steps, images_done = result.steps + 1, images_done + len(clean)  # an epoch's last batch is short
             epoch_loss += loss
             elapsed = time.perf_counter() - start  # this sitting only: --max-minutes is per sitting
             result.seconds = seconds_before + elapsed
             images_per_s = images_done / elapsed
             info = StepInfo(result.steps, total, epoch, loss, result.seconds, images_per_s)
-            stop = on_step(info) if on_step else None
-            if (stop or (config.max_seconds and elapsed >= config.max_seconds)) and result.steps < total:
+            stop = bool(on_step(info)) if on_step else False
+            stop = run.ranks.agree(stop or bool(config.max_seconds and elapsed >= config.max_seconds), run.device)
+            if stop and result.steps < total:
                 result.stopped_early = True
                 if i + 1 == steps_per_epoch:  # the epoch is complete: its loss belongs in the record
                     result.epoch_losses.append(epoch_loss / steps_per_epoch)
                 if on_state:
-                    on_state(_state(epoch, i + 1, order, epoch_loss, result, optimizer, schedule, g))
+                    on_state(_state(epoch, i + 1, order, epoch_loss, result, optimizer, schedule, g, run))
                 break
         if result.stopped_early:
             break
         result.epoch_losses.append(epoch_loss / steps_per_epoch)
         if on_state and epoch < config.epochs:
-            on_state(_state(epoch, steps_per_epoch, order, epoch_loss, result, optimizer, schedule, g))
+            on_state(_state(epoch, steps_per_epoch, order, epoch_loss, result, optimizer, schedule, g, run))
         first_step, order = 0, None
-    model.to(memory_format=torch.contiguous_format)  # hand the model back in the layout it came in
+    model.to(memory_format=torch.contiguous_format)  # hand the model back in the layout it came in, on `device`
     model.eval()
     return result

@@ -109,6 +109,14 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise
 
 
+def cpu_state_dict(model: nn.Module) -> dict:
+    """`model.state_dict()` with every tensor on the CPU: a checkpoint written on a GPU loads anywhere."""
+    state = model.state_dict()
+    cpu = type(state)((key, value.detach().cpu()) for key, value in state.items())
+    cpu._metadata = getattr(state, "_metadata", None)  # module versions, which load_state_dict reads
+    return cpu
+
+
 def checkpoint_bytes(name: str, model: nn.Module, meta: dict | None = None) -> bytes:
     """Serialise model `name` with its config and `meta` (plain types) into checkpoint bytes."""
     import io
@@ -117,7 +125,7 @@ def checkpoint_bytes(name: str, model: nn.Module, meta: dict | None = None) -> b
     payload = {
         "model": name,
         "config": dataclasses.asdict(model.config),
-        "state_dict": model.state_dict(),
+        "state_dict": cpu_state_dict(model),
         "meta": meta or {},
     }
     torch.save(payload, buffer)

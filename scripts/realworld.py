@@ -61,7 +61,7 @@ def other_digits(test: data.Digits, methods: dict, seed: int, count: int) -> lis
     for name, digits in sets.items():
         for level in LEVELS:
             row = {"set": name, "n": len(digits), "level": level}
-            row |= {m: evaluate(method, digits.images, "gaussian", level, seed)["psnr"] for m, method in methods.items()}
+            row |= {m: evaluate(run, digits.images, "gaussian", level, seed)["psnr"] for m, run in methods.items()}
             rows.append(row)
     return rows
 
@@ -118,7 +118,8 @@ def markdown(result: dict) -> str:
 def _as_is_table(rows: list[dict]) -> list[str]:
     lines = ["## Denoising a picture as it is (`keep_noise=True`)", "",
              "The picture's own noise goes to the model; scored against the source digit.", "",
-             "| scene | input | PSNR | read | noise sigma (estimated) |", "| --- | --- | ---: | ---: | ---: |"]  # fmt: skip
+             "| scene | input | PSNR | read | noise sigma (estimated) |",
+             "| --- | --- | ---: | ---: | ---: |"]  # fmt: skip
     for row in rows:
         for name in ("as it is", "unet", "seed-ae"):
             s = row[name]
@@ -130,7 +131,8 @@ def _as_is_table(rows: list[dict]) -> list[str]:
 def _other_table(rows: list[dict]) -> list[str]:
     lines = ["## Digits that are not MNIST's, with Gaussian noise", "",
              "Mean PSNR of each model; *lead* is unet minus seed-ae.", "",
-             "| digits | n | level | unet | seed-ae | lead |", "| --- | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+             "| digits | n | level | unet | seed-ae | lead |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
     for r in rows:
         lines.append(f"| {r['set']} | {r['n']} | {r['level']} | {r['unet']:.2f} dB | {r['seed-ae']:.2f} dB "
                      f"| {r['unet'] - r['seed-ae']:+.2f} dB |")  # fmt: skip
