@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageOps
 from scipy import ndimage
-from skimage import measure, morphology, transform
+from skimage import filters, measure, morphology, transform
 
 # Refuse to decode pictures larger than this many pixels (a decompression bomb is a few KB on disk):
 # the check reads only the header, so a 20,000 x 20,000 bomb is refused before any pixel is decoded.
@@ -36,6 +36,7 @@ FORMATS = ("PNG", "JPEG", "BMP", "WEBP", "GIF", "TIFF")
 INK_THRESHOLD = 0.1  # a canvas whose brightest pixel is below this has nothing drawn on it
 MIN_CONTRAST = 0.05  # ink must differ from the page by ~13 grey levels, or the picture counts as blank
 BACKGROUND_GRID = 32  # the page's light is estimated on a grid this many cells along the longer side
+GRAINY_SIDE = 400  # pictures up to this size on their longer side are tried with more smoothing
 # MNIST's strokes, as mask area / skeleton length in the 28x28 field: the 5th and 95th percentiles of
 # the training digits, and their quartiles. A digit outside the range is brought to the nearer quartile.
 STROKE_WIDTHS = (1.9, 4.7)
@@ -126,20 +127,45 @@ def _as_grey_array(grey: np.ndarray | Image.Image) -> np.ndarray:
     return arr / 255.0 if arr.max() > 1.0 else arr
 
 
-def background(arr: np.ndarray) -> np.ndarray:
-    """The page's own light at every pixel: a median over cells, smoothed over ~40% of the picture.
-
-    Ink covers well under half of any window that large, so the median follows the page
-    (its tone, shading and vignetting) and not the strokes, at any stroke width.
-    """
+def _cells(arr: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    """Median of each cell of a grid `BACKGROUND_GRID` cells along the longer side, and the padded shape."""
     h, w = arr.shape
     cell = max(1, -(-max(h, w) // BACKGROUND_GRID))
     rows, cols = -(-h // cell), -(-w // cell)
     padded = np.pad(arr, ((0, rows * cell - h), (0, cols * cell - w)), mode="edge")
-    cells = np.median(padded.reshape(rows, cell, cols, cell).transpose(0, 2, 1, 3).reshape(rows, cols, -1), -1)
-    window = max(3, int(0.4 * max(rows, cols)) | 1)
-    cells = ndimage.median_filter(cells, size=window, mode="nearest")
-    return transform.resize(cells, padded.shape, order=1, mode="edge", anti_aliasing=False)[:h, :w]
+    return np.median(padded.reshape(rows, cell, cols, cell).transpose(0, 2, 1, 3).reshape(rows, cols, -1), -1), (
+        rows * cell,
+        cols * cell,
+    )
+
+
+def background(arr: np.ndarray, local: bool = True) -> np.ndarray:
+    """The page's own light at every pixel.
+
+    `local`: a median over cells, smoothed over ~40% of the picture; ink covers well under half of
+    any window that large, so it follows the page's tone, shading and vignetting at any stroke width.
+    Otherwise a plane fitted to the cells (light from one side), for a digit that fills the picture.
+    """
+    h, w = arr.shape
+    cells, padded = _cells(arr)
+    if local:
+        window = max(3, int(0.4 * max(cells.shape)) | 1)
+        cells = ndimage.median_filter(cells, size=window, mode="nearest")
+    else:
+        cells = _plane(cells)
+    return transform.resize(cells, padded, order=1, mode="edge", anti_aliasing=False)[:h, :w]
+
+
+def _plane(cells: np.ndarray) -> np.ndarray:
+    """A plane a + b*row + c*col fitted to the cells, twice, the second time without the cells far off it (ink)."""
+    rows, cols = np.mgrid[0 : cells.shape[0], 0 : cells.shape[1]]
+    design = np.stack([np.ones(cells.size), rows.ravel(), cols.ravel()], 1)
+    keep = np.ones(cells.size, bool)
+    for _ in range(2):
+        coef = np.linalg.lstsq(design[keep], cells.ravel()[keep], rcond=None)[0]
+        residual = cells.ravel() - design @ coef
+        keep = np.abs(residual - np.median(residual)) <= 2 * _noise_sigma(residual) + 1e-9
+    return (design @ coef).reshape(cells.shape)
 
 
 def _noise_sigma(values: np.ndarray) -> float:
@@ -153,14 +179,16 @@ def _ink_map(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool, float]:
 
     The ink is on the side of the page's level where the picture strays furthest beyond its
     noise: dark ink on a page of any brightness, or chalk on a board. A grainy picture is
-    smoothed more: of three smoothing widths, the one where the ink stands out furthest from
-    the noise is kept (wider smoothing lowers the noise faster than a stroke's contrast,
-    until it is as wide as the stroke).
+    smoothed more, and a digit that fills the picture needs a page level taken from the whole
+    picture: of the two page estimates and three smoothing widths, the one where the ink stands
+    out furthest from the noise is kept (wider smoothing lowers the noise faster than a
+    stroke's contrast, until it is as wide as the stroke).
     """
-    diff = arr - background(arr)
     base = _base_smooth(arr.shape)
-    best = max((_ink_side(diff, smooth) for smooth in (base, 2 * base, 3 * base)), key=lambda side: side[0])
-    _, sign, diff_s, smooth = best
+    # A large picture has little noise left per pixel once shrunk to MAX_SIDE: one smoothing does.
+    widths = (base, 2 * base, 3 * base) if max(arr.shape) <= GRAINY_SIDE else (base,)
+    sides = [_ink_side(arr - background(arr, local), smooth) for local in (True, False) for smooth in widths]
+    _, sign, diff, diff_s, smooth = max(sides, key=lambda side: side[0])
     return sign * diff, sign * diff_s, sign < 0, smooth
 
 
@@ -169,7 +197,7 @@ def _base_smooth(shape: tuple[int, ...]) -> float:
     return max(0.7, max(shape) / 400)
 
 
-def _ink_side(diff: np.ndarray, smooth: float) -> tuple[float, float, np.ndarray, float]:
+def _ink_side(diff: np.ndarray, smooth: float) -> tuple[float, float, np.ndarray, np.ndarray, float]:
     """How far the ink stands out of the noise at this smoothing (its level over the noise's sigma), and its sign."""
     diff_s = ndimage.gaussian_filter(diff, smooth)
     sigma = _noise_sigma(diff_s)
@@ -177,7 +205,7 @@ def _ink_side(diff: np.ndarray, smooth: float) -> tuple[float, float, np.ndarray
     sign = -1.0 if dark else 1.0
     candidates = sign * diff_s[sign * diff_s > 4 * sigma]
     contrast = float(np.percentile(candidates, 95)) / sigma if candidates.size >= 3 else 0.0
-    return contrast, sign, diff_s, smooth
+    return contrast, sign, diff, diff_s, smooth
 
 
 def _components(core: np.ndarray) -> tuple[np.ndarray, list, np.ndarray]:
@@ -241,7 +269,9 @@ def _find(ink_s: np.ndarray, smooth: float) -> tuple[np.ndarray, int, float]:
         peak = float(np.percentile(candidates, 95)) if candidates.size >= 3 else 0.0
         if peak < MIN_CONTRAST:
             raise ImageError("No digit found: the picture is blank.")
-        core = (ink_s > max(0.5 * peak, 5 * sigma)) & ~aside
+        # Strong ink, and the fainter ink joined to it: a stroke that fades stays one mark.
+        core = filters.apply_hysteresis_threshold(np.where(aside, 0, ink_s), max(0.3 * peak, 3.5 * sigma),
+                                                  max(0.5 * peak, 5 * sigma))  # fmt: skip
         labels, regions, blobs = _components(core)
         if not blobs.any():
             break

@@ -50,9 +50,15 @@ def check_writable(out: Path, flag: str = "--out") -> None:
 
 @contextlib.contextmanager
 def claim(out: Path) -> Iterator[None]:
-    """Hold OUT.lock for the block, or raise RunBusyError if another live process holds it."""
+    """Hold OUT.lock for the block, or raise RunBusyError if another live process holds it.
+
+    Under torchrun only rank 0 takes the lock: it alone writes OUT, and the other ranks of the
+    same run would otherwise find the lock taken by their own rank 0."""
     import fcntl
 
+    if int(os.environ.get("RANK", "0")) != 0:
+        yield
+        return
     lock = lock_path(out)
     while True:
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)

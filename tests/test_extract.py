@@ -1,0 +1,130 @@
+"""Finding the digit in real-world pictures: orientation, polarity, uneven light, grain, several marks, the noise kept.
+
+Every picture is made here (numpy and Pillow, or `denoiser.photos` from a test digit)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from denoiser import photos, realworld
+from denoiser.classifier import load_classifier, predict
+from denoiser.preprocess import ImageError, extract, extract_image, image_to_mnist
+
+
+def encode(arr: np.ndarray, fmt: str = "PNG", **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(arr).save(buffer, format=fmt, **kwargs)
+    return buffer.getvalue()
+
+
+def page_with(digit: np.ndarray, size: int, ink: int, paper: int, top: int = 0, left: int = 0) -> np.ndarray:
+    """A grey page of `size` with a 28x28 digit (white on black, in [0, 1]) written on it enlarged 4 times."""
+    big = np.kron(digit, np.ones((4, 4)))
+    page = np.full((size, size), float(paper))
+    page[top : top + 112, left : left + 112] = paper + (ink - paper) * big
+    return np.clip(page, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def seven(test_digits) -> torch.Tensor:
+    return test_digits.images[0]  # (1, 28, 28), a 7
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return load_classifier()
+
+
+def test_dark_ink_on_a_dim_page_is_found_white_on_black(seven):
+    """A page darker than mid-grey (a dimly lit sheet) is still the page: its ink becomes the white digit."""
+    dim = image_to_mnist(encode(page_with(seven[0].numpy(), 200, ink=10, paper=90, top=40, left=50)))
+    assert realworld.aligned_psnr(dim, seven) > 20
+    assert dim[0, 0, 0] == 0 and dim.max() == 1
+
+
+def test_a_small_dark_on_light_digit_is_read_like_the_same_digit_with_a_margin(seven):
+    """Polarity does not depend on the picture's size: 28x28 dark-on-light gives what 64x64 does."""
+    tight = (255 - seven[0].numpy() * 255).astype(np.uint8)
+    padded = np.pad(tight, 18, constant_values=255)
+    assert (image_to_mnist(encode(tight)) - image_to_mnist(encode(padded))).abs().mean() < 0.02
+    assert realworld.aligned_psnr(image_to_mnist(encode(tight)), seven) > 25
+
+
+def test_chalk_on_a_board_is_found_too(seven):
+    board = page_with(seven[0].numpy(), 200, ink=230, paper=40, top=30, left=60)
+    assert realworld.aligned_psnr(image_to_mnist(encode(board)), seven) > 20
+
+
+def test_uneven_light_leaves_no_grey_cast(seven):
+    """A page lit from one side (bright to dim across it) gives a black background, not a grey ramp."""
+    page = page_with(seven[0].numpy(), 240, ink=15, paper=230, top=64, left=64).astype(float)
+    page *= np.linspace(1.0, 0.45, 240)[None, :]  # the right side gets less than half the light
+    found = image_to_mnist(encode(page.astype(np.uint8)))
+    assert realworld.aligned_psnr(found, seven) > 20
+    assert found[0][seven[0] == 0].mean() < 0.02
+
+
+def test_the_exif_orientation_of_a_photo_is_applied(seven):
+    """A phone stores the sensor's pixels turned and a tag that turns them back: the digit comes out upright."""
+    upright = page_with(seven[0].numpy(), 200, ink=20, paper=220, top=40, left=40)
+    turned = Image.fromarray(upright).transpose(Image.Transpose.ROTATE_90)  # as the sensor saw it
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to view"
+    buffer = io.BytesIO()
+    turned.save(buffer, format="JPEG", quality=95, exif=exif.tobytes())
+    assert realworld.aligned_psnr(image_to_mnist(buffer.getvalue()), seven) > 20
+
+
+def test_grain_and_specks_do_not_move_the_box(seven):
+    rng = np.random.default_rng(0)
+    page = page_with(seven[0].numpy(), 200, ink=20, paper=200, top=40, left=40).astype(float)
+    page += rng.normal(0, 25, page.shape)
+    page[180:183, 10:13] = 0  # a speck of dirt far from the digit
+    found = extract_image(encode(np.clip(page, 0, 255).astype(np.uint8)))
+    top, left, bottom, right = found.box
+    assert top >= 40 and left >= 40 and bottom <= 152 and right <= 152
+    assert found.marks == 1
+
+
+def test_several_marks_the_largest_is_the_digit_and_they_are_counted(test_digits, classifier):
+    rng = np.random.default_rng(1)
+    picture = photos.with_a_second_digit(test_digits.images[0, 0].numpy(), rng, test_digits.images[1, 0].numpy())
+    found = extract_image(picture)
+    assert found.marks == 2
+    assert int(predict(classifier, found.digit[None])) == int(test_digits.labels[0])
+
+
+def test_keep_noise_crops_the_same_box_but_keeps_the_pictures_grain(seven):
+    rng = np.random.default_rng(2)
+    page = page_with(seven[0].numpy(), 160, ink=30, paper=160, top=20, left=20).astype(float)
+    data = encode(np.clip(page + rng.normal(0, 20, page.shape), 0, 255).astype(np.uint8))
+    clean, as_is = extract_image(data), extract_image(data, keep_noise=True)
+    assert clean.box == as_is.box
+    background = seven[0] == 0
+    assert clean.digit[0][background].std() < 0.05 < as_is.digit[0][background].std()
+    assert realworld.aligned_psnr(as_is.digit, seven) > 12  # the digit is there, under its grain
+
+
+@pytest.mark.parametrize("scene", ["blank"])
+def test_a_blank_page_is_refused_whatever_its_light(scene):
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        with pytest.raises(ImageError, match="No digit found"):
+            image_to_mnist(photos.SCENES[scene][0](np.zeros((28, 28)), rng))
+
+
+def test_phone_photos_are_read_by_the_classifier(test_digits, classifier):
+    """Simulated phone photos of ten test digits: each digit found is read as the digit written."""
+    digits = test_digits.subset(slice(0, 10))
+    result = realworld.extraction("phone", digits, classifier, seed=0)
+    assert result["refused"] == 0 and result["read"] >= 0.9
+
+
+def test_extract_takes_arrays_and_refuses_nan():
+    with pytest.raises(ImageError, match="NaN"):
+        extract(np.full((32, 32), np.nan))
