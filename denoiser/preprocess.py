@@ -277,7 +277,9 @@ def _find(ink_s: np.ndarray, smooth: float) -> tuple[np.ndarray, int, float]:
             break
         aside |= ndimage.binary_dilation(blobs, iterations=3)
     if not regions:
-        raise ImageError("No digit found: the picture holds no mark the size of a digit.")
+        raise ImageError(
+            "No digit found: the picture is blank but for marks that cannot be a digit (specks, lines, edges)."
+        )
     group, marks = _group(regions)
     core = np.isin(labels, [r.label for r in group])
     reach = max(1, round(2 * smooth))
@@ -327,7 +329,8 @@ def extract(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) -> Extr
     """Find the digit in a greyscale picture and make it MNIST-style; ImageError if there is none.
 
     `keep_noise=False` gives the clean digit: only the digit's own strokes, on black. With
-    `keep_noise=True` the same box is cropped, scaled and centred, but every pixel keeps its value.
+    `keep_noise=True` the same digit is cropped, scaled and centred, but every pixel of the field
+    keeps its value, noise included.
     """
     arr = _as_grey_array(grey)
     ink, ink_s, dark_ink, smooth = _ink_map(arr)
@@ -336,14 +339,33 @@ def extract(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) -> Extr
     # reaches further, by the smoothing, and would pad the box by a resolution-dependent margin.
     top, left, bottom, right = _box(mask & (ink > 0.5 * level)) if (mask & (ink > 0.5 * level)).any() else _box(mask)
     crop = ink[top:bottom, left:right]
-    if not keep_noise:  # only the digit's strokes (smoothed, if the picture is grainy), and their rim
-        crop = ink_s[top:bottom, left:right] if smooth > _base_smooth(arr.shape) else crop
-        crop = crop * ndimage.binary_dilation(mask[top:bottom, left:right])
-    crop = np.clip(crop / level, 0, 1)
-    fitted = _fit_20(crop) if keep_noise else _shrink(_like_mnist_strokes(_fit_20(crop, FINE)), FINE)
-    digit = torch.from_numpy(_center_of_mass_place(fitted)).float().unsqueeze(0)
+    if smooth > _base_smooth(arr.shape):  # a grainy picture: the smoothed strokes are the cleaner ones
+        crop = ink_s[top:bottom, left:right]
+    crop = np.clip(crop * ndimage.binary_dilation(mask[top:bottom, left:right]) / level, 0, 1)
+    fitted = _shrink(_like_mnist_strokes(_fit_20(crop, FINE)), FINE)
+    field, place = _center_of_mass_place(fitted)
+    if keep_noise:  # the same 28x28 field, cut from the picture itself: its noise all around the digit
+        field = _field_as_is(ink / level, (top, left, bottom, right), fitted.shape, place)
+    digit = torch.from_numpy(field).float().unsqueeze(0)
     picture = np.round(arr * 255).astype(np.uint8)
     return Extraction(digit, picture, (top, left, bottom, right), marks, dark_ink)
+
+
+def _field_as_is(ink: np.ndarray, box: tuple[int, int, int, int], fitted: tuple[int, int], place) -> np.ndarray:
+    """The part of the picture that the 28x28 field covers once the box is fitted to `fitted` pixels and
+    placed at `place` (top, left), resampled to 28x28 with every pixel's value kept (clipped to [0, 1]).
+
+    The whole field, not only the box: noise confined to a rectangle around the digit is unlike any
+    the models were taught, and a margin cut at the box's edge would be as well."""
+    top, left, bottom, right = box
+    step_y, step_x = (bottom - top) / fitted[0], (right - left) / fitted[1]  # picture pixels per field pixel
+    y0, x0 = round(top - place[0] * step_y), round(left - place[1] * step_x)
+    y1, x1 = y0 + max(1, round(28 * step_y)), x0 + max(1, round(28 * step_x))
+    h, w = ink.shape
+    pad = ((max(0, -y0), max(0, y1 - h)), (max(0, -x0), max(0, x1 - w)))
+    region = np.pad(ink, pad, mode="reflect" if max(max(pad)) < min(h, w) else "edge")
+    region = region[y0 + pad[0][0] : y1 + pad[0][0], x0 + pad[1][0] : x1 + pad[1][0]]
+    return _resize(region, (28, 28))
 
 
 def to_mnist(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) -> torch.Tensor:
@@ -369,15 +391,15 @@ def _shrink(digit: np.ndarray, fine: int) -> np.ndarray:
     return _resize(digit, (digit.shape[1] // fine, digit.shape[0] // fine))
 
 
-def _center_of_mass_place(digit: np.ndarray) -> np.ndarray:
-    """Place `digit` (at most 20x20) in a 28x28 field with its centre of mass at the centre."""
+def _center_of_mass_place(digit: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    """Place `digit` (at most 20x20) in a 28x28 field with its centre of mass at the centre; and where (top, left)."""
     field = np.zeros((28, 28))
     h, w = digit.shape
     cy, cx = ndimage.center_of_mass(digit) if digit.sum() > 0 else (h / 2, w / 2)
     top = int(np.clip(round(14 - cy), 0, 28 - h))
     left = int(np.clip(round(14 - cx), 0, 28 - w))
     field[top : top + h, left : left + w] = digit
-    return np.clip(field, 0.0, 1.0)
+    return np.clip(field, 0.0, 1.0), (top, left)
 
 
 def extract_image(data: bytes, *, keep_noise: bool = False) -> Extraction:

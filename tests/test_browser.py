@@ -174,3 +174,26 @@ def test_an_upload_over_the_size_cap_is_refused_on_the_page(page, tmp_path):
     page.get_by_text("File must be 2.0MB or smaller").wait_for(timeout=15_000)  # Streamlit's own refusal
     assert page.locator('[data-testid="stException"]').count() == 0
     assert metric_text(page, "Noisy PSNR")  # the sample digit is still denoised
+
+
+def test_a_phone_photo_is_found_and_denoised_as_it_is(page, tmp_path, test_digits):
+    """A visitor uploads a phone photo: the page shows it with the box where the digit was found; with
+    "as it is", the denoised digit and the figures that need no original, with no exception."""
+    import numpy as np
+
+    from denoiser import photos
+
+    wait_for_images(page)
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(photos.phone_photo(test_digits.images[0, 0].numpy(), np.random.default_rng(0), height=300))
+    page.locator('[data-testid="stButtonGroup"]').get_by_text("Upload", exact=True).click()
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(photo))
+    page.get_by_text("the digit was found in the red box").wait_for(timeout=30_000)
+    assert metric_text(page, "Noisy PSNR")
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Noise kind").click()
+    page.get_by_role("option", name="None: denoise the picture as it is").click()
+    page.get_by_text("Noise level, denoised").wait_for(timeout=30_000)
+    wait_for_images(page, 3)  # the uploaded picture, the digit as it is, the denoised digit
+    assert "(" in metric_text(page, "The classifier reads, denoised")  # a digit and its confidence
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.screenshot(path=str(ROOT / "docs" / "realworld" / "as_it_is.png"), full_page=False)

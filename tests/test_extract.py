@@ -102,11 +102,13 @@ def test_several_marks_the_largest_is_the_digit_and_they_are_counted(test_digits
 def test_keep_noise_crops_the_same_box_but_keeps_the_pictures_grain(seven):
     rng = np.random.default_rng(2)
     page = page_with(seven[0].numpy(), 160, ink=30, paper=160, top=20, left=20).astype(float)
-    data = encode(np.clip(page + rng.normal(0, 20, page.shape), 0, 255).astype(np.uint8))
+    data = encode(np.clip(page + rng.normal(0, 45, page.shape), 0, 255).astype(np.uint8))
     clean, as_is = extract_image(data), extract_image(data, keep_noise=True)
     assert clean.box == as_is.box
     background = seven[0] == 0
-    assert clean.digit[0][background].std() < 0.05 < as_is.digit[0][background].std()
+    clean_grain, kept_grain = clean.digit[0][background].std(), as_is.digit[0][background].std()
+    assert clean_grain < 0.05 and kept_grain > max(0.02, 2 * clean_grain)
+    assert (as_is.digit[0, :3] > 0).any()  # the grain fills the whole field, its margins too
     assert realworld.aligned_psnr(as_is.digit, seven) > 12  # the digit is there, under its grain
 
 
