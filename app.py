@@ -423,7 +423,10 @@ def main() -> None:
     noisy = clean if as_is else make_noisy(clean, kind, level, seed)
     with right:
         denoised = method_for(name, kind, level)(noisy.unsqueeze(0))[0]
-        as_is_ui(noisy, denoised) if as_is else images_ui(clean, noisy, denoised, residual)
+        if as_is:
+            as_is_ui(noisy, denoised)
+        else:
+            images_ui(clean, noisy, denoised, residual)
     tabs = st.tabs(["Compare methods", "Across noise levels", "Batch", "Retrain"], key="view", on_change="rerun")
     needs_original = lambda: st.info("This view adds noise to a clean digit: choose a noise kind to use it.")  # noqa: E731
     contents = (

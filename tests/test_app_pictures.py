@@ -71,6 +71,8 @@ def test_as_it_is_denoises_the_pictures_own_noise_with_no_reference_figures(at, 
     assert {"Noise level, as it is", "Noise level, denoised", "The classifier reads, denoised"} <= labels
     assert float(metric(at, "Noise level, denoised")) < float(metric(at, "Noise level, as it is"))
     assert at.slider(key="noise_level").disabled
+    shown = [element.value for element in [*at.markdown, *at.code, *at.text]]
+    assert not any(str(value).strip("`") == "None" for value in shown)  # no stray value written by magic
 
 
 def test_as_it_is_compares_every_method_without_a_reference(at, pictures):
