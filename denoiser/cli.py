@@ -536,7 +536,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_denoise(args: argparse.Namespace) -> int:
     """Denoise one picture: a 28x28 image is used as is, anything else is made MNIST-style first."""
     from .evaluate import make_noisy
-    from .preprocess import image_to_mnist, load_png_as_is
+    from .preprocess import image_to_mnist, load_png_as_is, white_on_black
     from .weights import atomic_write_bytes
 
     device = resolve_device(args.device, "--device")
@@ -546,9 +546,8 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     if args.output.exists() and args.input.exists() and args.output.samefile(args.input):
         raise ValueError(f"output {args.output} is the input file; give another path, or the original is lost")
     data = args.input.read_bytes()
-    image = load_png_as_is(data)
-    if image.shape[-2:] != (28, 28):
-        image = image_to_mnist(data)
+    image = load_png_as_is(data)  # a 28x28 picture is a digit already: only its polarity is decided
+    image = white_on_black(image) if image.shape[-2:] == (28, 28) else image_to_mnist(data)
     if args.noise:
         image = make_noisy(image, args.noise, args.level, args.seed)
     denoised = resolve_method(args.model, None, args.noise, args.level, device)(image.unsqueeze(0))[0]

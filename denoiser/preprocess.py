@@ -452,6 +452,13 @@ def tensor_to_png(image: torch.Tensor, scale: int = 1) -> bytes:
     return buffer.getvalue()
 
 
+def white_on_black(picture: torch.Tensor) -> torch.Tensor:
+    """A (1, H, W) picture in [0, 1] with its ink made white on black, the polarity decided as `extract` decides it,
+    whatever the picture's size (a 28x28 digit is not re-cropped or re-centred)."""
+    dark_ink = _ink_map(picture[0].double().numpy())[2]
+    return 1 - picture if dark_ink else picture
+
+
 def load_png_as_is(data: bytes) -> torch.Tensor:
     """Image bytes -> (1, H, W) tensor in [0, 1] without any MNIST-style processing."""
     return torch.from_numpy(np.asarray(open_image(data), dtype=np.float32) / 255.0).unsqueeze(0)

@@ -130,3 +130,17 @@ def test_phone_photos_are_read_by_the_classifier(test_digits, classifier):
 def test_extract_takes_arrays_and_refuses_nan():
     with pytest.raises(ImageError, match="NaN"):
         extract(np.full((32, 32), np.nan))
+
+
+def test_denoise_reads_a_small_dark_on_light_digit_like_the_same_digit_with_a_margin(tmp_path, seven):
+    """`denoise` on a 28x28 dark-on-light picture inverts it as it does the same digit padded to 64x64."""
+    from denoiser.cli import main
+    from denoiser.preprocess import load_png_as_is
+
+    dark = (255 - seven[0].numpy() * 255).round().astype(np.uint8)
+    scores = []
+    for name, picture in (("tight.png", dark), ("padded.png", np.pad(dark, 18, constant_values=255))):
+        (tmp_path / name).write_bytes(encode(picture))
+        assert main(["denoise", "--model", "unet", str(tmp_path / name), str(tmp_path / f"out-{name}")]) == 0
+        scores.append(realworld.aligned_psnr(load_png_as_is((tmp_path / f"out-{name}").read_bytes()), seven))
+    assert min(scores) > 25
