@@ -105,10 +105,9 @@ def test_keep_noise_crops_the_same_box_but_keeps_the_pictures_grain(seven):
     data = encode(np.clip(page + rng.normal(0, 45, page.shape), 0, 255).astype(np.uint8))
     clean, as_is = extract_image(data), extract_image(data, keep_noise=True)
     assert clean.box == as_is.box
-    background = seven[0] == 0
-    clean_grain, kept_grain = clean.digit[0][background].std(), as_is.digit[0][background].std()
-    assert clean_grain < 0.05 and kept_grain > max(0.02, 2 * clean_grain)
-    assert (as_is.digit[0, :3] > 0).any()  # the grain fills the whole field, its margins too
+    margin = (slice(0, 3), slice(None))  # the field's top rows, outside MNIST's 20x20 box
+    assert clean.digit[0][margin].max() < 0.01  # only the strokes
+    assert as_is.digit[0][margin].std() > 0.02  # the picture's grain, all around the digit
     assert realworld.aligned_psnr(as_is.digit, seven) > 12  # the digit is there, under its grain
 
 
