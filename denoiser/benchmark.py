@@ -24,13 +24,13 @@ from pathlib import Path
 import torch
 
 from . import baselines
-from .bars import check_bars
 from .classifier import accuracy, load_classifier
 from .data import Digits
 from .device import resolve_device
 from .evaluate import Method, evaluate, make_noisy, model_method
 from .metrics import mean_metrics
 from .noise import NOISE_KINDS
+from .targets import check_targets
 from .weights import WEIGHTS_DIR, WeightsError, load_checkpoint, load_pretrained, pretrained_meta
 
 MODEL_NAMES = ("unet", "seed-ae")
@@ -139,7 +139,7 @@ def run_benchmark(
         report["specialists"] = run_specialists(
             config.specialists, digits, config.seed, config.weights_dir, log, config.device
         )
-    report["bars"] = check_bars(report)
+    report["targets"] = check_targets(report)
     return report
 
 
@@ -195,8 +195,8 @@ def _settings(meta: dict) -> dict:
 
 
 def _check_same_recipe(path: Path, model, meta: dict, shipped, shipped_meta: dict) -> None:
-    """ValueError unless `model` is a finished run of the shipped unet's size and recipe (issue 4's specialist
-    bar compares like with like): same architecture, same steps per stage, same training settings."""
+    """ValueError unless `model` is a finished run of the shipped unet's size and recipe (the specialist
+    target compares like with like): same architecture, same steps per stage, same training settings."""
     if meta.get("stopped_early"):
         raise ValueError(f"{path} is unfinished (stopped at step {meta.get('steps')}); finish it with "
                          f"python -m denoiser resume {path}.resume")  # fmt: skip

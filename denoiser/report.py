@@ -56,13 +56,13 @@ def _classifier_table(report: dict) -> list[str]:
     return [*lines, ""]
 
 
-def _bars_table(report: dict) -> list[str]:
-    """The quality bars (`bars.check_bars`): what each asks, what was measured, and whether it holds."""
-    if "bars" not in report:
+def _targets_table(report: dict) -> list[str]:
+    """The quality targets (`targets.check_targets`): what each asks, what was measured, and whether it is met."""
+    if "targets" not in report:
         return []
     marks = {True: "yes", False: "**no**", None: "not measured"}
-    lines = ["### Bars", "", "| bar | measured | met |", "| --- | --- | --- |"]
-    lines += [f"| {bar['bar']} | {bar['measured']} | {marks[bar['met']]} |" for bar in report["bars"]]
+    lines = ["### Targets", "", "| target | measured | met |", "| --- | --- | --- |"]
+    lines += [f"| {t['target']} | {t['measured']} | {marks[t['met']]} |" for t in report["targets"]]
     return [*lines, ""]
 
 
@@ -78,7 +78,7 @@ def markdown(report: dict) -> str:
     ]
     for name, reason in report["unavailable"].items():
         lines += [f"- {name}: unavailable ({reason.splitlines()[0]})", ""]  # the JSON has the whole message
-    lines += _bars_table(report)
+    lines += _targets_table(report)
     for kind, by_level in report["results"].items():
         lines += _kind_table(kind, by_level, report["methods"], report["seconds_per_image"])
     lines += _classifier_table(report)

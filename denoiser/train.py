@@ -47,7 +47,7 @@ class TrainConfig:
     # Whole-pixel shifts of each digit by -shift..+shift px per axis, zero-filled, no resampling, so
     # the targets stay sharp. Pilot (gaussian-0.5 fine-tune, 100 epochs): shift=1 gained 0.13 dB on
     # the test split where the interpolating `augment` lost 0.36 dB; a blind fine-tune of the shipped
-    # unet with it gained only 0.04 dB (README, "Why the 21.5 dB bar"). 0 turns it off.
+    # unet with it gained only 0.04 dB (README, "Why the 21.5 dB target"). 0 turns it off.
     shift: int = 0
     # Share of each batch made to look like digits cut out of photos and scans (`pictures`):
     # other writers' shapes and pens, and for half of them a camera's noise. 0 turns it off.

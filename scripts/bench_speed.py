@@ -198,7 +198,7 @@ def markdown(r: dict) -> str:
     lines += ["", f"- unet: {f['unet_flops_per_digit'] / 1e6:.1f} MFLOP per digit; {f['unet_gflops_at_1024']:.1f} "
               f"GFLOP/s at batch 1,024 = {100 * f['fraction_of_peak']:.0f}% of this machine's matmul peak "
               f"({f['matmul_peak_gflops']:.0f} GFLOP/s)"]  # fmt: skip
-    lines.append(f"- bars: unet one digit under 5 ms median ({r['latency']['unet']['median_ms']:.2f} ms); at least "
+    lines.append(f"- targets: unet one digit under 5 ms median ({r['latency']['unet']['median_ms']:.2f} ms); at least "
                  f"2,000 digits/s at batch 1,024 ({r['throughput']['unet @ 1024']:,.0f})")  # fmt: skip
     for label, v in r["imports"].items():
         lines.append(
@@ -207,21 +207,21 @@ def markdown(r: dict) -> str:
     if "rerun" in r:
         v = r["rerun"]
         lines.append(
-            f"- app rerun after a slider change: median {v['median_ms']:.0f} ms (bar: under 100 ms), "
+            f"- app rerun after a slider change: median {v['median_ms']:.0f} ms (target: under 100 ms), "
             f"p95 {v['p95_ms']:.0f} ms"
         )
     if "retraining" in r:
         t = r["retraining"]
         lines.append(
             f"- default on-page retraining from scratch: {t['seconds']:.1f} s, {t['images_per_s']:.0f} images/s, "
-            f"{t['retrained_psnr']:.2f} dB at {t['noise']} (bar: under 60 s and at least the shipped seed-ae's "
+            f"{t['retrained_psnr']:.2f} dB at {t['noise']} (target: under 60 s and at least the shipped seed-ae's "
             f"{t['shipped_seed_ae_psnr']:.2f} dB)"
         )
     if "cold_start" in r:
         c = r["cold_start"]
         lines.append(
-            f"- cold start to a rendered page: median {c['median_s']:.2f} s of {len(c['all_s'])} (bar: under 6 s); "
-            f"server peak RSS with one visitor {c['server_peak_rss_mb_one_visitor']:.0f} MB (bar: under 800 MB)"
+            f"- cold start to a rendered page: median {c['median_s']:.2f} s of {len(c['all_s'])} (target: under 6 s); "
+            f"server peak RSS with one visitor {c['server_peak_rss_mb_one_visitor']:.0f} MB (target: under 800 MB)"
         )
     return "\n".join(lines) + "\n"
 

@@ -384,7 +384,7 @@ def by_move_text(results: dict) -> str:
 
 
 def markdown(results: dict) -> str:
-    """results.md: the figures as a short table, with the issue's bars."""
+    """results.md: the figures as a short table, with their targets."""
     c, lat, during = results["config"], results["latency_s"], results["latency_during_training_s"]
     fmt = lambda x: "n/a" if x is None else f"{x:.2f} s"  # noqa: E731
     rows = [
@@ -393,7 +393,7 @@ def markdown(results: dict) -> str:
         ("look at each result before the next move", think_text(c.get("think", 0))),
         ("arrivals", f"one every {c['ramp']:g} s after the trainers" if c.get("ramp") else "all at the same moment"),
         ("latency, key press to new PSNR: median", fmt(lat["median"])),
-        ("latency: 95th percentile (bar: < 2 s)", fmt(lat["p95"])),
+        ("latency: 95th percentile (target: < 2 s)", fmt(lat["p95"])),
         ("latency: max", fmt(lat["max"])),
         (
             "latency while a training ran: n / median / 95th percentile",
@@ -401,9 +401,9 @@ def markdown(results: dict) -> str:
         ),
         ("latency median by move: 1st, 2nd, ... (each session's moves in order)", by_move_text(results)),
         ("page load: median / max", f"{fmt(results['page_load_s']['median'])} / {fmt(results['page_load_s']['max'])}"),
-        ("lost interactions (bar: 0)", str(results["interactions"]["lost"])),
-        ("errors (bar: 0)", str(len(results["errors"]))),
-        ("server peak RSS (bar: < 1,500 MB)", f"{results['server_peak_rss_mb']:.0f} MB"),
+        ("lost interactions (target: 0)", str(results["interactions"]["lost"])),
+        ("errors (target: 0)", str(len(results["errors"]))),
+        ("server peak RSS (target: < 1,500 MB)", f"{results['server_peak_rss_mb']:.0f} MB"),
         ("server peak anonymous RSS (without shared libraries)", f"{results['server_peak_anon_rss_mb']:.0f} MB"),
         (
             "CPU time: server (trainings included) / the test's Chromium",

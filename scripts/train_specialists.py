@@ -1,4 +1,4 @@
-"""Train issue 4's specialists: one unet per cell, by the shipped unet's own commands plus `--noise KIND --level L`.
+"""Train the specialists: one unet per cell, by the shipped unet's own commands plus `--noise KIND --level L`.
 
     python -m scripts.train_specialists --max-minutes 170            # run or continue them, two at a time
     python -m scripts.train_specialists --dry-run                     # print what would run next, run nothing
@@ -119,7 +119,7 @@ def run_cell(staged: list[list[str]], deadline: float, dry_run: bool, log=print)
 
 
 def main(argv: list[str] | None = None) -> int:
-    from denoiser.bars import SPECIALIST_CELLS
+    from denoiser.targets import SPECIALIST_CELLS
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--folder", type=Path, default=FOLDER, help="where the specialists go")

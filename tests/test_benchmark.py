@@ -62,10 +62,10 @@ def test_json_holds_every_cell_timing_and_classifier(bench_out):
     assert report["classifier"]["available"], report["classifier"].get("reason")
     assert set(report["classifier"]["accuracy"]) == set(GRID)
     assert report["classifier"]["clean"] >= 0.9
-    # The bars are checked on the run's own numbers; without --specialists that bar is "not measured".
-    bars = report["bars"]
-    assert len(bars) == 4 and bars[0]["measured"].endswith(" dB") and bars[2]["met"] is None
-    assert "### Bars" in (bench_out / "results.md").read_text()
+    # The targets are checked on the run's own numbers; without --specialists that target is "not measured".
+    targets = report["targets"]
+    assert len(targets) == 4 and targets[0]["measured"].endswith(" dB") and targets[2]["met"] is None
+    assert "### Targets" in (bench_out / "results.md").read_text()
 
 
 def test_same_seed_gives_the_same_numbers(test_digits, bench_out):
@@ -105,7 +105,7 @@ def test_specialists_are_evaluated_at_their_own_cell(tmp_path):
 
 
 def test_only_finished_specialists_of_the_shipped_size_and_recipe_count(tmp_path):
-    """The specialist bar compares like with like: an unfinished run, another size or other settings
+    """The specialist target compares like with like: an unfinished run, another size or other settings
     would make the blind model look closer to (or further from) its specialists than it is."""
     small = {"widths": (4, 8, 16), "mid_blocks": 0}
     recipe = {"steps": 10, "init_chain": [{"steps": 20}]}

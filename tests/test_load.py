@@ -47,7 +47,7 @@ def test_concurrent_visitors_and_a_training_lose_nothing(tmp_path, browser_avail
     assert all(0 < m["median"] <= m["max"] for m in by_move)
     assert results["server_peak_rss_mb"] > 0
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "| lost interactions (bar: 0) | 0 |" in (tmp_path / "results.md").read_text()
+    assert "| lost interactions (target: 0) | 0 |" in (tmp_path / "results.md").read_text()
 
 
 def test_closing_the_tab_stops_its_training(tmp_path, browser_available):

@@ -1,17 +1,17 @@
-"""The quality bars: each one flips when its figure crosses the line, and nothing unmeasured counts as met."""
+"""The quality targets: each one flips when its figure crosses the line, and nothing unmeasured counts as met."""
 
 import copy
 
 import pytest
 
-from denoiser.bars import check_bars
 from denoiser.report import markdown
+from denoiser.targets import check_targets
 
 CELLS = {"gaussian": ("0.1", "0.5"), "salt_pepper": ("0.2",), "speckle": ("0.5",), "poisson": ("0.5",)}
 
 
 def _report(unet_psnr: float = 22.0, gaps=(0.1, 0.2, -0.3, 0.4), unet_acc: float = 0.97) -> dict:
-    """A report in run_benchmark's shape where unet passes every bar unless told otherwise."""
+    """A report in run_benchmark's shape where unet meets every target unless told otherwise."""
     cell = {"noisy": {"psnr": 9.0, "ssim": 0.3}, "unet": {"psnr": unet_psnr, "ssim": 0.9},
             "median": {"psnr": 14.0, "ssim": 0.5}}  # fmt: skip
     results = {kind: {level: copy.deepcopy(cell) for level in levels} for kind, levels in CELLS.items()}
@@ -28,34 +28,34 @@ def _report(unet_psnr: float = 22.0, gaps=(0.1, 0.2, -0.3, 0.4), unet_acc: float
 
 
 def _met(report: dict) -> list:
-    return [bar["met"] for bar in check_bars(report)]
+    return [target["met"] for target in check_targets(report)]
 
 
-def test_a_report_that_clears_every_bar_says_so():
+def test_a_report_that_meets_every_target_says_so():
     assert _met(_report()) == [True, True, True, True]
 
 
-def test_psnr_below_the_bar_fails_only_that_bar():
+def test_psnr_below_the_target_fails_only_that_target():
     assert _met(_report(unet_psnr=21.4))[0] is False
     assert _met(_report(unet_psnr=21.5))[0] is True
 
 
-def test_losing_one_cell_to_a_filter_fails_the_beats_all_bar_and_names_the_cell():
+def test_losing_one_cell_to_a_filter_fails_the_beats_all_target_and_names_the_cell():
     report = _report()
     report["results"]["speckle"]["0.5"]["median"]["ssim"] = 0.95
-    bar = check_bars(report)[1]
-    assert bar["met"] is False and "speckle 0.5 ssim vs median" in bar["measured"]
+    target = check_targets(report)[1]
+    assert target["met"] is False and "speckle 0.5 ssim vs median" in target["measured"]
 
 
 def test_the_noisy_row_is_not_a_rival():
     report = _report()
     report["results"]["gaussian"]["0.1"]["noisy"] = {"psnr": 40.0, "ssim": 0.99}
-    assert check_bars(report)[1]["met"] is True
+    assert check_targets(report)[1]["met"] is True
 
 
 @pytest.mark.parametrize(("gaps", "met"), [((0.6, 0.2, 0.0, 0.0), False), ((0.5, 0.5, 0.5, 0.5), True)])
-def test_specialist_gap_bar(gaps, met):
-    assert check_bars(_report(gaps=gaps))[2]["met"] is met
+def test_specialist_gap_target(gaps, met):
+    assert check_targets(_report(gaps=gaps))[2]["met"] is met
 
 
 def test_missing_specialists_or_classifier_are_not_measured_never_met():
@@ -65,16 +65,16 @@ def test_missing_specialists_or_classifier_are_not_measured_never_met():
     assert _met(report)[2:] == [None, None]
     partial = _report()
     partial["specialists"] = partial["specialists"][:2]
-    assert check_bars(partial)[2]["met"] is None
+    assert check_targets(partial)[2]["met"] is None
 
 
 def test_accuracy_drop_of_more_than_three_points_fails():
-    assert check_bars(_report(unet_acc=0.954))[3]["met"] is False
-    assert check_bars(_report(unet_acc=0.955))[3]["met"] is True
+    assert check_targets(_report(unet_acc=0.954))[3]["met"] is False
+    assert check_targets(_report(unet_acc=0.955))[3]["met"] is True
 
 
-def test_the_markdown_table_shows_each_bar_and_its_outcome():
+def test_the_markdown_table_shows_each_target_and_its_outcome():
     report = _report(unet_psnr=20.0)
-    report["bars"] = check_bars(copy.deepcopy(report))
+    report["targets"] = check_targets(copy.deepcopy(report))
     text = markdown(report)
-    assert "### Bars" in text and "| unet >= 21.5 dB at gaussian 0.5 | 20.00 dB | **no** |" in text
+    assert "### Targets" in text and "| unet >= 21.5 dB at gaussian 0.5 | 20.00 dB | **no** |" in text
