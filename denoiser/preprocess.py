@@ -347,20 +347,12 @@ def extract(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) -> Extr
         crop = ink_s[top:bottom, left:right]
     crop = np.clip(crop * ndimage.binary_dilation(mask[top:bottom, left:right]) / level, 0, 1)
     fitted = _shrink(_like_mnist_strokes(_fit_20(crop, FINE)), FINE)
-    field, place = _center_of_mass_place(_soften(fitted))
+    field, place = _center_of_mass_place(fitted)
     if keep_noise:  # the same 28x28 field, cut from the picture itself: its noise all around the digit
         field = _field_as_is(ink / level, (top, left, bottom, right), fitted.shape, place)
     digit = torch.from_numpy(field).float().unsqueeze(0)
     picture = np.round(arr * 255).astype(np.uint8)
     return Extraction(digit, picture, (top, left, bottom, right), marks, dark_ink)
-
-
-def _soften(field: np.ndarray) -> np.ndarray:
-    """MNIST's edges are softer than a pen's shrunk by Lanczos: blur by `EDGE_SIGMA`, the brightest pixel kept at 1.
-
-    Within the fitted digit's own box, as MNIST's digits stay within their 20x20."""
-    soft = ndimage.gaussian_filter(field, EDGE_SIGMA, mode="constant")
-    return np.clip(soft / soft.max(), 0, 1) if soft.max() > 0 else field
 
 
 def _field_as_is(ink: np.ndarray, box: tuple[int, int, int, int], fitted: tuple[int, int], place) -> np.ndarray:
