@@ -44,7 +44,6 @@ STROKE_QUARTILES = (2.4, 3.4)
 # The ink's level is the 90th percentile of the smoothed strokes: their median sits below a thin stroke's
 # true contrast (smoothing lowers it), which made digits found in grainy pictures too bright and thick.
 LEVEL_Q = 90
-EDGE_SIGMA = 0.5  # px of the 28x28 digit; +0.3-0.5 dB against the source digit in simulated phone photos
 FINE = 4  # strokes are measured and corrected with the digit fitted into (20 * FINE) pixels
 
 
