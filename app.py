@@ -406,7 +406,6 @@ def main() -> None:
         st.error("No denoiser is available: the weights are missing and the classical filters are not installed.")
         st.stop()
     init_state(models)
-    app_retrain.activity().touch(app_retrain.session_id())  # a training yields while visitors are active
     st.title("Denoise a handwritten digit")
     st.markdown(INTRO)
     for notice in st.session_state.pop("notices", []):
@@ -433,7 +432,7 @@ def main() -> None:
         (lambda: as_is_compare_tab(noisy, models)) if as_is else lambda: compare_tab(clean, kind, level, seed, models),
         needs_original if as_is else lambda: levels_tab(clean, kind, level, seed, models),
         needs_original if as_is else lambda: batch_tab(kind, level, seed, name),
-        lambda: app_retrain.retrain_tab(shipped, sample(), kind, level),
+        lambda: app_retrain.retrain_tab(kind, level),
     )
     for tab, draw in zip(tabs, contents, strict=True):
         if tab.open:  # a hidden tab costs nothing: a slider move recomputes only what is shown

@@ -1,27 +1,25 @@
-"""The app's Retrain tab: train a model in one visitor's session, with live progress.
+"""The app's Retrain tab: train a model for one visitor's session, with live progress.
 
-The retrained model is a copy: it lives in this visitor's `st.session_state["retrained"]`
-and never replaces the shipped weights on disk or another visitor's model. Two CPU cores are
-shared by every visitor, so a server-wide semaphore (default 1, `DENOISER_MAX_TRAININGS`)
-lets one training run at a time; others wait with a message. A training stops after
-`TRAIN_SECONDS`, or at its next step when the visitor changes the page or leaves.
+The retrained model is a copy: it lives in this visitor's `st.session_state["retrained"]` and
+never replaces the shipped weights on disk or another visitor's model. The training itself runs in
+a worker process (`denoiser.worker`), so it never holds the web process's interpreter lock while
+other visitors move sliders. A machine-wide limit (`denoiser.slots`: one core fewer than the
+machine has, `DENOISER_MAX_TRAININGS`) is shared by every server on the machine; visitors beyond
+it wait in one queue, their place shown. A training stops after `TRAIN_SECONDS`, when the visitor
+changes the page, or when they close the tab.
 """
 
 from __future__ import annotations
 
-import copy
 import os
-import threading
 import time
 from collections.abc import Callable
 
 import streamlit as st
-import torch
 
-from denoiser import data, plots, view, weights
-from denoiser.evaluate import curriculum_psnr
+from denoiser import plots, slots, view, weights, worker
 from denoiser.noise import NOISE_KINDS, NoiseRange
-from denoiser.train import TrainConfig, train
+from denoiser.train import TrainConfig
 
 TRAIN_SECONDS = 60.0  # a retraining stops after this wall time, whatever its settings
 # How often a training redraws its progress bar and its loss curve. Every redraw costs the visitor's
@@ -30,60 +28,13 @@ TRAIN_SECONDS = 60.0  # a retraining stops after this wall time, whatever its se
 # (`python -m scripts.abandon_test --keep-open --settle 5 --watch 15`).
 PROGRESS_SECONDS, CHART_SECONDS = 1.0, 5.0
 HELD_OUT = 200  # sample digits never retrained on, to measure a retraining
-# While other visitors are using the page, a training is background work: after each step it sleeps
-# YIELD_RATIO times as long as the step took (at most MAX_YIELD_SECONDS), so it takes about a third of
-# a core and leaves the rest to their reruns. Alone on the server it runs flat out. A visitor counts
-# as active for ACTIVE_SECONDS after a rerun of their page started.
-YIELD_RATIO, MAX_YIELD_SECONDS, ACTIVE_SECONDS = 2.0, 0.5, 2.0
-ShippedLoader = Callable[[str], tuple[torch.nn.Module | None, str]]
+QUEUE_SECONDS = 1.0  # how often a waiting visitor's place in the queue is refreshed
 
 
 @st.cache_resource
-def training_slots() -> threading.Semaphore:
-    """The server-wide limit on concurrent trainings (default 1): two CPU cores are shared by every visitor."""
-    return threading.Semaphore(int(os.environ.get("DENOISER_MAX_TRAININGS", "1")))
-
-
-class Activity:
-    """When each visitor's page last started a rerun: how a training tells whether others are using the server."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._started: dict[str, float] = {}  # session id -> time.monotonic() of its last rerun
-
-    def touch(self, session: str) -> None:
-        """Record that `session` started a rerun now."""
-        now = time.monotonic()
-        with self._lock:
-            self._started[session] = now
-            if len(self._started) > 1000:  # forget visitors long gone
-                self._started = {s: t for s, t in self._started.items() if now - t < ACTIVE_SECONDS}
-
-    def others_active(self, session: str, within: float = ACTIVE_SECONDS) -> bool:
-        """Whether a session other than `session` started a rerun in the last `within` seconds."""
-        now = time.monotonic()
-        with self._lock:
-            return any(s != session and now - t < within for s, t in self._started.items())
-
-
-@st.cache_resource
-def activity() -> Activity:
-    """The server-wide record of visitors' reruns (the app touches it at the start of every rerun)."""
-    return Activity()
-
-
-def session_id() -> str:
-    """This visitor's session id; "" outside a server (AppTest)."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    return ctx.session_id if ctx else ""
-
-
-@st.cache_resource
-def retrain_split(_digits: data.Digits) -> tuple[data.Digits, data.Digits]:
-    """Digits to retrain on, and `HELD_OUT` others kept aside to measure the retrained model."""
-    return data.split_holdout(_digits, HELD_OUT, seed=0)
+def workers() -> worker.Pool:
+    """This server's training processes, started on first use and reused."""
+    return worker.Pool(keep=1)
 
 
 # What the Retrain tab offers before a visitor changes anything, with the noise chosen in the sidebar
@@ -124,21 +75,6 @@ def retrain_ui(kind: str, level: float) -> dict | None:
             "curriculum": tuple(NoiseRange(k, *levels) for k in kinds)}  # fmt: skip
 
 
-def acquire_slot(slots: threading.Semaphore) -> bool:
-    """Take a training slot, waiting with a message while other visitors train."""
-    if slots.acquire(blocking=False):
-        return True
-    note, start = st.empty(), time.monotonic()
-    wait = float(os.environ.get("DENOISER_TRAIN_WAIT", "120"))  # seconds a visitor waits for a slot
-    while time.monotonic() - start < wait:
-        note.info(f"Another visitor is training; yours starts when a slot frees up ({time.monotonic() - start:.0f} s).")
-        if slots.acquire(timeout=1.0):  # the st call above lets Streamlit stop this run if the visitor leaves
-            note.empty()
-            return True
-    note.warning("The server is still busy training for other visitors. Please try again in a minute.")
-    return False
-
-
 def visitor_connected() -> Callable[[], bool]:
     """A check that this visitor's browser is still connected; always True outside a server (AppTest)."""
     from streamlit import runtime
@@ -151,60 +87,98 @@ def visitor_connected() -> Callable[[], bool]:
     return lambda: server.is_active_session(session_id)
 
 
-def train_with_progress(model: torch.nn.Module, spec: dict, train_set: data.Digits, losses: list[float]) -> str:
-    """Train `model` in place, drawing progress (epoch, loss, images/s) and a live loss curve; say how it went."""
-    bar, chart, connected = st.progress(0.0, text="Starting…"), st.empty(), visitor_connected()
-    drawn = {"bar": 0.0, "chart": 0.0}  # when each was last redrawn: every step would flood the browser
-    session, stepped = session_id(), [time.monotonic()]  # when the last step (and this callback) ended
+def wait_for_slot(connected: Callable[[], bool]) -> slots.Slot | None:
+    """A machine-wide training slot, waiting in the queue with the visitor's place shown; None if they gave up."""
+    ticket, note, start = slots.Ticket(), st.empty(), time.monotonic()
+    wait = float(os.environ.get("DENOISER_TRAIN_WAIT", "600"))  # seconds a visitor waits for a slot
+    try:
+        while time.monotonic() - start < wait and connected():
+            slot = ticket.try_start()
+            if slot is not None:
+                note.empty()
+                return slot
+            # An st call every QUEUE_SECONDS also lets Streamlit stop this run if the visitor changes the page.
+            note.info(f"Waiting for a training slot: number {ticket.place()} in the queue "
+                      f"({time.monotonic() - start:.0f} s). Trainings run a few at a time on this machine.")  # fmt: skip
+            time.sleep(QUEUE_SECONDS)
+        if connected():
+            note.warning("The server is still busy training for other visitors. Please try again in a minute.")
+        return None
+    finally:
+        ticket.cancel()
 
-    def on_step(info) -> bool:
-        if not connected():  # the tab was closed: Streamlit keeps the session, so stop the training here
-            return True
-        if activity().others_active(session):  # background work while other visitors use the page
-            time.sleep(min(MAX_YIELD_SECONDS, YIELD_RATIO * (time.monotonic() - stepped[0])))
-        losses.append(info.loss)
-        now, last = time.monotonic(), info.step == info.total_steps
+
+def worker_request(spec: dict) -> dict:
+    """What the worker process is asked to train (see `denoiser.worker`)."""
+    return {"arch": spec["arch"], "scratch": spec["scratch"], "config": retrain_config(spec),
+            "digits": spec["digits"], "holdout": HELD_OUT, "curriculum": spec["curriculum"]}  # fmt: skip
+
+
+def relay(job: worker.Worker, spec: dict, connected: Callable[[], bool]) -> dict | None:
+    """Draw the worker's progress (epoch, loss, images/s) and a live loss curve; its result, or None if the
+    visitor closed the tab (Streamlit keeps the session then, so the training is stopped here)."""
+    bar, chart, losses = st.progress(0.0, text="Starting…"), st.empty(), []
+    drawn = {"bar": 0.0, "chart": 0.0}  # when each was last redrawn: every step would flood the browser
+    while connected():
+        reply = job.receive(timeout=0.5)
+        if reply is None:
+            continue
+        kind, body = reply
+        if kind != "progress":
+            return body if kind == "done" else {"error": body}
+        losses += body["losses"]
+        now, last = time.monotonic(), body["step"] == body["total_steps"]
         if now - drawn["bar"] >= PROGRESS_SECONDS or last:
             drawn["bar"] = now
-            bar.progress(info.step / info.total_steps, text=f"Epoch {info.epoch}/{spec['epochs']} · step {info.step}/"
-                         f"{info.total_steps} · loss {info.loss:.4f} · {info.images_per_s:.0f} images/s")  # fmt: skip
+            bar.progress(body["step"] / body["total_steps"], text=f"Epoch {body['epoch']}/{spec['epochs']} · step "
+                         f"{body['step']}/{body['total_steps']} · loss {body['loss']:.4f} · "
+                         f"{body['images_per_s']:.0f} images/s")  # fmt: skip
         if now - drawn["chart"] >= CHART_SECONDS or last:
             drawn["chart"] = now
-            chart.plotly_chart(plots.loss_figure(losses), key=f"loss_live_{info.step}")
-        stepped[0] = time.monotonic()
-        return False
-
-    # The training runs in this visitor's script thread. It yields by sleeping between steps, not by
-    # a lower OS priority: descheduled while holding the GIL, a niced training stalled the other
-    # visitors' reruns (load test p95: 22 s).
-    result = train(model, train_set.subset(slice(0, spec["digits"])), retrain_config(spec), on_step=on_step)
-    limit = f", stopped at the {TRAIN_SECONDS:.0f} s limit" if result.stopped_early else ""
-    return f"{result.steps} steps in {result.seconds:.0f} s{limit}"
+            chart.plotly_chart(plots.loss_figure(losses), key=f"loss_live_{body['step']}")
+    return None
 
 
-def retrain(spec: dict, shipped: ShippedLoader, digits: data.Digits) -> None:
-    """Retrain a copy of the model for this session only, then make it the session's denoiser."""
-    if not acquire_slot(training_slots()):
-        return
+def train_in_worker(spec: dict) -> dict | None:
+    """Queue, train in a worker process and relay its progress; the worker's result, or None (with a message)."""
+    connected = visitor_connected()
+    slot = wait_for_slot(connected)
+    if slot is None:
+        return None
+    job = None
     try:
         # A bordered box, not st.status: its spinner animates all through a training, redrawing the
         # page many times a second in the visitor's browser (the progress bar shows that it runs).
         with st.container(border=True):
             st.markdown(f"**Retraining {spec['arch']}…**")
-            base = shipped(spec["arch"])[0]
-            model = (
-                weights.build_model(spec["arch"], seed=0) if spec["scratch"] or base is None else copy.deepcopy(base)
-            )
-            (train_set, held_out), losses = retrain_split(digits), []
-            before = curriculum_psnr(model, held_out, spec["curriculum"])["psnr"]
-            how = train_with_progress(model, spec, train_set, losses)
-            after = curriculum_psnr(model, held_out, spec["curriculum"])["psnr"]
-    finally:
-        training_slots().release()
-    meta = {"retrained_in": "app", "train": {k: v for k, v in spec.items() if k != "curriculum"}}
-    weights_bytes = weights.checkpoint_bytes(spec["arch"], model, meta)
-    st.session_state["retrained"] = {"arch": spec["arch"], "model": model, "before": before, "after": after,
-                                     "losses": losses, "bytes": weights_bytes, "how": how}  # fmt: skip
+            job = workers().take()
+            job.send(worker_request(spec))
+            result = relay(job, spec, connected)
+    except worker.WorkerDied as err:
+        st.error(f"The training failed: {err}. Nothing else is affected; please try again.")
+        return None
+    finally:  # also when Streamlit stops this run: a training still going is cancelled, then its slot freed
+        if job is None:
+            slot.release()
+        else:
+            workers().give_back(job, on_idle=slot.release)
+    if result is not None and "error" in result:
+        st.error(f"The training failed ({result['error']}). Please try again.")
+        return None
+    return result
+
+
+def retrain(spec: dict) -> None:
+    """Retrain a copy of the model for this session only, then make it the session's denoiser."""
+    result = train_in_worker(spec)
+    if result is None:
+        return
+    _, model, _ = weights.load_checkpoint(result["bytes"])  # the same checks as any weights file
+    limit = f", stopped at the {TRAIN_SECONDS:.0f} s limit" if result["stopped_early"] else ""
+    how = f"{result['steps']} steps in {result['seconds']:.0f} s{limit}"
+    st.session_state["retrained"] = {"arch": spec["arch"], "model": model, "before": result["before"],
+                                     "after": result["after"], "losses": result["losses"], "bytes": result["bytes"],
+                                     "how": how}  # fmt: skip
     st.session_state["select_model"] = "retrained"
     st.rerun()
 
@@ -229,9 +203,9 @@ def retrained_ui() -> None:
     )
 
 
-def retrain_tab(shipped: ShippedLoader, digits: data.Digits, kind: str, level: float) -> None:
+def retrain_tab(kind: str, level: float) -> None:
     """The Retrain tab: controls, a training when asked, and the session's retrained model."""
     spec = retrain_ui(kind, level)
     if spec:
-        retrain(spec, shipped, digits)
+        retrain(spec)
     retrained_ui()

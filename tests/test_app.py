@@ -226,24 +226,6 @@ def test_revert_goes_back_to_shipped(at):
     assert at.selectbox(key="model").value != "retrained"
 
 
-def test_busy_server_makes_a_visitor_wait(monkeypatch):
-    """With no free training slot, the visitor sees a wait message, then a busy notice; nothing trains."""
-    monkeypatch.setenv("DENOISER_MAX_TRAININGS", "0")
-    monkeypatch.setenv("DENOISER_TRAIN_WAIT", "1")
-    st.cache_resource.clear()  # the semaphore is per server: rebuild it with no slots
-    try:
-        app = AppTest.from_file(APP, default_timeout=90).run()
-        open_tab(app, "Retrain")
-        app.select_slider(key="retrain_digits").set_value(64)
-        app.button(key="retrain").click().run()
-        assert not app.exception
-        assert any("busy" in w.value for w in app.warning)
-        assert "retrained" not in app.session_state
-    finally:
-        monkeypatch.undo()
-        st.cache_resource.clear()
-
-
 def test_damaged_weights_leave_the_filters_working(monkeypatch):
     """If no shipped model loads, the page says so and still denoises with the classical filters."""
     from denoiser import weights

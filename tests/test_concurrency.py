@@ -65,17 +65,3 @@ def test_charts_survive_another_session_importing_pandas_for_the_first_time():
     done = subprocess.run([sys.executable, "-c", FIRST_IMPORT_RACE], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "ok", done.stdout + done.stderr
 
-
-def test_a_training_sees_other_visitors_active_but_not_itself_and_not_for_long(monkeypatch):
-    """The retraining yields between steps while another visitor's page reran within ACTIVE_SECONDS."""
-    import app_retrain
-
-    clock = [100.0]
-    monkeypatch.setattr(app_retrain.time, "monotonic", lambda: clock[0])
-    activity = app_retrain.Activity()
-    activity.touch("trainer")
-    assert not activity.others_active("trainer")  # its own rerun does not count: alone, it runs flat out
-    activity.touch("visitor")
-    assert activity.others_active("trainer")
-    clock[0] += app_retrain.ACTIVE_SECONDS + 0.1
-    assert not activity.others_active("trainer")  # the visitor has been idle: full speed again

@@ -1,0 +1,205 @@
+"""On-page trainings in a process of their own, so that a training never holds the web server's interpreter lock.
+
+The web process keeps a small `Pool` of workers, each a `python -m denoiser.worker` child started
+on first use and reused. A request names what to train; the worker loads the shipped model and the
+offline digits itself (nothing large crosses the pipe on the way in), trains, and sends back
+progress and, at the end, the checkpoint bytes. Messages are pickled over a socket pair, between
+this package's own processes only. A "cancel" from the web process stops the run at its next step;
+a worker that dies mid-run is noticed at once (the socket closes) and replaced by the next request.
+
+    request  {"arch", "scratch", "config": TrainConfig, "digits", "holdout", "curriculum"}
+    replies  ("progress", {"step", "total_steps", "epoch", "loss", "images_per_s", "losses"})
+             ("done", {"bytes", "before", "after", "losses", "steps", "seconds", "stopped_early", "cancelled"})
+             ("error", "one line for the visitor")
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+PROGRESS_SECONDS = 0.25  # how often a worker reports progress: the page redraws at most once a second anyway
+WORKER_NICE = 10  # trainings are background work: the web processes' reruns come first on a busy machine
+DRAIN_SECONDS = 30.0  # how long a cancelled run may take to stop before its worker is killed
+
+
+class WorkerDied(RuntimeError):
+    """The training process ended without a result (killed, or out of memory)."""
+
+
+class Worker:
+    """One training process and the web process's end of its socket."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair()
+        command = [sys.executable, "-m", "denoiser.worker", str(theirs.fileno())]
+        # The package's folder on the path: the server may have been started from anywhere.
+        package_root = str(Path(__file__).resolve().parent.parent)
+        env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+        self.process = subprocess.Popen(command, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env)
+        theirs.close()
+        self.conn = Connection(ours.detach())
+        self.busy = False  # a request was sent and its final reply not yet received
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def send(self, message: object) -> None:
+        try:
+            self.conn.send(message)
+        except OSError as err:
+            raise WorkerDied(f"the training process ended ({err})") from None
+        if isinstance(message, dict):
+            self.busy = True
+
+    def receive(self, timeout: float) -> tuple[str, object] | None:
+        """The next reply, or None if none came within `timeout` seconds; WorkerDied if the process ended."""
+        try:
+            if not self.conn.poll(timeout):
+                return None
+            kind, body = self.conn.recv()
+        except (EOFError, OSError):
+            self.stop()
+            raise WorkerDied(f"the training process ended (exit status {self.process.returncode})") from None
+        if kind != "progress":
+            self.busy = False
+        return kind, body
+
+    def stop(self) -> None:
+        """End the process (a busy or broken worker is not reused)."""
+        self.conn.close()
+        if self.alive():
+            self.process.kill()
+        self.process.wait()
+
+
+class Pool:
+    """The web process's training workers: an idle one is reused, else a new one is started."""
+
+    def __init__(self, keep: int = 1) -> None:
+        self.keep = keep  # idle workers kept for the next request
+        self._idle: list[Worker] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> Worker:
+        with self._lock:
+            while self._idle:
+                worker = self._idle.pop()
+                if worker.alive():
+                    return worker
+        return Worker()
+
+    def give_back(self, worker: Worker, on_idle=None) -> None:
+        """Return a worker after its run. A run still going (cancelled) is drained in the background first;
+        `on_idle` is called once the worker is idle or gone (the caller frees its training slot there)."""
+        if worker.busy and worker.alive():
+            threading.Thread(target=self._drain, args=(worker, on_idle), daemon=True).start()
+            return
+        self._keep_or_stop(worker)
+        if on_idle:
+            on_idle()
+
+    def _drain(self, worker: Worker, on_idle) -> None:
+        try:
+            worker.send("cancel")
+            deadline = time.monotonic() + DRAIN_SECONDS
+            while worker.busy and time.monotonic() < deadline:
+                worker.receive(timeout=1.0)
+        except WorkerDied:
+            pass
+        if worker.busy:
+            worker.stop()
+        self._keep_or_stop(worker)
+        if on_idle:
+            on_idle()
+
+    def _keep_or_stop(self, worker: Worker) -> None:
+        with self._lock:
+            if worker.alive() and not worker.busy and len(self._idle) < self.keep:
+                self._idle.append(worker)
+                return
+        worker.stop()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.stop()
+
+
+# ---- the worker process -------------------------------------------------------------------------
+
+
+def _run(request: dict, conn: Connection, digits) -> dict:
+    """Train what `request` asks for, reporting progress on `conn`; the "done" reply's body."""
+    from . import data, weights
+    from .evaluate import curriculum_psnr
+    from .train import train
+
+    train_set, held_out = data.split_holdout(digits, request["holdout"], seed=0)
+    arch, curriculum = request["arch"], request["curriculum"]
+    model = weights.build_model(arch, seed=0) if request["scratch"] else _shipped_or_new(arch)
+    before = curriculum_psnr(model, held_out, curriculum)["psnr"]
+    losses, sent, cancelled = [], [0, time.monotonic()], [False]
+
+    def on_step(info) -> bool:
+        losses.append(info.loss)
+        if conn.poll():  # the only message a busy worker gets is "cancel" (or EOF: the server is gone)
+            cancelled[0] = True
+            return True
+        if time.monotonic() - sent[1] >= PROGRESS_SECONDS or info.step == info.total_steps:
+            body = {k: getattr(info, k) for k in ("step", "total_steps", "epoch", "loss", "images_per_s")}
+            conn.send(("progress", body | {"losses": losses[sent[0] :]}))
+            sent[:] = [len(losses), time.monotonic()]
+        return False
+
+    result = train(model, train_set.subset(slice(0, request["digits"])), request["config"], on_step=on_step)
+    after = before if cancelled[0] else curriculum_psnr(model, held_out, curriculum)["psnr"]
+    meta = {"retrained_in": "app", "train": {k: v for k, v in request.items() if k not in ("config", "curriculum")}}
+    return {"bytes": weights.checkpoint_bytes(arch, model, meta), "before": before, "after": after, "losses": losses,
+            "steps": result.steps, "seconds": result.seconds, "stopped_early": result.stopped_early,
+            "cancelled": cancelled[0]}  # fmt: skip
+
+
+def _shipped_or_new(arch: str):
+    from . import weights
+
+    try:
+        return weights.load_pretrained(arch)
+    except weights.WeightsError:  # damaged or missing weights: a retraining from scratch still works
+        return weights.build_model(arch, seed=0)
+
+
+def serve(conn: Connection) -> None:
+    """Answer requests until the web process closes its end."""
+    import torch
+
+    from . import data
+
+    torch.set_num_threads(1)
+    digits = None
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):
+            return
+        if not isinstance(request, dict):  # a "cancel" that arrived after its run had ended
+            continue
+        try:
+            digits = digits if digits is not None else data.load_sample()
+            conn.send(("done", _run(request, conn, digits)))
+        except (EOFError, OSError):
+            return
+        except Exception as err:  # reported to the visitor; the worker stays up for the next request
+            conn.send(("error", f"{type(err).__name__}: {err}"[:500]))
+
+
+if __name__ == "__main__":
+    os.nice(WORKER_NICE)
+    serve(Connection(int(sys.argv[1])))

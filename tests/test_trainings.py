@@ -1,0 +1,186 @@
+"""On-page trainings: a worker process does the work, a machine-wide limit and queue decide who trains when.
+
+Every training here is tiny (32 digits, one epoch) and every folder of slots is a fresh temporary one.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+import torch
+from streamlit.testing.v1 import AppTest
+
+from denoiser import slots, worker
+from denoiser.noise import NoiseRange
+from denoiser.train import TrainConfig
+from denoiser.weights import load_checkpoint
+
+
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def tiny_request(epochs: int = 1, digits: int = 32, max_seconds: float = 0.0) -> dict:
+    curriculum = (NoiseRange("gaussian", 0.4, 0.6),)
+    config = TrainConfig(epochs=epochs, batch_size=8, lr=1e-3, curriculum=curriculum, threads=1,
+                         max_seconds=max_seconds)  # fmt: skip
+    return {"arch": "seed-ae", "scratch": True, "config": config, "digits": digits, "holdout": 16,
+            "curriculum": curriculum}  # fmt: skip
+
+
+def finish(job: worker.Worker, timeout: float = 120.0) -> tuple[list[dict], tuple[str, object]]:
+    """Every progress reply of the job, and its final reply."""
+    progress, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        reply = job.receive(timeout=1.0)
+        if reply is None:
+            continue
+        if reply[0] != "progress":
+            return progress, reply
+        progress.append(reply[1])
+    raise AssertionError("the worker gave no result in time")
+
+
+@pytest.fixture
+def pool():
+    pool = worker.Pool(keep=1)
+    yield pool
+    pool.close()
+
+
+def test_a_training_in_the_worker_reports_progress_and_returns_loadable_weights(pool):
+    job = pool.take()
+    assert job.process.pid != os.getpid()
+    job.send(tiny_request())
+    progress, (kind, result) = finish(job)
+    assert kind == "done" and not result["cancelled"]
+    assert progress and progress[-1]["step"] == progress[-1]["total_steps"] == result["steps"] == 4
+    assert sum(len(p["losses"]) for p in progress) == len(result["losses"]) == 4  # the live curve misses no step
+    name, model, meta = load_checkpoint(result["bytes"])
+    assert name == "seed-ae" and meta["retrained_in"] == "app"
+    assert torch.isfinite(torch.tensor([result["before"], result["after"]])).all()
+    pool.give_back(job)
+    assert pool.take() is job  # the process is reused: no second start-up
+
+
+def test_a_cancelled_training_stops_early_and_frees_its_slot(pool, tmp_path):
+    slot = slots.Ticket(limit=1, folder=tmp_path).try_start()
+    job = pool.take()
+    job.send(tiny_request(epochs=20, digits=512))
+    assert job.receive(timeout=120) is not None  # running
+    freed = []
+    pool.give_back(job, on_idle=lambda: (slot.release(), freed.append(time.monotonic())))
+    deadline = time.monotonic() + 60
+    while not freed and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert freed, "a cancelled training kept its slot"
+    assert slots.Ticket(limit=1, folder=tmp_path).try_start() is not None
+    assert pool.take() is job and not job.busy  # drained, idle again and reused
+
+
+def test_a_killed_worker_is_reported_and_the_next_training_works(pool):
+    job = pool.take()
+    job.send(tiny_request(epochs=20, digits=512))
+    assert job.receive(timeout=120) is not None
+    os.kill(job.process.pid, signal.SIGKILL)
+    with pytest.raises(worker.WorkerDied, match="training process ended"):
+        finish(job)
+    pool.give_back(job)
+    fresh = pool.take()
+    assert fresh is not job
+    fresh.send(tiny_request())
+    assert finish(fresh)[1][0] == "done"
+
+
+def test_a_failing_request_is_an_error_reply_and_the_worker_carries_on(pool):
+    job = pool.take()
+    job.send(tiny_request() | {"arch": "no-such-model"})
+    kind, message = finish(job)[1]
+    assert kind == "error" and "no-such-model" in message
+    job.send(tiny_request())
+    assert finish(job)[1][0] == "done"
+
+
+def test_the_limit_holds_and_visitors_start_in_the_order_they_came(tmp_path):
+    first, second, third = (slots.Ticket(limit=2, folder=tmp_path) for _ in range(3))
+    assert (first.place(), second.place(), third.place()) == (1, 2, 3)
+    assert third.try_start() is None  # a free slot, but two visitors came before
+    a, b = first.try_start(), second.try_start()
+    assert a is not None and b is not None
+    assert third.place() == 1 and third.try_start() is None  # both slots taken
+    a.release()
+    assert third.try_start() is not None
+
+
+HOLD_A_SLOT = textwrap.dedent(
+    """
+    import sys, time
+    from denoiser import slots
+    slot = slots.Ticket(limit=1, folder=sys.argv[1]).try_start()
+    print("held" if slot else "none", flush=True)
+    time.sleep(600)
+    """
+)
+
+
+def test_another_process_holds_the_slot_until_it_dies(tmp_path):
+    """Every server on the machine shares the limit, and a crashed one frees its slot."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_A_SLOT, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        ticket = slots.Ticket(limit=1, folder=tmp_path)
+        assert ticket.try_start() is None
+        holder.kill()
+        holder.wait()
+        assert ticket.try_start() is not None
+    finally:
+        holder.kill()
+
+
+def test_a_dead_servers_waiting_visitor_leaves_the_queue(tmp_path):
+    ghost = slots.Ticket(limit=1, folder=tmp_path)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    ghost.path.rename(ghost.path.with_name(f"{0:020d}-{int(dead.stdout)}-ghost"))  # came first, then its server died
+    mine = slots.Ticket(limit=1, folder=tmp_path)
+    assert mine.place() == 1 and mine.try_start() is not None
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "two", "1.5"])
+def test_a_wrong_training_limit_names_the_setting(monkeypatch, text):
+    monkeypatch.setenv(slots.LIMIT_ENV, text)
+    with pytest.raises(ValueError, match=slots.LIMIT_ENV):
+        slots.default_limit()
+
+
+def test_the_default_limit_leaves_a_core_to_the_pages(monkeypatch):
+    monkeypatch.delenv(slots.LIMIT_ENV, raising=False)
+    assert slots.default_limit() == max(1, len(os.sched_getaffinity(0)) - 1)
+
+
+def test_a_visitor_waits_in_the_queue_then_hears_the_server_is_busy(monkeypatch, tmp_path):
+    """With the machine's only slot held elsewhere, the Retrain tab shows the queue, then a busy notice."""
+    monkeypatch.setenv(slots.LIMIT_ENV, "1")
+    monkeypatch.setenv(slots.DIR_ENV, str(tmp_path))
+    monkeypatch.setenv("DENOISER_TRAIN_WAIT", "1.5")
+    held = slots.Ticket(limit=1, folder=tmp_path).try_start()
+    try:
+        app = AppTest.from_file(APP, default_timeout=90).run()
+        app.session_state["view"] = "Retrain"
+        app.run()
+        app.select_slider(key="retrain_digits").set_value(64)
+        app.button(key="retrain").click().run()
+        assert not app.exception
+        assert any("busy" in w.value for w in app.warning)
+        assert "retrained" not in app.session_state
+        assert not list((tmp_path / "queue").iterdir())  # the visitor left the queue
+    finally:
+        held.release()
+        st.cache_resource.clear()
