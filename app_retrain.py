@@ -99,7 +99,7 @@ def wait_for_slot(connected: Callable[[], bool]) -> slots.Slot | None:
                 return slot
             # An st call every QUEUE_SECONDS also lets Streamlit stop this run if the visitor changes the page.
             note.info(f"Waiting for a training slot: number {ticket.place()} in the queue "
-                      f"({time.monotonic() - start:.0f} s). Trainings run a few at a time on this machine.")  # fmt: skip
+                      f"({time.monotonic() - start:.0f} s). Trainings run a few at a time here.")  # fmt: skip
             time.sleep(QUEUE_SECONDS)
         if connected():
             note.warning("The server is still busy training for other visitors. Please try again in a minute.")

@@ -64,4 +64,3 @@ def test_charts_survive_another_session_importing_pandas_for_the_first_time():
     """Seen in the load test: two first visitors, one traceback (partially initialized module 'pandas')."""
     done = subprocess.run([sys.executable, "-c", FIRST_IMPORT_RACE], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "ok", done.stdout + done.stderr
-

@@ -23,8 +23,6 @@ from denoiser.noise import NoiseRange
 from denoiser.train import TrainConfig
 from denoiser.weights import load_checkpoint
 
-
-
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
@@ -64,7 +62,7 @@ def test_a_training_in_the_worker_reports_progress_and_returns_loadable_weights(
     assert kind == "done" and not result["cancelled"]
     assert progress and progress[-1]["step"] == progress[-1]["total_steps"] == result["steps"] == 4
     assert sum(len(p["losses"]) for p in progress) == len(result["losses"]) == 4  # the live curve misses no step
-    name, model, meta = load_checkpoint(result["bytes"])
+    name, _, meta = load_checkpoint(result["bytes"])
     assert name == "seed-ae" and meta["retrained_in"] == "app"
     assert torch.isfinite(torch.tensor([result["before"], result["after"]])).all()
     pool.give_back(job)
