@@ -250,7 +250,7 @@ async def retrain(page, session: Session, small: bool, timeout_s: float, trainin
     start = time.perf_counter()
     await button.click()
     done = page.get_by_text(TRAINED).or_(page.get_by_text(BUSY))
-    await page.get_by_text("Retraining").or_(page.get_by_text("Another visitor is training")).or_(done).first.wait_for()
+    await page.get_by_text("Retraining").or_(page.get_by_text("in the queue")).or_(done).first.wait_for()
     training.set()  # under way, or queued behind another visitor's
     await done.first.wait_for(timeout=timeout_s * 1000)
     outcome = "trained" if await page.get_by_text(TRAINED).count() else "server busy"
