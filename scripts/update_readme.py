@@ -82,6 +82,14 @@ def _benchmark_rows(result: dict) -> list[Row]:
             f"{won} of {len(cells)}",
         ),
     ]
+    if result.get("targets"):
+        missed = [t["target"] for t in result["targets"] if not t["met"]]
+        rows.append(
+            (
+                "the benchmark's quality targets met" + (f" (missed: {'; '.join(missed)})" if missed else ""),
+                f"{len(result['targets']) - len(missed)} of {len(result['targets'])}",
+            )
+        )
     if result.get("classifier", {}).get("available"):
         acc = result["classifier"]["accuracy"]["gaussian"]
         rows.append(
