@@ -1,33 +1,161 @@
-"""Copy generated result tables into README.md between their markers, so no number is typed by hand.
+"""Write the generated results into the docs pages and the README, so no number is typed by hand.
 
-    python -m scripts.update_readme            # after `python -m denoiser benchmark --out docs/benchmark`
+    python -m scripts.update_readme            # after `python -m denoiser benchmark --out docs/benchmark`, etc.
 
-Each section is `<!-- NAME:start -->` ... `<!-- NAME:end -->` and takes the markdown file named below.
+Each docs page (docs/benchmark, docs/speed, docs/load) holds its generated markdown between
+`<!-- NAME:start -->` and `<!-- NAME:end -->`; README.md holds a short table of headline figures,
+read from the results JSON files, between `<!-- results:start -->` and `<!-- results:end -->`.
+weights/README.md is written whole from the checkpoints' own metadata.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from denoiser.baselines import BASELINE_NAMES
+
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = {  # marker name -> (generated markdown, figure shown under it or None)
-    "benchmark": ("docs/benchmark/results.md", "docs/benchmark/psnr_vs_level.png"),
-    "speed": ("docs/speed/results.md", None),
-    "load": ("docs/load/results.md", None),
-    "load-ramp": ("docs/load/ramp/results.md", None),
-    "load-stress": ("docs/load/stress/results.md", None),
-    "page-cost": ("docs/load/page_cost.md", None),
+PAGES = {  # docs page -> its generated sections: marker name -> (generated markdown, figure shown under it or None)
+    "docs/benchmark/README.md": {"benchmark": ("docs/benchmark/results.md", "docs/benchmark/psnr_vs_level.png")},
+    "docs/speed/README.md": {"speed": ("docs/speed/results.md", None)},
+    "docs/load/README.md": {
+        "page-cost": ("docs/load/page_cost.md", None),
+        "load": ("docs/load/results.md", None),
+        "load-ramp": ("docs/load/ramp/results.md", None),
+        "load-stress": ("docs/load/stress/results.md", None),
+    },
 }
 
 
-def splice(readme: str, name: str, body: str) -> str:
+def splice(page: str, name: str, body: str) -> str:
     """Replace the text between the markers of section `name` with `body`."""
     pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.S)
-    if not pattern.search(readme):
-        raise ValueError(f"README.md has no <!-- {name}:start --> ... <!-- {name}:end --> markers")
-    return pattern.sub(lambda m: m.group(1) + body.rstrip() + "\n" + m.group(2), readme)
+    if not pattern.search(page):
+        raise ValueError(f"no <!-- {name}:start --> ... <!-- {name}:end --> markers")
+    return pattern.sub(lambda m: m.group(1) + body.rstrip() + "\n" + m.group(2), page)
+
+
+def demote(markdown: str, top: int = 2) -> str:
+    """Shift the headings of a generated file so its top one has `top` #s (under the page's own title)."""
+    levels = [len(m) for m in re.findall(r"^(#+) ", markdown, flags=re.M)]
+    shift = top - min(levels) if levels else 0
+    return re.sub(r"^(#+) ", lambda m: "#" * min(6, len(m.group(1)) + shift) + " ", markdown, flags=re.M)
+
+
+def page_text(root: Path, page: str) -> str:
+    """A docs page with each of its generated sections refreshed; a section whose source is missing is kept."""
+    text = (root / page).read_text()
+    for name, (table, figure) in PAGES[page].items():
+        if not (root / table).exists():
+            continue
+        body = demote((root / table).read_text())
+        if figure and (root / figure).exists():
+            body += f"\n![PSNR against noise level]({os.path.relpath(root / figure, (root / page).parent)})\n"
+        text = splice(text, name, body)
+    return text
+
+
+# Headline figures for README.md: each results file gives some rows, linked to the page that explains it.
+Row = tuple[str, str]  # (what was measured, the figure)
+
+
+def _benchmark_rows(result: dict) -> list[Row]:
+    """PSNR at gaussian 0.5 (unet, the best classical filter, noisy), cells won, digits read."""
+    cell = result["results"]["gaussian"]["0.5"]
+    best = max((m for m in BASELINE_NAMES if m in cell), key=lambda m: cell[m]["psnr"])
+    n = result["meta"]["n"]
+    cells = [c for levels in result["results"].values() for c in levels.values()]
+    rivals = [m for m in result["methods"] if m not in ("unet", "noisy")]
+    won = sum(all(c["unet"][k] > c[m][k] for m in rivals for k in ("psnr", "ssim")) for c in cells)
+    rows = [
+        (
+            f"mean PSNR at gaussian 0.5, {n:,} test digits: `unet` / best classical filter (`{best}`) / noisy",
+            f"{cell['unet']['psnr']:.2f} / {cell[best]['psnr']:.2f} / {cell['noisy']['psnr']:.2f} dB",
+        ),
+        (
+            f"cells of the noise grid where `unet` beats all {len(rivals)} other denoisers in PSNR and SSIM",
+            f"{won} of {len(cells)}",
+        ),
+    ]
+    if result.get("targets"):
+        missed = [t["target"] for t in result["targets"] if not t["met"]]
+        rows.append(
+            (
+                "the benchmark's quality targets met" + (f" (missed: {'; '.join(missed)})" if missed else ""),
+                f"{len(result['targets']) - len(missed)} of {len(result['targets'])}",
+            )
+        )
+    if result.get("classifier", {}).get("available"):
+        acc = result["classifier"]["accuracy"]["gaussian"]
+        rows.append(
+            (
+                "digits the classifier reads at gaussian 0.5: clean / after `unet` / noisy",
+                f"{100 * result['classifier']['clean']:.1f}% / {100 * acc['unet']:.1f}% / {100 * acc['noisy']:.1f}%",
+            )
+        )
+    return rows
+
+
+def _realworld_rows(result: dict) -> list[Row]:
+    """Digits found in simulated phone photos, and dim scans denoised as they are."""
+    phone = next(s for s in result["extraction"] if s["scene"] == "phone")
+    dim = next(s for s in result["as_is"] if s["scene"] == "dim")
+    return [
+        ("simulated phone photos of written digits: digit found and read", f"{100 * phone['read']:.1f}%"),
+        (
+            "dim, grainy scans denoised as they are: PSNR as is / after `unet`",
+            f"{dim['as it is']['psnr_median']:.2f} / {dim['unet']['psnr_median']:.2f} dB",
+        ),
+    ]
+
+
+def _speed_rows(result: dict) -> list[Row]:
+    """The unet's time per digit and its throughput, and the app's rerun."""
+    batch = max((k for k in result["throughput"] if k.startswith("unet @ ")), key=lambda k: int(k.split("@ ")[1]))
+    threads = result["threads"]
+    return [
+        (
+            f"`unet`: one digit on {threads['app']} thread (median) / digits per second at batch "
+            f"{int(batch.split('@ ')[1]):,} on {threads['batch']} threads",
+            f"{result['latency']['unet']['median_ms']:.2f} ms / {result['throughput'][batch]:,.0f}",
+        ),
+        ("the app's rerun after a slider move (median)", f"{result['rerun']['median_ms']:.0f} ms"),
+    ]
+
+
+def _load_rows(result: dict) -> list[Row]:
+    """Latency of slider moves with many visitors and trainings at once, and what was lost."""
+    c, latency = result["config"], result["latency_s"]
+    what = (
+        f"{c['sessions']} visitors at once, {c['trainings']} of them retraining, {c['changes']} slider moves each, "
+        f"their browsers on the server's {result['machine']['cpus']} CPUs: latency median / 95th percentile; moves lost"
+    )
+    return [(what, f"{latency['median']:.2f} s / {latency['p95']:.2f} s; {result['interactions']['lost']}")]
+
+
+HEADLINES: list[tuple[str, str, Callable[[dict], list[Row]]]] = [  # results file, page that explains it, its rows
+    ("docs/benchmark/results.json", "docs/benchmark/README.md", _benchmark_rows),
+    ("docs/realworld/results.json", "docs/realworld/README.md", _realworld_rows),
+    ("docs/speed/results.json", "docs/speed/README.md", _speed_rows),
+    ("docs/load/results.json", "docs/load/README.md", _load_rows),
+]
+
+
+def headline(root: Path) -> str:
+    """README's results table; a results file that does not exist (yet) gives no rows."""
+    lines = ["| measured | result |", "| --- | ---: |"]
+    for results, page, rows in HEADLINES:
+        if (root / results).exists():
+            result = json.loads((root / results).read_text())
+            lines += [f"| {what} | [{figure}]({page}) |" for what, figure in rows(result)]
+    if len(lines) == 2:
+        return "No results yet: run the commands in docs/."
+    return "\n".join(lines)
 
 
 WEIGHTS_INTRO = """# Shipped weights
@@ -74,46 +202,36 @@ def _wall_time(meta: dict) -> str:
     return " + ".join(f"{run['seconds']} s" for run in runs) + f" = {sum(run['seconds'] for run in runs):.1f} s"
 
 
-def weights_readme() -> str:
+def weights_readme(root: Path = ROOT) -> str:
     """weights/README.md: a section per checkpoint with its command, wall time and figures."""
-    import json
-
     import torch
 
     lines = [WEIGHTS_INTRO]
-    for name, digest in json.loads((ROOT / "weights" / "manifest.json").read_text())["sha256"].items():
-        meta = torch.load(ROOT / "weights" / name, map_location="cpu", weights_only=True).get("meta", {})
+    for name, digest in json.loads((root / "weights" / "manifest.json").read_text())["sha256"].items():
+        meta = torch.load(root / "weights" / name, map_location="cpu", weights_only=True).get("meta", {})
         lines += [f"## `{name}`", "", "```bash", *_commands(meta), "```", ""]
         lines += [f"- wall time: {_wall_time(meta)} on {meta.get('versions', {}).get('torch', '?')} (CPU)"]
         lines += [f"- trained on {meta.get('n_train', '?')} digits, source `{meta.get('source', '?')}`"]
         lines += [f"- {_figure(meta)}", f"- date: {meta.get('date', '?')}", f"- SHA-256: `{digest}`", ""]
-    tuned = json.loads((ROOT / "weights" / "baselines.json").read_text())["meta"]
+    tuned = json.loads((root / "weights" / "baselines.json").read_text())["meta"]
     lines += ["## `baselines.json` (the classical filters' parameters)", "", "```bash", tuned["command"], "```", ""]
     lines += [f"- grid search on {tuned['n']} {tuned['split']} digits, {tuned['seconds']} s; date: {tuned['date']}", ""]
     return "\n".join(lines)
 
 
-def demote(markdown: str) -> str:
-    """Shift the headings of a generated file so its top one is ### (under the README's own ## heading)."""
-    levels = [len(m) for m in re.findall(r"^(#+) ", markdown, flags=re.M)]
-    shift = 3 - min(levels) if levels else 0
-    return re.sub(r"^(#+) ", lambda m: "#" * min(6, len(m.group(1)) + shift) + " ", markdown, flags=re.M)
+def render(root: Path = ROOT) -> dict[str, str]:
+    """Every file this script writes (path relative to `root`) with the text it should hold."""
+    pages = {page: page_text(root, page) for page in PAGES}
+    pages["README.md"] = splice((root / "README.md").read_text(), "results", headline(root))
+    pages["weights/README.md"] = weights_readme(root)
+    return pages
 
 
 def main() -> int:
-    (ROOT / "weights" / "README.md").write_text(weights_readme())
-    print("weights/README.md rewritten from the checkpoints' metadata")
-    readme_path = ROOT / "README.md"
-    readme = readme_path.read_text()
-    for name, (table, figure) in SECTIONS.items():
-        if f"<!-- {name}:start -->" not in readme or not (ROOT / table).exists():
-            continue
-        body = demote((ROOT / table).read_text())
-        if figure and (ROOT / figure).exists():
-            body += f"\n![PSNR against noise level]({figure})\n"
-        readme = splice(readme, name, body)
-        print(f"README.md: {name} <- {table}")
-    readme_path.write_text(readme)
+    for path, text in render(ROOT).items():
+        changed = (ROOT / path).read_text() != text
+        (ROOT / path).write_text(text)
+        print(f"{path}: {'rewritten' if changed else 'unchanged'}")
     return 0
 
 
