@@ -260,18 +260,22 @@ def _new_noise() -> None:
     st.session_state.noise_seed = (st.session_state.noise_seed + 1) % view.MAX_SEED
 
 
-def noise_ui() -> tuple[str, float, int]:
-    """Noise kind, level and seed. For a drawing or an upload, the kind may also be "as it is": no noise added."""
+def noise_ui() -> tuple[str, int]:
+    """Noise kind and seed. For a drawing or an upload, the kind may also be "as it is": no noise added."""
     kinds = NOISE_KINDS if st.session_state.source == "pick" else (*NOISE_KINDS, view.AS_IS)
     if st.session_state.noise_kind not in kinds:  # a sample digit has no noise of its own to remove
         st.session_state.noise_kind = view.DEFAULTS["noise_kind"]
     kind = st.selectbox("Noise kind", kinds, format_func=view.KIND_LABELS.get, key="noise_kind")
-    hint = "The noise's standard deviation on a white pixel; for salt & pepper, the share of pixels hit."
     as_is = kind == view.AS_IS
-    level = st.slider("Noise level", 0.0, 1.0, step=0.01, key="noise_level", help=hint, disabled=as_is)
     seed = st.number_input("Noise seed", 0, view.MAX_SEED, step=1, key="noise_seed", disabled=as_is)
     st.button("New noise", key="new_noise", on_click=_new_noise, width="stretch", disabled=as_is)
-    return kind, level, int(seed)
+    return kind, int(seed)
+
+
+def level_ui(disabled: bool) -> float:
+    """The noise level, above the pictures it changes."""
+    hint = "The noise's standard deviation on a white pixel; for salt & pepper, the share of pixels hit."
+    return st.slider("Noise level", 0.0, 1.0, step=0.01, key="noise_level", help=hint, disabled=disabled)
 
 
 def model_ui(models: list[str]) -> tuple[str, bool]:
@@ -397,35 +401,24 @@ def batch_tab(kind: str, level: float, seed: int, name: str) -> None:
         st.image([png(x, BATCH_SCALE) for x in images], caption=captions, width=28 * BATCH_SCALE)
 
 
-def main() -> None:
-    """The page: settings in the sidebar, the digit and its three pictures, then the tabs (drawn only when open)."""
-    st.set_page_config(page_title="Denoiser: MNIST digits", page_icon="🧹", layout="wide")
-    models = shared_methods()
-    prepare_server()  # after shared_methods() has loaded the models
-    if not models:
-        st.error("No denoiser is available: the weights are missing and the classical filters are not installed.")
-        st.stop()
-    init_state(models)
-    st.title("Denoise a handwritten digit")
-    st.markdown(INTRO)
-    for notice in st.session_state.pop("notices", []):
-        st.warning(notice)
-    with st.sidebar:
-        kind, level, seed = noise_ui()
-        name, residual = model_ui(models)
+@st.fragment
+def results(clean: torch.Tensor, kind: str, seed: int, name: str, residual: bool, models: list[str]) -> None:
+    """The noise level, the pictures and their figures, and the tabs: all that a move of the level slider changes.
+
+    A fragment, so that a slider move reruns only this part of the page: the rest (the digit's source,
+    the sidebar) is neither recomputed nor sent to the browser again. Anything that changes the rest
+    (a retrained model, going back to the shipped one) reruns the whole page."""
     as_is = kind == view.AS_IS
-    left, right = st.columns([1, 2.6], gap="large")
-    with left:
-        clean = source_ui(keep_noise=as_is)
-    if as_is:
-        kind, level = view.DEFAULTS["noise_kind"], view.DEFAULTS["noise_level"]  # what filters and the tabs use
+    # Filters and the tabs use the default noise for a picture denoised as it is.
+    level = level_ui(disabled=as_is)
+    level = view.DEFAULTS["noise_level"] if as_is else level
+    kind = view.DEFAULTS["noise_kind"] if as_is else kind
     noisy = clean if as_is else make_noisy(clean, kind, level, seed)
-    with right:
-        denoised = method_for(name, kind, level)(noisy.unsqueeze(0))[0]
-        if as_is:
-            as_is_ui(noisy, denoised)
-        else:
-            images_ui(clean, noisy, denoised, residual)
+    denoised = method_for(name, kind, level)(noisy.unsqueeze(0))[0]
+    if as_is:
+        as_is_ui(noisy, denoised)
+    else:
+        images_ui(clean, noisy, denoised, residual)
     tabs = st.tabs(["Compare methods", "Across noise levels", "Batch", "Retrain"], key="view", on_change="rerun")
     needs_original = lambda: st.info("This view adds noise to a clean digit: choose a noise kind to use it.")  # noqa: E731
     contents = (
@@ -440,6 +433,28 @@ def main() -> None:
                 draw()
     mirror_url()
 
+
+def main() -> None:
+    """The page: settings in the sidebar, the digit on the left, and `results` (a fragment) on the right."""
+    st.set_page_config(page_title="Denoiser: MNIST digits", page_icon="🧹", layout="wide")
+    models = shared_methods()
+    prepare_server()  # after shared_methods() has loaded the models
+    if not models:
+        st.error("No denoiser is available: the weights are missing and the classical filters are not installed.")
+        st.stop()
+    init_state(models)
+    st.title("Denoise a handwritten digit")
+    st.markdown(INTRO)
+    for notice in st.session_state.pop("notices", []):
+        st.warning(notice)
+    with st.sidebar:
+        kind, seed = noise_ui()
+        name, residual = model_ui(models)
+    left, right = st.columns([1, 2.6], gap="large")
+    with left:
+        clean = source_ui(keep_noise=kind == view.AS_IS)
+    with right:
+        results(clean, kind, seed, name, residual, models)
 
 if __name__ == "__main__":
     main()

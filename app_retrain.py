@@ -184,8 +184,8 @@ def retrain(spec: dict) -> None:
 
 
 def _revert() -> None:
-    """Drop the session's retrained model and show the shipped one again (a button callback)."""
-    st.session_state["model"] = st.session_state.pop("retrained")["arch"]  # the page checks it is available
+    """Drop the session's retrained model and show the shipped one again."""
+    st.session_state["select_model"] = st.session_state.pop("retrained")["arch"]  # the page checks it is available
 
 
 def retrained_ui() -> None:
@@ -197,7 +197,9 @@ def retrained_ui() -> None:
                f"{info['before']:.2f} dB before, **{info['after']:.2f} dB** after ({info['how']}).")  # fmt: skip
     st.plotly_chart(plots.loss_figure(info["losses"]), key="loss_final")
     left, right = st.columns(2)
-    left.button("Back to the shipped weights", key="revert", on_click=_revert)
+    if left.button("Back to the shipped weights", key="revert"):
+        _revert()
+        st.rerun()  # the whole page: the model picker sits outside the tab's part of it
     right.download_button(
         "Download retrained weights", info["bytes"], f"{info['arch']}-retrained.pt", key="download_weights"
     )
