@@ -456,5 +456,6 @@ def main() -> None:
     with right:
         results(clean, kind, seed, name, residual, models)
 
+
 if __name__ == "__main__":
     main()
