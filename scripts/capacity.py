@@ -1,0 +1,185 @@
+"""Capacity: how many visitors one server, and two replicas behind nginx, serve with a p95 latency under 1 s.
+
+For each setup (one `streamlit run app.py`; `python -m deploy.serve --replicas 2`, the same as
+`make serve REPLICAS=2`) and each load (slider moves only; slider moves while two visitors
+retrain), it runs the protocol-level load generator (`scripts.loadgen`: visitors that think
+1.5-4.5 s between moves) at growing numbers of visitors until the 95th percentile latency reaches
+`--limit` seconds or a run has an error, a lost move or an unfinished training. A setup's capacity is
+the largest count that passed: a lower bound, as fine as the steps. Every run's own report is kept
+beside this one, and the server's CPU per slider move is measured first (one visitor, 60 moves).
+
+    python -m scripts.capacity --out docs/load/capacity
+
+Writes results.json and results.md to --out (and one folder per run); run it on an otherwise idle
+machine: the visitors' own process shares the machine with the servers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from scripts.serve import free_port, wait_healthy
+
+ROOT = Path(__file__).resolve().parent.parent
+SETUPS = {"1 process": 0, "2 replicas": 2}  # name -> replicas behind nginx (0: plain `streamlit run app.py`)
+LOADS = {"moves only": 0, "with 2 trainings": 2}  # name -> visitors retraining
+MOVE_COST = ["--moves", "60", "--think", "0.3", "0.3"]  # one visitor: the server's CPU per slider move
+
+
+def loadgen(out: Path, visitors: int, trainings: int, url: str | None, pid: int | None, extra: list[str]) -> dict:
+    """Run the load generator once; its results.json."""
+    command = [sys.executable, "-m", "scripts.loadgen", "--visitors", str(visitors), "--trainings", str(trainings),
+               "--out", str(out), *extra]  # fmt: skip
+    if url:
+        command += ["--url", url, "--server-pid", str(pid)]
+    out.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    print(done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-500:], flush=True)
+    if not (out / "results.json").exists():
+        raise RuntimeError(f"the load generator wrote no results ({done.stderr[-500:]})")
+    results = json.loads((out / "results.json").read_text())
+    (out / "results.json").unlink()  # every visitor's every move: too much to keep; results.md stays
+    return results
+
+
+def move_cost_before(ref: str, out: Path) -> dict:
+    """The load generator's results for one visitor moving the slider 60 times on the app as it was at git `ref`."""
+    tree = Path(tempfile.mkdtemp(prefix="denoiser-before-")) / "app"
+    subprocess.run(["git", "worktree", "add", "--detach", str(tree), ref], cwd=ROOT, check=True, capture_output=True)
+    port = free_port()
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+               "--server.address", "127.0.0.1", "--server.headless", "true"]  # fmt: skip
+    server = subprocess.Popen(command, cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", server)
+        return loadgen(out, 1, 0, f"http://127.0.0.1:{port}", server.pid, MOVE_COST)
+    finally:
+        stop(server)
+        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, capture_output=True)
+
+
+def start_replicas(replicas: int, log_dir: Path) -> tuple[subprocess.Popen, str]:
+    """`python -m deploy.serve` with `replicas` replicas on a free port; the process and its URL, once healthy."""
+    port = free_port()
+    command = [sys.executable, "-m", "deploy.serve", "--replicas", str(replicas), "--port", str(port),
+               "--log-dir", str(log_dir)]  # fmt: skip
+    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    wait_healthy(url, server, timeout=180)
+    return server, url
+
+
+def stop(server: subprocess.Popen) -> None:
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+def passed(results: dict, limit: float) -> bool:
+    p95 = results["latency_s"]["p95"]
+    return bool(results["passed"]) and p95 is not None and p95 < limit
+
+
+def sweep(setup: str, load: str, args: argparse.Namespace) -> list[dict]:
+    """Growing visitor counts for one setup and load until one fails; a row per run."""
+    rows = []
+    for visitors in args.visitors:
+        out = args.out / "runs" / f"{setup.replace(' ', '-')}_{load.replace(' ', '-')}_{visitors}"
+        server, url = (None, None)
+        if SETUPS[setup]:
+            server, url = start_replicas(SETUPS[setup], out / "logs")
+        try:
+            results = loadgen(out, visitors, LOADS[load], url, server and server.pid, args.loadgen_args)
+        finally:
+            if server:
+                stop(server)
+        rows.append({"setup": setup, "load": load, "visitors": visitors, "passed": passed(results, args.limit),
+                     "latency_s": results["latency_s"], "errors": len(results["errors"]),
+                     "lost": results["moves"]["lost"], "trainings": results["trainings"],
+                     "memory": results["server_memory"], "report": str(out.relative_to(args.out))})  # fmt: skip
+        if not rows[-1]["passed"]:
+            break
+    return rows
+
+
+def capacity(rows: list[dict]) -> int:
+    """The largest visitor count that passed, counting up from the first (0 if the first failed)."""
+    best = 0
+    for row in rows:
+        if not row["passed"]:
+            break
+        best = row["visitors"]
+    return best
+
+
+def run_row(row: dict) -> str:
+    lat, mem = row["latency_s"], row["memory"]
+    cells = [row["setup"], row["load"], row["visitors"], f"{lat['p95']:.2f} s", f"{lat['max']:.2f} s", row["errors"],
+             row["lost"], f"{mem['peak_pss_mb_sum']:.0f} / {mem['peak_rss_mb_sum']:.0f}"]  # fmt: skip
+    return "| " + " | ".join(map(str, cells)) + " |"
+
+
+def markdown(results: dict) -> str:
+    """The capacity table, the runs behind it, and the cost of a move."""
+    intro = (f"Visitors served with a 95th percentile latency under {results['limit']:.1f} s (think time 1.5-4.5 s, "
+             f"10 moves each), counted in steps of {results['step']}; `{results['command']}`.")  # fmt: skip
+    lines = [f"### Capacity, {results['timestamp']}", "", intro, ""]
+    lines += ["| setup | " + " | ".join(LOADS) + " |", "| --- |" + " ---: |" * len(LOADS)]
+    lines += [f"| {s} | " + " | ".join(str(results["capacity"][s][ld]) for ld in LOADS) + " |" for s in SETUPS]
+    lines += ["", "| setup | load | visitors | p95 | max | errors | lost | peak PSS / RSS (MB) |"]
+    lines += ["| --- | --- |" + " ---: |" * 6] + [run_row(row) for row in results["runs"]]
+    cost, before = results["move_cost"], results["move_cost_before"]
+    lines += ["", f"Server CPU per slider move on the default page (one visitor, {cost['moves']} moves): "
+              f"**{1000 * cost['per_move_s']:.1f} ms**."]  # fmt: skip
+    if before:
+        lines[-1] += f" The app at commit {before['ref']}, in the same run: {1000 * before['per_move_s']:.1f} ms."
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--visitors", type=int, nargs="+", default=[20, 40, 60, 80])
+    parser.add_argument("--limit", type=float, default=1.0, help="p95 latency a load must stay under (s)")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "load" / "capacity")
+    parser.add_argument("--before", metavar="GIT_REF", help="also measure the CPU per move of the app at this commit")
+    parser.add_argument("--loadgen-args", nargs=argparse.REMAINDER, default=[], help="passed to scripts.loadgen")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    cost = loadgen(args.out / "runs" / "move-cost", 1, 0, None, None, MOVE_COST)
+    before = move_cost_before(args.before, args.out / "runs" / "move-cost-before") if args.before else None
+    runs = [row for setup in SETUPS for load in LOADS for row in sweep(setup, load, args)]
+    results = {
+        "command": " ".join(["python -m scripts.capacity", *(argv if argv is not None else sys.argv[1:])]),
+        "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {"cores": os.cpu_count()},
+        "limit": args.limit,
+        "step": args.visitors[1] - args.visitors[0] if len(args.visitors) > 1 else args.visitors[0],
+        "capacity": {
+            s: {ld: capacity([r for r in runs if r["setup"] == s and r["load"] == ld]) for ld in LOADS} for s in SETUPS
+        },
+        "move_cost": {"moves": cost["server_cpu"]["moves"], "per_move_s": cost["server_cpu"]["per_move_s"]},
+        "move_cost_before": before and {"ref": args.before, "per_move_s": before["server_cpu"]["per_move_s"]},
+        "runs": runs,
+    }
+    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "results.md").write_text(markdown(results))
+    print(markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    started = time.monotonic()
+    code = main()
+    print(f"capacity: {time.monotonic() - started:.0f} s")
+    sys.exit(code)
