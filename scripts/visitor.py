@@ -16,6 +16,7 @@ cache (dropping what went unused for `max_cached_message_age` runs, as the front
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.cookiejar
 import time
 import urllib.request
@@ -110,7 +111,7 @@ class Visitor:
         try:
             self._ws = await connect(ws_url, subprotocols=["streamlit"], origin=self.url, additional_headers=headers,
                                      max_size=None, open_timeout=self.step_timeout)  # fmt: skip
-        except (OSError, asyncio.TimeoutError, Exception) as err:
+        except Exception as err:  # refused, timed out, rejected handshake: all a failed connection
             raise VisitorError(f"websocket {ws_url}: {err!r}") from err
         self._reader = asyncio.create_task(self._read())
         self.query_string = query_string
@@ -156,10 +157,8 @@ class Visitor:
             if left <= 0:
                 raise VisitorError(f"no {what} within {timeout:.0f} s")
             self._changed.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), left)
-            except TimeoutError:
-                pass
         return result
 
     async def wait_run(self, started_after: int, timeout: float | None = None) -> Run:
@@ -193,9 +192,8 @@ class Visitor:
         found = []
         for path in sorted(self.page):
             item = self.page[path][1]
-            if hasattr(item, "WhichOneof") and item.DESCRIPTOR.name == "Element":
-                if kind is None or item.WhichOneof("type") == kind:
-                    found.append(item)
+            if item.DESCRIPTOR.name == "Element" and kind in (None, item.WhichOneof("type")):
+                found.append(item)
         return found
 
     def texts(self) -> list[str]:
@@ -257,8 +255,8 @@ class Visitor:
             training.queue_wait = first_epoch - pressed
             if on_start:
                 on_start()
-            state = await self.wait_for(lambda: self._training_state() in ("trained", "failed") and self._training_state(),
-                                        timeout - training.queue_wait, "end of training")  # fmt: skip
+            ended = lambda: self._training_state() in ("trained", "failed") and self._training_state()  # noqa: E731
+            state = await self.wait_for(ended, timeout - training.queue_wait, "end of training")
             training.outcome, training.duration = str(state), time.perf_counter() - first_epoch
             if state == "trained":
                 await self.wait_run(started_after)
