@@ -187,12 +187,12 @@ class Visitor:
                 return wid
         raise VisitorError(f"no widget {key!r} on the page")
 
-    def elements(self, kind: str | None = None) -> list:
-        """Elements of the current page (of type `kind`), in page order."""
+    def elements(self, kind: str | None = None, after_run: int = 0) -> list:
+        """Elements of the current page (of type `kind`, drawn by a run after `after_run`), in page order."""
         found = []
         for path in sorted(self.page):
-            item = self.page[path][1]
-            if item.DESCRIPTOR.name == "Element" and kind in (None, item.WhichOneof("type")):
+            run, item = self.page[path]
+            if run > after_run and item.DESCRIPTOR.name == "Element" and kind in (None, item.WhichOneof("type")):
                 found.append(item)
         return found
 
@@ -227,47 +227,56 @@ class Visitor:
 
     # --- a retraining ----------------------------------------------------------------------------
 
-    def _training_state(self) -> str | None:
-        texts = self.texts()
+    def _training_state(self, after_run: int) -> str | None:
+        """What the page drawn by runs after `after_run` says of a training: trained, failed, running, queued."""
+        shown = self.elements(after_run=after_run)
+        texts = [t for e in shown if e.WhichOneof("type") in TEXT_TYPES and (t := element_text(e))]
         if any(DONE in t for t in texts):
             return "trained"
-        failed = [t for t in texts if any(f in t.lower() for f in FAILURE_TEXTS)]
-        if failed or self.elements("exception"):
+        if any(f in t.lower() for t in texts for f in FAILURE_TEXTS) or any(
+            e.WhichOneof("type") == "exception" for e in shown
+        ):
             return "failed"
-        if any(e.progress.text.startswith(RUNNING) for e in self.elements("progress")):
+        if any(e.WhichOneof("type") == "progress" and e.progress.text.startswith(RUNNING) for e in shown):
             return "running"
         return "queued" if any(QUEUED in t for t in texts) else None
 
     async def retrain(self, timeout: float, epochs: int | None = None, digits: int | None = None,
-                      on_start: Callable[[], None] | None = None) -> Training:  # fmt: skip
-        """Open the Retrain tab, set its epochs and digits (if given), press Retrain and wait until done."""
+                      on_start: Callable[[], None] = lambda: None) -> Training:  # fmt: skip
+        """Open the Retrain tab, set its epochs and digits (if given), press Retrain and wait until done.
+
+        `on_start` is called once: when the training starts running, or when it ended without running."""
         await self.open_tab("Retrain")
         if epochs is not None:
             await self.set_widget("retrain_epochs", int_value=epochs)
         if digits is not None:
             await self.set_widget("retrain_digits", string_array_value={"data": [str(digits)]})
-        pressed, started_after = time.perf_counter(), len(self.runs)
-        await self.rerun(triggers=("retrain",), wait=False)
-        training = Training("failed", pressed_at=pressed)
+        after = len(self.runs)
+        training = Training("failed", pressed_at=time.perf_counter())
         try:
-            await self.wait_for(lambda: self._training_state() in ("running", "trained", "failed"), timeout, "training")
-            first_epoch = time.perf_counter()
-            training.queue_wait = first_epoch - pressed
-            if on_start:
-                on_start()
-            ended = lambda: self._training_state() in ("trained", "failed") and self._training_state()  # noqa: E731
-            state = await self.wait_for(ended, timeout - training.queue_wait, "end of training")
-            training.outcome, training.duration = str(state), time.perf_counter() - first_epoch
-            if state == "trained":
-                await self.wait_run(started_after)
+            await self.rerun(triggers=("retrain",), wait=False)
+            await self._follow_training(training, after, timeout, on_start)
         except VisitorError as err:
             training.detail = str(err)
-        if on_start:
-            on_start()  # a training that never started must not hold the other visitors back
+        if training.queue_wait is None:
+            on_start()  # a training that never ran must not hold the other visitors back
         training.ended_at = time.perf_counter()
         if training.outcome == "failed" and not training.detail:
             training.detail = " / ".join(self.texts()[-3:])[:300]
         return training
+
+    async def _follow_training(self, training: Training, after: int, timeout: float, on_start: Callable) -> None:
+        """Wait for the first "Epoch" progress, then for the end; fill in `training`."""
+        state = lambda: self._training_state(after)  # noqa: E731
+        await self.wait_for(lambda: state() in ("running", "trained", "failed"), timeout, "training start")
+        first_epoch = time.perf_counter()
+        training.queue_wait = first_epoch - training.pressed_at
+        on_start()
+        left = timeout - training.queue_wait
+        outcome = await self.wait_for(lambda: state() in ("trained", "failed") and state(), left, "end of training")
+        training.outcome, training.duration = str(outcome), time.perf_counter() - first_epoch
+        if outcome == "trained":
+            await self.wait_run(after)  # the page is complete again: the next move will not interrupt a run
 
     # --- receiving -------------------------------------------------------------------------------
 
