@@ -24,6 +24,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from streamlit.proto.Alert_pb2 import Alert
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
@@ -34,6 +35,12 @@ from scripts.widgets import TEXT_TYPES, element_text, item_id, widget_key, widge
 DONE, QUEUED, RUNNING = "Your session uses a retrained", "in the queue", "Epoch"
 FAILURE_TEXTS = ("try again", "failed")
 HTTP_POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="visitor-http")  # urllib blocks
+
+
+def is_failure(element) -> bool:
+    """An exception or an error box on the page."""
+    kind = element.WhichOneof("type")
+    return kind == "exception" or (kind == "alert" and element.alert.format == Alert.ERROR)
 
 
 class VisitorError(RuntimeError):
@@ -233,9 +240,7 @@ class Visitor:
         texts = [t for e in shown if e.WhichOneof("type") in TEXT_TYPES and (t := element_text(e))]
         if any(DONE in t for t in texts):
             return "trained"
-        if any(f in t.lower() for t in texts for f in FAILURE_TEXTS) or any(
-            e.WhichOneof("type") == "exception" for e in shown
-        ):
+        if any(f in t.lower() for t in texts for f in FAILURE_TEXTS) or any(map(is_failure, shown)):
             return "failed"
         if any(e.WhichOneof("type") == "progress" and e.progress.text.startswith(RUNNING) for e in shown):
             return "running"
@@ -246,14 +251,10 @@ class Visitor:
         """Open the Retrain tab, set its epochs and digits (if given), press Retrain and wait until done.
 
         `on_start` is called once: when the training starts running, or when it ended without running."""
-        await self.open_tab("Retrain")
-        if epochs is not None:
-            await self.set_widget("retrain_epochs", int_value=epochs)
-        if digits is not None:
-            await self.set_widget("retrain_digits", string_array_value={"data": [str(digits)]})
-        after = len(self.runs)
         training = Training("failed", pressed_at=time.perf_counter())
         try:
+            await self._set_up_training(epochs, digits)
+            after, training.pressed_at = len(self.runs), time.perf_counter()
             await self.rerun(triggers=("retrain",), wait=False)
             await self._follow_training(training, after, timeout, on_start)
         except VisitorError as err:
@@ -264,6 +265,17 @@ class Visitor:
         if training.outcome == "failed" and not training.detail:
             training.detail = " / ".join(self.texts()[-3:])[:300]
         return training
+
+    async def _set_up_training(self, epochs: int | None, digits: int | None) -> None:
+        """Open the Retrain tab and set its epochs and training digits, one rerun per change as in a browser."""
+        await self.open_tab("Retrain")
+        if epochs is not None:
+            await self.set_widget("retrain_epochs", int_value=epochs)
+        if digits is not None:
+            offered = [e.slider.options for e in self.elements("slider") if widget_key(e.slider.id) == "retrain_digits"]
+            if offered and str(digits) not in offered[0]:
+                raise VisitorError(f"train digits must be one of {list(offered[0])}, got {digits}")
+            await self.set_widget("retrain_digits", string_array_value={"data": [str(digits)]})
 
     async def _follow_training(self, training: Training, after: int, timeout: float, on_start: Callable) -> None:
         """Wait for the first "Epoch" progress, then for the end; fill in `training`."""
