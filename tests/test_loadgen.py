@@ -4,12 +4,18 @@ scripts/loadgen.py starts its own server, runs 2 visitors x 3 moves with a short
 while the first visitor runs a small retraining (1 epoch, 64 digits), and writes its figures.
 """
 
+import asyncio
 import json
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
+
+from scripts.visitor import Visitor, VisitorError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,3 +66,34 @@ def test_the_server_cost_is_measured_and_written(run):
     table = (out / "results.md").read_text()
     assert "| moves finished / lost | 6 / 0 |" in table
     assert "| trainings finished | 1 of 1 |" in table
+
+
+class StickyProxy(BaseHTTPRequestHandler):
+    """Stands for a load balancer: pins a visitor to a replica with a cookie set on the page, records requests."""
+
+    requests: ClassVar[list[tuple[str, str | None]]] = []
+
+    def do_GET(self) -> None:
+        self.requests.append((self.path, self.headers.get("Cookie")))
+        self.send_response(200)
+        if self.path == "/":
+            self.send_header("Set-Cookie", "replica=b; Path=/")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_a_visitor_sends_the_cookie_its_page_set_on_every_request_and_the_websocket():
+    """A sticky-session cookie from GET / comes back on the next requests and on the websocket's handshake."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), StickyProxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(VisitorError, match="websocket"):  # this stand-in does not speak websocket
+            asyncio.run(Visitor(f"http://127.0.0.1:{server.server_port}", step_timeout=5).open())
+    finally:
+        server.shutdown()
+    assert StickyProxy.requests[0] == ("/", None)
+    assert StickyProxy.requests[1:] == [("/_stcore/host-config", "replica=b"), ("/_stcore/stream", "replica=b")]
