@@ -2,7 +2,8 @@
 
 Latencies are in seconds, from sending a rerun to its run having finished and its new pictures
 loaded. A move "during training" was sent while some visitor's training was between its press and
-its end. A move is lost when its run never finished or the page never showed its level.
+its end. A move is lost when its run never finished or the page never showed its level. The server's CPU per
+move is its CPU time from the first move sent to the last visitor leaving, divided by the moves.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ def figures(args: argparse.Namespace, raw: dict) -> dict:
             "moves": len(moves),
             "per_move_s": raw["cpu_per_move_s"] and round(raw["cpu_per_move_s"], 4),
             "accounted": raw["accounted"],
+            "includes_trainings": bool(trainings),  # the trainings ran during the moves: their CPU is in it
         },
         "server_memory": raw["memory"],
         "raw": {"moves": moves, "visitors": [asdict(r) | {"moves": len(r.moves)} for r in records]},
@@ -93,7 +95,8 @@ def markdown(results: dict) -> str:
               f" ({t['outcome']})") for t in results["trainings"]]  # fmt: skip
     table = "\n".join(f"| {name} | {value} |" for name, value in rows)
     head = f"# Load generator: {results['timestamp']}\n\n`{results['command']}`\n\n"
-    return f"{head}| figure | value |\n| --- | --- |\n{table}\n\nServer accounted: {cpu['accounted']}.\n"
+    note = " Its CPU over the moves includes the trainings that ran meanwhile." if cpu["includes_trainings"] else ""
+    return f"{head}| figure | value |\n| --- | --- |\n{table}\n\nServer accounted: {cpu['accounted']}.{note}\n"
 
 
 def summary(results: dict, ok: bool) -> str:
