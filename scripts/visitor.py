@@ -390,8 +390,8 @@ class Visitor:
             self.runs[-1].media.append(asyncio.create_task(self._media(url)))
 
     async def _media(self, url: str) -> None:
+        """Load one image; a failure is kept in `media_errors` (the run still counts as drawn)."""
         try:
             await self.get(url)
         except VisitorError as err:
             self.media_errors.append(str(err))
-            raise
