@@ -94,9 +94,10 @@ class ServerWatch:
             if entry.name.isdigit() and (stat := _stat(int(entry.name))) is not None:
                 stats[int(entry.name)] = stat
                 children.setdefault(stat[0], []).append(int(entry.name))
-        todo = [p for p in self.roots if p in stats] or [
-            p for p in stats if p not in self._skip and self.match in _command(p)
-        ]
+        if self.roots:
+            todo = [p for p in self.roots if p in stats]  # none alive: nothing to account, never a guess
+        else:
+            todo = [p for p in stats if p not in self._skip and self.match in _command(p)]
         found: dict[int, tuple[float, int]] = {}
         while todo:
             pid = todo.pop()

@@ -24,23 +24,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from streamlit.proto.Alert_pb2 import Alert
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-from streamlit.proto.WidgetStates_pb2 import WidgetState
 from websockets.asyncio.client import ClientConnection, connect
 
-from scripts.widgets import TEXT_TYPES, element_text, item_id, widget_key, widget_state
+from scripts.page import Page, is_failure, widget_key
 
 DONE, QUEUED, RUNNING = "Your session uses a retrained", "in the queue", "Epoch"
 FAILURE_TEXTS = ("try again", "failed")
 HTTP_POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="visitor-http")  # urllib blocks
-
-
-def is_failure(element) -> bool:
-    """An exception or an error box on the page."""
-    kind = element.WhichOneof("type")
-    return kind == "exception" or (kind == "alert" and element.alert.format == Alert.ERROR)
 
 
 class VisitorError(RuntimeError):
@@ -81,8 +73,7 @@ class Visitor:
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task | None = None
         self._changed = asyncio.Event()  # set on every message: waits re-check their condition
-        self.page: dict[tuple[int, ...], tuple[int, object]] = {}  # delta path -> (run index, element/block)
-        self.states: dict[str, WidgetState] = {}  # widget id -> the state the frontend would send
+        self.page = Page()
         self.runs: list[Run] = []
         self.query_string, self.page_hash, self.closed_reason = "", "", ""
         self._cache: dict[str, tuple[ForwardMsg, int]] = {}  # hash -> (message, run index of last use)
@@ -136,7 +127,7 @@ class Visitor:
         msg = BackMsg()
         client = msg.rerun_script
         client.query_string, client.page_script_hash = self.query_string, self.page_hash
-        client.widget_states.widgets.extend(self.states.values())
+        client.widget_states.widgets.extend(self.page.states.values())
         for key in triggers:
             client.widget_states.widgets.add(id=self.widget_id(key), trigger_value=True)
         client.cached_message_hashes.extend(self._cache)
@@ -185,38 +176,19 @@ class Visitor:
 
     def widget_id(self, key: str) -> str:
         """The id of the widget whose user key is `key` on the current page."""
-        for wid in self.states:
-            if widget_key(wid) == key:
-                return wid
-        for _, item in self.page.values():
-            wid = item_id(item)
-            if widget_key(wid) == key:
-                return wid
-        raise VisitorError(f"no widget {key!r} on the page")
-
-    def elements(self, kind: str | None = None, after_run: int = 0) -> list:
-        """Elements of the current page (of type `kind`, drawn by a run after `after_run`), in page order."""
-        found = []
-        for path in sorted(self.page):
-            run, item = self.page[path]
-            if run > after_run and item.DESCRIPTOR.name == "Element" and kind in (None, item.WhichOneof("type")):
-                found.append(item)
-        return found
-
-    def texts(self) -> list[str]:
-        """Every text the page shows: markdown, alerts, captions, progress texts, exceptions."""
-        return [t for e in self.elements() if e.WhichOneof("type") in TEXT_TYPES and (t := element_text(e))]
+        try:
+            return self.page.widget_id(key)
+        except KeyError as err:
+            raise VisitorError(str(err)) from err
 
     def metric(self, label_part: str) -> str | None:
-        """The value of the first metric whose label contains `label_part`."""
-        return next((m.metric.body for m in self.elements("metric") if label_part in m.metric.label), None)
+        """The value of the page's first metric whose label contains `label_part`."""
+        return self.page.metric(label_part)
 
     def set_state(self, key: str, **value) -> None:
-        """Change widget `key`'s state, e.g. set_state("noise_level", double_array_value=...)."""
-        wid = self.widget_id(key)
-        state = WidgetState(id=wid)
-        state.MergeFrom(WidgetState(**value))
-        self.states[wid] = state
+        """Change widget `key`'s state without a rerun."""
+        self.widget_id(key)
+        self.page.set_state(key, **value)
 
     async def set_widget(self, key: str, **value) -> Run:
         """Change a widget and wait for the rerun, as the browser does on every change."""
@@ -236,8 +208,7 @@ class Visitor:
 
     def _training_state(self, after_run: int) -> str | None:
         """What the page drawn by runs after `after_run` says of a training: trained, failed, running, queued."""
-        shown = self.elements(after_run=after_run)
-        texts = [t for e in shown if e.WhichOneof("type") in TEXT_TYPES and (t := element_text(e))]
+        shown, texts = self.page.elements(after_run=after_run), self.page.texts(after_run)
         if any(DONE in t for t in texts):
             return "trained"
         if any(f in t.lower() for t in texts for f in FAILURE_TEXTS) or any(map(is_failure, shown)):
@@ -263,7 +234,7 @@ class Visitor:
             on_start()  # a training that never ran must not hold the other visitors back
         training.ended_at = time.perf_counter()
         if training.outcome == "failed" and not training.detail:
-            training.detail = " / ".join(self.texts()[-3:])[:300]
+            training.detail = " / ".join(self.page.texts()[-3:])[:300]
         return training
 
     async def _set_up_training(self, epochs: int | None, digits: int | None) -> None:
@@ -272,7 +243,9 @@ class Visitor:
         if epochs is not None:
             await self.set_widget("retrain_epochs", int_value=epochs)
         if digits is not None:
-            offered = [e.slider.options for e in self.elements("slider") if widget_key(e.slider.id) == "retrain_digits"]
+            offered = [
+                e.slider.options for e in self.page.elements("slider") if widget_key(e.slider.id) == "retrain_digits"
+            ]
             if offered and str(digits) not in offered[0]:
                 raise VisitorError(f"train digits must be one of {list(offered[0])}, got {digits}")
             await self.set_widget("retrain_digits", string_array_value={"data": [str(digits)]})
@@ -342,44 +315,22 @@ class Visitor:
         if status != ForwardMsg.FINISHED_SUCCESSFULLY:
             return
         # As the frontend does after a complete run: drop what this run did not draw, and old cache entries.
-        self.page = {p: v for p, v in self.page.items() if v[0] == run.index}
-        drawn = {item_id(item) for _, item in self.page.values()}
-        self.states = {wid: s for wid, s in self.states.items() if wid in drawn}
+        self.page.keep_only(run.index)
         self._cache = {h: v for h, v in self._cache.items() if run.index - v[1] < self._max_age}
         self._seen_media = self._run_media
 
     def _delta(self, msg: ForwardMsg) -> None:
         delta, path = msg.delta, tuple(msg.metadata.delta_path)
         run = self.runs[-1].index if self.runs else 0
-        if delta.WhichOneof("type") == "new_element":
+        if delta.WhichOneof("type") == "add_block":
+            self.page.draw_block(path, run, delta.add_block)
+        elif delta.WhichOneof("type") == "new_element":
             element = delta.new_element
-            self.page[path] = (run, element)
-            self._element(element)
-        elif delta.WhichOneof("type") == "add_block":
-            block = delta.add_block
-            self.page[path] = (run, block)
-            self._default_tab(path, block)
-
-    def _default_tab(self, path: tuple[int, ...], block) -> None:
-        """An st.tabs widget's state, before the visitor clicks a tab: its default tab (the first drawn)."""
-        parent = self.page.get(path[:-1], (0, None))[1]
-        if block.WhichOneof("type") != "tab" or parent is None or parent.WhichOneof("type") != "tab_container":
-            return
-        wid = parent.id or parent.tab_container.id
-        if wid and wid not in self.states:
-            label = parent.tab_container.default_tab_label or block.tab.label
-            self.states[wid] = WidgetState(id=wid, string_value=label)
-
-    def _element(self, element) -> None:
-        kind = element.WhichOneof("type")
-        if kind == "exception":
-            self.runs[-1].exceptions.append(f"{element.exception.type}: {element.exception.message}")
-        elif kind == "imgs":
-            for img in element.imgs.imgs:
+            self.page.draw_element(path, run, element)
+            if element.WhichOneof("type") == "exception" and self.runs:
+                self.runs[-1].exceptions.append(f"{element.exception.type}: {element.exception.message}")
+            for img in element.imgs.imgs if element.WhichOneof("type") == "imgs" else ():
                 self._fetch_media(img.url)
-        state = widget_state(element, self.states)
-        if state is not None:
-            self.states[state.id] = state
 
     def _fetch_media(self, url: str) -> None:
         """Load an image as the browser does: once per URL, unless the previous page already showed it."""
