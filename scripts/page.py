@@ -109,16 +109,17 @@ class Page:
 
     def __init__(self) -> None:
         self.items: dict[Path, tuple[int, object]] = {}  # path -> (run index, Element or Block)
+        self.fragments: dict[Path, str] = {}  # path -> id of the fragment (st.fragment) that drew it, if any
         self.states: dict[str, WidgetState] = {}  # widget id -> the state the frontend would send
 
-    def draw_element(self, path: Path, run: int, element) -> None:
-        self.items[path] = (run, element)
+    def draw_element(self, path: Path, run: int, element, fragment: str = "") -> None:
+        self.items[path], self.fragments[path] = (run, element), fragment
         state = widget_state(element, self.states)
         if state is not None:
             self.states[state.id] = state
 
-    def draw_block(self, path: Path, run: int, block) -> None:
-        self.items[path] = (run, block)
+    def draw_block(self, path: Path, run: int, block, fragment: str = "") -> None:
+        self.items[path], self.fragments[path] = (run, block), fragment
         parent = self.items.get(path[:-1], (0, None))[1]
         if block.WhichOneof("type") != "tab" or parent is None or parent.WhichOneof("type") != "tab_container":
             return
@@ -128,9 +129,12 @@ class Page:
             label = parent.tab_container.default_tab_label or block.tab.label
             self.states[widget_id] = WidgetState(id=widget_id, string_value=label)
 
-    def keep_only(self, run: int) -> None:
-        """After run `run` finished: drop what it did not draw, and the state of widgets no longer shown."""
-        self.items = {path: drawn for path, drawn in self.items.items() if drawn[0] == run}
+    def keep_only(self, run: int, fragments: tuple[str, ...] = ()) -> None:
+        """After run `run` finished: drop what it did not draw, and the state of widgets no longer shown.
+        A run of `fragments` only redrew those: what lies outside them stays."""
+        stale = lambda path: not fragments or self.fragments.get(path) in fragments  # noqa: E731
+        self.items = {path: drawn for path, drawn in self.items.items() if drawn[0] == run or not stale(path)}
+        self.fragments = {path: f for path, f in self.fragments.items() if path in self.items}
         shown = {item_id(item) for _, item in self.items.values()}
         self.states = {widget_id: s for widget_id, s in self.states.items() if widget_id in shown}
 
@@ -141,6 +145,11 @@ class Page:
         if found is None:
             raise KeyError(f"no widget {key!r} on the page")
         return found
+
+    def fragment_of(self, key: str) -> str:
+        """The fragment that drew widget `key` ("" if none): changing it reruns only that fragment."""
+        widget_id = self.widget_id(key)
+        return next((self.fragments[p] for p, (_, item) in self.items.items() if item_id(item) == widget_id), "")
 
     def set_state(self, key: str, **value) -> None:
         """Change widget `key`'s state, e.g. set_state("noise_level", double_array_value={"data": [0.3]})."""

@@ -32,6 +32,7 @@ from scripts.page import Page, is_failure, widget_key
 
 DONE, QUEUED, RUNNING = "Your session uses a retrained", "in the queue", "Epoch"
 FAILURE_TEXTS = ("try again", "failed")
+FINISHED = (ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY)
 HTTP_POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="visitor-http")  # urllib blocks
 
 
@@ -49,6 +50,7 @@ class Run:
     status: int | None = None  # ForwardMsg.ScriptFinishedStatus
     exceptions: list[str] = field(default_factory=list)
     media: list[asyncio.Task] = field(default_factory=list)
+    fragments: tuple[str, ...] = ()  # a rerun of these fragments only (st.fragment); () for the whole page
 
 
 @dataclass
@@ -122,11 +124,13 @@ class Visitor:
         if self._reader is not None:
             self._reader.cancel()
 
-    async def rerun(self, triggers: tuple[str, ...] = (), wait: bool = True) -> Run:
-        """Send a rerun with every widget's state (plus `triggers`, widget keys pressed); wait for its end."""
+    async def rerun(self, triggers: tuple[str, ...] = (), wait: bool = True, fragment: str = "") -> Run:
+        """Send a rerun with every widget's state (plus `triggers`, widget keys pressed); wait for its end.
+        A widget drawn by a fragment reruns only that `fragment`, as the frontend asks."""
         msg = BackMsg()
         client = msg.rerun_script
         client.query_string, client.page_script_hash = self.query_string, self.page_hash
+        client.fragment_id = fragment
         client.widget_states.widgets.extend(self.page.states.values())
         for key in triggers:
             client.widget_states.widgets.add(id=self.widget_id(key), trigger_value=True)
@@ -163,7 +167,7 @@ class Visitor:
         """The first run started after `started_after` runs that finished completely, its media loaded."""
 
         def finished() -> Run | None:
-            done = [r for r in self.runs[started_after:] if r.status == ForwardMsg.FINISHED_SUCCESSFULLY]
+            done = [r for r in self.runs[started_after:] if r.status in FINISHED]
             return done[0] if done else None
 
         run = await self.wait_for(finished, timeout or self.step_timeout, "finished run")
@@ -193,12 +197,11 @@ class Visitor:
     async def set_widget(self, key: str, **value) -> Run:
         """Change a widget and wait for the rerun, as the browser does on every change."""
         self.set_state(key, **value)
-        return await self.rerun()
+        return await self.rerun(fragment=self.page.fragment_of(key))
 
     async def move(self, level: float) -> Run:
         """Move the noise-level slider to `level` and wait for the page to be redrawn."""
-        self.set_state("noise_level", double_array_value={"data": [level]})
-        return await self.rerun()
+        return await self.set_widget("noise_level", double_array_value={"data": [level]})
 
     async def open_tab(self, label: str) -> Run:
         """Open the tab `label` of the st.tabs widget keyed "view"."""
@@ -226,7 +229,7 @@ class Visitor:
         try:
             await self._set_up_training(epochs, digits)
             after, training.pressed_at = len(self.runs), time.perf_counter()
-            await self.rerun(triggers=("retrain",), wait=False)
+            await self.rerun(triggers=("retrain",), wait=False, fragment=self.page.fragment_of("retrain"))
             await self._follow_training(training, after, timeout, on_start)
         except VisitorError as err:
             training.detail = str(err)
@@ -306,27 +309,27 @@ class Visitor:
         session = msg.new_session
         self.page_hash = session.page_script_hash
         self._max_age = session.config.max_cached_message_age or self._max_age
-        self.runs.append(Run(len(self.runs) + 1, time.perf_counter()))
+        self.runs.append(Run(len(self.runs) + 1, time.perf_counter(), fragments=tuple(msg.metadata.run.fragment_ids)))
         self._run_media = set()
 
     def _finish_run(self, status: int) -> None:
         run = self.runs[-1]
         run.status, run.finished = status, time.perf_counter()
-        if status != ForwardMsg.FINISHED_SUCCESSFULLY:
+        if status not in FINISHED:
             return
         # As the frontend does after a complete run: drop what this run did not draw, and old cache entries.
-        self.page.keep_only(run.index)
+        self.page.keep_only(run.index, run.fragments)
         self._cache = {h: v for h, v in self._cache.items() if run.index - v[1] < self._max_age}
-        self._seen_media = self._run_media
+        self._seen_media = self._seen_media | self._run_media if run.fragments else self._run_media
 
     def _delta(self, msg: ForwardMsg) -> None:
         delta, path = msg.delta, tuple(msg.metadata.delta_path)
         run = self.runs[-1].index if self.runs else 0
         if delta.WhichOneof("type") == "add_block":
-            self.page.draw_block(path, run, delta.add_block)
+            self.page.draw_block(path, run, delta.add_block, delta.fragment_id)
         elif delta.WhichOneof("type") == "new_element":
             element = delta.new_element
-            self.page.draw_element(path, run, element)
+            self.page.draw_element(path, run, element, delta.fragment_id)
             if element.WhichOneof("type") == "exception" and self.runs:
                 self.runs[-1].exceptions.append(f"{element.exception.type}: {element.exception.message}")
             for img in element.imgs.imgs if element.WhichOneof("type") == "imgs" else ():
