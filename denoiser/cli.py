@@ -491,23 +491,18 @@ def resolve_method(
 def _resolve(name: str, weights: Path | None, kind: str | None, level: float | None, device=None) -> tuple:
     """(method, what runs): the architecture read from the checkpoint and the file it came from,
     so that results are labelled by what ran, never by the --model that was typed."""
-    from . import baselines
     from .evaluate import model_method
-    from .weights import get_spec, load_checkpoint, load_pretrained
+    from .methods import check_name, get
+    from .weights import get_spec, load_checkpoint
 
     if weights is not None:
         stored, model, _ = load_checkpoint(weights)
         if stored != name:
             raise ValueError(f"--weights {weights} holds a {stored} model, not {name!r}; give --model {stored}")
         return model_method(model, device), {"model": stored, "weights": str(weights)}
-    if name in REGISTRY:
-        return model_method(load_pretrained(name), device), {
-            "model": name,
-            "weights": str(WEIGHTS_DIR / get_spec(name).filename),
-        }
-    if name not in baselines.BASELINE_NAMES:
-        raise ValueError(f"--model must be one of {', '.join([*REGISTRY, *baselines.BASELINE_NAMES])}; got {name!r}")
-    return baselines.get_method(name, kind, level), {"model": name, "weights": None}
+    method = get(check_name(name, "--model"), kind, level, device=device, strict=True)
+    shipped = str(WEIGHTS_DIR / get_spec(name).filename) if name in REGISTRY else None
+    return method, {"model": name, "weights": shipped}
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -20,7 +20,7 @@ from denoiser.weights import build_model, load_pretrained
 CLEAN = torch.rand(2, 1, 28, 28)
 BAD_KINDS = ["pink", "Gaussian", "", None, 3, ["gaussian"]]
 BAD_LEVELS = [-0.1, 1.5, math.nan, math.inf, -math.inf, "0.5", "abc", None, True]
-BAD_SEEDS = [-1, -(2**40), 2**63, 1.5, math.nan, "abc", "3", None, True]
+BAD_SEEDS = [-1, -(2**40), MAX_SEED + 1, 2**63, 1.5, math.nan, "abc", "3", None, True]
 
 
 def identity(noisy: torch.Tensor) -> torch.Tensor:
