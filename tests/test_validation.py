@@ -52,7 +52,7 @@ def test_bad_levels_are_refused_naming_level(entry, level):
 @pytest.mark.parametrize("entry", ["make_noisy", "evaluate"])
 @pytest.mark.parametrize("seed", BAD_SEEDS, ids=repr)
 def test_bad_noise_seeds_are_refused_naming_seed(entry, seed):
-    with pytest.raises(ValueError, match=r"seed must be a whole number in \[0, 2\*\*63 - 1\]"):
+    with pytest.raises(ValueError, match=r"seed must be a whole number in \[0, 2\*\*53 - 1\]"):
         ENTRY_POINTS[entry](seed=seed)
 
 
