@@ -17,7 +17,7 @@ import torch
 from streamlit_drawable_canvas import st_canvas
 
 import app_retrain
-from denoiser import baselines, classifier, data, metrics, plots, preprocess, realworld, view, weights
+from denoiser import baselines, classifier, data, methods, metrics, plots, preprocess, realworld, view, weights
 from denoiser.evaluate import Method, compare, make_noisy, model_method, psnr_by_level
 from denoiser.noise import NOISE_KINDS
 
@@ -61,12 +61,9 @@ def shipped(name: str) -> tuple[torch.nn.Module | None, str]:
 
 
 @st.cache_resource
-def filter_method(name: str, kind: str, level: float) -> Method:
-    """Classical filter `name` tuned for this noise; its default parameters if the tuning file is damaged."""
-    try:
-        return baselines.get_method(name, kind, level)
-    except weights.WeightsError:
-        return baselines.get_method(name)
+def cached_method(name: str, kind: str, level: float) -> Method:
+    """A shipped model or a classical filter tuned for this noise (`methods.get`), shared by every visitor."""
+    return methods.get(name, kind, level)
 
 
 def shared_methods() -> list[str]:
@@ -96,9 +93,7 @@ def method_for(name: str, kind: str, level: float) -> Method:
     """noisy -> denoised for a method name: "retrained" (this session's), a shipped model or a filter."""
     if name == "retrained":
         return model_method(st.session_state["retrained"]["model"])
-    if name in weights.REGISTRY:
-        return model_method(shipped(name)[0])
-    return filter_method(name, kind, level)
+    return cached_method(name, kind, level)
 
 
 def method_label(name: str) -> str:

@@ -1,9 +1,9 @@
 """denoiser: remove noise from images of handwritten digits (MNIST).
 
 Modules, one per role: `data` (digits), `images` (the input contract every function taking
-digits checks), `noise` (generators), `models` (pure torch nets),
-`train` (the training routine), `metrics` (MSE/PSNR/SSIM), `evaluate` (methods and
-measurement), `weights` (registry and checkpoint I/O), `preprocess` (pictures -> MNIST-style
+digits checks), `noise` (generators), `models` (pure torch nets), `train` (the training
+routine), `metrics` (MSE/PSNR/SSIM), `evaluate` (methods and measurement), `methods` (each
+method by name), `weights` (registry and checkpoint I/O), `preprocess` (pictures -> MNIST-style
 inputs), `baselines` (classical filters), `runs` (a train run's lock, writability check and
 clean stop on a signal), `device` (where a model runs), `distributed` (several processes under
 torchrun), `photos` and `pictures` (digits as real pictures show them), `realworld` (measuring

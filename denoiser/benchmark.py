@@ -23,18 +23,17 @@ from pathlib import Path
 
 import torch
 
-from . import baselines
+from . import baselines, methods
 from .classifier import accuracy, load_classifier
 from .data import Digits
 from .device import resolve_device
 from .evaluate import Method, evaluate, make_noisy, model_method
+from .methods import FILTER_NAMES, MODEL_NAMES, NOISY
 from .metrics import mean_metrics
 from .noise import NOISE_KINDS
 from .targets import check_targets
 from .weights import WEIGHTS_DIR, WeightsError, load_checkpoint, load_pretrained, pretrained_meta
 
-MODEL_NAMES = ("unet", "seed-ae")
-NOISY = "noisy"  # the row of the undenoised input
 GRID: dict[str, tuple[float, ...]] = {
     "gaussian": (0.1, 0.3, 0.5, 0.7),
     "salt_pepper": (0.05, 0.1, 0.2, 0.4),  # a fraction of 0.4 replaced pixels already hides most strokes
@@ -65,18 +64,20 @@ def _identity(noisy: torch.Tensor) -> torch.Tensor:
 
 def load_methods(config: BenchmarkConfig) -> tuple[dict[str, MethodFactory], dict[str, str]]:
     """The methods to compare, in table order, and {name: reason} for models whose weights are unusable."""
-    methods: dict[str, MethodFactory] = {NOISY: lambda kind, level: _identity}
+    factories: dict[str, MethodFactory] = {NOISY: lambda kind, level: _identity}
     unavailable: dict[str, str] = {}
     for name in MODEL_NAMES:
         try:
-            method = model_method(load_pretrained(name, config.weights_dir), config.device)
+            method = methods.get(name, device=config.device, weights_dir=config.weights_dir)
         except WeightsError as err:
             unavailable[name] = str(err)
             continue
-        methods[name] = lambda kind, level, method=method: method
-    for name in baselines.BASELINE_NAMES:
-        methods[name] = lambda kind, level, name=name: baselines.get_method(name, kind, level, config.tuned_file)
-    return methods, unavailable
+        factories[name] = lambda kind, level, method=method: method
+    for name in FILTER_NAMES:
+        factories[name] = lambda kind, level, name=name: methods.get(
+            name, kind, level, tuned_file=config.tuned_file, strict=True
+        )
+    return factories, unavailable
 
 
 def _load_classifier(weights_dir: Path):

@@ -28,17 +28,7 @@ from torch import nn
 from .data import Digits
 from .device import model_device, resolve_device
 from .images import as_batch
-from .weights import (
-    MANIFEST,
-    WEIGHTS_DIR,
-    WeightsError,
-    atomic_write_bytes,
-    check_fits,
-    checkpoint_bytes,
-    read_manifest,
-    read_model,
-    sha256,
-)
+from .weights import WEIGHTS_DIR, atomic_write_bytes, check_fits, checkpoint_bytes, read_model, shipped_file
 
 CLASSIFIER_NAME = "classifier"
 CLASSIFIER_FILE = WEIGHTS_DIR / "classifier.pt"
@@ -182,12 +172,5 @@ def _build(name: str, config: dict, file_size: int) -> DigitClassifier:
 
 def load_classifier(weights_dir: str | os.PathLike = WEIGHTS_DIR) -> DigitClassifier:
     """The shipped classifier, in eval mode on the CPU, after checking its SHA-256 against the manifest."""
-    weights_dir = Path(weights_dir)
-    path = weights_dir / CLASSIFIER_FILE.name
-    if not path.exists():
-        raise WeightsError(f"weights file {path} does not exist; regenerate with `{REGENERATE}`")
-    expected = read_manifest(weights_dir).get(path.name)
-    if expected is None or sha256(path) != expected:
-        problem = "is not listed in" if expected is None else "does not match its SHA-256 in"
-        raise WeightsError(f"weights file {path} {problem} {weights_dir / MANIFEST}; regenerate with `{REGENERATE}`")
+    path = shipped_file(weights_dir, CLASSIFIER_FILE.name, f"regenerate with `{REGENERATE}`")
     return load_classifier_file(path)[0]

@@ -107,15 +107,17 @@ def psnr_by_level(
     levels: tuple[float, ...] | list[float],
     seed: int = 0,
 ) -> dict[str, list[float]]:
-    """Mean PSNR at each of `levels` for the noisy input ("noisy") and each method `methods_at(level)` gives.
+    """Mean PSNR at each of `levels` for the noisy input (`methods.NOISY`) and each method of `methods_at(level)`.
 
     `methods_at` takes the level because a classical filter is tuned per noise level. Every
     method sees the same seeded noisy digits at a given level.
     """
-    curves: dict[str, list[float]] = {"noisy": []}
+    from .methods import NOISY  # not at the top: `methods` imports this module (through `baselines`)
+
+    curves: dict[str, list[float]] = {NOISY: []}
     for level in levels:
         noisy = make_noisy(clean, kind, level, seed)
-        curves["noisy"].append(mean_metrics(clean, noisy)["psnr"])
+        curves[NOISY].append(mean_metrics(clean, noisy)["psnr"])
         for name, method in methods_at(level).items():
             curves.setdefault(name, []).append(mean_metrics(clean, method(noisy))["psnr"])
     return curves

@@ -42,13 +42,15 @@ def check_level(level: object, name: str = "level") -> float:
     return level
 
 
-MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes a 64-bit integer
+# torch's generator takes 64 bits, but a seed also travels through the app's number input and a
+# shared link: Streamlit takes whole numbers up to JavaScript's largest exact one, 2**53 - 1.
+MAX_SEED = 2**53 - 1
 
 
 def check_seed(seed: object, name: str = "seed") -> int:
     """Return `seed` as an int if it is a whole number in [0, MAX_SEED], else raise ValueError."""
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed <= MAX_SEED:
-        raise ValueError(f"{name} must be a whole number in [0, 2**63 - 1]; got {seed!r}")
+        raise ValueError(f"{name} must be a whole number in [0, 2**53 - 1]; got {seed!r}")
     return int(seed)
 
 

@@ -11,8 +11,9 @@ import math
 
 import plotly.graph_objects as go
 
+from .methods import NOISY  # the row/curve of the undenoised input, drawn grey as the reference
+
 PSNR_CAP = 60.0  # dB; where an infinite PSNR is drawn
-NOISY = "noisy input"  # the row/curve of the undenoised input, drawn grey as the reference
 NOISY_COLOUR = "#888888"
 _LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "height": 320}
 
@@ -60,7 +61,7 @@ def level_figure(levels: list[float], curves: dict[str, list[float]], current: f
     _import_pandas()
     fig = go.Figure()
     for name, psnrs in curves.items():
-        dash = "dot" if name in ("noisy", NOISY) else None
+        dash = "dot" if name == NOISY else None
         fig.add_trace(go.Scatter(x=levels, y=[_finite(p) for p in psnrs], mode="lines+markers", name=name,
                                  line={"dash": dash}))  # fmt: skip
     fig.add_vline(x=current, line_dash="dash", line_color="grey", annotation_text=f"now: {current:.2f}")

@@ -13,10 +13,10 @@ import json
 import math
 from pathlib import Path
 
+from .methods import NOISY  # the row of the undenoised input
 from .metrics import json_ready
 from .weights import atomic_write_bytes
 
-NOISY = "noisy"  # the benchmark's row of the undenoised input
 FILES = ("results.md", "results.json", "psnr_vs_level.html", "psnr_vs_level.png")
 
 

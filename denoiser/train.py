@@ -40,14 +40,11 @@ class TrainConfig:
     # 1 / (mse_i + floor), so a larger floor gives heavily noised digits more say (see _loss).
     psnr_floor: float = 1e-4
     curriculum: tuple[NoiseRange, ...] = BLIND_CURRICULUM  # noise kinds and level ranges, mixed per batch
-    # Random shifts (+-2 px) and rotations (+-10 deg). Off by default: the blind U-Net does not
-    # overfit 5,000 digits (fresh noise every batch; train and test PSNR agree within 0.1 dB), and
-    # the interpolation blurs the targets: 30-epoch pilots without it gained 0.6 dB at gaussian 0.5.
+    # Random shifts (+-2 px) and rotations (+-10 deg). Off by default: fresh noise every batch
+    # already keeps the model from overfitting, and the interpolation blurs the targets.
     augment: bool = False
-    # Whole-pixel shifts of each digit by -shift..+shift px per axis, zero-filled, no resampling, so
-    # the targets stay sharp. Pilot (gaussian-0.5 fine-tune, 100 epochs): shift=1 gained 0.13 dB on
-    # the test split where the interpolating `augment` lost 0.36 dB; a blind fine-tune of the shipped
-    # unet with it gained only 0.04 dB (README, "Why the 21.5 dB target"). 0 turns it off.
+    # Whole-pixel shifts of each digit by -shift..+shift px per axis, zero-filled: no resampling,
+    # so the targets stay sharp, unlike `augment`. 0 turns it off.
     shift: int = 0
     # Share of each batch made to look like digits cut out of photos and scans (`pictures`):
     # other writers' shapes and pens, and for half of them a camera's noise. 0 turns it off.
@@ -152,8 +149,7 @@ def _loss(
         return F.binary_cross_entropy(denoised.clamp(1e-6, 1 - 1e-6), clean)
     if name == "psnr":
         # The benchmark's figure is the mean of per-image PSNRs. Plain MSE lets the hard, noisy
-        # digits dominate and leaves lightly noised ones barely touched (the blind U-Net trained
-        # on MSE lost to the untouched noisy input at speckle 0.1); -PSNR per image weighs each
+        # digits dominate and leaves lightly noised ones barely touched; -PSNR per image weighs each
         # digit's *relative* error. Its gradient weighs digit i by 1 / (mse_i + floor): the floor
         # caps how much a nearly clean digit can outweigh a heavily noised one.
         mse = (denoised - clean).pow(2).flatten(1).mean(1)
@@ -230,64 +226,94 @@ def train(
         torch.set_num_threads(threads)
 
 
-def _state(epoch: int, done: int, order, epoch_loss: float, result: TrainResult, optimizer, schedule, g, run) -> dict:
+@dataclass
+class _Parts:
+    """What a run updates besides the model: its optimizer, schedule and noise generator, and where it runs."""
+
+    optimizer: torch.optim.Optimizer
+    schedule: torch.optim.lr_scheduler.LRScheduler | None
+    g: torch.Generator
+    run: _Run
+
+
+def _parts(model: nn.Module, config: TrainConfig, total: int, run: _Run) -> _Parts:
+    """Move `model` to the run's device and make the optimizer, the schedule over `total` steps and the generator."""
+    g = torch.Generator().manual_seed(config.seed)  # on the CPU whatever the device: the same stream everywhere
+    # On the device before the optimizer's state is restored: that state follows its parameters. oneDNN's
+    # NHWC convolutions run a training step ~20% faster on one CPU thread than NCHW; the result differs
+    # only by float rounding.
+    model.to(run.device, memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total) if config.cosine else None
+    return _Parts(optimizer, schedule, g, run)
+
+
+def _state(epoch: int, done: int, order, epoch_loss: float, result: TrainResult, parts: _Parts) -> dict:
     """Everything needed to continue a run after `done` steps of `epoch`, as plain types and CPU tensors."""
     return {
         "stopped": result.stopped_early, "epoch": epoch, "done_in_epoch": done,
         "order": order.clone(), "epoch_loss": epoch_loss, "steps": result.steps, "seconds": result.seconds,
         "epoch_losses": list(result.epoch_losses),
-        "optimizer": to_cpu(optimizer.state_dict()), "schedule": schedule.state_dict() if schedule else None,
-        "generator": g.get_state(), "scaler": run.precision.state_dict(),
+        "optimizer": to_cpu(parts.optimizer.state_dict()),
+        "schedule": parts.schedule.state_dict() if parts.schedule else None,
+        "generator": parts.g.get_state(), "scaler": parts.run.precision.state_dict(),
     }  # fmt: skip
 
 
-def _restore(resume: dict, n_digits: int, total: int, optimizer, schedule, g, result: TrainResult) -> None:
+def _restore(resume: dict, n_digits: int, steps_per_epoch: int, total: int, parts: _Parts, result: TrainResult):
+    """Load a stopped run's state (see `_state`) into `parts` and `result`; returns where it continues:
+    (epoch, steps done in it, its digit order or None to draw one, its loss so far)."""
     if len(resume["order"]) != n_digits:  # another data root or --limit: the batches would not be the same
         raise ValueError(f"resume state is for {len(resume['order'])} training digits; this run has {n_digits}")
     if not 0 < resume["steps"] < total:
         raise ValueError(f"resume state is at step {resume['steps']}, outside this run's 1..{total - 1} steps")
-    optimizer.load_state_dict(resume["optimizer"])
-    if schedule:
-        schedule.load_state_dict(resume["schedule"])
-    g.set_state(resume["generator"])
+    parts.optimizer.load_state_dict(resume["optimizer"])
+    if parts.schedule:
+        parts.schedule.load_state_dict(resume["schedule"])
+    parts.g.set_state(resume["generator"])
+    parts.run.precision.load_state_dict(resume.get("scaler"))
     result.steps, result.seconds = resume["steps"], resume["seconds"]
     result.epoch_losses = list(resume["epoch_losses"])
+    if resume["done_in_epoch"] >= steps_per_epoch:  # stopped at an epoch's end: the next one draws its own order
+        return resume["epoch"] + 1, 0, None, 0.0
+    return resume["epoch"], resume["done_in_epoch"], resume["order"], resume["epoch_loss"]
+
+
+@dataclass
+class _Sitting:
+    """This sitting's clock and digits seen; a resumed run's earlier sittings are in `before`."""
+
+    before: float  # seconds of the earlier sittings
+    start: float = field(default_factory=time.perf_counter)
+    images: int = 0
+
+    def count(self, result: TrainResult, n_images: int) -> float:
+        """Count a step of `n_images` digits in `result`; returns this sitting's seconds so far."""
+        result.steps, self.images = result.steps + 1, self.images + n_images
+        elapsed = time.perf_counter() - self.start  # this sitting only: --max-minutes is per sitting
+        result.seconds = self.before + elapsed
+        return elapsed
 
 
 def _train(model: nn.Module, digits: Digits, config: TrainConfig, on_step, on_state, resume, run) -> TrainResult:
-    g = torch.Generator().manual_seed(config.seed)  # on the CPU whatever the device: the same stream everywhere
     steps_per_epoch = math.ceil(len(digits) / config.batch_size)
     total = steps_per_epoch * config.epochs
-    # On the device before the optimizer's state is restored: that state follows its parameters. oneDNN's
-    # NHWC convolutions run a training step ~20% faster on one CPU thread than NCHW (4.0 -> 4.8 step/s
-    # for the unet at batch 64); the result differs only by float rounding.
-    model.to(run.device, memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total) if config.cosine else None
-    result, start = TrainResult(steps=0, seconds=0.0), time.perf_counter()
-    first_epoch, first_step, order, epoch_loss = 1, 0, None, 0.0
-    if resume:
-        _restore(resume, len(digits), total, optimizer, schedule, g, result)
-        run.precision.load_state_dict(resume.get("scaler"))
-        first_epoch, first_step = resume["epoch"], resume["done_in_epoch"]
-        order, epoch_loss = resume["order"], resume["epoch_loss"]
-        if first_step >= steps_per_epoch:  # stopped at an epoch's end: the next one draws its own order
-            first_epoch, first_step, order, epoch_loss = first_epoch + 1, 0, None, 0.0
-    seconds_before, images_done = result.seconds, 0  # earlier sittings; digits seen in this one
+    parts = _parts(model, config, total, run)
+    result = TrainResult(steps=0, seconds=0.0)
+    where = _restore(resume, len(digits), steps_per_epoch, total, parts, result) if resume else (1, 0, None, 0.0)
+    first_epoch, first_step, order, epoch_loss = where
+    sitting = _Sitting(result.seconds)
     net = run.ranks.wrap(model, run.device)  # under torchrun: DistributedDataParallel over `model`
     model.train()
     for epoch in range(first_epoch, config.epochs + 1):
         if order is None:
-            order, epoch_loss = torch.randperm(len(digits), generator=g), 0.0
+            order, epoch_loss = torch.randperm(len(digits), generator=parts.g), 0.0
         for i in range(first_step, steps_per_epoch):
             clean = digits.images[order[i * config.batch_size : (i + 1) * config.batch_size]]
-            loss = _step(net, optimizer, schedule, clean, config, g, run)
-            result.steps, images_done = result.steps + 1, images_done + len(clean)  # an epoch's last batch is short
+            loss = _step(net, parts.optimizer, parts.schedule, clean, config, parts.g, run)
             epoch_loss += loss
-            elapsed = time.perf_counter() - start  # this sitting only: --max-minutes is per sitting
-            result.seconds = seconds_before + elapsed
-            images_per_s = images_done / elapsed
-            info = StepInfo(result.steps, total, epoch, loss, result.seconds, images_per_s)
+            elapsed = sitting.count(result, len(clean))  # an epoch's last batch is short
+            info = StepInfo(result.steps, total, epoch, loss, result.seconds, sitting.images / elapsed)
             stop = bool(on_step(info)) if on_step else False
             stop = run.ranks.agree(stop or bool(config.max_seconds and elapsed >= config.max_seconds), run.device)
             if stop and result.steps < total:
@@ -295,13 +321,13 @@ def _train(model: nn.Module, digits: Digits, config: TrainConfig, on_step, on_st
                 if i + 1 == steps_per_epoch:  # the epoch is complete: its loss belongs in the record
                     result.epoch_losses.append(epoch_loss / steps_per_epoch)
                 if on_state:
-                    on_state(_state(epoch, i + 1, order, epoch_loss, result, optimizer, schedule, g, run))
+                    on_state(_state(epoch, i + 1, order, epoch_loss, result, parts))
                 break
         if result.stopped_early:
             break
         result.epoch_losses.append(epoch_loss / steps_per_epoch)
         if on_state and epoch < config.epochs:
-            on_state(_state(epoch, steps_per_epoch, order, epoch_loss, result, optimizer, schedule, g, run))
+            on_state(_state(epoch, steps_per_epoch, order, epoch_loss, result, parts))
         first_step, order = 0, None
     model.to(memory_format=torch.contiguous_format)  # hand the model back in the layout it came in, on `device`
     model.eval()

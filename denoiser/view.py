@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from .noise import NOISE_KINDS, check_level
+from .noise import MAX_SEED, NOISE_KINDS, check_level
 
 SOURCES = ("pick", "draw", "upload")
 # torch threads the app denoises with. One digit is too small to split across cores (the
@@ -21,7 +21,6 @@ AS_IS = "as_is"
 AS_IS_LABEL = "as it is"  # the row of the undenoised picture
 KIND_LABELS = {"gaussian": "Gaussian", "salt_pepper": "Salt & pepper", "speckle": "Speckle", "poisson": "Poisson",
                AS_IS: "None: denoise the picture as it is"}  # fmt: skip
-MAX_SEED = 2**31 - 1
 DEFAULTS = {
     "source": "pick",  # where the digit comes from
     "digit_class": 3,  # sample digit: its class ...

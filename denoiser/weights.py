@@ -264,18 +264,25 @@ def write_manifest(weights_dir: Path = WEIGHTS_DIR) -> dict[str, str]:
     return sums
 
 
-def load_pretrained(name: str = DEFAULT_MODEL, weights_dir: str | os.PathLike = WEIGHTS_DIR) -> nn.Module:
-    """The shipped model `name`, in eval mode on the CPU, after checking its SHA-256 against the manifest."""
-    spec, weights_dir = get_spec(name), Path(weights_dir)
-    path = weights_dir / spec.filename
-    hint = regenerate_hint(name)
+def shipped_file(weights_dir: str | os.PathLike, filename: str, hint: str) -> Path:
+    """The path of shipped file `filename` in `weights_dir` once its SHA-256 matches the folder's manifest;
+    WeightsError ending in `hint` (how to regenerate it) if it is missing, unlisted or different."""
+    weights_dir = Path(weights_dir)
+    path = weights_dir / filename
     if not path.is_file():
         raise WeightsError(f"weights file {path} does not exist; {hint}")
-    expected = read_manifest(weights_dir).get(spec.filename)
+    expected = read_manifest(weights_dir).get(filename)
     if expected is None:
         raise WeightsError(f"weights file {path} is not listed in {weights_dir / MANIFEST}; {hint}")
     if sha256(path) != expected:
         raise WeightsError(f"weights file {path} is damaged or was replaced (SHA-256 mismatch); {hint}")
+    return path
+
+
+def load_pretrained(name: str = DEFAULT_MODEL, weights_dir: str | os.PathLike = WEIGHTS_DIR) -> nn.Module:
+    """The shipped model `name`, in eval mode on the CPU, after checking its SHA-256 against the manifest."""
+    hint = regenerate_hint(name)
+    path = shipped_file(weights_dir, get_spec(name).filename, hint)
     stored, model, _ = load_checkpoint(path, hint)
     if stored != name:
         raise WeightsError(f"weights file {path} holds model {stored!r}, not {name!r}; {hint}")

@@ -46,14 +46,14 @@ def time_calls(fn, calls: int, warmup: int = 20) -> list[float]:
 
 def method_latency(calls: int) -> dict:
     """One 28x28 digit through each method, as the app calls it, with the app's thread count."""
-    from denoiser import baselines, view, weights
-    from denoiser.evaluate import make_noisy, model_method
+    from denoiser import methods as by_name
+    from denoiser import view
+    from denoiser.evaluate import make_noisy
 
     torch.set_num_threads(view.SERVE_THREADS)
 
     noisy = make_noisy(torch.rand(1, 1, 28, 28), "gaussian", 0.5, seed=0)
-    methods = {name: model_method(weights.load_pretrained(name)) for name in weights.REGISTRY}
-    methods |= {name: baselines.get_method(name, "gaussian", 0.5) for name in baselines.BASELINE_NAMES}
+    methods = {name: by_name.get(name, "gaussian", 0.5, strict=True) for name in by_name.NAMES}
     try:
         return {name: percentiles(time_calls(lambda m=m: m(noisy), calls)) for name, m in methods.items()}
     finally:
@@ -62,18 +62,17 @@ def method_latency(calls: int) -> dict:
 
 def throughput(repeats: int) -> dict:
     """Digits per second at batch sizes 1, 64 and 1,024 (models), and 64 (classical filters)."""
-    from denoiser import baselines, weights
-    from denoiser.evaluate import model_method
+    from denoiser import methods
 
     result = {}
-    for name in weights.REGISTRY:
-        method = model_method(weights.load_pretrained(name))
+    for name in methods.MODEL_NAMES:
+        method = methods.get(name)
         for batch in (1, 64, 1024):
             noisy = torch.rand(batch, 1, 28, 28)
             best = min(time_calls(lambda m=method, x=noisy: m(x), repeats, warmup=2))
             result[f"{name} @ {batch}"] = batch / best
-    for name in baselines.BASELINE_NAMES:
-        method, noisy = baselines.get_method(name, "gaussian", 0.5), torch.rand(64, 1, 28, 28)
+    for name in methods.FILTER_NAMES:
+        method, noisy = methods.get(name, "gaussian", 0.5, strict=True), torch.rand(64, 1, 28, 28)
         best = min(time_calls(lambda m=method, x=noisy: m(x), 2, warmup=1))
         result[f"{name} @ 64"] = 64 / best
     return result
@@ -132,7 +131,7 @@ def rerun_cost(reruns: int) -> dict:
 def retraining() -> dict:
     """The app's default retraining, from scratch: wall time, images/s and PSNR against the shipped seed-ae."""
     import app_retrain  # beside app.py, outside the package: run this script with `python -m` from the root
-    from denoiser import data, weights
+    from denoiser import data, methods, weights
     from denoiser.evaluate import evaluate, model_method
     from denoiser.train import train
 
@@ -142,7 +141,7 @@ def retraining() -> dict:
     model = weights.build_model(spec["arch"], seed=0)
     result = train(model, train_set.subset(slice(0, spec["digits"])), app_retrain.retrain_config(spec))
     retrained = evaluate(model_method(model), held_out.images, kind, level)["psnr"]
-    seed_ae = evaluate(model_method(weights.load_pretrained("seed-ae")), held_out.images, kind, level)["psnr"]
+    seed_ae = evaluate(methods.get("seed-ae"), held_out.images, kind, level)["psnr"]
     return {"seconds": result.seconds, "images_per_s": result.steps * 64 / result.seconds, "noise": f"{kind} {level}",
             "retrained_psnr": retrained, "shipped_seed_ae_psnr": seed_ae}  # fmt: skip
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from denoiser import data, photos, preprocess, realworld, weights
+from denoiser import methods as by_name
 from denoiser.classifier import load_classifier
 from denoiser.evaluate import evaluate, model_method
 
@@ -70,8 +71,8 @@ def other_digits(test: data.Digits, methods: dict, seed: int, count: int) -> lis
 def run(args: argparse.Namespace) -> dict:
     test = data.load_mnist(args.data_root, "test", download=False)
     classifier = load_classifier()
-    unet = weights.load_checkpoint(args.unet)[1] if args.unet else weights.load_pretrained("unet")
-    methods = {"unet": model_method(unet), "seed-ae": model_method(weights.load_pretrained("seed-ae"))}
+    unet = model_method(weights.load_checkpoint(args.unet)[1]) if args.unet else by_name.get("unet")
+    methods = {"unet": unet, "seed-ae": by_name.get("seed-ae")}
     main = test.subset(slice(0, args.count))
     others = test.subset(slice(args.count, args.count + min(args.count, 100)))
     scenes = [realworld.extraction(s, main if s in ("phone", "dim") else others, classifier, args.seed)

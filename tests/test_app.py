@@ -18,6 +18,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from denoiser.evaluate import make_noisy
+from denoiser.methods import NOISY
 from denoiser.metrics import mean_metrics
 from denoiser.noise import NOISE_KINDS
 from denoiser.preprocess import canvas_to_mnist, image_to_mnist
@@ -168,7 +169,7 @@ def test_bad_url_falls_back_with_a_notice():
 def test_compare_tab_lists_every_method(at):
     """The comparison table has the noisy input and every model and filter, best PSNR first."""
     table = at.table[0].value
-    assert "noisy input" in set(table["method"])
+    assert NOISY in set(table["method"])
     assert len(table) == len(at.selectbox(key="model").options) + 1
 
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from denoiser.metrics import image_metrics
-from denoiser.noise import NOISE_KINDS, add_noise
+from denoiser.noise import MAX_SEED, NOISE_KINDS, add_noise
 from denoiser.preprocess import ImageError, canvas_to_mnist, image_to_mnist, to_mnist
 from denoiser.view import DEFAULTS, SOURCES, URL_NAMES, parse_query, to_query
 
@@ -208,7 +208,7 @@ def test_any_shared_link_gives_valid_values_or_a_notice_never_an_error(query):
     assert values.get("source", "pick") in SOURCES and values.get("noise_kind", "gaussian") in NOISE_KINDS
     assert values.get("model", "unet") in models
     assert 0.0 <= values.get("noise_level", 0.5) <= 1.0
-    assert 0 <= values.get("noise_seed", 0) <= 2**31 - 1 and 0 <= values.get("digit_class", 0) <= 9
+    assert 0 <= values.get("noise_seed", 0) <= MAX_SEED and 0 <= values.get("digit_class", 0) <= 9
     assert parse_query(to_query(values), models) == (values, [])  # a link the app writes reads back the same
 
 

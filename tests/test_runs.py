@@ -167,7 +167,7 @@ def test_ctrl_c_outside_a_training_loop_exits_130_in_one_line(monkeypatch, capsy
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("denoiser.cli._load_split", interrupted)
+    monkeypatch.setattr("denoiser.cli.common.load_split", interrupted)
     code = main(["evaluate", "--model", "median", "--source", "sample", "--noise", "gaussian", "--level", "0.5"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 130 and err == ["denoiser evaluate: interrupted"]

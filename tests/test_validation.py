@@ -20,7 +20,7 @@ from denoiser.weights import build_model, load_pretrained
 CLEAN = torch.rand(2, 1, 28, 28)
 BAD_KINDS = ["pink", "Gaussian", "", None, 3, ["gaussian"]]
 BAD_LEVELS = [-0.1, 1.5, math.nan, math.inf, -math.inf, "0.5", "abc", None, True]
-BAD_SEEDS = [-1, -(2**40), 2**63, 1.5, math.nan, "abc", "3", None, True]
+BAD_SEEDS = [-1, -(2**40), MAX_SEED + 1, 2**63, 1.5, math.nan, "abc", "3", None, True]
 
 
 def identity(noisy: torch.Tensor) -> torch.Tensor:
@@ -52,7 +52,7 @@ def test_bad_levels_are_refused_naming_level(entry, level):
 @pytest.mark.parametrize("entry", ["make_noisy", "evaluate"])
 @pytest.mark.parametrize("seed", BAD_SEEDS, ids=repr)
 def test_bad_noise_seeds_are_refused_naming_seed(entry, seed):
-    with pytest.raises(ValueError, match=r"seed must be a whole number in \[0, 2\*\*63 - 1\]"):
+    with pytest.raises(ValueError, match=r"seed must be a whole number in \[0, 2\*\*53 - 1\]"):
         ENTRY_POINTS[entry](seed=seed)
 
 
