@@ -65,8 +65,13 @@ def die_with_parent(signum: int = signal.SIGTERM) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signum)
 
 
+def nginx_path() -> str | None:
+    """The nginx binary: on the PATH, or where Debian's package puts it; None if nginx is not installed."""
+    return shutil.which("nginx") or (NGINX_FALLBACK if os.access(NGINX_FALLBACK, os.X_OK) else None)
+
+
 def find_nginx() -> str:
-    found = shutil.which("nginx") or (NGINX_FALLBACK if os.access(NGINX_FALLBACK, os.X_OK) else None)
+    found = nginx_path()
     if found is None:
         raise SystemExit(INSTALL_HINT)
     return found
