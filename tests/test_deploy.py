@@ -217,11 +217,30 @@ def slider_works_again(page) -> None:
     assert_no_exception(page)
 
 
+def upload_a_drawn_seven(page, folder: Path) -> None:
+    """Upload a picture of a 7 (white strokes on black); wait until the page shows it and the digits, images loaded."""
+    from PIL import Image, ImageDraw
+
+    picture = Image.new("L", (200, 200))
+    ImageDraw.Draw(picture).line([(50, 40), (150, 40), (90, 170)], fill=255, width=18)
+    path = folder / "seven.png"
+    picture.save(path)
+    page.locator('[data-testid="stButtonGroup"]').get_by_text("Upload", exact=True).click()
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(path))
+    page.get_by_text("the digit was found in the red box").wait_for()
+    page.wait_for_function(  # the uploaded picture and the digits come from the replica's /media/
+        "() => [...document.querySelectorAll('[data-testid=\"stImage\"] img')]"
+        ".filter(i => i.complete && i.naturalWidth > 0).length >= 3"
+    )
+    assert_no_exception(page)
+
+
 @pytest.mark.browser
 @pytest.mark.slow
-def test_visitors_survive_a_killed_replica(supervisor, browser):
+def test_visitors_survive_a_killed_replica(supervisor, browser, tmp_path):
     """Visitors spread over both replicas; one is SIGKILLed: the others' slider keeps working, its own visitors'
-    pages reconnect to the live replica without a reload; the supervisor restarts it; SIGTERM leaves nothing."""
+    pages reconnect to the live replica without a reload, and can upload there; the supervisor restarts it;
+    SIGTERM leaves nothing."""
     pages = open_visitors(browser, supervisor.url, VISITORS)
     replicas = supervisor.replicas()
     pinned = [replica_of(page.context) for page in pages]
@@ -242,6 +261,7 @@ def test_visitors_survive_a_killed_replica(supervisor, browser):
             wait_repinned(page.context, live)
             slider_works_again(page)
             assert served_by(page.context, supervisor.url) == replicas[live][1]
+    upload_a_drawn_seven(pages[pinned.index(victim)], tmp_path)  # the upload and its pictures reach the session
 
     supervisor.wait_for(rf"^\S+ {victim} exited with status -9: restarting it$", timeout=30)
     supervisor.wait_for(rf"restarting it\n(.*\n)*\S+ {victim} is healthy$", timeout=90)
