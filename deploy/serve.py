@@ -23,6 +23,7 @@ import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from deploy import nginx
@@ -59,10 +60,14 @@ def _on_signal(signum: int, frame: object) -> None:
     raise Stop(signal.Signals(signum).name)
 
 
-def die_with_parent(signum: int = signal.SIGTERM) -> None:
-    """Have Linux send `signum` to this process when its parent exits, so nothing outlives a killed supervisor."""
+def die_with_parent(parent: int, signum: int = signal.SIGTERM) -> None:
+    """Have Linux send `signum` to this process when its parent exits, so nothing outlives a killed supervisor.
+
+    A parent that died before the request was made is never signalled for: then the process exits at once."""
     with contextlib.suppress(OSError, AttributeError):  # not Linux: Ctrl-C and SIGTERM still stop everything
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signum)
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def nginx_path() -> str | None:
@@ -81,7 +86,7 @@ def spawn(command: list[str], log: Path) -> subprocess.Popen:
     """Start `command` in its own session (Ctrl-C reaches the supervisor only), dying with the supervisor."""
     with open(log, "a") as out:
         return subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True, preexec_fn=die_with_parent)  # fmt: skip
+                                start_new_session=True, preexec_fn=partial(die_with_parent, os.getpid()))  # fmt: skip
 
 
 def start(replica: Replica) -> None:
@@ -265,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    parent = os.getppid()
     args = build_parser().parse_args(argv)
     if args.replicas < 0 or args.replicas + len(args.backend) < 1:
         raise SystemExit("--replicas must be >= 0, and with --backend at least one replica in all")
@@ -272,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"--port must be in 1..65535, got {args.port}")
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-    die_with_parent()  # `make serve` killed: its supervisor stops everything too
+    die_with_parent(parent)  # `make serve` killed: its supervisor stops everything too
     return run(args)
 
 
