@@ -49,7 +49,7 @@ def nginx_binary() -> str:
 def test_the_rendered_config_passes_nginx_t(tmp_path):
     """The configuration for two local replicas and one on another host is one nginx accepts (`nginx -t`)."""
     conf = tmp_path / "nginx.conf"
-    conf.write_text(nginx.render(["127.0.0.1:8601", "127.0.0.1:8602", "10.0.0.7:8501"], "8598", tmp_path, tmp_path))
+    conf.write_text(nginx.render(["127.0.0.1:8601", "127.0.0.1:8602", "127.0.0.2:8501"], "8598", tmp_path, tmp_path))
     command = [nginx_binary(), "-t", "-p", str(tmp_path), "-c", str(conf), "-e", str(tmp_path / "error.log")]
     checked = subprocess.run(command, capture_output=True, text=True)
     assert checked.returncode == 0, checked.stderr
