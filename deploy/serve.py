@@ -17,6 +17,7 @@ import ctypes
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -224,15 +225,32 @@ def shut_down(replicas: list[Replica], proxy: subprocess.Popen | None) -> None:
     log("stopped nginx and every replica")
 
 
+def port_in_use(port: int) -> bool:
+    """Whether something already listens on `port`: nginx could not bind it, or a server on 127.0.0.1 alone would
+    answer local visitors in its place (Linux lets nginx bind all addresses beside it)."""
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            return True
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as nginx does: TIME_WAIT is no obstacle
+        try:
+            probe.bind(("", port))
+        except OSError:
+            return True
+    return False
+
+
 def run(args: argparse.Namespace) -> int:
     binary = find_nginx()
+    if port_in_use(args.port):
+        raise SystemExit(f"port {args.port} is in use: choose another with --port (make serve PORT=...)")
     workdir = private_dir()
     logdir = args.log_dir or workdir
     logdir.mkdir(parents=True, exist_ok=True)
     names = nginx.replica_names(args.replicas + len(args.backend))
     replicas = [Replica(name, free_port(), logdir / f"{name}.log") for name in names[: args.replicas]]
     remote = dict(zip(names[args.replicas :], args.backend, strict=True))
-    proxy = None
+    proxy, failed = None, False
     try:
         for replica in replicas:
             launch(replica)
@@ -250,10 +268,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     except (RuntimeError, TimeoutError) as error:
         log(f"{error}; logs in {logdir}")
+        failed = True
         return 1
     finally:
         shut_down(replicas, proxy)
-        shutil.rmtree(workdir, ignore_errors=True)
+        if not (failed and logdir == workdir):  # a failure's logs are kept for reading
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
