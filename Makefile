@@ -1,12 +1,15 @@
 # `make run` sets everything up and starts the app; `make test` sets everything up and runs every test.
+# `make serve REPLICAS=N PORT=P` serves N copies of the app behind nginx (deploy/README.md).
 # Both create and use the virtual environment .venv with Python 3.11.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 # The tests read MNIST from here; CI's clone has shared/ beside it.
 export DENOISER_DATA_ROOT ?= $(abspath ../shared/mnist)
+REPLICAS ?= 2
+PORT ?= 8501
 
-.PHONY: run test lint setup setup-dev
+.PHONY: run serve nginx test lint setup setup-dev
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +29,14 @@ setup-dev: $(VENV)/.dev-installed
 
 run: setup
 	$(BIN)/streamlit run app.py
+
+# Debian installs nginx in /usr/sbin, which is not on a normal user's PATH.
+nginx:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || \
+		{ echo "make serve needs nginx: sudo apt-get install nginx"; exit 1; }
+
+serve: nginx setup
+	$(BIN)/python -m deploy.serve --replicas $(REPLICAS) --port $(PORT)
 
 lint: setup-dev
 	$(BIN)/ruff check .
