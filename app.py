@@ -17,14 +17,15 @@ import torch
 from streamlit_drawable_canvas import st_canvas
 
 import app_retrain
-from denoiser import baselines, classifier, data, methods, metrics, plots, preprocess, realworld, view, weights
-from denoiser.evaluate import Method, compare, make_noisy, model_method, psnr_by_level
+from denoiser import classifier, data, methods, metrics, plots, preprocess, realworld, view, weights
+from denoiser.evaluate import Method, make_noisy, model_method, psnr_by_level, rank
 from denoiser.noise import NOISE_KINDS
 
 SOURCES = {"pick": "Pick", "draw": "Draw", "upload": "Upload"}
 SCALE = 10  # downloads are 280x280, upscaled nearest-neighbour so the pixels stay crisp
 LEVELS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # x axis of the PSNR-vs-level chart
 BATCH = 10  # digits in the batch view
+TABS = ("Compare methods", "Across noise levels", "Batch", "Retrain")
 INTRO = """Noise is added to a handwritten digit (28×28 pixels, MNIST style) and a denoiser removes it.
 The three pictures are the **original**, the **noisy** one and the **denoised** one. Under them,
 **MSE** (mean squared error, lower is better), **PSNR** (peak signal-to-noise ratio in dB, higher is
@@ -52,24 +53,21 @@ def class_indices() -> list[torch.Tensor]:
 
 
 @st.cache_resource
-def shipped(name: str) -> tuple[torch.nn.Module | None, str]:
-    """A shipped model and "", or None and why it is unavailable (damaged or missing weights)."""
-    try:
-        return weights.load_pretrained(name), ""
-    except weights.WeightsError as err:
-        return None, str(err)
-
-
-@st.cache_resource
-def cached_method(name: str, kind: str, level: float) -> Method:
-    """A shipped model or a classical filter tuned for this noise (`methods.get`), shared by every visitor."""
-    return methods.get(name, kind, level)
+def unavailable_models() -> dict[str, str]:
+    """The shipped models whose weights do not load (damaged or missing), with why; checked once per server."""
+    problems = {}
+    for name in methods.MODEL_NAMES:
+        try:
+            methods.get(name)
+        except weights.WeightsError as err:
+            problems[name] = str(err)
+    return problems
 
 
 def shared_methods() -> list[str]:
     """Names of the methods every visitor has: the shipped models that load, then the classical filters."""
-    models = [name for name in weights.REGISTRY if shipped(name)[0] is not None]
-    return models + list(baselines.BASELINE_NAMES)
+    broken = unavailable_models()
+    return [name for name in methods.MODEL_NAMES if name not in broken] + list(methods.FILTER_NAMES)
 
 
 @st.cache_resource
@@ -93,7 +91,12 @@ def method_for(name: str, kind: str, level: float) -> Method:
     """noisy -> denoised for a method name: "retrained" (this session's), a shipped model or a filter."""
     if name == "retrained":
         return model_method(st.session_state["retrained"]["model"])
-    return cached_method(name, kind, level)
+    return methods.get(name, kind, level)  # shipped models are loaded once per server, filters are cheap to make
+
+
+def session_methods(models: list[str]) -> list[str]:
+    """The methods this visitor has: their retrained model, if any, then the shared ones."""
+    return (["retrained"] if "retrained" in st.session_state else []) + models
 
 
 def method_label(name: str) -> str:
@@ -101,14 +104,6 @@ def method_label(name: str) -> str:
     if name == "retrained":
         return "retrained model (this session)"
     return f"{name} (model)" if name in weights.REGISTRY else f"{name} (filter)"
-
-
-@st.cache_data(max_entries=256)
-def comparison_rows(clean: np.ndarray, kind: str, level: float, seed: int, names: tuple[str, ...]) -> list[dict]:
-    """Metrics of the noisy input and every shared method on one noisy digit, best PSNR first."""
-    clean_t = torch.from_numpy(clean)
-    methods = {plots.NOISY: lambda noisy: noisy} | {n: method_for(n, kind, level) for n in names}
-    return compare(methods, clean_t, make_noisy(clean_t, kind, level, seed))
 
 
 @st.cache_data(max_entries=256)
@@ -281,8 +276,8 @@ def model_ui(models: list[str]) -> tuple[str, bool]:
     if name == "retrained":
         info = st.session_state["retrained"]
         st.caption(f"{info['arch']} retrained in this session: {info['before']:.2f} → {info['after']:.2f} dB held out.")
-    for missing in (n for n in weights.REGISTRY if shipped(n)[0] is None):
-        st.warning(f"Model {missing} is unavailable ({shipped(missing)[1][:300]}). The other methods still work.")
+    for missing, why in unavailable_models().items():
+        st.warning(f"Model {missing} is unavailable ({why[:300]}). The other methods still work.")
     return name, residual
 
 
@@ -341,7 +336,7 @@ def as_is_ui(noisy: torch.Tensor, denoised: torch.Tensor) -> None:
 
 def as_is_compare_tab(noisy: torch.Tensor, models: list[str]) -> None:
     """Every method on the picture as it is: noise level left and the classifier's reading of its result."""
-    names = (["retrained"] if "retrained" in st.session_state else []) + models
+    names = session_methods(models)
     outputs = {view.AS_IS_LABEL: noisy.unsqueeze(0)} | {
         name: method_for(name, "gaussian", 0.5)(noisy.unsqueeze(0)) for name in names
     }
@@ -351,14 +346,8 @@ def as_is_compare_tab(noisy: torch.Tensor, models: list[str]) -> None:
     st.table([{"method": n, "noise level": f"{s:.3f}", "classifier reads": r} for n, s, r in rows], hide_index=True)
 
 
-def compare_tab(clean: torch.Tensor, kind: str, level: float, seed: int, models: list[str]) -> None:
-    """Every method on the same noisy digit: a table, best first, and its bar chart on request."""
-    clean = clean.unsqueeze(0)  # (1, 1, 28, 28)
-    rows = comparison_rows(clean.numpy(), kind, level, seed, tuple(models))
-    if "retrained" in st.session_state:
-        noisy = make_noisy(clean, kind, level, seed)
-        extra = compare({"retrained": method_for("retrained", kind, level)}, clean, noisy)
-        rows = sorted(rows + extra, key=lambda row: (-row["psnr"], -row["ssim"]))
+def compare_tab(rows: list[dict]) -> None:
+    """Every method on the same noisy digit (`rows`, best first): a table, and its bar chart on request."""
     # A static table: the browser draws it in a few ms, where the interactive grid and the plotly
     # chart cost ~160 ms per slider move, times every visitor whose page is open on this tab.
     table = [
@@ -396,6 +385,31 @@ def batch_tab(kind: str, level: float, seed: int, name: str) -> None:
         st.image([png(x, BATCH_SCALE) for x in images], caption=captions, width=28 * BATCH_SCALE)
 
 
+def denoise_shown(noisy: torch.Tensor, name: str, noise: tuple[str, float], models: list[str], every: bool) -> dict:
+    """Method `name`'s output on the noisy digit, and with `every` every other method's: name -> (1, 1, 28, 28)."""
+    names = [name] + [n for n in session_methods(models) if every and n != name]
+    return {n: method_for(n, *noise)(noisy.unsqueeze(0)) for n in names}
+
+
+def tabs_ui(clean: torch.Tensor, noisy: torch.Tensor, outputs: dict, noise: tuple[str, float, int], name: str,
+            models: list[str], as_is: bool) -> None:  # fmt: skip
+    """The tabs; only the open one is drawn, so a slider move recomputes only what is shown."""
+    kind, level, seed = noise
+    tabs = st.tabs(TABS, key="view", on_change="rerun")
+    needs_original = lambda: st.info("This view adds noise to a clean digit: choose a noise kind to use it.")  # noqa: E731
+    compared = lambda: compare_tab(rank(clean[None], {methods.NOISY: noisy[None]} | outputs))  # noqa: E731
+    contents = (
+        (lambda: as_is_compare_tab(noisy, models)) if as_is else compared,
+        needs_original if as_is else lambda: levels_tab(clean, kind, level, seed, models),
+        needs_original if as_is else lambda: batch_tab(kind, level, seed, name),
+        lambda: app_retrain.retrain_tab(kind, level),
+    )
+    for tab, draw in zip(tabs, contents, strict=True):
+        if tab.open:
+            with tab:
+                draw()
+
+
 @st.fragment
 def results(clean: torch.Tensor, kind: str, seed: int, name: str, residual: bool, models: list[str]) -> None:
     """The noise level, the pictures and their figures, and the tabs: all that a move of the level slider changes.
@@ -404,28 +418,18 @@ def results(clean: torch.Tensor, kind: str, seed: int, name: str, residual: bool
     the sidebar) is neither recomputed nor sent to the browser again. Anything that changes the rest
     (a retrained model, going back to the shipped one) reruns the whole page."""
     as_is = kind == view.AS_IS
-    # Filters and the tabs use the default noise for a picture denoised as it is.
     level = level_ui(disabled=as_is)
-    level = view.DEFAULTS["noise_level"] if as_is else level
-    kind = view.DEFAULTS["noise_kind"] if as_is else kind
+    if as_is:  # filters and the tabs use the default noise for a picture denoised as it is
+        kind, level = view.DEFAULTS["noise_kind"], view.DEFAULTS["noise_level"]
     noisy = clean if as_is else make_noisy(clean, kind, level, seed)
-    denoised = method_for(name, kind, level)(noisy.unsqueeze(0))[0]
+    # With the Compare tab open every method runs on this noisy digit anyway: the pictures take theirs from it.
+    comparing = not as_is and st.session_state.get("view", TABS[0]) == TABS[0]
+    outputs = denoise_shown(noisy, name, (kind, level), models, every=comparing)
     if as_is:
-        as_is_ui(noisy, denoised)
+        as_is_ui(noisy, outputs[name][0])
     else:
-        images_ui(clean, noisy, denoised, residual)
-    tabs = st.tabs(["Compare methods", "Across noise levels", "Batch", "Retrain"], key="view", on_change="rerun")
-    needs_original = lambda: st.info("This view adds noise to a clean digit: choose a noise kind to use it.")  # noqa: E731
-    contents = (
-        (lambda: as_is_compare_tab(noisy, models)) if as_is else lambda: compare_tab(clean, kind, level, seed, models),
-        needs_original if as_is else lambda: levels_tab(clean, kind, level, seed, models),
-        needs_original if as_is else lambda: batch_tab(kind, level, seed, name),
-        lambda: app_retrain.retrain_tab(kind, level),
-    )
-    for tab, draw in zip(tabs, contents, strict=True):
-        if tab.open:  # a hidden tab costs nothing: a slider move recomputes only what is shown
-            with tab:
-                draw()
+        images_ui(clean, noisy, outputs[name][0], residual)
+    tabs_ui(clean, noisy, outputs, (kind, level, seed), name, models, as_is)
     mirror_url()
 
 

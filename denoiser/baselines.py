@@ -13,6 +13,7 @@ millisecond or two on a 28x28 digit, so the app can use them interactively.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import json
 import math
@@ -136,8 +137,16 @@ class Baseline:
 def load_tuned(path: str | os.PathLike = TUNED_FILE) -> dict | None:
     """The tuning result stored at `path`, or None if there is none; WeightsError if it is damaged."""
     path = Path(path)
-    if not path.exists():
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
         return None
+    # Read again only when the file changes: the app asks for a tuned filter on every slider move.
+    return _read_tuned(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_tuned(path: Path, mtime_ns: int, size: int) -> dict:
     try:
         tuned = json.loads(path.read_text())
         if not isinstance(tuned.get("params"), dict):

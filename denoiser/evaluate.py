@@ -90,13 +90,18 @@ def curriculum_psnr(model: nn.Module, digits, curriculum, seed: int = 0, device=
 
 def compare(methods: dict[str, Method], clean: torch.Tensor, noisy: torch.Tensor) -> list[dict]:
     """One row per method, `{"method", "mse", "psnr", "ssim"}` of its output against `clean`, best PSNR first."""
-    if not methods:
+    return rank(clean, {name: method(noisy) for name, method in methods.items()})
+
+
+def rank(clean: torch.Tensor, outputs: dict[str, torch.Tensor]) -> list[dict]:
+    """One row per named output (each shaped like `clean`), `{"method", "mse", "psnr", "ssim"}`, best PSNR first."""
+    if not outputs:
         return []
     # Scored in one call: on a single digit, checking and converting each output apart cost as much as SSIM.
-    outputs = torch.cat([method(noisy).to(clean.device, clean.dtype) for method in methods.values()])
-    scores = image_metrics(clean.repeat(len(methods), 1, 1, 1), outputs)
-    per_method = {key: value.reshape(len(methods), len(clean)).mean(axis=1) for key, value in scores.items()}
-    rows = [{"method": name, **{key: float(v[i]) for key, v in per_method.items()}} for i, name in enumerate(methods)]
+    stacked = torch.cat([out.to(clean.device, clean.dtype) for out in outputs.values()])
+    scores = image_metrics(clean.repeat(len(outputs), 1, 1, 1), stacked)
+    per_method = {key: value.reshape(len(outputs), len(clean)).mean(axis=1) for key, value in scores.items()}
+    rows = [{"method": name, **{key: float(v[i]) for key, v in per_method.items()}} for i, name in enumerate(outputs)]
     return sorted(rows, key=lambda row: (-row["psnr"], -row["ssim"]))
 
 

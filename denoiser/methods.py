@@ -67,3 +67,8 @@ def _shipped(name: str, weights_dir: Path, device: str | None) -> torch.nn.Modul
     """Shipped model `name` from `weights_dir`, on `device` (the CPU if None); a failed load is not kept."""
     model = weights.load_pretrained(name, weights_dir)
     return model.to(device) if device is not None else model
+
+
+def forget_models() -> None:
+    """Drop the shipped models loaded so far: the next `get` reads their files again."""
+    _shipped.cache_clear()

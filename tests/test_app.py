@@ -229,13 +229,14 @@ def test_revert_goes_back_to_shipped(at):
 
 def test_damaged_weights_leave_the_filters_working(monkeypatch):
     """If no shipped model loads, the page says so and still denoises with the classical filters."""
-    from denoiser import weights
+    from denoiser import methods, weights
 
     def damaged(name, *args, **kwargs):
         raise weights.WeightsError(f"weights file weights/{name}.pt is damaged (test)")
 
     monkeypatch.setattr(weights, "load_pretrained", damaged)
-    st.cache_resource.clear()  # forget the models loaded by earlier tests
+    st.cache_resource.clear()  # forget the models loaded by earlier tests...
+    methods.forget_models()  # ...in the app and in the library
     try:
         app = AppTest.from_file(APP, default_timeout=90).run()
         assert not app.exception
@@ -245,6 +246,7 @@ def test_damaged_weights_leave_the_filters_working(monkeypatch):
     finally:
         monkeypatch.undo()
         st.cache_resource.clear()
+        methods.forget_models()
 
 
 def test_digit_choice_survives_a_detour_to_drawing(at):
