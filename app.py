@@ -129,8 +129,13 @@ def reader() -> torch.nn.Module | None:
 
 
 def png(image: torch.Tensor, scale: int = 1) -> bytes:
-    """A digit as PNG bytes, upscaled `scale` times nearest-neighbour."""
-    return preprocess.tensor_to_png(image, scale)
+    """A digit as PNG bytes, upscaled `scale` times nearest-neighbour; the same pixels are encoded once per server."""
+    return encoded(image.detach().numpy(), scale)
+
+
+@st.cache_resource(max_entries=1024, show_spinner=False)
+def encoded(pixels: np.ndarray, scale: int) -> bytes:
+    return preprocess.tensor_to_png(torch.from_numpy(pixels), scale)
 
 
 def init_state(models: list[str]) -> None:
@@ -290,8 +295,10 @@ def metrics_ui(noisy_m: dict, denoised_m: dict) -> None:
         col.metric(f"Denoised {label}", view.format_metric(key, denoised_m[key]), delta, delta_color=colour)
 
 
-def images_ui(clean: torch.Tensor, noisy: torch.Tensor, denoised: torch.Tensor, residual: bool) -> None:
-    """Original, noisy, denoised (and residual) side by side, with PNG downloads and the metrics."""
+def images_ui(clean: torch.Tensor, noisy: torch.Tensor, denoised: torch.Tensor, residual: bool,
+              figures: tuple[dict, dict]) -> None:  # fmt: skip
+    """Original, noisy, denoised (and residual) side by side, with PNG downloads and the metrics
+    (`figures`: MSE, PSNR and SSIM of the noisy and of the denoised digit)."""
     cols = st.columns(4 if residual else 3)
     cols[0].image(png(clean, SHOWN_SCALE), caption="Original (28×28, what the model sees)", width="stretch")
     cols[1].image(png(noisy, SHOWN_SCALE), caption="Noisy", width="stretch")
@@ -303,7 +310,7 @@ def images_ui(clean: torch.Tensor, noisy: torch.Tensor, denoised: torch.Tensor, 
     cols[2].download_button(
         "Denoised PNG", lambda: png(denoised, SCALE), "denoised.png", "image/png", key="download_denoised"
     )
-    metrics_ui(metrics.mean_metrics(clean, noisy), metrics.mean_metrics(clean, denoised))
+    metrics_ui(*figures)
 
 
 def readings(images: torch.Tensor) -> list[str]:
@@ -343,7 +350,8 @@ def as_is_compare_tab(noisy: torch.Tensor, models: list[str]) -> None:
     images = torch.cat(list(outputs.values()))
     rows = zip(outputs, realworld.noise_sigma(images), readings(images), strict=True)
     st.caption("Filters use their settings for Gaussian noise at level 0.5.")
-    st.table([{"method": n, "noise level": f"{s:.3f}", "classifier reads": r} for n, s, r in rows], hide_index=True)
+    table = [{"method": n, "noise level": f"{s:.3f}", "classifier reads": r} for n, s, r in rows]
+    st.markdown(view.markdown_table(table, ("method", "noise level", "classifier reads")))
 
 
 def compare_tab(rows: list[dict]) -> None:
@@ -353,7 +361,7 @@ def compare_tab(rows: list[dict]) -> None:
     table = [
         {"method": row["method"]} | {k: view.format_metric(k, row[k]) for k in ("psnr", "ssim", "mse")} for row in rows
     ]
-    st.table(table, hide_index=True)
+    st.markdown(view.markdown_table(table, ("method", "psnr", "ssim", "mse")))
     if st.toggle("Bar chart", key="compare_chart_on"):
         st.plotly_chart(plots.comparison_figure(rows), key="compare_chart")
 
@@ -385,19 +393,37 @@ def batch_tab(kind: str, level: float, seed: int, name: str) -> None:
         st.image([png(x, BATCH_SCALE) for x in images], caption=captions, width=28 * BATCH_SCALE)
 
 
-def denoise_shown(noisy: torch.Tensor, name: str, noise: tuple[str, float], models: list[str], every: bool) -> dict:
-    """Method `name`'s output on the noisy digit, and with `every` every other method's: name -> (1, 1, 28, 28)."""
+# Shared, not copied (cache_resource, not cache_data: pickling every hit cost ~1 ms); nothing mutates them.
+@st.cache_resource(max_entries=4096, show_spinner=False)
+def shared_results(clean: np.ndarray, noise: tuple[str, float, int], names: tuple[str, ...]) -> tuple:
+    """The seeded noisy digit (1, 1, 28, 28), the outputs of the shared methods `names` on it, and their ranking
+    with the noisy input; shared by every visitor, so a move to a level anyone has seen costs a lookup."""
+    clean_t = torch.from_numpy(clean)[None]
+    noisy = make_noisy(clean_t, *noise)
+    outputs = {n: methods.get(n, *noise[:2])(noisy) for n in names}
+    return noisy, outputs, rank(clean_t, {methods.NOISY: noisy} | outputs)
+
+
+def denoise_shown(clean: torch.Tensor, name: str, noise: tuple[str, float, int], models: list[str],
+                  every: bool) -> tuple[torch.Tensor, dict, list[dict]]:  # fmt: skip
+    """The noisy digit, method `name`'s output on it and with `every` every other method's (name -> (1, 1, 28, 28)),
+    and their ranking (the noisy input among them)."""
     names = [name] + [n for n in session_methods(models) if every and n != name]
-    return {n: method_for(n, *noise)(noisy.unsqueeze(0)) for n in names}
+    shared = tuple(n for n in names if n != "retrained")
+    noisy, outputs, rows = shared_results(clean.numpy(), noise, shared)
+    if "retrained" in names:  # this visitor's own model: never cached for others
+        outputs = outputs | {"retrained": method_for("retrained", *noise[:2])(noisy)}
+        rows = rank(clean[None], {methods.NOISY: noisy} | outputs)
+    return noisy[0], outputs, rows
 
 
-def tabs_ui(clean: torch.Tensor, noisy: torch.Tensor, outputs: dict, noise: tuple[str, float, int], name: str,
-            models: list[str], as_is: bool) -> None:  # fmt: skip
+def tabs_ui(clean: torch.Tensor, noisy: torch.Tensor, rows: list[dict] | None, noise: tuple[str, float, int],
+            name: str, models: list[str], as_is: bool) -> None:  # fmt: skip
     """The tabs; only the open one is drawn, so a slider move recomputes only what is shown."""
     kind, level, seed = noise
     tabs = st.tabs(TABS, key="view", on_change="rerun")
     needs_original = lambda: st.info("This view adds noise to a clean digit: choose a noise kind to use it.")  # noqa: E731
-    compared = lambda: compare_tab(rank(clean[None], {methods.NOISY: noisy[None]} | outputs))  # noqa: E731
+    compared = lambda: compare_tab(rows)  # noqa: E731
     contents = (
         (lambda: as_is_compare_tab(noisy, models)) if as_is else compared,
         needs_original if as_is else lambda: levels_tab(clean, kind, level, seed, models),
@@ -419,17 +445,17 @@ def results(clean: torch.Tensor, kind: str, seed: int, name: str, residual: bool
     (a retrained model, going back to the shipped one) reruns the whole page."""
     as_is = kind == view.AS_IS
     level = level_ui(disabled=as_is)
-    if as_is:  # filters and the tabs use the default noise for a picture denoised as it is
+    if as_is:  # no noise is added; filters and the tabs use their settings for the default noise
         kind, level = view.DEFAULTS["noise_kind"], view.DEFAULTS["noise_level"]
-    noisy = clean if as_is else make_noisy(clean, kind, level, seed)
-    # With the Compare tab open every method runs on this noisy digit anyway: the pictures take theirs from it.
-    comparing = not as_is and st.session_state.get("view", TABS[0]) == TABS[0]
-    outputs = denoise_shown(noisy, name, (kind, level), models, every=comparing)
-    if as_is:
-        as_is_ui(noisy, outputs[name][0])
+        noisy, rows = clean, None
+        as_is_ui(clean, method_for(name, kind, level)(clean[None])[0])
     else:
-        images_ui(clean, noisy, outputs[name][0], residual)
-    tabs_ui(clean, noisy, outputs, (kind, level, seed), name, models, as_is)
+        # With the Compare tab open every method runs on this noisy digit anyway: the pictures take theirs from it.
+        comparing = st.session_state.get("view", TABS[0]) == TABS[0]
+        noisy, outputs, rows = denoise_shown(clean, name, (kind, level, seed), models, every=comparing)
+        by_name = {row["method"]: row for row in rows}
+        images_ui(clean, noisy, outputs[name][0], residual, (by_name[methods.NOISY], by_name[name]))
+    tabs_ui(clean, noisy, rows, (kind, level, seed), name, models, as_is)
     mirror_url()
 
 

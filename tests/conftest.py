@@ -25,6 +25,14 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
+def table_rows(app) -> list[dict]:
+    """The rows of the first markdown table on the page, as dicts keyed by its header."""
+    text = next(m.value for m in app.markdown if m.value.startswith("| method"))
+    header, _, *lines = text.splitlines()
+    names = [cell.strip() for cell in header.strip("|").split("|")]
+    return [dict(zip(names, (c.strip() for c in line.strip("|").split("|")), strict=True)) for line in lines]
+
+
 @pytest.fixture(scope="session")
 def data_root() -> Path:
     root = os.environ.get(DATA_ROOT_ENV)

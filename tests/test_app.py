@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import streamlit as st
 import torch
+from conftest import table_rows
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -168,9 +169,11 @@ def test_bad_url_falls_back_with_a_notice():
 
 def test_compare_tab_lists_every_method(at):
     """The comparison table has the noisy input and every model and filter, best PSNR first."""
-    table = at.table[0].value
-    assert NOISY in set(table["method"])
+    table = table_rows(at)
+    assert NOISY in {row["method"] for row in table}
     assert len(table) == len(at.selectbox(key="model").options) + 1
+    psnr = [float(row["psnr"].removesuffix(" dB").replace("∞", "inf")) for row in table]
+    assert psnr == sorted(psnr, reverse=True)
 
 
 def test_compare_bar_chart_is_drawn_on_request(at):

@@ -122,7 +122,7 @@ def test_page_slider_and_canvas(page):
     assert "level=0.3" in page.url and "source=draw" in page.url
 
     page.set_viewport_size({"width": 1440, "height": 1750})  # tall enough for the comparison tab
-    page.locator('[data-testid="stTable"]').first.wait_for()  # the comparison, before the screenshot
+    page.locator('[data-testid="stMarkdownContainer"] table').first.wait_for()  # the comparison, before the screenshot
     page.wait_for_timeout(1500)  # let the page settle
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
