@@ -1,10 +1,11 @@
 """Does a retraining stop when its visitor closes the tab? Measures how long the server keeps training.
 
 One visitor sets the longest retraining the page offers (5 epochs, 4,000 digits), presses Retrain,
-and closes the tab as soon as the training is under way. The server's CPU use is then sampled from
-/proc every half second until it falls below `--idle` of a core for two samples in a row: the time
-from the close to that moment is how long the abandoned training kept running. A second or two
-means the app stops it at its next step; about TRAIN_SECONDS (60 s) means only its time limit ends it.
+and closes the tab as soon as the training is under way. The CPU use of the server and its training
+worker is then sampled from /proc every half second until it falls below `--idle` of a core for two
+samples in a row: the time from the close to that moment is how long the abandoned training kept
+running. A second or two means the app stops it at its next step; about TRAIN_SECONDS (60 s) means
+only its time limit ends it.
 
     python -m scripts.abandon_test --out docs/load
     python -m scripts.abandon_test --keep-open --settle 5 --watch 15 --out docs/load   # the control run
@@ -26,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from scripts.load_test import CHROMIUM, CHROMIUM_ARGS, ROOT, Session, browser_cpu_by_pid, cpu_seconds, open_page
+from scripts.load_test import CHROMIUM, CHROMIUM_ARGS, ROOT, Session, browser_cpu_by_pid, open_page, tree_cpu_seconds
 from scripts.serve import free_port, start_server, stop_server, wait_healthy
 
 # Endless animations on the page: a spinner redraws the page many times a second for as long as it
@@ -54,10 +55,10 @@ async def start_long_training(page) -> None:
 
 async def seconds_until_idle(pid: int, idle: float, timeout: float) -> float | None:
     """Seconds until the server uses less than `idle` of a core for two half-second samples; None if never."""
-    start, last, quiet = time.monotonic(), cpu_seconds(pid), 0
+    start, last, quiet = time.monotonic(), tree_cpu_seconds(pid), 0
     while time.monotonic() - start < timeout:
         await asyncio.sleep(0.5)
-        now = cpu_seconds(pid)
+        now = tree_cpu_seconds(pid)
         quiet = quiet + 1 if (now - last) / 0.5 < idle else 0
         last = now
         if quiet >= 2:
@@ -74,9 +75,9 @@ async def measure(url: str, pid: int, args: argparse.Namespace) -> dict:
         context, page = await open_page(browser, url, session, timeout_s=120)
         await start_long_training(page)
         await asyncio.sleep(args.settle)  # past the first loss curve's drawing (plotly's first load)
-        busy_before, browser_before = cpu_seconds(pid), sum(browser_cpu_by_pid(args.chromium).values())
+        busy_before, browser_before = tree_cpu_seconds(pid), sum(browser_cpu_by_pid(args.chromium).values())
         await asyncio.sleep(args.watch)
-        cpu_while_training = (cpu_seconds(pid) - busy_before) / args.watch  # share of a core
+        cpu_while_training = (tree_cpu_seconds(pid) - busy_before) / args.watch  # share of a core
         browser_while_training = (sum(browser_cpu_by_pid(args.chromium).values()) - browser_before) / args.watch
         spinners = await page.evaluate(SPINNERS_JS)
         if not args.keep_open:  # the control run keeps it open: the training must then go on
