@@ -9,6 +9,7 @@ and the URL query parameters use them.
 
 from __future__ import annotations
 
+import functools
 import gc
 
 import numpy as np
@@ -83,8 +84,35 @@ def prepare_server() -> None:
     """
     torch.set_num_threads(view.SERVE_THREADS)  # process-wide; a training sets its own and restores this
     sample()
+    run_whole_page_for_new_sessions()
     gc.collect()
     gc.freeze()
+
+
+def run_whole_page_for_new_sessions() -> None:
+    """Make a rerun of a fragment the session does not hold a run of the whole page, with the same widget values.
+
+    When its server goes away (a replica is killed, the server restarts), an open page reconnects to
+    a new session and goes on asking for reruns of the `results` fragment only. Streamlit drops a
+    rerun of a fragment the session has not registered, and only a run of the whole page registers
+    it: without this the page would never answer the level slider again. Process-wide, applied once."""
+    from streamlit.runtime.app_session import AppSession
+
+    original = AppSession.request_rerun
+    if getattr(original, "runs_whole_page", False) or not hasattr(AppSession, "has_fragment"):
+        return
+
+    @functools.wraps(original)
+    def request_rerun(session: AppSession, client_state=None) -> None:
+        if client_state is not None and client_state.fragment_id and not session.has_fragment(client_state.fragment_id):
+            whole_page = type(client_state)()
+            whole_page.CopyFrom(client_state)
+            whole_page.ClearField("fragment_id")
+            client_state = whole_page
+        original(session, client_state)
+
+    request_rerun.runs_whole_page = True
+    AppSession.request_rerun = request_rerun
 
 
 def method_for(name: str, kind: str, level: float) -> Method:
