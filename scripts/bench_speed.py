@@ -3,7 +3,7 @@
     python -m scripts.bench_speed --out docs/speed            # the full run (about 10 minutes)
     python -m scripts.bench_speed --out /tmp/speed --quick    # fewer repetitions, no browser
 
-Writes results.json and results.md (copied into README.md by scripts/update_readme.py). Every figure is
+Writes results.json and results.md (copied into docs/speed/README.md by scripts/update_readme.py). Every figure is
 measured on this machine with the thread count the app uses; nothing here is a unit test. Run it on an
 otherwise idle machine: a training in the background halves every number.
 """

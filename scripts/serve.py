@@ -1,6 +1,6 @@
 """Run the app on a free loopback port for a test or a measurement, and wait until it answers.
 
-Shared by tests/test_browser.py, scripts/load_test.py, scripts/loadgen.py, scripts/abandon_test.py
+Shared by the browser and load tests, scripts/load_test.py, loadgen.py, capacity.py, abandon_test.py
 and scripts/bench_speed.py. Run those scripts with `python -m scripts.NAME` from the repository root.
 """
 

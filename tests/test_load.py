@@ -2,7 +2,7 @@
 
 The load test: two visitors move the noise slider while one retrains (2 sessions x 3 changes, half
 a second's look at each result, one small training, a 150 s limit); nothing may be lost. The full
-form (20 sessions x 10 changes, two trainings) is run by hand; its figures are in the README. The abandon
+form (20 sessions x 10 changes, two trainings) is run by hand; its figures are in docs/load/README.md. The abandon
 test: a visitor who closes the tab mid-training must not leave the training running.
 """
 
@@ -74,7 +74,7 @@ def test_closing_the_tab_stops_its_training(tmp_path, browser_available):
 
 
 def test_page_cost_splits_one_moves_cpu_between_the_browser_and_the_server(tmp_path, browser_available):
-    """scripts/page_cost.py, as the README runs it but with 3 moves: the renderer and the server both did work."""
+    """scripts/page_cost.py as docs/load/README.md runs it, with 3 moves: the renderer and the server both worked."""
     command = [sys.executable, "-m", "scripts.page_cost", "--moves", "3", "--out", str(tmp_path),
                "--chromium", CHROMIUM]  # fmt: skip
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180)
