@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import threading
 
 import numpy as np
 import streamlit as st
@@ -84,9 +85,23 @@ def prepare_server() -> None:
     """
     torch.set_num_threads(view.SERVE_THREADS)  # process-wide; a training sets its own and restores this
     sample()
+    warm_up()
     run_whole_page_for_new_sessions()
     gc.collect()
     gc.freeze()
+
+
+def warm_up() -> None:
+    """Do once at start what would otherwise hold the interpreter lock in the middle of visitors' moves.
+
+    Importing pandas for the first chart (a training's loss curve, say) took about a second, and the
+    first call of each method and metric (lazy imports, first-call set-up) tens of milliseconds: with
+    twenty visitors moving at that moment, each of their moves waited for it."""
+    plots.import_pandas()
+    kind, level = view.DEFAULTS["noise_kind"], view.DEFAULTS["noise_level"]
+    clean = sample().images[:1]
+    noisy = make_noisy(clean, kind, level, 0)
+    rank(clean, {methods.NOISY: noisy} | {name: methods.get(name, kind, level)(noisy) for name in shared_methods()})
 
 
 def run_whole_page_for_new_sessions() -> None:
@@ -427,9 +442,20 @@ def shared_results(clean: np.ndarray, noise: tuple[str, float, int], names: tupl
     """The seeded noisy digit (1, 1, 28, 28), the outputs of the shared methods `names` on it, and their ranking
     with the noisy input; shared by every visitor, so a move to a level anyone has seen costs a lookup."""
     clean_t = torch.from_numpy(clean)[None]
-    noisy = make_noisy(clean_t, *noise)
-    outputs = {n: methods.get(n, *noise[:2])(noisy) for n in names}
-    return noisy, outputs, rank(clean_t, {methods.NOISY: noisy} | outputs)
+    with one_at_a_time():
+        noisy = make_noisy(clean_t, *noise)
+        outputs = {n: methods.get(n, *noise[:2])(noisy) for n in names}
+        return noisy, outputs, rank(clean_t, {methods.NOISY: noisy} | outputs)
+
+
+@st.cache_resource
+def one_at_a_time() -> threading.Lock:
+    """The server's computations of new results take turns.
+
+    Each of their many small torch and scikit-image calls lets go of the interpreter lock; with many
+    visitors computing at once they took it back in turns, every one of them finished near the end
+    of the whole burst, and the handovers cost CPU of their own. In turns, the first finish first."""
+    return threading.Lock()
 
 
 def denoise_shown(clean: torch.Tensor, name: str, noise: tuple[str, float, int], models: list[str],

@@ -18,13 +18,14 @@ NOISY_COLOUR = "#888888"
 _LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "height": 320}
 
 
-def _import_pandas() -> None:
+def import_pandas() -> None:
     """Finish importing pandas before plotly looks for it; called first by every figure.
 
     plotly takes pandas from sys.modules even while another thread is still importing it: two
     app sessions drawing their first figure at once crashed on a half-imported pandas. An import
     statement waits for another thread's import of the same module to finish. Not at module
-    level: pandas costs the server about 65 MB, and a visitor who opens no chart never needs it.
+    level: pandas costs about 65 MB, and a program that draws no chart never needs it (the app
+    calls it once at start: the import holds the interpreter lock for about a second).
     """
     import pandas  # noqa: F401
 
@@ -35,7 +36,7 @@ def _finite(psnr: float) -> float:
 
 def comparison_figure(rows: list[dict]) -> go.Figure:
     """Horizontal bars of PSNR and SSIM per method; `rows` as `evaluate.compare` gives them, best first."""
-    _import_pandas()
+    import_pandas()
     rows = list(reversed(rows))  # plotly draws the first bar at the bottom
     names = [row["method"] for row in rows]
     grey = [name == NOISY for name in names]  # the noisy input is the reference, drawn grey
@@ -58,7 +59,7 @@ def comparison_figure(rows: list[dict]) -> go.Figure:
 
 def level_figure(levels: list[float], curves: dict[str, list[float]], current: float, kind: str) -> go.Figure:
     """PSNR against noise level, one line per method, with the current level marked."""
-    _import_pandas()
+    import_pandas()
     fig = go.Figure()
     for name, psnrs in curves.items():
         dash = "dot" if name == NOISY else None
@@ -71,7 +72,7 @@ def level_figure(levels: list[float], curves: dict[str, list[float]], current: f
 
 def loss_figure(losses: list[float]) -> go.Figure:
     """The training loss per step."""
-    _import_pandas()
+    import_pandas()
     fig = go.Figure(go.Scatter(x=list(range(1, len(losses) + 1)), y=losses, mode="lines", name="loss"))
     fig.update_layout(xaxis_title="step", yaxis_title="loss", **{**_LAYOUT, "height": 240})
     return fig
