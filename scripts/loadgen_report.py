@@ -74,6 +74,11 @@ def cell(value: float | None, unit: str = "s") -> str:
     return "–" if value is None else f"{value:.3f} {unit}" if unit == "s" else f"{value:.0f} {unit}"
 
 
+def by_move(rows: list[dict]) -> str:
+    """Each move's median latency, in order: the first moves of visitors who arrived together come together."""
+    return ", ".join("–" if r["median"] is None else f"{r['median']:.2f}" for r in rows) + " s"
+
+
 def markdown(results: dict) -> str:
     """A short table of the main figures."""
     lat, cpu, mem = results["latency_s"], results["server_cpu"], results["server_memory"]
@@ -85,10 +90,14 @@ def markdown(results: dict) -> str:
         ),
         ("latency median / p95 / max", f"{cell(lat['median'])} / {cell(lat['p95'])} / {cell(lat['max'])}"),
         ("latency during training: median / p95", f"{cell(during['median'])} / {cell(during['p95'])}"),
+        ("latency median by move: 1st, 2nd, ...", by_move(results["latency_by_move_s"])),
         ("moves finished / lost", f"{moves['finished']} / {moves['lost']}"),
         ("errors", str(len(results["errors"]))),
         ("trainings finished", f"{results['trainings_finished']} of {len(results['trainings'])}"),
-        ("server CPU per move", cell(cpu["per_move_s"])),
+        (
+            "server CPU per move" + (" (the trainings' included)" if cpu["includes_trainings"] else ""),
+            cell(cpu["per_move_s"]),
+        ),
         ("server peak PSS / RSS (sum)", f"{cell(mem['peak_pss_mb_sum'], 'MB')} / {cell(mem['peak_rss_mb_sum'], 'MB')}"),
     ]
     rows += [(f"training {t['visitor']}: queue wait / duration", f"{cell(t['queue_wait_s'])} / {cell(t['duration_s'])}"

@@ -28,6 +28,7 @@ PAGES = {  # docs page -> its generated sections: marker name -> (generated mark
         "load": ("docs/load/results.md", None),
         "load-ramp": ("docs/load/ramp/results.md", None),
         "load-stress": ("docs/load/stress/results.md", None),
+        "loadgen": ("docs/load/loadgen/results.md", None),
     },
 }
 
@@ -128,21 +129,37 @@ def _speed_rows(result: dict) -> list[Row]:
     ]
 
 
-def _load_rows(result: dict) -> list[Row]:
-    """Latency of slider moves with many visitors and trainings at once, and what was lost."""
-    c, latency = result["config"], result["latency_s"]
+def _loadgen_rows(result: dict) -> list[Row]:
+    """The server alone (protocol-level visitors, no browsers): latency with trainings, and CPU per move."""
+    c, latency, memory = result["config"], result["latency_s"], result["server_memory"]
     what = (
-        f"{c['sessions']} visitors at once, {c['trainings']} of them retraining, {c['changes']} slider moves each, "
-        f"their browsers on the server's {result['machine']['cpus']} CPUs: latency median / 95th percentile; moves lost"
+        f"one server, {c['visitors']} visitors moving the slider while {c['trainings']} retrain (no browsers): "
+        "latency median / 95th percentile; moves lost; peak memory of the server and its worker (PSS)"
     )
-    return [(what, f"{latency['median']:.2f} s / {latency['p95']:.2f} s; {result['interactions']['lost']}")]
+    figure = (
+        f"{latency['median']:.2f} s / {latency['p95']:.2f} s; {result['moves']['lost']}; "
+        f"{memory['peak_pss_mb_sum']:,.0f} MB"
+    )
+    return [(what, figure)]
+
+
+def _capacity_rows(result: dict) -> list[Row]:
+    """Visitors served at p95 under the limit, one process against two replicas; the server's CPU per move."""
+    found = result["capacity"]
+    cells = " / ".join(f"{found[setup]['moves only']}, {found[setup]['with 2 trainings']}" for setup in found)
+    what = (
+        f"visitors served with a 95th percentile under {result['limit']:.0f} s, without / with 2 trainings: "
+        f"{' / '.join(found)} (a lower bound, in steps of {result['step']})"
+    )
+    cost = ("server CPU per slider move, one visitor", f"{1000 * result['move_cost']['per_move_s']:.0f} ms")
+    return [(what, cells), cost]
 
 
 HEADLINES: list[tuple[str, str, Callable[[dict], list[Row]]]] = [  # results file, page that explains it, its rows
     ("docs/benchmark/results.json", "docs/benchmark/README.md", _benchmark_rows),
     ("docs/realworld/results.json", "docs/realworld/README.md", _realworld_rows),
     ("docs/speed/results.json", "docs/speed/README.md", _speed_rows),
-    ("docs/load/results.json", "docs/load/README.md", _load_rows),
+    ("docs/load/loadgen/results.json", "docs/load/README.md", _loadgen_rows),
 ]
 
 
