@@ -245,7 +245,7 @@ def run(args: argparse.Namespace) -> int:
     if port_in_use(args.port):
         raise SystemExit(f"port {args.port} is in use: choose another with --port (make serve PORT=...)")
     workdir = private_dir()
-    logdir = args.log_dir or workdir
+    logdir = args.log_dir.resolve() if args.log_dir else workdir  # nginx reads relative paths from its own prefix
     logdir.mkdir(parents=True, exist_ok=True)
     names = nginx.replica_names(args.replicas + len(args.backend))
     replicas = [Replica(name, free_port(), logdir / f"{name}.log") for name in names[: args.replicas]]

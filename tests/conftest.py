@@ -8,6 +8,9 @@ so CI can never pass by skipping what it is meant to check.
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,8 @@ import torch
 from denoiser.data import DATA_ROOT_ENV, load_mnist
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = os.environ.get("DENOISER_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 def skip_or_fail(reason: str) -> None:
@@ -23,6 +28,21 @@ def skip_or_fail(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"CI=true and {reason}")
     pytest.skip(reason)
+
+
+@contextmanager
+def headless_chromium() -> Iterator:
+    """Debian's Chromium (or $DENOISER_CHROMIUM) driven by Playwright, headless; skipped or failed without it."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("playwright is not installed")
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        skip_or_fail(f"no Chromium at {CHROMIUM}")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
 
 
 def table_rows(app) -> list[dict]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,23 +19,15 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import skip_or_fail
+from conftest import headless_chromium, skip_or_fail
 
 from deploy import nginx
 from deploy.serve import healthy, nginx_path
+from scripts.load_test import METRIC_JS, SLIDER
 from scripts.serve import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("DENOISER_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 VISITORS = 4
-SLIDER = ".st-key-noise_level input[type=range]"
-METRIC_JS = """() => {
-    const m = [...document.querySelectorAll('[data-testid="stMetric"]')]
-        .find(e => e.textContent.includes("Noisy PSNR"));
-    const v = m && m.querySelector('[data-testid="stMetricValue"]');
-    return v ? v.textContent : null;
-}"""
 
 
 def nginx_binary() -> str:
@@ -133,16 +124,8 @@ def supervisor(tmp_path):
 
 @pytest.fixture
 def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        skip_or_fail("playwright is not installed")
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        skip_or_fail(f"no Chromium at {CHROMIUM}")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    with headless_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 def psnr(page) -> str | None:

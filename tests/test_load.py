@@ -7,17 +7,15 @@ test: a visitor who closes the tab mid-training must not leave the training runn
 """
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import skip_or_fail
+from conftest import CHROMIUM, skip_or_fail
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("DENOISER_CHROMIUM", "/usr/bin/chromium")
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
