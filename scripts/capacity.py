@@ -130,6 +130,28 @@ def run_row(row: dict) -> str:
     return "| " + " | ".join(map(str, cells)) + " |"
 
 
+def role(command: str) -> str:
+    """What a process is, from its command line."""
+    roles = {"denoiser.worker": "training worker", "streamlit run": "web process", "deploy.serve": "supervisor",
+             "nginx: master": "nginx master", "nginx: worker": "nginx worker"}  # fmt: skip
+    return next((name for key, name in roles.items() if key in command), command.split()[0])
+
+
+def memory_lines(runs: list[dict]) -> list[str]:
+    """Every process's peak memory in each setup's largest passing run with trainings."""
+    lines = ["", "Peak memory of every process, PSS / RSS in MB, in each setup's largest passing run with trainings:"]
+    lines.append("")
+    for setup in SETUPS:
+        passed = [r for r in runs if r["setup"] == setup and r["load"] == "with 2 trainings" and r["passed"]]
+        if passed:
+            run, memory = passed[-1], passed[-1]["memory"]
+            each = ", ".join(f"{role(p['command'])} {p['peak_pss_mb']:.0f} / {p['peak_rss_mb']:.0f}"
+                             for p in memory["processes"])  # fmt: skip
+            lines.append(f"- {setup}, {run['visitors']} visitors: {each}; all together at most "
+                         f"{memory['peak_pss_mb_sum']:.0f} / {memory['peak_rss_mb_sum']:.0f}")  # fmt: skip
+    return lines
+
+
 def markdown(results: dict) -> str:
     """The capacity table, the runs behind it, and the cost of a move."""
     intro = (f"Visitors served with a 95th percentile latency under {results['limit']:.1f} s (think time 1.5-4.5 s, "
@@ -139,6 +161,7 @@ def markdown(results: dict) -> str:
     lines += [f"| {s} | " + " | ".join(str(results["capacity"][s][ld]) for ld in LOADS) + " |" for s in SETUPS]
     lines += ["", "| setup | load | visitors | p95 | max | errors | lost | peak PSS / RSS (MB) |"]
     lines += ["| --- | --- |" + " ---: |" * 6] + [run_row(row) for row in results["runs"]]
+    lines += memory_lines(results["runs"])
     cost, before = results["move_cost"], results["move_cost_before"]
     lines += ["", f"Server CPU per slider move on the default page (one visitor, {cost['moves']} moves): "
               f"**{1000 * cost['per_move_s']:.1f} ms**."]  # fmt: skip

@@ -29,6 +29,7 @@ PAGES = {  # docs page -> its generated sections: marker name -> (generated mark
         "load-ramp": ("docs/load/ramp/results.md", None),
         "load-stress": ("docs/load/stress/results.md", None),
         "loadgen": ("docs/load/loadgen/results.md", None),
+        "capacity": ("docs/load/capacity/results.md", None),
     },
 }
 
@@ -160,6 +161,7 @@ HEADLINES: list[tuple[str, str, Callable[[dict], list[Row]]]] = [  # results fil
     ("docs/realworld/results.json", "docs/realworld/README.md", _realworld_rows),
     ("docs/speed/results.json", "docs/speed/README.md", _speed_rows),
     ("docs/load/loadgen/results.json", "docs/load/README.md", _loadgen_rows),
+    ("docs/load/capacity/results.json", "docs/load/README.md", _capacity_rows),
 ]
 
 
