@@ -139,12 +139,13 @@ def role(command: str) -> str:
 
 def memory_lines(runs: list[dict]) -> list[str]:
     """Every process's peak memory in each setup's largest passing run with trainings."""
-    lines = ["", "Peak memory of every process, PSS / RSS in MB, in each setup's largest passing run with trainings:"]
-    lines.append("")
+    title = "Peak memory of every process, PSS / RSS in MB, in each setup's largest passing run with trainings:"
+    lines = ["", title, ""]
     for setup in SETUPS:
         passed = [r for r in runs if r["setup"] == setup and r["load"] == "with 2 trainings" and r["passed"]]
         if passed:
-            run, memory = passed[-1], passed[-1]["memory"]
+            run = passed[-1]
+            memory = run["memory"]
             each = ", ".join(f"{role(p['command'])} {p['peak_pss_mb']:.0f} / {p['peak_rss_mb']:.0f}"
                              for p in memory["processes"])  # fmt: skip
             lines.append(f"- {setup}, {run['visitors']} visitors: {each}; all together at most "

@@ -43,6 +43,7 @@ from pathlib import Path
 
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
+from scripts.proc_stats import ServerWatch
 from scripts.serve import free_port, start_server, stop_server, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,7 +145,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def tree_cpu_seconds(pid: int) -> float:
-    """CPU seconds of `pid`, of its children it has reaped, and of its live descendants.
+    """CPU seconds of `pid` and its live descendants, and of the children it has reaped.
 
     The server's trainings run in a worker process it starts: their time counts as the server's."""
     try:
@@ -152,20 +153,7 @@ def tree_cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     reaped = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")  # cutime + cstime
-    return cpu_seconds(pid) + reaped + sum(tree_cpu_seconds(child) for child in _children(pid))
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            if ppid == pid:
-                found.append(int(entry.name))
-    return found
+    return reaped + sum(cpu for cpu, _ in ServerWatch(roots=[pid]).processes().values())
 
 
 def browser_cpu_by_pid(executable: str) -> dict[int, float]:

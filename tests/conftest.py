@@ -30,15 +30,22 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
-@contextmanager
-def headless_chromium() -> Iterator:
-    """Debian's Chromium (or $DENOISER_CHROMIUM) driven by Playwright, headless; skipped or failed without it."""
+def require_chromium() -> None:
+    """Skip (or, under CI, fail) without Playwright or without the Chromium it drives."""
     try:
-        from playwright.sync_api import sync_playwright
+        import playwright  # noqa: F401
     except ImportError:
         skip_or_fail("playwright is not installed")
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         skip_or_fail(f"no Chromium at {CHROMIUM}")
+
+
+@contextmanager
+def headless_chromium() -> Iterator:
+    """Debian's Chromium (or $DENOISER_CHROMIUM) driven by Playwright, headless."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield chromium

@@ -7,13 +7,12 @@ test: a visitor who closes the tab mid-training must not leave the training runn
 """
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import CHROMIUM, skip_or_fail
+from conftest import CHROMIUM, require_chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,12 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.fixture
 def browser_available() -> None:
-    try:
-        import playwright.async_api  # noqa: F401
-    except ImportError:
-        skip_or_fail("playwright is not installed")
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        skip_or_fail(f"no Chromium at {CHROMIUM}")
+    require_chromium()
 
 
 def test_concurrent_visitors_and_a_training_lose_nothing(tmp_path, browser_available):
