@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import gc
-import threading
 
 import numpy as np
 import streamlit as st
@@ -19,12 +18,13 @@ import torch
 from streamlit_drawable_canvas import st_canvas
 
 import app_retrain
-from denoiser import classifier, data, methods, metrics, plots, preprocess, realworld, view, weights
+from denoiser import classifier, data, methods, metrics, plots, preprocess, realworld, serving, view, weights
 from denoiser.evaluate import Method, make_noisy, model_method, psnr_by_level, rank
 from denoiser.noise import NOISE_KINDS
 
 SOURCES = {"pick": "Pick", "draw": "Draw", "upload": "Upload"}
 SCALE = 10  # downloads are 280x280, upscaled nearest-neighbour so the pixels stay crisp
+SLIDER_LEVELS = [round(0.01 * i, 2) for i in range(101)]  # the noise slider's positions: 0 to 1 in steps of 0.01
 LEVELS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # x axis of the PSNR-vs-level chart
 BATCH = 10  # digits in the batch view
 TABS = ("Compare methods", "Across noise levels", "Batch", "Retrain")
@@ -87,6 +87,7 @@ def prepare_server() -> None:
     sample()
     warm_up()
     run_whole_page_for_new_sessions()
+    precompute_default_page()
     gc.collect()
     gc.freeze()
 
@@ -102,6 +103,20 @@ def warm_up() -> None:
     clean = sample().images[:1]
     noisy = make_noisy(clean, kind, level, 0)
     rank(clean, {methods.NOISY: noisy} | {name: methods.get(name, kind, level)(noisy) for name in shared_methods()})
+
+
+def default_digit() -> torch.Tensor:
+    """The digit a new visitor sees first (1, 28, 28)."""
+    return sample().images[class_indices()[view.DEFAULTS["digit_class"]][view.DEFAULTS["digit_index"]]]
+
+
+def precompute_default_page() -> None:
+    """Every shared method at every slider position on the page a new visitor opens (about 0.6 s of CPU, once).
+
+    Nearly every visitor of a hosted demo starts by moving the noise slider on this page; with its
+    results computed once at start, those moves cost a lookup instead of every method's run."""
+    kind, seed = view.DEFAULTS["noise_kind"], view.DEFAULTS["noise_seed"]
+    serving.precompute(default_digit(), kind, SLIDER_LEVELS, seed, tuple(shared_methods()))
 
 
 def run_whole_page_for_new_sessions() -> None:
@@ -172,13 +187,13 @@ def reader() -> torch.nn.Module | None:
 
 
 def png(image: torch.Tensor, scale: int = 1) -> bytes:
-    """A digit as PNG bytes, upscaled `scale` times nearest-neighbour; the same pixels are encoded once per server."""
-    return encoded(image.detach().numpy(), scale)
+    """A digit as PNG bytes, upscaled `scale` times nearest-neighbour (a download)."""
+    return preprocess.tensor_to_png(image, scale)
 
 
-@st.cache_resource(max_entries=1024, show_spinner=False)
-def encoded(pixels: np.ndarray, scale: int) -> bytes:
-    return preprocess.tensor_to_png(torch.from_numpy(pixels), scale)
+def shown(image: torch.Tensor, scale: int = SHOWN_SCALE) -> str:
+    """A digit as the page shows it: enlarged, in a PNG `data:` URL encoded once per server."""
+    return serving.png_url(image, scale)
 
 
 def init_state(models: list[str]) -> None:
@@ -313,7 +328,8 @@ def noise_ui() -> tuple[str, int]:
 def level_ui(disabled: bool) -> float:
     """The noise level, above the pictures it changes."""
     hint = "The noise's standard deviation on a white pixel; for salt & pepper, the share of pixels hit."
-    return st.slider("Noise level", 0.0, 1.0, step=0.01, key="noise_level", help=hint, disabled=disabled)
+    low, high, step = SLIDER_LEVELS[0], SLIDER_LEVELS[-1], SLIDER_LEVELS[1]
+    return st.slider("Noise level", low, high, step=step, key="noise_level", help=hint, disabled=disabled)
 
 
 def model_ui(models: list[str]) -> tuple[str, bool]:
@@ -343,11 +359,11 @@ def images_ui(clean: torch.Tensor, noisy: torch.Tensor, denoised: torch.Tensor, 
     """Original, noisy, denoised (and residual) side by side, with PNG downloads and the metrics
     (`figures`: MSE, PSNR and SSIM of the noisy and of the denoised digit)."""
     cols = st.columns(4 if residual else 3)
-    cols[0].image(png(clean, SHOWN_SCALE), caption="Original (28×28, what the model sees)", width="stretch")
-    cols[1].image(png(noisy, SHOWN_SCALE), caption="Noisy", width="stretch")
-    cols[2].image(png(denoised, SHOWN_SCALE), caption="Denoised", width="stretch")
+    cols[0].image(shown(clean), caption="Original (28×28, what the model sees)", width="stretch")
+    cols[1].image(shown(noisy), caption="Noisy", width="stretch")
+    cols[2].image(shown(denoised), caption="Denoised", width="stretch")
     if residual:
-        cols[3].image(png((denoised - clean).abs(), SHOWN_SCALE), caption="|denoised − original|", width="stretch")
+        cols[3].image(shown((denoised - clean).abs()), caption="|denoised − original|", width="stretch")
     # The PNG is made only when the button is pressed, not on every slider move.
     cols[1].download_button("Noisy PNG", lambda: png(noisy, SCALE), "noisy.png", "image/png", key="download_noisy")
     cols[2].download_button(
@@ -368,8 +384,8 @@ def readings(images: torch.Tensor) -> list[str]:
 def as_is_ui(noisy: torch.Tensor, denoised: torch.Tensor) -> None:
     """The picture as found and denoised, with figures that need no clean original: noise level and reading."""
     cols = st.columns(3)
-    cols[0].image(png(noisy, SHOWN_SCALE), caption="Your digit as it is (28×28, what the model sees)", width="stretch")
-    cols[1].image(png(denoised, SHOWN_SCALE), caption="Denoised", width="stretch")
+    cols[0].image(shown(noisy), caption="Your digit as it is (28×28, what the model sees)", width="stretch")
+    cols[1].image(shown(denoised), caption="Denoised", width="stretch")
     cols[1].download_button(
         "Denoised PNG", lambda: png(denoised, SCALE), "denoised.png", "image/png", key="download_denoised"
     )
@@ -433,38 +449,16 @@ def batch_tab(kind: str, level: float, seed: int, name: str) -> None:
             else [view.format_metric("psnr", p) for p in psnr]
         )
         st.caption(title)
-        st.image([png(x, BATCH_SCALE) for x in images], caption=captions, width=28 * BATCH_SCALE)
-
-
-# Shared, not copied (cache_resource, not cache_data: pickling every hit cost ~1 ms); nothing mutates them.
-@st.cache_resource(max_entries=4096, show_spinner=False)
-def shared_results(clean: np.ndarray, noise: tuple[str, float, int], names: tuple[str, ...]) -> tuple:
-    """The seeded noisy digit (1, 1, 28, 28), the outputs of the shared methods `names` on it, and their ranking
-    with the noisy input; shared by every visitor, so a move to a level anyone has seen costs a lookup."""
-    clean_t = torch.from_numpy(clean)[None]
-    with one_at_a_time():
-        noisy = make_noisy(clean_t, *noise)
-        outputs = {n: methods.get(n, *noise[:2])(noisy) for n in names}
-        return noisy, outputs, rank(clean_t, {methods.NOISY: noisy} | outputs)
-
-
-@st.cache_resource
-def one_at_a_time() -> threading.Lock:
-    """The server's computations of new results take turns.
-
-    Each of their many small torch and scikit-image calls lets go of the interpreter lock; with many
-    visitors computing at once they took it back in turns, every one of them finished near the end
-    of the whole burst, and the handovers cost CPU of their own. In turns, the first finish first."""
-    return threading.Lock()
+        st.image([shown(x, BATCH_SCALE) for x in images], caption=captions, width=28 * BATCH_SCALE)
 
 
 def denoise_shown(clean: torch.Tensor, name: str, noise: tuple[str, float, int], models: list[str],
                   every: bool) -> tuple[torch.Tensor, dict, list[dict]]:  # fmt: skip
     """The noisy digit, method `name`'s output on it and with `every` every other method's (name -> (1, 1, 28, 28)),
     and their ranking (the noisy input among them)."""
-    names = [name] + [n for n in session_methods(models) if every and n != name]
-    shared = tuple(n for n in names if n != "retrained")
-    noisy, outputs, rows = shared_results(clean.numpy(), noise, shared)
+    names = [n for n in session_methods(models) if every or n == name]
+    shared = tuple(n for n in names if n != "retrained")  # in one order whichever is shown: one cache entry
+    noisy, outputs, rows = serving.shared_results(clean, *noise, shared)
     if "retrained" in names:  # this visitor's own model: never cached for others
         outputs = outputs | {"retrained": method_for("retrained", *noise[:2])(noisy)}
         rows = rank(clean[None], {methods.NOISY: noisy} | outputs)

@@ -12,6 +12,7 @@ running server (a load balancer, say) and `--server-pid` names the processes to 
 their descendants; without it, every process whose command line contains "streamlit").
 
     python -m scripts.loadgen --visitors 1 --moves 60 --think 0.3 0.3 --out /tmp/lg-cost
+    python -m scripts.loadgen --visitors 1 --moves 60 --think 0.3 0.3 --page "digit=7&index=12" --out /tmp/lg-7
     python -m scripts.loadgen --visitors 20 --moves 10 --trainings 2 --out /tmp/lg-20
     python -m scripts.loadgen --url http://127.0.0.1:8598 --visitors 20 --moves 10 --trainings 2 --out /tmp/lg-proxy
 
@@ -53,6 +54,7 @@ class Plan:
     step_timeout: float
     train_timeout: float
     seed: int
+    page: str = ""
 
 
 @dataclass
@@ -138,7 +140,7 @@ async def visit(record: Record, plan: Plan, shared: Shared) -> None:
     visitor, rng = Visitor(plan.url, plan.step_timeout), random.Random(plan.seed * 1000 + record.visitor)
     try:
         started = time.perf_counter()
-        await visitor.open()
+        await visitor.open(plan.page)
         record.open_s = round(time.perf_counter() - started, 3)
         if record.trainer:
             await train(visitor, record, plan, shared)
@@ -196,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--train-timeout", type=float, default=300.0, help="seconds for a training")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds for the whole run")
     parser.add_argument("--seed", type=int, default=0)
+    page_help = "the page the visitors open, as a link's query: digit=7&index=12 (default: the first)"
+    parser.add_argument("--page", default="", metavar="QUERY", help=page_help)
     parser.add_argument("--out", type=Path, default=Path("loadgen-results"))
     return parser
 
@@ -213,7 +217,7 @@ def validate(args: argparse.Namespace) -> None:
 async def measure(args: argparse.Namespace, url: str, watch: ServerWatch) -> dict:
     """Run the visitors against `url` while `watch` polls the server; every raw figure."""
     plan = Plan(url, args.visitors, args.moves, tuple(args.think), args.trainings, args.ramp, args.train_epochs,
-                args.train_digits, args.step_timeout, args.train_timeout, args.seed)  # fmt: skip
+                args.train_digits, args.step_timeout, args.train_timeout, args.seed, args.page)  # fmt: skip
     shared = Shared(watch, time.perf_counter())
     watch.start()
     records, errors = await run_all(plan, shared, args.timeout)

@@ -1,0 +1,76 @@
+"""What a server computes once for all its visitors: shared results and the pictures' encodings.
+
+A web server shows the same few digits to many visitors, and a visitor moving a slider back and
+forth asks for the same results again. Both are cached here per process, keyed by the pixels
+themselves, so a result anyone has seen costs a lookup. Plain `functools.lru_cache` on bytes keys:
+hashing 3 KB of pixels takes about a microsecond, where a general-purpose cache that inspects its
+arguments on every call cost a visible share of a slider move. Cached results are shared, not
+copied; callers must not modify them.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import threading
+
+import numpy as np
+import torch
+
+from . import methods
+from .evaluate import make_noisy, rank
+from .preprocess import tensor_to_png
+
+RESULTS_KEPT = 4096  # (digit, noise) results: ~40 KB each with every method's output
+PICTURES_KEPT = 4096  # encoded pictures: ~1-2 KB each
+
+# New results are computed in turns. Each of their many small torch and scikit-image calls lets go of
+# the interpreter lock; with many visitors computing at once they took it back in turns, every one of
+# them finished near the end of the whole burst, and the handovers cost CPU of their own. In turns,
+# the first finish first.
+_turns = threading.Lock()
+
+
+def _key(image: torch.Tensor) -> tuple[bytes, tuple[int, ...], str]:
+    pixels = image.detach().cpu().numpy()
+    return pixels.tobytes(), pixels.shape, pixels.dtype.str
+
+
+def _image(key: tuple[bytes, tuple[int, ...], str]) -> torch.Tensor:
+    pixels, shape, dtype = key
+    return torch.from_numpy(np.frombuffer(pixels, dtype=dtype).reshape(shape).copy())
+
+
+def shared_results(clean: torch.Tensor, kind: str, level: float, seed: int,
+                   names: tuple[str, ...]) -> tuple[torch.Tensor, dict[str, torch.Tensor], list[dict]]:  # fmt: skip
+    """The seeded noisy digit (1, 1, H, W) for one clean digit (1, H, W), the outputs of methods `names`
+    on it (name -> (1, 1, H, W)) and their ranking with the noisy input (`evaluate.rank`)."""
+    return _results(_key(clean), kind, float(level), int(seed), tuple(names))
+
+
+@functools.lru_cache(maxsize=RESULTS_KEPT)
+def _results(clean: tuple, kind: str, level: float, seed: int, names: tuple[str, ...]) -> tuple:
+    clean_t = _image(clean)[None]
+    with _turns:
+        noisy = make_noisy(clean_t, kind, level, seed)
+        outputs = {name: methods.get(name, kind, level)(noisy) for name in names}
+        return noisy, outputs, rank(clean_t, {methods.NOISY: noisy} | outputs)
+
+
+def precompute(clean: torch.Tensor, kind: str, levels: list[float], seed: int, names: tuple[str, ...]) -> None:
+    """Compute the shared results of one clean digit at every one of `levels`: moves among them then cost lookups."""
+    for level in levels:
+        shared_results(clean, kind, level, seed, names)
+
+
+def png_url(image: torch.Tensor, scale: int = 1) -> str:
+    """A picture in [0, 1] as a PNG `data:` URL, upscaled `scale` times (see `preprocess.tensor_to_png`).
+
+    A page shows a data URL without a request of its own: a slider move that changes two
+    pictures sends them with the page's update instead of two more round trips to the server."""
+    return _png_url(_key(image), scale)
+
+
+@functools.lru_cache(maxsize=PICTURES_KEPT)
+def _png_url(image: tuple, scale: int) -> str:
+    return "data:image/png;base64," + base64.b64encode(tensor_to_png(_image(image), scale)).decode("ascii")
