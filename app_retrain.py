@@ -207,6 +207,7 @@ def retrained_ui() -> None:
 
 def retrain_tab(kind: str, level: float) -> None:
     """The Retrain tab: controls, a training when asked, and the session's retrained model."""
+    workers().warm()  # while the visitor picks the settings
     spec = retrain_ui(kind, level)
     if spec:
         retrain(spec)

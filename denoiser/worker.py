@@ -1,11 +1,12 @@
 """On-page trainings in a process of their own, so that a training never holds the web server's interpreter lock.
 
 The web process keeps a small `Pool` of workers, each a `python -m denoiser.worker` child started
-on first use and reused. A request names what to train; the worker loads the shipped model and the
-offline digits itself (nothing large crosses the pipe on the way in), trains, and sends back
-progress and, at the end, the checkpoint bytes. Messages are pickled over a socket pair, between
-this package's own processes only. A "cancel" from the web process stops the run at its next step;
-a worker that dies mid-run is noticed at once (the socket closes) and replaced by the next request.
+on first use (or ahead of it, `Pool.warm`) and reused. A request names what to train; the worker
+loads the shipped model and the offline digits itself (nothing large crosses the pipe on the way
+in), trains, and sends back progress and, at the end, the checkpoint bytes. Messages are pickled
+over a socket pair, between this package's own processes only. A "cancel" from the web process
+stops the run at its next step; a worker that dies mid-run is noticed at once (the socket closes)
+and replaced by the next request.
 
     request  {"arch", "scratch", "config": TrainConfig, "digits", "holdout", "curriculum"}
     replies  ("progress", {"step", "total_steps", "epoch", "loss", "images_per_s", "losses"})
@@ -85,15 +86,28 @@ class Pool:
     def __init__(self, keep: int = 1) -> None:
         self.keep = keep  # idle workers kept for the next request
         self._idle: list[Worker] = []
+        self._taken = 0  # workers handed out and not yet given back
         self._lock = threading.Lock()
 
     def take(self) -> Worker:
         with self._lock:
+            self._taken += 1
             while self._idle:
                 worker = self._idle.pop()
                 if worker.alive():
                     return worker
         return Worker()
+
+    def warm(self) -> None:
+        """Start a worker ahead of the first request, if this pool has none at all.
+
+        A worker takes seconds to start (Python, torch, the digits): started when a visitor opens
+        the training controls, it is ready by the time they press the button. Never a second one
+        beside a running training: each worker holds its own copy of torch in memory."""
+        with self._lock:
+            if self._taken or any(worker.alive() for worker in self._idle):
+                return
+            self._idle.append(Worker())
 
     def give_back(self, worker: Worker, on_idle=None) -> None:
         """Return a worker after its run. A run still going (cancelled) is drained in the background first;
@@ -121,6 +135,7 @@ class Pool:
 
     def _keep_or_stop(self, worker: Worker) -> None:
         with self._lock:
+            self._taken -= 1
             if worker.alive() and not worker.busy and len(self._idle) < self.keep:
                 self._idle.append(worker)
                 return
@@ -183,7 +198,10 @@ def serve(conn: Connection) -> None:
     from . import data
 
     torch.set_num_threads(1)
-    digits = None
+    try:  # before the first request, so that a worker started ahead of it is ready to train
+        digits = data.load_sample()
+    except data.DataUnavailableError:  # reported to the visitor with the first request
+        digits = None
     while True:
         try:
             request = conn.recv()

@@ -47,6 +47,20 @@ def finish(job: worker.Worker, timeout: float = 120.0) -> tuple[list[dict], tupl
     raise AssertionError("the worker gave no result in time")
 
 
+def worker_processes() -> list[int]:
+    """The training processes this test process has started and that still run."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[1]) == os.getpid() and fields[0] != "Z" and b"denoiser.worker" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
 @pytest.fixture
 def pool():
     pool = worker.Pool(keep=1)
@@ -67,6 +81,24 @@ def test_a_training_in_the_worker_reports_progress_and_returns_loadable_weights(
     assert torch.isfinite(torch.tensor([result["before"], result["after"]])).all()
     pool.give_back(job)
     assert pool.take() is job  # the process is reused: no second start-up
+
+
+def test_a_worker_started_ahead_is_the_one_that_trains_and_never_a_second_beside_a_training(pool):
+    """Opening the training controls starts a worker; pressing the button uses it; while it trains,
+    no other worker is started (each holds its own torch in memory)."""
+    others = set(worker_processes())  # other tests' pools
+    pool.warm()
+    pool.warm()  # the same visitor's next rerun
+    ahead = set(worker_processes()) - others
+    job = pool.take()
+    started = job.process.pid
+    assert ahead == {started}
+    job.send(tiny_request())
+    pool.warm()  # another visitor opens the controls during the training
+    assert set(worker_processes()) - others == {started}
+    assert finish(job)[1][0] == "done"
+    pool.give_back(job)
+    assert pool.take().process.pid == started
 
 
 def test_a_cancelled_training_stops_early_and_frees_its_slot(pool, tmp_path):
