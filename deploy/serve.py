@@ -98,15 +98,43 @@ def start(replica: Replica) -> None:
 
 
 def stop(process: subprocess.Popen | None, timeout: float = 10.0) -> None:
-    """SIGTERM, then SIGKILL if the process is still there after `timeout` seconds."""
-    if process is None or process.poll() is not None:
+    """SIGTERM, then SIGKILL if the process is still there after `timeout` seconds; then the same for whatever
+    else runs in its process group (a replica's training worker, nginx's workers)."""
+    if process is None:
         return
-    process.terminate()
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    end_group(process.pid, timeout)
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether a process of process group `pgid` still runs (a zombie waiting for its parent counts as gone)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+def end_group(pgid: int, timeout: float = 10.0) -> None:
+    """SIGTERM process group `pgid` (a process `spawn` started leads its own), SIGKILL it after `timeout` seconds;
+    returns once none of it runs (at once where there is no /proc to tell)."""
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signum)
+        deadline = time.monotonic() + timeout
+        while group_alive(pgid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not group_alive(pgid):
+            return
 
 
 def healthy(address: str, timeout: float = 3.0) -> bool:
