@@ -110,11 +110,11 @@ def test_a_forked_worker_trains_and_holds_none_of_the_servers_connections(pool):
         pool.warm(fork=True)
         job = pool.take()
         child = job.process.pid
-        job.send(tiny_request())
-        assert finish(job)[1][0] == "done"  # by now the copy has set itself up
         assert (Path("/proc") / str(child) / "comm").read_text().strip() == worker.WORKER_NAME
         sockets = [fd for fd in (Path("/proc") / str(child) / "fd").iterdir() if "socket" in os.readlink(fd)]
         assert len(sockets) == 1  # its own end of the pipe to the server, nothing else
+        job.send(tiny_request())
+        assert finish(job)[1][0] == "done"
     finally:
         listening.close()
     os.kill(child, signal.SIGKILL)
