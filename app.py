@@ -74,7 +74,7 @@ def shared_methods() -> list[str]:
 
 @st.cache_resource
 def prepare_server() -> None:
-    """Once per server, after the models are loaded: the thread count, the sample, a frozen heap, a training worker.
+    """Once per server, after the models are loaded: the serving thread count, the sample, and a frozen heap.
 
     The heap: what is loaded once per server (torch, the models, the sample) is exempted from garbage collection.
 
@@ -90,8 +90,6 @@ def prepare_server() -> None:
     precompute_default_page()
     gc.collect()
     gc.freeze()
-    # Forked now, while no visitor's run is inside torch: it shares this process's torch, models and digits.
-    app_retrain.workers().warm(fork=True)
 
 
 def warm_up() -> None:
