@@ -87,7 +87,6 @@ def prepare_server() -> None:
     sample()
     warm_up()
     run_whole_page_for_new_sessions()
-    precompute_default_page()
     gc.collect()
     gc.freeze()
 
@@ -97,17 +96,15 @@ def warm_up() -> None:
 
     Importing pandas for the first chart (a training's loss curve, say) took about a second, and the
     first call of each method and metric (lazy imports, first-call set-up) tens of milliseconds: with
-    twenty visitors moving at that moment, each of their moves waited for it."""
+    twenty visitors moving at that moment, each of their moves waited for it. The methods' and metrics'
+    first calls are those of `precompute_default_page`."""
     plots.import_pandas()
-    kind, level = view.DEFAULTS["noise_kind"], view.DEFAULTS["noise_level"]
-    clean = sample().images[:1]
-    noisy = make_noisy(clean, kind, level, 0)
-    rank(clean, {methods.NOISY: noisy} | {name: methods.get(name, kind, level)(noisy) for name in shared_methods()})
+    precompute_default_page()
 
 
-def default_digit() -> torch.Tensor:
-    """The digit a new visitor sees first (1, 28, 28)."""
-    return sample().images[class_indices()[view.DEFAULTS["digit_class"]][view.DEFAULTS["digit_index"]]]
+def sample_digit(digit_class: int, index: int) -> torch.Tensor:
+    """Sample digit number `index` of class `digit_class` (1, 28, 28)."""
+    return sample().images[class_indices()[digit_class][index]]
 
 
 def precompute_default_page() -> None:
@@ -115,8 +112,9 @@ def precompute_default_page() -> None:
 
     Nearly every visitor of a hosted demo starts by moving the noise slider on this page; with its
     results computed once at start, those moves cost a lookup instead of every method's run."""
+    clean = sample_digit(view.DEFAULTS["digit_class"], view.DEFAULTS["digit_index"])
     kind, seed = view.DEFAULTS["noise_kind"], view.DEFAULTS["noise_seed"]
-    serving.precompute(default_digit(), kind, SLIDER_LEVELS, seed, tuple(shared_methods()))
+    serving.precompute(clean, kind, SLIDER_LEVELS, seed, tuple(shared_methods()))
 
 
 def run_whole_page_for_new_sessions() -> None:
@@ -250,7 +248,7 @@ def pick_ui() -> torch.Tensor:
     cols[1].button("▶", key="next", on_click=_move_index, args=(1,), width="stretch", help="Next sample")
     cols[2].button("Random", key="random", on_click=_random_digit, width="stretch", help="A random digit")
     index = st.number_input(f"Sample number (of {count})", 0, count - 1, key="digit_index")
-    return sample().images[class_indices()[digit_class][index]]
+    return sample_digit(digit_class, index)
 
 
 def _clear_canvas() -> None:
@@ -304,7 +302,7 @@ def source_ui(keep_noise: bool) -> torch.Tensor:
     clean = draw_ui(keep_noise) if source == "draw" else upload_ui(keep_noise)
     if clean is None:
         st.caption("Meanwhile, the page shows the sample digit.")
-        clean = sample().images[class_indices()[st.session_state.digit_class][st.session_state.digit_index]]
+        clean = sample_digit(st.session_state.digit_class, st.session_state.digit_index)
     return clean
 
 
