@@ -20,6 +20,11 @@ COOKIE = "denoiser_replica"
 FAIL_TIMEOUT = "5s"
 # Room for the multipart envelope around a file of exactly maxUploadSize.
 ENVELOPE_KB = 64
+# nginx keeps idle connections to a replica for reuse. Streamlit's server (uvicorn) closes a connection
+# idle for 5 s; nginx's own default is 60 s, so it could send a request down a connection the replica was
+# closing at that moment, get a reset, count the replica as failed and move its visitors to another one.
+# nginx lets go first.
+UPSTREAM_IDLE = "3s"
 
 
 def max_upload_mb(config: Path = STREAMLIT_CONFIG) -> int:
@@ -40,7 +45,7 @@ def _server(address: str, backup: bool = False) -> str:
 def _upstream(name: str, primary: list[str], standby: list[str]) -> str:
     lines = [f"    upstream {name} {{", f"        zone {name} 64k;"]
     lines += [_server(a) for a in primary] + [_server(a, backup=True) for a in standby]
-    lines += ["        keepalive 16;", "    }"]
+    lines += ["        keepalive 16;", f"        keepalive_timeout {UPSTREAM_IDLE};", "    }"]
     return "\n".join(lines)
 
 

@@ -47,6 +47,24 @@ def test_the_rendered_config_passes_nginx_t(tmp_path):
     assert "syntax is ok" in checked.stderr
 
 
+def test_nginx_lets_go_of_idle_replica_connections_before_the_replica_does(tmp_path):
+    """Every upstream drops an idle connection sooner than Streamlit's server (uvicorn, as Streamlit configures
+    it) closes one: otherwise a request reusing it can meet the replica's close, get a reset, and the
+    replica is taken out and its visitors moved."""
+    import uvicorn
+
+    from streamlit.web.server.starlette.starlette_server import _get_uvicorn_config_kwargs
+
+    replica_idle = uvicorn.Config(app=None, **_get_uvicorn_config_kwargs()).timeout_keep_alive
+    text = nginx.render(["127.0.0.1:8601", "127.0.0.1:8602"], "8598", tmp_path, tmp_path)
+    blocks = re.findall(r"upstream (\w+) \{(.*?)\}", text, flags=re.S)
+    assert [name for name, _ in blocks] == ["any_replica", "r0", "r1"]
+    for name, body in blocks:
+        assert "keepalive 16;" in body, name
+        idle = re.search(r"keepalive_timeout (\d+)s;", body)
+        assert idle and int(idle.group(1)) < replica_idle, (name, body)
+
+
 def test_a_config_needs_a_replica(tmp_path):
     """No replica at all is refused with a ValueError naming the parameter."""
     with pytest.raises(ValueError, match="addresses"):
