@@ -74,7 +74,7 @@ def shared_methods() -> list[str]:
 
 @st.cache_resource
 def prepare_server() -> None:
-    """Once per server, after the models are loaded: the serving thread count, the sample, and a frozen heap.
+    """Once per server, after the models are loaded: the thread count, the sample, a frozen heap, a training worker.
 
     The heap: what is loaded once per server (torch, the models, the sample) is exempted from garbage collection.
 
@@ -89,6 +89,8 @@ def prepare_server() -> None:
     run_whole_page_for_new_sessions()
     gc.collect()
     gc.freeze()
+    # Forked now, while no visitor's run is inside torch: it shares this process's torch, models and digits.
+    app_retrain.workers().warm(fork=True)
 
 
 def warm_up() -> None:

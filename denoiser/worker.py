@@ -16,7 +16,10 @@ and replaced by the next request.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -26,6 +29,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 PROGRESS_SECONDS = 0.25  # how often a worker reports progress: the page redraws at most once a second anyway
+WORKER_NAME = "denoiser.worker"  # a forked worker's process name (at most 15 characters)
 WORKER_NICE = 10  # trainings are background work: the web processes' reruns come first on a busy machine
 DRAIN_SECONDS = 30.0  # how long a cancelled run may take to stop before its worker is killed
 
@@ -35,15 +39,16 @@ class WorkerDied(RuntimeError):
 
 
 class Worker:
-    """One training process and the web process's end of its socket."""
+    """One training process and the web process's end of its socket.
 
-    def __init__(self) -> None:
+    Started as `python -m denoiser.worker`, or with `fork` as a copy of the calling process, which then
+    shares that process's memory until either writes to it: torch's libraries and the ~280 MB that
+    importing it allocates are held once for both. Fork only where no other thread is inside torch
+    (a lock one holds would stay locked in the copy): the server forks its first worker while it starts."""
+
+    def __init__(self, fork: bool = False) -> None:
         ours, theirs = socket.socketpair()
-        command = [sys.executable, "-m", "denoiser.worker", str(theirs.fileno())]
-        # The package's folder on the path: the server may have been started from anywhere.
-        package_root = str(Path(__file__).resolve().parent.parent)
-        env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
-        self.process = subprocess.Popen(command, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env)
+        self.process = _Forked(theirs, ours) if fork else _spawn(theirs)
         theirs.close()
         self.conn = Connection(ours.detach())
         self.busy = False  # a request was sent and its final reply not yet received
@@ -80,6 +85,63 @@ class Worker:
         self.process.wait()
 
 
+def _spawn(theirs: socket.socket) -> subprocess.Popen:
+    command = [sys.executable, "-m", "denoiser.worker", str(theirs.fileno())]
+    # The package's folder on the path: the server may have been started from anywhere.
+    package_root = str(Path(__file__).resolve().parent.parent)
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+    return subprocess.Popen(command, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env)
+
+
+class _Forked:
+    """A forked worker process, with the part of `subprocess.Popen`'s interface that `Worker` uses."""
+
+    def __init__(self, theirs: socket.socket, ours: socket.socket) -> None:
+        self.returncode: int | None = None
+        self.pid = os.fork()
+        if self.pid == 0:
+            _forked_main(theirs, ours)
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        return self.returncode
+
+
+def _forked_main(theirs: socket.socket, ours: socket.socket) -> None:
+    """The forked copy: drop all that is the server's, answer requests, and never return into the server's code."""
+    try:
+        gc.freeze()  # the server's objects are never collected here: their finalizers would close its files
+        ours.close()
+        keep = theirs.fileno()
+        # The server's listening socket and its visitors' connections: held here, they would outlive the server.
+        os.closerange(3, keep)
+        os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_DFL)
+        signal.set_wakeup_fd(-1)  # the server's event loop's, closed above: a file opened here could take its number
+        # New stream objects: a thread of the server's (none runs here) may have held the old ones' locks.
+        sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115 - open for the process's life
+        sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+        with contextlib.suppress(OSError):  # Linux: how ps and the load reports tell it from the server
+            Path("/proc/self/comm").write_text(WORKER_NAME)
+        os.nice(WORKER_NICE)
+        serve(Connection(theirs.detach()))
+    finally:
+        os._exit(0)
+
+
 class Pool:
     """The web process's training workers: an idle one is reused, else a new one is started."""
 
@@ -98,8 +160,8 @@ class Pool:
                     return worker
         return Worker()
 
-    def warm(self) -> None:
-        """Start a worker ahead of the first request, if this pool has none at all.
+    def warm(self, fork: bool = False) -> None:
+        """Start a worker ahead of the first request (forked: see `Worker`), if this pool has none at all.
 
         A worker takes seconds to start (Python, torch, the digits): started when a visitor opens
         the training controls, it is ready by the time they press the button. Never a second one
@@ -107,7 +169,7 @@ class Pool:
         with self._lock:
             if self._taken or any(worker.alive() for worker in self._idle):
                 return
-            self._idle.append(Worker())
+            self._idle.append(Worker(fork))
 
     def give_back(self, worker: Worker, on_idle=None) -> None:
         """Return a worker after its run. A run still going (cancelled) is drained in the background first;

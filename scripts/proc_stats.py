@@ -40,10 +40,13 @@ def _stat(pid: int) -> tuple[int, float, int] | None:
 
 
 def _command(pid: int) -> str:
+    """The command line, and the process's own name where that says more (a forked process names itself)."""
     try:
-        return (PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        command = (PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        name = (PROC / str(pid) / "comm").read_text().strip()
     except OSError:
         return ""
+    return command if name in command else f"{command} [{name}]"
 
 
 def _memory_mb(pid: int) -> tuple[float, float]:

@@ -19,7 +19,9 @@ import time
 from pathlib import Path
 
 import pytest
+import uvicorn
 from conftest import headless_chromium, skip_or_fail
+from streamlit.web.server.starlette.starlette_server import _get_uvicorn_config_kwargs
 
 from deploy import nginx
 from deploy.serve import healthy, nginx_path
@@ -51,10 +53,6 @@ def test_nginx_lets_go_of_idle_replica_connections_before_the_replica_does(tmp_p
     """Every upstream drops an idle connection sooner than Streamlit's server (uvicorn, as Streamlit configures
     it) closes one: otherwise a request reusing it can meet the replica's close, get a reset, and the
     replica is taken out and its visitors moved."""
-    import uvicorn
-
-    from streamlit.web.server.starlette.starlette_server import _get_uvicorn_config_kwargs
-
     replica_idle = uvicorn.Config(app=None, **_get_uvicorn_config_kwargs()).timeout_keep_alive
     text = nginx.render(["127.0.0.1:8601", "127.0.0.1:8602"], "8598", tmp_path, tmp_path)
     blocks = re.findall(r"upstream (\w+) \{(.*?)\}", text, flags=re.S)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -99,6 +100,28 @@ def test_a_worker_started_ahead_is_the_one_that_trains_and_never_a_second_beside
     assert finish(job)[1][0] == "done"
     pool.give_back(job)
     assert pool.take().process.pid == started
+
+
+def test_a_forked_worker_trains_and_holds_none_of_the_servers_connections(pool):
+    """Forked at the server's start, the worker shares its memory but not its sockets: a visitor's
+    connection or the listening socket held open there would outlive the server."""
+    listening = socket.create_server(("127.0.0.1", 0))
+    try:
+        pool.warm(fork=True)
+        job = pool.take()
+        child = job.process.pid
+        job.send(tiny_request())
+        assert finish(job)[1][0] == "done"  # by now the copy has set itself up
+        assert (Path("/proc") / str(child) / "comm").read_text().strip() == worker.WORKER_NAME
+        sockets = [fd for fd in (Path("/proc") / str(child) / "fd").iterdir() if "socket" in os.readlink(fd)]
+        assert len(sockets) == 1  # its own end of the pipe to the server, nothing else
+    finally:
+        listening.close()
+    os.kill(child, signal.SIGKILL)
+    with pytest.raises(worker.WorkerDied):
+        finish(job)
+    pool.give_back(job)
+    assert pool.take().process.pid != child  # a dead worker is replaced (by a spawned one)
 
 
 def test_a_cancelled_training_stops_early_and_frees_its_slot(pool, tmp_path):
