@@ -32,6 +32,8 @@ PROGRESS_SECONDS = 0.25  # how often a worker reports progress: the page redraws
 WORKER_NAME = "denoiser.worker"  # a forked worker's process name (at most 15 characters)
 WORKER_NICE = 10  # trainings are background work: the web processes' reruns come first on a busy machine
 DRAIN_SECONDS = 30.0  # how long a cancelled run may take to stop before its worker is killed
+# Forking a process that runs threads is safe enough on Linux; macOS's system libraries may crash the copy.
+CAN_FORK = sys.platform.startswith("linux")
 
 
 class WorkerDied(RuntimeError):
@@ -48,7 +50,7 @@ class Worker:
 
     def __init__(self, fork: bool = False) -> None:
         ours, theirs = socket.socketpair()
-        self.process = _Forked(theirs, ours) if fork else _spawn(theirs)
+        self.process = _start(theirs, ours, fork and CAN_FORK)
         theirs.close()
         self.conn = Connection(ours.detach())
         self.busy = False  # a request was sent and its final reply not yet received
@@ -83,6 +85,15 @@ class Worker:
         if self.alive():
             self.process.kill()
         self.process.wait()
+
+
+def _start(theirs: socket.socket, ours: socket.socket, fork: bool):
+    if fork:
+        try:
+            return _Forked(theirs, ours)
+        except OSError:  # no memory for the copy's page tables, or no process left: a fresh one may still start
+            pass
+    return _spawn(theirs)
 
 
 def _spawn(theirs: socket.socket) -> subprocess.Popen:

@@ -124,6 +124,21 @@ def test_a_forked_worker_trains_and_holds_none_of_the_servers_connections(pool):
     assert pool.take().process.pid != child  # a dead worker is replaced (by a spawned one)
 
 
+def test_a_worker_that_cannot_be_forked_is_started_afresh(pool, monkeypatch):
+    """A server that cannot fork (no memory for the copy, a process limit) still gets a worker that trains."""
+
+    def no_fork():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    pool.warm(fork=True)
+    job = pool.take()
+    job.send(tiny_request())
+    assert finish(job)[1][0] == "done"
+    assert "denoiser.worker" in (Path("/proc") / str(job.process.pid) / "cmdline").read_text()  # python -m ...
+    pool.give_back(job)
+
+
 def test_a_cancelled_training_stops_early_and_frees_its_slot(pool, tmp_path):
     slot = slots.Ticket(limit=1, folder=tmp_path).try_start()
     job = pool.take()
