@@ -46,6 +46,9 @@ STROKE_QUARTILES = (2.4, 3.4)
 # The ink's level is the 90th percentile of the smoothed strokes: their median sits below a thin stroke's
 # true contrast (smoothing lowers it), which made digits found in grainy pictures too bright and thick.
 LEVEL_Q = 90
+# Not one digit: more than MAX_MARKS marks of one size (specks, print, a page of digits), a "digit" of more
+# than MAX_PIECES such pieces, or a largest mark under SPECK_SIDE of the picture's side with MAX_SPECKS like it.
+MAX_MARKS, MAX_PIECES, MAX_SPECKS, SPECK_SIDE = 200, 8, 20, 0.03
 FINE = 4  # strokes are measured and corrected with the digit fitted into (20 * FINE) pixels
 
 
@@ -249,22 +252,42 @@ def _mark_kind(region, thick: float, shape: tuple[int, int]) -> str:
 
 
 def _group(regions: list) -> tuple[list, int]:
-    """The largest mark and the pieces beside it (a digit drawn in several strokes); and the count of marks."""
+    """The largest mark and the pieces beside it (a digit drawn in several strokes); and the count of marks.
+
+    Boxes are compared as arrays: a picture of thousands of specks is grouped in milliseconds (region
+    objects compared one by one, as `list.remove` does, took minutes)."""
     regions = sorted(regions, key=lambda r: -r.area)
-    top, left, bottom, right = regions[0].bbox
+    boxes = np.array([r.bbox for r in regions], dtype=float)  # (N, 4): top, left, bottom, right
+    top, left, bottom, right = boxes[0]
     margin = 0.15 * max(bottom - top, right - left)
-    group, rest, grew = [regions[0]], regions[1:], True
+    taken = np.zeros(len(regions), bool)
+    taken[0] = grew = True
     while grew:
-        grew = False
-        for region in list(rest):
-            t, le, b, r = region.bbox
-            if t < bottom + margin and b > top - margin and le < right + margin and r > left - margin:
-                group.append(region)
-                rest.remove(region)
-                top, left, bottom, right = min(top, t), min(left, le), max(bottom, b), max(right, r)
-                grew = True
-    marks = 1 + sum(r.area >= 0.15 * regions[0].area for r in rest)
-    return group, marks
+        near = ~taken & (boxes[:, 0] < bottom + margin) & (boxes[:, 2] > top - margin)
+        near &= (boxes[:, 1] < right + margin) & (boxes[:, 3] > left - margin)
+        grew = bool(near.any())
+        taken |= near
+        top, left = boxes[taken, 0].min(), boxes[taken, 1].min()
+        bottom, right = boxes[taken, 2].max(), boxes[taken, 3].max()
+    similar = sum(r.area >= 0.15 * regions[0].area for r, t in zip(regions, taken, strict=True) if not t)
+    return [r for r, t in zip(regions, taken, strict=True) if t], 1 + similar
+
+
+def _refuse_specks(regions: list, group: list, shape: tuple[int, int]) -> None:
+    """ImageError for a picture of many marks of one size (specks, grain, print): none of them is a digit.
+
+    A digit is one mark, or a few pieces (a 5's flag, a broken stroke: at most 4 in every simulated
+    photo); grouped, specks chain into one "digit" of hundreds of pieces the size of the picture."""
+    areas = np.array([r.area for r in regions])
+    similar = int((areas >= 0.15 * areas.max()).sum())
+    pieces = sum(r.area >= 0.15 * areas.max() for r in group)
+    top, left, bottom, right = regions[int(areas.argmax())].bbox
+    small = max(bottom - top, right - left) < SPECK_SIDE * max(shape)
+    if similar > MAX_MARKS or pieces > MAX_PIECES or (small and similar > MAX_SPECKS):
+        raise ImageError(
+            f"No digit found: the picture holds {similar:,} small marks of about the same size (specks, grain or "
+            "print). Crop it closer to one digit."
+        )
 
 
 def _find(ink_s: np.ndarray, smooth: float) -> tuple[np.ndarray, int, float]:
@@ -292,6 +315,7 @@ def _find(ink_s: np.ndarray, smooth: float) -> tuple[np.ndarray, int, float]:
             "No digit found: the picture is blank but for marks that cannot be a digit (specks, lines, edges)."
         )
     group, marks = _group(regions)
+    _refuse_specks(regions, group, ink_s.shape)
     core = np.isin(labels, [r.label for r in group])
     reach = max(1, round(2 * smooth))
     mask = np.zeros_like(core)

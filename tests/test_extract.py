@@ -119,6 +119,39 @@ def test_a_blank_page_is_refused_whatever_its_light(scene):
             image_to_mnist(photos.SCENES[scene][0](np.zeros((28, 28)), rng))
 
 
+def specks(shape: tuple[int, int], count: int, side: int, seed: int) -> bytes:
+    """A white page with `count` black squares of `side` pixels scattered over it, as PNG."""
+    rng = np.random.default_rng(seed)
+    page = np.full(shape, 255, np.uint8)
+    for y, x in zip(rng.integers(0, shape[0], count), rng.integers(0, shape[1], count), strict=True):
+        page[y : y + side, x : x + side] = 0
+    return encode(page)
+
+
+@pytest.mark.timeout(30)  # the grouping of marks once took minutes on such a picture
+@pytest.mark.parametrize(
+    ("shape", "count", "side"), [((600, 800), 5000, 2), ((1000, 1000), 5000, 3), ((400, 400), 5000, 2),
+                                 ((1000, 1000), 20000, 3), ((1000, 1000), 500, 4)]
+)  # fmt: skip
+def test_a_picture_of_specks_holds_no_digit(shape, count, side):
+    """Thousands of specks are not one digit the size of the picture: the upload is refused, with a reason."""
+    data = specks(shape, count, side, seed=1)
+    assert len(data) < 70_000
+    with pytest.raises(ImageError, match=r"No digit found.*marks of about the same size"):
+        extract_image(data)
+
+
+def test_a_digit_among_a_few_specks_is_still_found(seven):
+    page = page_with(seven[0].numpy(), 300, ink=20, paper=220, top=90, left=90)
+    rng = np.random.default_rng(4)
+    for y, x in rng.integers(0, 297, (30, 2)):
+        if not (80 < y < 212 and 80 < x < 212):
+            page[y : y + 3, x : x + 3] = 0
+    found = extract_image(encode(page))
+    top, left, bottom, right = found.box
+    assert top >= 90 and left >= 90 and bottom <= 202 and right <= 202
+
+
 def test_phone_photos_are_read_by_the_classifier(test_digits, classifier):
     """Simulated phone photos of ten test digits: each digit found is read as the digit written."""
     digits = test_digits.subset(slice(0, 10))
