@@ -22,6 +22,9 @@ from denoiser.noise import NOISE_KINDS, NoiseRange
 from denoiser.train import TrainConfig
 
 TRAIN_SECONDS = 60.0  # a retraining stops after this wall time, whatever its settings
+# The worker measures the model before and after, and may first have to start: a run not over this long after
+# TRAIN_SECONDS is killed from here (the limit inside the worker cannot fire in a stopped process).
+FINISH_SECONDS = 45.0
 # How often a training redraws its progress bar and its loss curve. Every redraw costs the visitor's
 # browser a render of the page, and a plotly chart more. At 4 and 1 per second, with st.status's
 # spinner, a training page took 0.26 of a core in headless Chromium; at 1 and 1/5 without it, 0.10
@@ -152,7 +155,7 @@ def train_in_worker(spec: dict) -> dict | None:
         with st.container(border=True):
             st.markdown(f"**Retraining {spec['arch']}…**")
             job = workers().take()
-            job.send(worker_request(spec))
+            job.send(worker_request(spec), limit=TRAIN_SECONDS + FINISH_SECONDS)
             result = relay(job, spec, connected)
     except worker.WorkerDied as err:
         st.error(f"The training failed: {err}. Nothing else is affected; please try again.")

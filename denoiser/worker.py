@@ -6,7 +6,8 @@ loads the shipped model and the offline digits itself (nothing large crosses the
 in), trains, and sends back progress and, at the end, the checkpoint bytes. Messages are pickled
 over a socket pair, between this package's own processes only. A "cancel" from the web process
 stops the run at its next step; a worker that dies mid-run is noticed at once (the socket closes)
-and replaced by the next request.
+and replaced by the next request; one that stops answering, or runs past its request's deadline, is
+killed from the web side (`Worker.receive`).
 
     request  {"arch", "scratch", "config": TrainConfig, "digits", "holdout", "curriculum"}
     replies  ("progress", {"step", "total_steps", "epoch", "loss", "images_per_s", "losses"})
@@ -32,12 +33,20 @@ PROGRESS_SECONDS = 0.25  # how often a worker reports progress: the page redraws
 WORKER_NAME = "denoiser.worker"  # a forked worker's process name (at most 15 characters)
 WORKER_NICE = 10  # trainings are background work: the web processes' reruns come first on a busy machine
 DRAIN_SECONDS = 30.0  # how long a cancelled run may take to stop before its worker is killed
+# A busy worker reports every PROGRESS_SECONDS; one silent this long is stopped (SIGSTOP, a deadlock, swapped
+# out) and is killed: its own time limit runs inside it and cannot fire. Generous: a worker started afresh
+# imports torch and loads the digits before its first report, at a low priority on a busy machine.
+SILENT_SECONDS = 45.0
 # Forking a process that runs threads is safe enough on Linux; macOS's system libraries may crash the copy.
 CAN_FORK = sys.platform.startswith("linux")
 
 
 class WorkerDied(RuntimeError):
     """The training process ended without a result (killed, or out of memory)."""
+
+
+class WorkerStuck(WorkerDied):
+    """The training process stopped answering, or ran past its deadline; it has been killed."""
 
 
 class Worker:
@@ -54,30 +63,48 @@ class Worker:
         theirs.close()
         self.conn = Connection(ours.detach())
         self.busy = False  # a request was sent and its final reply not yet received
+        self.heard = time.monotonic()  # when the worker last answered (or was last sent a request)
+        self.deadline = float("inf")  # when the request being run must have ended (monotonic clock)
 
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def send(self, message: object) -> None:
+    def send(self, message: object, limit: float | None = None) -> None:
+        """Send a request (a dict) or "cancel"; a request must have ended within `limit` seconds, if given."""
         try:
             self.conn.send(message)
         except OSError as err:
             raise WorkerDied(f"the training process ended ({err})") from None
         if isinstance(message, dict):
-            self.busy = True
+            self.busy, self.heard = True, time.monotonic()
+            self.deadline = self.heard + limit if limit is not None else float("inf")
 
     def receive(self, timeout: float) -> tuple[str, object] | None:
-        """The next reply, or None if none came within `timeout` seconds; WorkerDied if the process ended."""
+        """The next reply, or None if none came within `timeout` seconds.
+
+        WorkerDied if the process ended; WorkerStuck (the process killed) if a busy worker has been silent for
+        `SILENT_SECONDS` or is past its request's deadline."""
         try:
             if not self.conn.poll(timeout):
+                self._check_deadlines()
                 return None
             kind, body = self.conn.recv()
         except (EOFError, OSError):
             self.stop()
             raise WorkerDied(f"the training process ended (exit status {self.process.returncode})") from None
+        self.heard = time.monotonic()
         if kind != "progress":
             self.busy = False
         return kind, body
+
+    def _check_deadlines(self) -> None:
+        now = time.monotonic()
+        if not self.busy or (now - self.heard < SILENT_SECONDS and now < self.deadline):
+            return
+        self.stop()
+        if now >= self.deadline:
+            raise WorkerStuck("the training process ran past its time limit and was stopped")
+        raise WorkerStuck(f"the training process stopped answering for {now - self.heard:.0f} s and was stopped")
 
     def stop(self) -> None:
         """End the process (a busy or broken worker is not reused)."""

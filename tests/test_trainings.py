@@ -55,9 +55,11 @@ def worker_processes() -> list[int]:
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
             command = (stat.parent / "cmdline").read_bytes()
+            name = (stat.parent / "comm").read_text().strip()  # a forked worker names itself
         except OSError:  # ended meanwhile
             continue
-        if int(fields[1]) == os.getpid() and fields[0] != "Z" and b"denoiser.worker" in command:
+        ours = int(fields[1]) == os.getpid() and fields[0] != "Z"
+        if ours and (b"denoiser.worker" in command or name == worker.WORKER_NAME):
             found.append(int(stat.parent.name))
     return found
 
@@ -168,6 +170,37 @@ def test_a_killed_worker_is_reported_and_the_next_training_works(pool):
     assert finish(fresh)[1][0] == "done"
 
 
+def test_a_stopped_worker_is_killed_and_replaced_and_frees_its_slot(pool, tmp_path, monkeypatch):
+    """A worker that stops answering (here SIGSTOP) cannot hold the page or the machine's slot for ever."""
+    monkeypatch.setattr(worker, "SILENT_SECONDS", 2.0)
+    slot = slots.Ticket(limit=1, folder=tmp_path).try_start()
+    job = pool.take()
+    job.send(tiny_request(epochs=20, digits=512))
+    assert job.receive(timeout=120) is not None  # running
+    os.kill(job.process.pid, signal.SIGSTOP)
+    started = time.monotonic()
+    with pytest.raises(worker.WorkerStuck, match="stopped answering"):
+        finish(job)
+    assert time.monotonic() - started < 10
+    assert job.process.poll() is not None  # killed, not left stopped
+    freed = []
+    pool.give_back(job, on_idle=lambda: (slot.release(), freed.append(True)))
+    assert freed and slots.Ticket(limit=1, folder=tmp_path).try_start() is not None
+    monkeypatch.undo()  # a worker started afresh is silent for seconds while it imports torch
+    fresh = pool.take()
+    assert fresh is not job
+    fresh.send(tiny_request())
+    assert finish(fresh)[1][0] == "done"
+
+
+def test_a_run_past_its_deadline_is_killed_although_it_reports_progress(pool):
+    job = pool.take()
+    job.send(tiny_request(epochs=200, digits=512), limit=3.0)
+    with pytest.raises(worker.WorkerStuck, match="time limit"):
+        finish(job)
+    assert job.process.poll() is not None
+
+
 def test_a_failing_request_is_an_error_reply_and_the_worker_carries_on(pool):
     job = pool.take()
     job.send(tiny_request() | {"arch": "no-such-model"})
@@ -231,6 +264,32 @@ def test_a_wrong_training_limit_names_the_setting(monkeypatch, text):
 def test_the_default_limit_leaves_a_core_to_the_pages(monkeypatch):
     monkeypatch.delenv(slots.LIMIT_ENV, raising=False)
     assert slots.default_limit() == max(1, len(os.sched_getaffinity(0)) - 1)
+
+
+def test_a_visitor_whose_training_worker_stops_is_told_and_the_slot_is_freed(monkeypatch, tmp_path):
+    """The Retrain tab's worker stops answering: the page says so instead of waiting for ever."""
+    monkeypatch.setenv(slots.LIMIT_ENV, "1")
+    monkeypatch.setenv(slots.DIR_ENV, str(tmp_path))
+    monkeypatch.setattr(worker, "SILENT_SECONDS", 2.0)
+    others = set(worker_processes())
+    try:
+        app = AppTest.from_file(APP, default_timeout=90).run()
+        app.session_state["view"] = "Retrain"
+        app.run()  # the server's start forked a worker ahead of the button
+        deadline = time.monotonic() + 10
+        while not set(worker_processes()) - others and time.monotonic() < deadline:
+            time.sleep(0.1)  # the copy names itself just after the fork
+        (stuck,) = set(worker_processes()) - others
+        os.kill(stuck, signal.SIGSTOP)
+        app.select_slider(key="retrain_digits").set_value(64)
+        app.button(key="retrain").click().run()
+        assert not app.exception
+        assert any("stopped answering" in e.value for e in app.error)
+        assert "retrained" not in app.session_state
+        assert stuck not in worker_processes()  # killed, not left stopped
+        assert slots.Ticket(limit=1, folder=tmp_path).try_start() is not None
+    finally:
+        st.cache_resource.clear()
 
 
 def test_a_visitor_waits_in_the_queue_then_hears_the_server_is_busy(monkeypatch, tmp_path):
