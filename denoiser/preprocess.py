@@ -284,10 +284,7 @@ def _refuse_specks(regions: list, group: list, shape: tuple[int, int]) -> None:
     top, left, bottom, right = regions[int(areas.argmax())].bbox
     small = max(bottom - top, right - left) < SPECK_SIDE * max(shape)
     if similar > MAX_MARKS or pieces > MAX_PIECES or (small and similar > MAX_SPECKS):
-        raise ImageError(
-            f"No digit found: the picture holds {similar:,} small marks of about the same size (specks, grain or "
-            "print). Crop it closer to one digit."
-        )
+        raise ImageError(f"No digit found: the picture is blank but for specks ({similar:,} small marks of one size).")
 
 
 def _find(ink_s: np.ndarray, smooth: float) -> tuple[np.ndarray, int, float]:

@@ -271,6 +271,7 @@ def test_a_visitor_whose_training_worker_stops_is_told_and_the_slot_is_freed(mon
     monkeypatch.setenv(slots.LIMIT_ENV, "1")
     monkeypatch.setenv(slots.DIR_ENV, str(tmp_path))
     monkeypatch.setattr(worker, "SILENT_SECONDS", 2.0)
+    st.cache_resource.clear()  # a server of its own, whose start forks a worker
     others = set(worker_processes())
     try:
         app = AppTest.from_file(APP, default_timeout=90).run()
