@@ -1,13 +1,17 @@
 """denoiser: remove noise from images of handwritten digits (MNIST).
 
-Modules, one per role: `data` (digits), `images` (the input contract every function taking
-digits checks), `noise` (generators), `models` (pure torch nets), `train` (the training
-routine), `metrics` (MSE/PSNR/SSIM), `evaluate` (methods and measurement), `methods` (each
-method by name), `weights` (registry and checkpoint I/O), `preprocess` (pictures -> MNIST-style
-inputs), `baselines` (classical filters), `runs` (a train run's lock, writability check and
-clean stop on a signal), `device` (where a model runs), `distributed` (several processes under
-torchrun), `photos` and `pictures` (digits as real pictures show them), `realworld` (measuring
-them) and `cli` (`python -m denoiser`).
+The library. Modules, one per role: `data` (digits), `checks` (the input contract every function
+taking digits checks), `noise` (generators), `models` (pure torch nets), `weights` (registry and
+checkpoint I/O), `baselines` (classical filters), `metrics` (MSE/PSNR/SSIM, noise estimates),
+`evaluate` (denoising a batch, and measuring methods), `methods` (each method by name), `classifier`
+(reads a digit), `digitize` (a picture -> the MNIST-style digit in it), `train` (the training
+routine) with `augment` (digits made to look cut from pictures), `device` (where a model runs),
+`distributed` (several processes under torchrun) and `runs` (a train run's lock, writability check
+and clean stop on a signal), and `cli` (`python -m denoiser`).
+
+`denoiser.bench` is the research bench (the benchmark, its report and targets, picture
+simulators and real-world measurement); the library never imports it, but for the command
+line's `benchmark`. The web app is the `webapp` package beside this one.
 """
 
 from .data import DataUnavailableError, Digits, load_digits, load_mnist, load_sample, split_holdout

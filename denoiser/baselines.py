@@ -29,8 +29,8 @@ from scipy.ndimage import median_filter
 from skimage.filters import gaussian
 from skimage.restoration import denoise_bilateral, denoise_nl_means, denoise_tv_chambolle, denoise_wavelet
 
+from .checks import as_batch
 from .evaluate import make_noisy
-from .images import as_batch
 from .metrics import json_ready, psnr_from_mse
 from .noise import NOISE_KINDS, check_kind, check_level
 from .weights import WEIGHTS_DIR, WeightsError, atomic_write_bytes
@@ -128,7 +128,7 @@ class Baseline:
         return np.clip(np.stack([fn(image, **self.params) for image in noisy]), 0.0, 1.0)
 
     def __call__(self, noisy: torch.Tensor) -> torch.Tensor:
-        """Pictures under the contract of `denoiser.images` -> denoised, in their shape and dtype."""
+        """Pictures under the contract of `denoiser.checks` -> denoised, in their shape and dtype."""
         batch, restore = as_batch(noisy, "noisy", torch.float64)  # (N, 1, H, W)
         denoised = self.denoise_array(batch[:, 0].detach().cpu().numpy())  # (N, H, W): filters are 2-D
         return restore(torch.from_numpy(denoised))

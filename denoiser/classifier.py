@@ -25,9 +25,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checks import as_batch
 from .data import Digits
 from .device import model_device, resolve_device
-from .images import as_batch
 from .weights import WEIGHTS_DIR, atomic_write_bytes, check_fits, checkpoint_bytes, read_model, shipped_file
 
 CLASSIFIER_NAME = "classifier"
@@ -122,7 +122,7 @@ def _fit(model, digits, epochs, g, batch_size, lr, on_step) -> list[float]:
 
 @torch.inference_mode()
 def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
-    """Predicted digit (N,) int64 for 28x28 pictures (its dense head's size) under the contract of `denoiser.images`,
+    """Predicted digit (N,) int64 for 28x28 pictures (its dense head's size) under the contract of `denoiser.checks`,
     run on the model's device."""
     return read(model, images, batch_size)[0]
 

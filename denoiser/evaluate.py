@@ -12,8 +12,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from .checks import as_batch
 from .device import model_device, resolve_device
-from .images import as_batch
 from .metrics import image_metrics, mean_metrics
 from .noise import add_noise, check_seed
 
@@ -25,7 +25,7 @@ def denoise_batch(
 ) -> torch.Tensor:
     """Run `model` over `noisy` in chunks, without gradients, on the model's device; the result is on `noisy`'s.
 
-    `noisy` follows the contract of `denoiser.images`; the result has its shape and dtype. With
+    `noisy` follows the contract of `denoiser.checks`; the result has its shape and dtype. With
     `device` ("auto", "cpu", "cuda", "cuda:N", "mps") the model is first moved there (in place);
     its weights are not changed. Chunks of 128 keep a U-Net's activations in the CPU caches: faster
     than one batch of 1,024."""

@@ -2,7 +2,7 @@
 
 Every image is compared on the same [0, 1] scale (`data_range=1`), the mistake the
 tutorials make most often being a PSNR over mismatched scales: pictures outside [0, 1]
-(0-255 pixels, say) are refused by the input contract of `denoiser.images`, not scored.
+(0-255 pixels, say) are refused by the input contract of `denoiser.checks`, not scored.
 Identical images have PSNR = inf, which is returned as such rather than raising or warning.
 """
 
@@ -13,14 +13,15 @@ import math
 import numpy as np
 import torch
 from skimage.metrics import mean_squared_error, structural_similarity
+from skimage.restoration import estimate_sigma
 
-from .images import as_batch
+from .checks import as_batch
 
 METRIC_NAMES = ("mse", "psnr", "ssim")
 
 
 def _as_arrays(images: object, name: str) -> np.ndarray:
-    """Pictures under the contract of `denoiser.images` -> float64 array (N, H, W)."""
+    """Pictures under the contract of `denoiser.checks` -> float64 array (N, H, W)."""
     return as_batch(images, name, torch.float64)[0][:, 0].detach().cpu().numpy()
 
 
@@ -70,3 +71,8 @@ def json_ready(data: object) -> object:
             "an infinite PSNR means the images were identical"
         )
     return ready
+
+
+def noise_sigma(images: torch.Tensor) -> list[float]:
+    """The noise's standard deviation in each image (N, 1, H, W), estimated from the image alone (wavelets)."""
+    return [float(estimate_sigma(image[0].double().numpy())) for image in images]

@@ -8,7 +8,7 @@
   `network_dncnn.py`), which keeps clean strokes sharp because the identity is free.
   It is blind: it is not told the noise kind or level.
 
-Both take the pictures of `denoiser.images` ((H, W), (1, H, W) or (N, 1, H, W) in [0, 1]) and
+Both take the pictures of `denoiser.checks` ((H, W), (1, H, W) or (N, 1, H, W) in [0, 1]) and
 return the same shape: both are fully convolutional, and a size their poolings do not divide is
 zero-padded (background) and cropped back, so a model never changes a picture's size.
 """
@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .images import as_batch
+from .checks import as_batch
 
 MAX_WIDTH = 512  # filters per convolution: 512 already costs ~200 MB of activations per batch of 64
 MAX_LEVELS = 3  # 28 = 7 * 2 * 2: two halvings keep whole pixels, a third would split the 7x7 level
@@ -34,7 +34,7 @@ def _check_int(value: object, name: str, low: int, high: int) -> None:
 
 
 def _same_size(net: nn.Module, noisy: torch.Tensor, multiple: int, run=None) -> torch.Tensor:
-    """`run` (default: `net` itself) on pictures under the contract of `denoiser.images`, zero-padded
+    """`run` (default: `net` itself) on pictures under the contract of `denoiser.checks`, zero-padded
     to a multiple of `multiple` px for the poolings and cropped back: the caller's shape and dtype."""
     run = run or net
     batch, restore = as_batch(noisy, "noisy", next(net.parameters()).dtype)  # (N, 1, H, W)
@@ -54,7 +54,7 @@ class SeedAEConfig:
     bottleneck: int = 16  # filters of the inner convolutions
 
     def __post_init__(self) -> None:
-        _check_int(self.channels, "SeedAEConfig.channels", 1, 1)  # grey digits: see denoiser.images
+        _check_int(self.channels, "SeedAEConfig.channels", 1, 1)  # grey digits: see denoiser.checks
         _check_int(self.width, "SeedAEConfig.width", 1, MAX_WIDTH)
         _check_int(self.bottleneck, "SeedAEConfig.bottleneck", 1, MAX_WIDTH)
 
@@ -89,7 +89,7 @@ class UNetConfig:
     mid_blocks: int = 2  # extra residual blocks at the coarsest level: receptive field at little cost
 
     def __post_init__(self) -> None:
-        _check_int(self.channels, "UNetConfig.channels", 1, 1)  # grey digits: see denoiser.images
+        _check_int(self.channels, "UNetConfig.channels", 1, 1)  # grey digits: see denoiser.checks
         if not isinstance(self.widths, (list, tuple)) or not 2 <= len(self.widths) <= MAX_LEVELS:
             raise ValueError(f"UNetConfig.widths must list 2..{MAX_LEVELS} filter counts; got {self.widths!r}")
         self.widths = tuple(self.widths)  # a checkpoint may store a list

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .images import as_batch
+from .checks import as_batch
 
 NOISE_KINDS = ("gaussian", "salt_pepper", "speckle", "poisson")
 
@@ -62,7 +62,7 @@ def add_noise(
 ) -> torch.Tensor:
     """Return a noisy copy of `clean` (same shape and dtype, values in [0, 1]); `clean` is not modified.
 
-    `clean` follows the contract of `denoiser.images`: (H, W), (1, H, W) or (N, 1, H, W) floats in [0, 1]."""
+    `clean` follows the contract of `denoiser.checks`: (H, W), (1, H, W) or (N, 1, H, W) floats in [0, 1]."""
     batch, restore = as_batch(clean, "clean")
     check_kind(kind)
     level = check_level(level)

@@ -19,11 +19,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .augment import training_pair
 from .data import Digits
 from .device import Precision, model_device, resolve_device, to_cpu
 from .distributed import Ranks, current
 from .noise import BLIND_CURRICULUM, NoiseRange, add_curriculum_noise, check_seed
-from .pictures import training_pair
 
 LOSSES = ("bce", "mse", "l1", "psnr")
 MAX_SHIFT = 4  # MNIST digits sit in a 20x20 box centred in 28x28: 4 px shifts keep the ink inside

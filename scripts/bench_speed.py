@@ -47,8 +47,8 @@ def time_calls(fn, calls: int, warmup: int = 20) -> list[float]:
 def method_latency(calls: int) -> dict:
     """One 28x28 digit through each method, as the app calls it, with the app's thread count."""
     from denoiser import methods as by_name
-    from denoiser import view
     from denoiser.evaluate import make_noisy
+    from webapp import view
 
     torch.set_num_threads(view.SERVE_THREADS)
 
@@ -104,7 +104,7 @@ def import_times() -> dict:
     result = {}
     # app.py itself only imports inside a Streamlit server (its canvas component registers on import),
     # so its module graph is timed as the libraries it imports.
-    app_graph = "streamlit, plotly.graph_objects, denoiser.view, denoiser.plots, denoiser.preprocess, app_retrain"
+    app_graph = "streamlit, plotly.graph_objects, webapp.view, webapp.figures, denoiser.digitize, webapp.retrain"
     for label, mod in (("denoiser", "denoiser"), ("app's libraries", app_graph)):
         out = subprocess.run([sys.executable, "-c", code.format(mod=mod)], cwd=ROOT, capture_output=True, text=True)
         if out.returncode:
@@ -130,16 +130,16 @@ def rerun_cost(reruns: int) -> dict:
 
 def retraining() -> dict:
     """The app's default retraining, from scratch: wall time, images/s and PSNR against the shipped seed-ae."""
-    import app_retrain  # beside app.py, outside the package: run this script with `python -m` from the root
     from denoiser import data, methods, weights
     from denoiser.evaluate import evaluate, model_method
     from denoiser.train import train
+    from webapp import retrain
 
     kind, level = "gaussian", 0.5  # the app's default noise
-    spec = app_retrain.DEFAULT_SPEC | {"scratch": True, "curriculum": app_retrain.default_curriculum(kind, level)}
-    train_set, held_out = data.split_holdout(data.load_sample(), app_retrain.HELD_OUT, seed=0)
+    spec = retrain.DEFAULT_SPEC | {"scratch": True, "curriculum": retrain.default_curriculum(kind, level)}
+    train_set, held_out = data.split_holdout(data.load_sample(), retrain.HELD_OUT, seed=0)
     model = weights.build_model(spec["arch"], seed=0)
-    result = train(model, train_set.subset(slice(0, spec["digits"])), app_retrain.retrain_config(spec))
+    result = train(model, train_set.subset(slice(0, spec["digits"])), retrain.retrain_config(spec))
     retrained = evaluate(model_method(model), held_out.images, kind, level)["psnr"]
     seed_ae = evaluate(methods.get("seed-ae"), held_out.images, kind, level)["psnr"]
     return {"seconds": result.seconds, "images_per_s": result.steps * 64 / result.seconds, "noise": f"{kind} {level}",
@@ -234,7 +234,7 @@ def main() -> int:
     calls = 50 if args.quick else 200
     r = {"command": "python -m scripts.bench_speed" + (" --quick" if args.quick else ""),
          "machine": f"{os.cpu_count()} CPU cores, torch {torch.__version__}"}  # fmt: skip
-    from denoiser import view
+    from webapp import view
 
     r["threads"] = {"app": view.SERVE_THREADS, "batch": THREADS}
     r["latency"] = method_latency(calls)

@@ -135,7 +135,7 @@ def run_row(row: dict) -> str:
 
 def role(command: str) -> str:
     """What a process is, from its command line."""
-    roles = {"denoiser.worker": "training worker", "streamlit run": "web process", "deploy.serve": "supervisor",
+    roles = {"webapp.worker": "training worker", "streamlit run": "web process", "deploy.serve": "supervisor",
              "nginx: master": "nginx master", "nginx: worker": "nginx worker"}  # fmt: skip
     return next((name for key, name in roles.items() if key in command), command.split()[0])
 

@@ -119,7 +119,7 @@ def run_cell(staged: list[list[str]], deadline: float, dry_run: bool, log=print)
 
 
 def main(argv: list[str] | None = None) -> int:
-    from denoiser.targets import SPECIALIST_CELLS
+    from denoiser.bench.targets import SPECIALIST_CELLS
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--folder", type=Path, default=FOLDER, help="where the specialists go")

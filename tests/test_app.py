@@ -19,13 +19,13 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from denoiser.data import load_sample
+from denoiser.digitize import canvas_to_mnist, image_to_mnist
 from denoiser.evaluate import make_noisy
 from denoiser.methods import NOISY
 from denoiser.metrics import mean_metrics
 from denoiser.noise import NOISE_KINDS
-from denoiser.preprocess import canvas_to_mnist, image_to_mnist
-from denoiser.view import DEFAULTS, format_metric
 from denoiser.weights import load_checkpoint, load_pretrained
+from webapp.view import DEFAULTS, format_metric
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")

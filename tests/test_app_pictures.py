@@ -10,11 +10,11 @@ import pytest
 from conftest import table_rows
 from streamlit.testing.v1 import AppTest
 
-from denoiser import photos
+from denoiser.bench import simulate
+from denoiser.digitize import image_to_mnist
 from denoiser.evaluate import make_noisy
 from denoiser.metrics import mean_metrics
-from denoiser.preprocess import image_to_mnist
-from denoiser.view import AS_IS, KIND_LABELS, format_metric
+from webapp.view import AS_IS, KIND_LABELS, format_metric
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -25,9 +25,9 @@ def pictures(test_digits) -> dict[str, bytes]:
     rng = np.random.default_rng(3)
     clean, other = test_digits.images[0, 0].numpy(), test_digits.images[1, 0].numpy()
     return {
-        "phone": photos.phone_photo(clean, rng, height=200),
-        "dim": photos.dim_scan(clean, rng),
-        "two": photos.with_a_second_digit(clean, rng, other),
+        "phone": simulate.phone_photo(clean, rng, height=200),
+        "dim": simulate.dim_scan(clean, rng),
+        "two": simulate.with_a_second_digit(clean, rng, other),
     }
 
 

@@ -11,7 +11,7 @@ import torch
 
 from denoiser import baselines
 from denoiser.baselines import BASELINE_NAMES, GRIDS, Baseline, get_method, load_tuned, save_tuned, tune
-from denoiser.benchmark import GRID
+from denoiser.bench.benchmark import GRID
 from denoiser.evaluate import make_noisy
 from denoiser.metrics import mean_metrics
 from denoiser.weights import WeightsError

@@ -7,13 +7,13 @@ import json
 import pytest
 import torch
 
-from denoiser import benchmark
 from denoiser.baselines import BASELINE_NAMES
-from denoiser.benchmark import GRID, BenchmarkConfig, run_benchmark, run_specialists, specialist_cell
+from denoiser.bench import benchmark
+from denoiser.bench.benchmark import GRID, BenchmarkConfig, run_benchmark, run_specialists, specialist_cell
+from denoiser.bench.report import FILES, markdown, write_outputs
 from denoiser.cli import main
 from denoiser.data import Digits
 from denoiser.noise import NoiseRange
-from denoiser.report import FILES, markdown, write_outputs
 from denoiser.train import TrainConfig
 from denoiser.weights import build_model, save_checkpoint, write_manifest
 

@@ -170,11 +170,11 @@ def test_a_phone_photo_is_found_and_denoised_as_it_is(page, tmp_path, test_digit
     "as it is", the denoised digit and the figures that need no original, with no exception."""
     import numpy as np
 
-    from denoiser import photos
+    from denoiser.bench import simulate
 
     wait_for_images(page)
     photo = tmp_path / "photo.jpg"
-    photo.write_bytes(photos.phone_photo(test_digits.images[0, 0].numpy(), np.random.default_rng(0), height=300))
+    photo.write_bytes(simulate.phone_photo(test_digits.images[0, 0].numpy(), np.random.default_rng(0), height=300))
     page.locator('[data-testid="stButtonGroup"]').get_by_text("Upload", exact=True).click()
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(photo))
     page.get_by_text("the digit was found in the red box").wait_for(timeout=30_000)

@@ -5,7 +5,7 @@ from scripts import capacity
 
 def row(visitors: int, passed: bool, setup: str = "1 process", load: str = "moves only") -> dict:
     memory = {"processes": [{"command": "python -m streamlit run app.py", "peak_pss_mb": 700.0, "peak_rss_mb": 800.0},
-                            {"command": "python -m denoiser.worker 9", "peak_pss_mb": 650.0, "peak_rss_mb": 880.0}],
+                            {"command": "python -m webapp.worker 9", "peak_pss_mb": 650.0, "peak_rss_mb": 880.0}],
               "peak_pss_mb_sum": 1300.0, "peak_rss_mb_sum": 1650.0}  # fmt: skip
     return {"setup": setup, "load": load, "visitors": visitors, "passed": passed, "errors": 0, "lost": 0,
             "latency_s": {"p95": 0.5 if passed else 1.4, "max": 1.2}, "memory": memory, "trainings": []}  # fmt: skip

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from denoiser.cli import main
-from denoiser.preprocess import tensor_to_png
+from denoiser.digitize import tensor_to_png
 
 
 def run(capsys, *args: str) -> tuple[int, list[str]]:

@@ -38,7 +38,7 @@ def test_seeded_noise_is_the_same_whatever_other_threads_draw():
 FIRST_IMPORT_RACE = textwrap.dedent(
     """
     import threading
-    from denoiser import plots
+    from webapp import figures
 
     rows = [{"method": m, "mse": 0.1, "psnr": 10.0, "ssim": 0.5} for m in "ab"]
     errors, stop = [], threading.Event()
@@ -46,7 +46,7 @@ FIRST_IMPORT_RACE = textwrap.dedent(
     def draw():  # one session drawing its comparison chart...
         while not stop.is_set() and not errors:
             try:
-                plots.comparison_figure(rows)
+                figures.comparison_figure(rows)
             except Exception as err:
                 errors.append(f"{type(err).__name__}: {err}")
 

@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from denoiser.digitize import ImageError, canvas_to_mnist, image_to_mnist, to_mnist
 from denoiser.metrics import image_metrics
 from denoiser.noise import MAX_SEED, NOISE_KINDS, add_noise
-from denoiser.preprocess import ImageError, canvas_to_mnist, image_to_mnist, to_mnist
-from denoiser.view import DEFAULTS, SOURCES, URL_NAMES, parse_query, to_query
+from webapp.view import DEFAULTS, SOURCES, URL_NAMES, parse_query, to_query
 
 # Modest budgets: the suite shares two cores with training runs. No deadline: timing is not the property.
 PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -4,8 +4,8 @@ import copy
 
 import pytest
 
-from denoiser.report import markdown
-from denoiser.targets import check_targets
+from denoiser.bench.report import markdown
+from denoiser.bench.targets import check_targets
 
 CELLS = {"gaussian": ("0.1", "0.5"), "salt_pepper": ("0.2",), "speckle": ("0.5",), "poisson": ("0.5",)}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from denoiser.benchmark import run_specialists
+from denoiser.bench.benchmark import run_specialists
 from denoiser.cli import main as denoiser_main
 from denoiser.cli import resume_path
 from denoiser.weights import build_model, pretrained_meta, save_checkpoint, write_manifest

@@ -19,10 +19,10 @@ import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
-from denoiser import slots, worker
 from denoiser.noise import NoiseRange
 from denoiser.train import TrainConfig
 from denoiser.weights import load_checkpoint
+from webapp import slots, worker
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -59,7 +59,7 @@ def worker_processes() -> list[int]:
         except OSError:  # ended meanwhile
             continue
         ours = int(fields[1]) == os.getpid() and fields[0] != "Z"
-        if ours and (b"denoiser.worker" in command or name == worker.WORKER_NAME):
+        if ours and (b"webapp.worker" in command or name == worker.WORKER_NAME):
             found.append(int(stat.parent.name))
     return found
 
@@ -137,7 +137,7 @@ def test_a_worker_that_cannot_be_forked_is_started_afresh(pool, monkeypatch):
     job = pool.take()
     job.send(tiny_request())
     assert finish(job)[1][0] == "done"
-    assert "denoiser.worker" in (Path("/proc") / str(job.process.pid) / "cmdline").read_text()  # python -m ...
+    assert "webapp.worker" in (Path("/proc") / str(job.process.pid) / "cmdline").read_text()  # python -m ...
     pool.give_back(job)
 
 
@@ -224,7 +224,7 @@ def test_the_limit_holds_and_visitors_start_in_the_order_they_came(tmp_path):
 HOLD_A_SLOT = textwrap.dedent(
     """
     import sys, time
-    from denoiser import slots
+    from webapp import slots
     slot = slots.Ticket(limit=1, folder=sys.argv[1]).try_start()
     print("held" if slot else "none", flush=True)
     time.sleep(600)

@@ -16,7 +16,7 @@ import pytest
 import torch
 from PIL import EpsImagePlugin, Image
 
-from denoiser.preprocess import MAX_PIXELS, ImageError, image_to_mnist
+from denoiser.digitize import MAX_PIXELS, ImageError, image_to_mnist
 
 
 def digit_array(size: int = 64, ink: int = 255, paper: int = 0) -> np.ndarray:
@@ -167,7 +167,7 @@ BOMB_PROBE = textwrap.dedent(
     """
     import json, resource, sys, time
     from PIL import Image
-    from denoiser.preprocess import ImageError, image_to_mnist
+    from denoiser.digitize import ImageError, image_to_mnist
 
     Image.MAX_IMAGE_PIXELS = None  # as if a host had switched Pillow's own check off: only ours is left
     data = open(sys.argv[1], "rb").read()

@@ -14,8 +14,8 @@ from denoiser import baselines
 from denoiser.data import load_digits
 from denoiser.evaluate import evaluate, make_noisy
 from denoiser.noise import MAX_SEED, add_noise, check_seed
-from denoiser.view import parse_query
 from denoiser.weights import build_model, load_pretrained
+from webapp.view import parse_query
 
 CLEAN = torch.rand(2, 1, 28, 28)
 BAD_KINDS = ["pink", "Gaussian", "", None, 3, ["gaussian"]]

@@ -1,5 +1,5 @@
 """The library pieces the app needs: URL parsing and number formats (`view`), comparison and
-level sweeps (`evaluate`), canvas preprocessing (`preprocess`) and the figures (`plots`)."""
+level sweeps (`evaluate`), canvas preprocessing (`digitize`) and the figures (`figures`)."""
 
 import math
 
@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from denoiser import plots, view
+from denoiser.digitize import ImageError, canvas_to_mnist
 from denoiser.evaluate import compare, psnr_by_level
-from denoiser.preprocess import ImageError, canvas_to_mnist
+from webapp import figures, view
 
 MODELS = ["unet", "seed-ae", "median"]
 
@@ -95,7 +95,7 @@ def test_canvas_to_mnist_rejects_blank_and_wrong_shapes():
 def test_figures_cap_infinite_psnr():
     """The figures build, and an infinite PSNR is drawn at the cap instead of breaking the axis."""
     rows = [{"method": "a", "psnr": math.inf, "ssim": 1.0}, {"method": "b", "psnr": 12.0, "ssim": 0.5}]
-    fig = plots.comparison_figure(rows)
-    assert max(fig.data[0].x) == plots.PSNR_CAP
-    assert len(plots.level_figure([0.1, 0.2], {"noisy": [20.0, 14.0]}, 0.15, "gaussian").data) == 1
-    assert list(plots.loss_figure([0.3, 0.2]).data[0].y) == [0.3, 0.2]
+    fig = figures.comparison_figure(rows)
+    assert max(fig.data[0].x) == figures.PSNR_CAP
+    assert len(figures.level_figure([0.1, 0.2], {"noisy": [20.0, 14.0]}, 0.15, "gaussian").data) == 1
+    assert list(figures.loss_figure([0.3, 0.2]).data[0].y) == [0.3, 0.2]

@@ -14,7 +14,7 @@ import argparse
 import sys
 
 from ..data import DataUnavailableError
-from ..preprocess import ImageError
+from ..digitize import ImageError
 from ..runs import RunBusyError, resume_path
 from ..weights import WeightsError
 from . import denoising, quality, training

@@ -102,8 +102,8 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     """Every method over the noise grid on the test split; writes results.md/.json and the PSNR figures."""
     import torch
 
-    from ..benchmark import BenchmarkConfig, run_benchmark
-    from ..report import write_outputs
+    from ..bench.benchmark import BenchmarkConfig, run_benchmark
+    from ..bench.report import write_outputs
 
     device = resolve_device(args.device, "--device")
     check_writable(args.out / "results.json")  # before the benchmark's hour, not after it

@@ -8,7 +8,7 @@ never as met.
 
 from __future__ import annotations
 
-from .methods import NOISY  # the row of the undenoised input: not a method to beat
+from ..methods import NOISY  # the row of the undenoised input: not a method to beat
 
 MODEL = "unet"  # the model the targets are about
 PSNR_CELL, PSNR_MIN = ("gaussian", "0.5"), 21.5  # dB at this (kind, level)

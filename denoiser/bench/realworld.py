@@ -1,7 +1,7 @@
 """Measuring what visitors bring: digits found in pictures, and digits that are not MNIST's.
 
-- `extraction`: pictures of a scene (`photos.SCENES`) made from test digits go through
-  `preprocess.extract_image`; how often the classifier reads the written digit in what was
+- `extraction`: pictures of a scene (`simulate.SCENES`) made from test digits go through
+  `digitize.extract_image`; how often the classifier reads the written digit in what was
   found, how close it is to the source (PSNR after the best whole-pixel shift), what was refused.
 - `as_is`: the same pictures through `keep_noise=True` and a model: the picture's own noise
   removed, scored against the source digit.
@@ -20,12 +20,12 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 from skimage import morphology, transform
-from skimage.restoration import estimate_sigma
 
-from . import photos, preprocess
-from .classifier import predict
-from .data import Digits
-from .metrics import psnr_from_mse
+from . import simulate
+from .. import digitize
+from ..classifier import predict
+from ..data import Digits
+from ..metrics import noise_sigma, psnr_from_mse
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")  # Debian's fonts-dejavu-core; Pillow's own font otherwise
 FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf",
@@ -50,7 +50,7 @@ def aligned_psnr(found: torch.Tensor, source: torch.Tensor, shift: int = 2) -> f
 def _pictures(scene: str, digits: Digits, seed: int) -> list[bytes]:
     """One picture of `scene` per digit, from a generator seeded by `seed` and the scene's name."""
     rng = np.random.default_rng([seed, sum(map(ord, scene))])
-    make = photos.SCENES[scene][0]
+    make = simulate.SCENES[scene][0]
     return [make(digit[0].numpy(), rng) for digit in digits.images]
 
 
@@ -59,8 +59,8 @@ def extraction(scene: str, digits: Digits, classifier, seed: int = 0) -> dict:
     read, psnrs, refused, several = 0, [], 0, 0
     for picture, source, label in zip(_pictures(scene, digits, seed), digits.images, digits.labels, strict=True):
         try:
-            found = preprocess.extract_image(picture)
-        except preprocess.ImageError:
+            found = digitize.extract_image(picture)
+        except digitize.ImageError:
             refused += 1
             continue
         psnrs.append(aligned_psnr(found.digit, source))
@@ -76,9 +76,9 @@ def as_is(scene: str, digits: Digits, classifier, methods: dict[str, Callable], 
     found, kept = [], []
     for i, picture in enumerate(_pictures(scene, digits, seed)):
         try:
-            found.append(preprocess.image_to_mnist(picture, keep_noise=True))
+            found.append(digitize.image_to_mnist(picture, keep_noise=True))
             kept.append(i)
-        except preprocess.ImageError:
+        except digitize.ImageError:
             pass
     noisy = torch.stack(found)  # (N, 1, 28, 28)
     source, labels = digits.images[kept], digits.labels[kept]
@@ -86,11 +86,6 @@ def as_is(scene: str, digits: Digits, classifier, methods: dict[str, Callable], 
     return {"scene": scene, "n": len(digits), "refused": len(digits) - len(kept)} | {
         name: _scores(images, source, labels, classifier) for name, images in rows.items()
     }
-
-
-def noise_sigma(images: torch.Tensor) -> list[float]:
-    """The noise's standard deviation in each image (N, 1, H, W), estimated from the image alone (wavelets)."""
-    return [float(estimate_sigma(image[0].double().numpy())) for image in images]
 
 
 def _scores(images: torch.Tensor, source: torch.Tensor, labels: torch.Tensor, classifier) -> dict:
@@ -116,7 +111,7 @@ def typeset_digits(seed: int = 0, per_font: int = 3) -> Digits:
                 img = Image.new("L", (240, 240), 0)
                 ImageDraw.Draw(img).text((120, 120), str(label), fill=255, font=font, anchor="mm")
                 img = img.rotate(rng.uniform(-8, 8), resample=Image.Resampling.BILINEAR)
-                images.append(preprocess.to_mnist(np.asarray(img)))
+                images.append(digitize.to_mnist(np.asarray(img)))
                 labels.append(label)
     return Digits(torch.stack(images), torch.tensor(labels))
 
@@ -129,7 +124,7 @@ def drawn_digits(digits: Digits, seed: int = 0) -> Digits:
         up = transform.resize(digit[0].numpy(), (112, 112), order=1) > 0.5
         brush = morphology.disk(int(rng.integers(3, 8)))
         stroke = ndimage.binary_dilation(morphology.skeletonize(up), brush).astype(np.float64)
-        images.append(preprocess.to_mnist(ndimage.gaussian_filter(stroke, 1.0)))
+        images.append(digitize.to_mnist(ndimage.gaussian_filter(stroke, 1.0)))
     return Digits(torch.stack(images), digits.labels.clone())
 
 
@@ -138,8 +133,8 @@ def photographed_digits(digits: Digits, seed: int = 0) -> Digits:
     images, labels = [], []
     for picture, label in zip(_pictures("phone", digits, seed + 1), digits.labels, strict=True):
         try:
-            images.append(preprocess.image_to_mnist(picture))
+            images.append(digitize.image_to_mnist(picture))
             labels.append(int(label))
-        except preprocess.ImageError:
+        except digitize.ImageError:
             pass
     return Digits(torch.stack(images), torch.tensor(labels))

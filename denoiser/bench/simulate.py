@@ -1,6 +1,6 @@
 """Pictures of digits as visitors take them: phone photos of a digit on paper and small, dim, grainy scans.
 
-Every picture is made from a clean 28x28 digit (the *source*), so what `preprocess.extract`
+Every picture is made from a clean 28x28 digit (the *source*), so what `digitize.extract`
 finds in it can be scored against the digit that was written. The pictures are made the way
 a camera makes them: the digit is written in dark ink at a few hundred pixels (its edges made
 sharp, as a pen's are), rotated a little, put on a page of some tone and colour under uneven

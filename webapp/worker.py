@@ -1,6 +1,6 @@
 """On-page trainings in a process of their own, so that a training never holds the web server's interpreter lock.
 
-The web process keeps a small `Pool` of workers, each a `python -m denoiser.worker` child started
+The web process keeps a small `Pool` of workers, each a `python -m webapp.worker` child started
 on first use (or ahead of it, `Pool.warm`) and reused. A request names what to train; the worker
 loads the shipped model and the offline digits itself (nothing large crosses the pipe on the way
 in), trains, and sends back progress and, at the end, the checkpoint bytes. Messages are pickled
@@ -30,7 +30,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 PROGRESS_SECONDS = 0.25  # how often a worker reports progress: the page redraws at most once a second anyway
-WORKER_NAME = "denoiser.worker"  # a forked worker's process name (at most 15 characters)
+WORKER_NAME = "webapp.worker"  # a forked worker's process name (at most 15 characters)
 WORKER_NICE = 10  # trainings are background work: the web processes' reruns come first on a busy machine
 DRAIN_SECONDS = 30.0  # how long a cancelled run may take to stop before its worker is killed
 # A busy worker reports every PROGRESS_SECONDS; one silent this long is stopped (SIGSTOP, a deadlock, swapped
@@ -52,7 +52,7 @@ class WorkerStuck(WorkerDied):
 class Worker:
     """One training process and the web process's end of its socket.
 
-    Started as `python -m denoiser.worker`, or with `fork` as a copy of the calling process, which then
+    Started as `python -m webapp.worker`, or with `fork` as a copy of the calling process, which then
     shares that process's memory until either writes to it: torch's libraries and the ~280 MB that
     importing it allocates are held once for both. Fork only where no other thread is inside torch
     (a lock one holds would stay locked in the copy): the server forks its first worker while it starts."""
@@ -124,7 +124,7 @@ def _start(theirs: socket.socket, ours: socket.socket, fork: bool):
 
 
 def _spawn(theirs: socket.socket) -> subprocess.Popen:
-    command = [sys.executable, "-m", "denoiser.worker", str(theirs.fileno())]
+    command = [sys.executable, "-m", "webapp.worker", str(theirs.fileno())]
     # The package's folder on the path: the server may have been started from anywhere.
     package_root = str(Path(__file__).resolve().parent.parent)
     env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
@@ -253,9 +253,9 @@ class Pool:
 
 def _run(request: dict, conn: Connection, digits) -> dict:
     """Train what `request` asks for, reporting progress on `conn`; the "done" reply's body."""
-    from . import data, weights
-    from .evaluate import curriculum_psnr
-    from .train import train
+    from denoiser import data, weights
+    from denoiser.evaluate import curriculum_psnr
+    from denoiser.train import train
 
     train_set, held_out = data.split_holdout(digits, request["holdout"], seed=0)
     arch, curriculum = request["arch"], request["curriculum"]
@@ -283,7 +283,7 @@ def _run(request: dict, conn: Connection, digits) -> dict:
 
 
 def _shipped_or_new(arch: str):
-    from . import weights
+    from denoiser import weights
 
     try:
         return weights.load_pretrained(arch)
@@ -295,7 +295,7 @@ def serve(conn: Connection) -> None:
     """Answer requests until the web process closes its end."""
     import torch
 
-    from . import data
+    from denoiser import data
 
     torch.set_num_threads(1)
     try:  # before the first request, so that a worker started ahead of it is ready to train

@@ -5,23 +5,24 @@ from __future__ import annotations
 import pytest
 import torch
 
-from denoiser import pictures, realworld
+from denoiser import augment
+from denoiser.bench import realworld
 from denoiser.noise import BLIND_CURRICULUM, add_curriculum_noise
 from denoiser.train import TrainConfig
 
 
 def test_reshape_keeps_shape_range_and_is_seeded(clean):
-    a = pictures.reshape(clean, torch.Generator().manual_seed(0))
-    b = pictures.reshape(clean, torch.Generator().manual_seed(0))
+    a = augment.reshape(clean, torch.Generator().manual_seed(0))
+    b = augment.reshape(clean, torch.Generator().manual_seed(0))
     assert a.shape == clean.shape and a.min() >= 0 and a.max() <= 1
     assert torch.equal(a, b)
-    assert not torch.equal(a, pictures.reshape(clean, torch.Generator().manual_seed(1)))
+    assert not torch.equal(a, augment.reshape(clean, torch.Generator().manual_seed(1)))
 
 
 def test_reshaped_digits_stay_sharp_and_similar(clean):
     """Changed at 4x and averaged back: the strokes stay bright (only a thinned one dims a little), and each
     digit stays close to its source."""
-    shaped = pictures.reshape(clean, torch.Generator().manual_seed(0))
+    shaped = augment.reshape(clean, torch.Generator().manual_seed(0))
     assert shaped.amax((1, 2, 3)).min() > 0.6
     assert (shaped > 0.95).flatten(1).sum(1).float().mean() > 10
     moved = (shaped - clean).pow(2).flatten(1).mean(1)
@@ -32,7 +33,7 @@ def test_picture_noise_is_spatially_correlated(clean):
     """Neighbouring pixels' noise is correlated, as a resampled camera picture's is, unlike gaussian noise."""
     g = torch.Generator().manual_seed(0)
     background = torch.full((256, 1, 28, 28), 0.5)
-    residual = pictures.picture_noise(background, g) - background
+    residual = augment.picture_noise(background, g) - background
     residual = residual - residual.mean((2, 3), keepdim=True)
     right = (residual[..., :, 1:] * residual[..., :, :-1]).mean() / residual.pow(2).mean()
     assert right > 0.2
@@ -40,7 +41,7 @@ def test_picture_noise_is_spatially_correlated(clean):
 
 def test_training_pair_changes_only_its_share_and_keeps_targets_clean(clean):
     g = torch.Generator().manual_seed(0)
-    target, noisy = pictures.training_pair(clean, BLIND_CURRICULUM, 0.5, g)
+    target, noisy = augment.training_pair(clean, BLIND_CURRICULUM, 0.5, g)
     assert target.shape == noisy.shape == clean.shape
     assert torch.equal(target[8:], clean[8:])  # the rest of the batch is untouched
     assert not torch.equal(target[:8], clean[:8])
@@ -49,7 +50,7 @@ def test_training_pair_changes_only_its_share_and_keeps_targets_clean(clean):
 
 def test_share_zero_draws_exactly_the_plain_curriculum(clean):
     g1, g2 = torch.Generator().manual_seed(0), torch.Generator().manual_seed(0)
-    target, noisy = pictures.training_pair(clean, BLIND_CURRICULUM, 0.0, g1)
+    target, noisy = augment.training_pair(clean, BLIND_CURRICULUM, 0.0, g1)
     assert torch.equal(target, clean) and torch.equal(noisy, add_curriculum_noise(clean, BLIND_CURRICULUM, g2))
 
 

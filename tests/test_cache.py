@@ -9,9 +9,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from denoiser import methods, serving
+from denoiser import methods
+from denoiser.digitize import tensor_to_png
 from denoiser.evaluate import make_noisy, rank
-from denoiser.preprocess import tensor_to_png
+from webapp import cache
 
 NAMES = ("median", "gaussian_blur")
 
@@ -19,7 +20,7 @@ NAMES = ("median", "gaussian_blur")
 def test_shared_results_are_every_methods_output_and_ranking(clean):
     """The noisy digit, each method's output and the ranking are what the methods give when run directly."""
     digit = clean[0]
-    noisy, outputs, rows = serving.shared_results(digit, "gaussian", 0.3, 5, NAMES)
+    noisy, outputs, rows = cache.shared_results(digit, "gaussian", 0.3, 5, NAMES)
     expected_noisy = make_noisy(digit[None], "gaussian", 0.3, 5)
     assert torch.equal(noisy, expected_noisy)
     for name in NAMES:
@@ -29,9 +30,9 @@ def test_shared_results_are_every_methods_output_and_ranking(clean):
 
 def test_a_result_seen_before_is_looked_up_not_recomputed(clean):
     """The same digit and noise give the very same objects, from a copy of the digit too; another level does not."""
-    first = serving.shared_results(clean[1], "salt_pepper", 0.2, 0, NAMES)
-    assert serving.shared_results(clean[1].clone(), "salt_pepper", 0.2, 0, NAMES)[1] is first[1]
-    other = serving.shared_results(clean[1], "salt_pepper", 0.21, 0, NAMES)
+    first = cache.shared_results(clean[1], "salt_pepper", 0.2, 0, NAMES)
+    assert cache.shared_results(clean[1].clone(), "salt_pepper", 0.2, 0, NAMES)[1] is first[1]
+    other = cache.shared_results(clean[1], "salt_pepper", 0.21, 0, NAMES)
     assert other[1] is not first[1]
     assert not torch.equal(other[0], first[0])
 
@@ -39,17 +40,17 @@ def test_a_result_seen_before_is_looked_up_not_recomputed(clean):
 def test_precompute_fills_every_level(clean):
     """After `precompute`, every listed level is a lookup."""
     levels = [0.1, 0.2, 0.3]
-    serving.precompute(clean[2], "speckle", levels, 3, NAMES)
-    before = serving._results.cache_info()
+    cache.precompute(clean[2], "speckle", levels, 3, NAMES)
+    before = cache._results.cache_info()
     for level in levels:
-        serving.shared_results(clean[2], "speckle", level, 3, NAMES)
-    after = serving._results.cache_info()
+        cache.shared_results(clean[2], "speckle", level, 3, NAMES)
+    after = cache._results.cache_info()
     assert (after.hits - before.hits, after.misses - before.misses) == (3, 0)
 
 
 def test_png_url_is_the_lossless_enlarged_picture(clean):
     """A data URL holding exactly `tensor_to_png`'s picture: every pixel, enlarged `scale` times."""
-    url = serving.png_url(clean[0], 3)
+    url = cache.png_url(clean[0], 3)
     prefix, payload = url.split(",", 1)
     assert prefix == "data:image/png;base64"
     data = base64.b64decode(payload)

@@ -11,9 +11,9 @@ import pytest
 import torch
 from PIL import Image
 
-from denoiser import photos, realworld
+from denoiser.bench import realworld, simulate
 from denoiser.classifier import load_classifier, predict
-from denoiser.preprocess import ImageError, extract, extract_image, image_to_mnist
+from denoiser.digitize import ImageError, extract, extract_image, image_to_mnist
 
 
 def encode(arr: np.ndarray, fmt: str = "PNG", **kwargs) -> bytes:
@@ -93,7 +93,7 @@ def test_grain_and_specks_do_not_move_the_box(seven):
 
 def test_several_marks_the_largest_is_the_digit_and_they_are_counted(test_digits, classifier):
     rng = np.random.default_rng(1)
-    picture = photos.with_a_second_digit(test_digits.images[0, 0].numpy(), rng, test_digits.images[1, 0].numpy())
+    picture = simulate.with_a_second_digit(test_digits.images[0, 0].numpy(), rng, test_digits.images[1, 0].numpy())
     found = extract_image(picture)
     assert found.marks == 2
     assert int(predict(classifier, found.digit[None])) == int(test_digits.labels[0])
@@ -116,7 +116,7 @@ def test_a_blank_page_is_refused_whatever_its_light(scene):
     rng = np.random.default_rng(3)
     for _ in range(5):
         with pytest.raises(ImageError, match="No digit found"):
-            image_to_mnist(photos.SCENES[scene][0](np.zeros((28, 28)), rng))
+            image_to_mnist(simulate.SCENES[scene][0](np.zeros((28, 28)), rng))
 
 
 def specks(shape: tuple[int, int], count: int, side: int, seed: int) -> bytes:
@@ -167,7 +167,7 @@ def test_extract_takes_arrays_and_refuses_nan():
 def test_denoise_reads_a_small_dark_on_light_digit_like_the_same_digit_with_a_margin(tmp_path, seven):
     """`denoise` on a 28x28 dark-on-light picture inverts it as it does the same digit padded to 64x64."""
     from denoiser.cli import main
-    from denoiser.preprocess import load_png_as_is
+    from denoiser.digitize import load_png_as_is
 
     dark = (255 - seven[0].numpy() * 255).round().astype(np.uint8)
     scores = []

@@ -13,9 +13,9 @@ import json
 import math
 from pathlib import Path
 
-from .methods import NOISY  # the row of the undenoised input
-from .metrics import json_ready
-from .weights import atomic_write_bytes
+from ..methods import NOISY  # the row of the undenoised input
+from ..metrics import json_ready
+from ..weights import atomic_write_bytes
 
 FILES = ("results.md", "results.json", "psnr_vs_level.html", "psnr_vs_level.png")
 

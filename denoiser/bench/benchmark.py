@@ -23,16 +23,16 @@ from pathlib import Path
 
 import torch
 
-from . import baselines, methods
-from .classifier import accuracy, load_classifier
-from .data import Digits
-from .device import resolve_device
-from .evaluate import Method, evaluate, make_noisy, model_method
-from .methods import FILTER_NAMES, MODEL_NAMES, NOISY
-from .metrics import mean_metrics
-from .noise import NOISE_KINDS
+from .. import baselines, methods
+from ..classifier import accuracy, load_classifier
+from ..data import Digits
+from ..device import resolve_device
+from ..evaluate import Method, evaluate, make_noisy, model_method
+from ..methods import FILTER_NAMES, MODEL_NAMES, NOISY
+from ..metrics import mean_metrics
+from ..noise import NOISE_KINDS
 from .targets import check_targets
-from .weights import WEIGHTS_DIR, WeightsError, load_checkpoint, load_pretrained, pretrained_meta
+from ..weights import WEIGHTS_DIR, WeightsError, load_checkpoint, load_pretrained, pretrained_meta
 
 GRID: dict[str, tuple[float, ...]] = {
     "gaussian": (0.1, 0.3, 0.5, 0.7),

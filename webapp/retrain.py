@@ -2,7 +2,7 @@
 
 The retrained model is a copy: it lives in this visitor's `st.session_state["retrained"]` and
 never replaces the shipped weights on disk or another visitor's model. The training itself runs in
-a worker process (`denoiser.worker`), so it never holds the web process's interpreter lock while
+a worker process (`webapp.worker`), so it never holds the web process's interpreter lock while
 other visitors move sliders. A machine-wide limit (`denoiser.slots`: one core fewer than the
 machine has, `DENOISER_MAX_TRAININGS`) is shared by every server on the machine; visitors beyond
 it wait in one queue, their place shown. A training stops after `TRAIN_SECONDS`, when the visitor
@@ -17,9 +17,11 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from denoiser import plots, slots, view, weights, worker
+from denoiser import weights
 from denoiser.noise import NOISE_KINDS, NoiseRange
 from denoiser.train import TrainConfig
+
+from . import figures, slots, view, worker
 
 TRAIN_SECONDS = 60.0  # a retraining stops after this wall time, whatever its settings
 # The worker measures the model before and after, and may first have to start: a run not over this long after
@@ -112,7 +114,7 @@ def wait_for_slot(connected: Callable[[], bool]) -> slots.Slot | None:
 
 
 def worker_request(spec: dict) -> dict:
-    """What the worker process is asked to train (see `denoiser.worker`)."""
+    """What the worker process is asked to train (see `webapp.worker`)."""
     return {"arch": spec["arch"], "scratch": spec["scratch"], "config": retrain_config(spec),
             "digits": spec["digits"], "holdout": HELD_OUT, "curriculum": spec["curriculum"]}  # fmt: skip
 
@@ -138,7 +140,7 @@ def relay(job: worker.Worker, spec: dict, connected: Callable[[], bool]) -> dict
                          f"{body['images_per_s']:.0f} images/s")  # fmt: skip
         if now - drawn["chart"] >= CHART_SECONDS or last:
             drawn["chart"] = now
-            chart.plotly_chart(plots.loss_figure(losses), key=f"loss_live_{body['step']}")
+            chart.plotly_chart(figures.loss_figure(losses), key=f"loss_live_{body['step']}")
     return None
 
 
@@ -198,7 +200,7 @@ def retrained_ui() -> None:
         return
     st.success(f"Your session uses a retrained **{info['arch']}**. Held-out PSNR ({HELD_OUT} digits): "
                f"{info['before']:.2f} dB before, **{info['after']:.2f} dB** after ({info['how']}).")  # fmt: skip
-    st.plotly_chart(plots.loss_figure(info["losses"]), key="loss_final")
+    st.plotly_chart(figures.loss_figure(info["losses"]), key="loss_final")
     left, right = st.columns(2)
     if left.button("Back to the shipped weights", key="revert"):
         _revert()

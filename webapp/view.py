@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from .noise import MAX_SEED, NOISE_KINDS, check_level
+from denoiser.noise import MAX_SEED, NOISE_KINDS, check_level
 
 SOURCES = ("pick", "draw", "upload")
 # torch threads the app denoises with. One digit is too small to split across cores (the

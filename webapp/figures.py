@@ -11,7 +11,7 @@ import math
 
 import plotly.graph_objects as go
 
-from .methods import NOISY  # the row/curve of the undenoised input, drawn grey as the reference
+from denoiser.methods import NOISY  # the row/curve of the undenoised input, drawn grey as the reference
 
 PSNR_CAP = 60.0  # dB; where an infinite PSNR is drawn
 NOISY_COLOUR = "#888888"
