@@ -1,4 +1,5 @@
-# `make run` sets everything up and starts the app; `make test` sets everything up and runs every test.
+# `make run` sets everything up and starts the app; `make test` sets everything up and runs every test;
+# `make test-fast` runs the quick tier (no browser, server, app or training in another process).
 # `make serve REPLICAS=N PORT=P` serves N copies of the app behind nginx (deploy/README.md).
 # Both create and use the virtual environment .venv with Python 3.11.
 PYTHON ?= python3.11
@@ -9,7 +10,7 @@ export DENOISER_DATA_ROOT ?= $(abspath ../shared/mnist)
 REPLICAS ?= 2
 PORT ?= 8501
 
-.PHONY: run serve nginx test lint setup setup-dev
+.PHONY: run serve nginx test test-fast lint setup setup-dev
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,4 +44,10 @@ lint: setup-dev
 	$(BIN)/ruff format --check .
 
 test: setup-dev lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=15
+
+# Everything that needs no browser, no server, no training in another process and no whole-page AppTest:
+# about a minute, for the edit-test loop. `make test` is the whole suite, and what CI runs.
+FAST := not (browser or server or app or training or slow)
+test-fast: setup-dev
+	$(BIN)/python -m pytest -m "$(FAST)" --durations=10

@@ -30,6 +30,8 @@ from webapp.view import DEFAULTS, format_metric
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 
+pytestmark = pytest.mark.app
+
 
 @pytest.fixture
 def at() -> AppTest:

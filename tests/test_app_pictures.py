@@ -18,6 +18,8 @@ from webapp.view import AS_IS, KIND_LABELS, format_metric
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
+pytestmark = pytest.mark.app
+
 
 @pytest.fixture(scope="module")
 def pictures(test_digits) -> dict[str, bytes]:

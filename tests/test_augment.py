@@ -66,6 +66,7 @@ def test_aligned_psnr_forgives_a_shift_of_a_pixel_or_two(clean):
     assert realworld.aligned_psnr(torch.roll(clean[0], 4, dims=-1), clean[0]) < 30
 
 
+@pytest.mark.slow
 def test_typeset_digits_look_like_mnist_and_are_read():
     from denoiser.classifier import accuracy, load_classifier
 

@@ -22,6 +22,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "denoiser", *args], capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_evaluate_json_prints_one_object_with_the_documented_keys(data_root):
     done = run_cli("evaluate", "--model", "seed-ae", "--data-root", str(data_root), "--noise", "gaussian",
                    "--level", "0.5", "--limit", "20", "--json")  # fmt: skip
@@ -65,6 +66,7 @@ def test_evaluate_prints_a_readable_summary(data_root, capsys):
         ["frobnicate"],
     ],
 )
+@pytest.mark.slow
 def test_bad_arguments_exit_2_with_one_line(args):
     done = run_cli(*args)
     assert done.returncode == 2
@@ -103,6 +105,7 @@ def test_train_writes_a_checkpoint_with_its_recipe_and_never_touches_shipped_wei
     assert {p.name: p.read_bytes() for p in WEIGHTS_DIR.iterdir()} == shipped
 
 
+@pytest.mark.slow
 def test_train_init_continues_from_a_checkpoint_and_records_the_chain(data_root, tmp_path):
     """A second schedule starts from the first run's weights; its checkpoint lists both commands."""
     first, second = tmp_path / "first.pt", tmp_path / "second.pt"
@@ -122,6 +125,7 @@ def test_train_init_continues_from_a_checkpoint_and_records_the_chain(data_root,
     assert wrong.returncode == 2 and "holds a unet model" in wrong.stderr
 
 
+@pytest.mark.slow
 def test_train_init_with_more_mid_blocks_grows_the_unet_from_its_weights(data_root, tmp_path):
     """--init with a larger --mid-blocks trains a deeper unet that starts from the smaller one's weights."""
     first, grown = tmp_path / "first.pt", tmp_path / "grown.pt"
@@ -142,6 +146,7 @@ def test_train_init_with_more_mid_blocks_grows_the_unet_from_its_weights(data_ro
     assert wider.returncode == 2 and "--widths comes from the --init checkpoint" in wider.stderr
 
 
+@pytest.mark.slow
 def test_a_stopped_train_run_resumes_to_the_weights_of_an_unbroken_run(data_root, tmp_path):
     """--max-minutes stops a sitting and leaves OUT.resume; `resume` finishes the run, then removes it."""
     common = ["train", "--model", "unet", "--widths", "4", "8", "16", "--data-root", str(data_root), "--epochs", "2",
@@ -163,6 +168,7 @@ def test_a_stopped_train_run_resumes_to_the_weights_of_an_unbroken_run(data_root
         assert torch.equal(value, split.state_dict()[name]), name
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_plain_checkpoint_and_a_moved_state(data_root, tmp_path):
     plain = run_cli("resume", str(WEIGHTS_DIR / "unet.pt"))
     assert plain.returncode == 2 and "not a train run's .resume file" in plain.stderr
@@ -195,6 +201,7 @@ def test_train_refuses_a_holdout_that_leaves_too_few_digits(data_root, capsys):
     assert "--holdout" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_train_takes_a_curriculum_of_noise_ranges(data_root, tmp_path):
     out = tmp_path / "c.pt"
     args = ["train", "--model", "unet", "--widths", "4", "8", "16", "--data-root", str(data_root), "--epochs", "1",
@@ -207,6 +214,7 @@ def test_train_takes_a_curriculum_of_noise_ranges(data_root, tmp_path):
     assert bad.returncode == 2 and "--noise-range" in bad.stderr
 
 
+@pytest.mark.slow
 def test_train_shift_is_recorded_in_the_checkpoint_and_checked(data_root, tmp_path):
     out = tmp_path / "s.pt"
     args = ["train", "--model", "unet", "--widths", "4", "8", "16", "--data-root", str(data_root), "--epochs", "1",

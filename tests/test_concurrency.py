@@ -9,6 +9,7 @@ import sys
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import torch
 
 from denoiser.evaluate import denoise_batch, make_noisy
@@ -60,6 +61,7 @@ FIRST_IMPORT_RACE = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_charts_survive_another_session_importing_pandas_for_the_first_time():
     """Seen in the load test: two first visitors, one traceback (partially initialized module 'pandas')."""
     done = subprocess.run([sys.executable, "-c", FIRST_IMPORT_RACE], capture_output=True, text=True, timeout=120)

@@ -31,6 +31,8 @@ from scripts.serve import free_port
 ROOT = Path(__file__).resolve().parent.parent
 VISITORS = 4
 
+pytestmark = pytest.mark.server
+
 
 def nginx_binary() -> str:
     found = nginx_path()

@@ -122,6 +122,7 @@ def test_a_misspelt_device_or_amp_without_cuda_exits_2_with_one_line(no_gpu, dat
     assert capsys.readouterr().err.strip() == "denoiser train: error: --amp needs a CUDA device; --device auto is cpu"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(HAS_CUDA, reason="this machine has CUDA")
 def test_train_on_cuda_exits_2_with_one_line_on_a_machine_without_it(tmp_path):
     out = tmp_path / "never.pt"

@@ -152,6 +152,7 @@ def test_a_digit_among_a_few_specks_is_still_found(seven):
     assert top >= 90 and left >= 90 and bottom <= 202 and right <= 202
 
 
+@pytest.mark.slow
 def test_phone_photos_are_read_by_the_classifier(test_digits, classifier):
     """Simulated phone photos of ten test digits: each digit found is read as the digit written."""
     digits = test_digits.subset(slice(0, 10))

@@ -22,6 +22,8 @@ from denoiser.weights import load_checkpoint, load_pretrained, write_manifest
 
 ATOL = 1e-5  # the gradient sum across processes rounds differently; Adam's steps stay this close
 
+pytestmark = pytest.mark.training
+
 
 def free_port() -> int:
     with socket.socket() as s:

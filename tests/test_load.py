@@ -16,7 +16,7 @@ from conftest import CHROMIUM, require_chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]
 
 
 @pytest.fixture

@@ -56,6 +56,7 @@ def test_a_signal_stops_after_the_step_saves_the_state_and_resume_finishes_the_r
         assert torch.equal(value, resumed.state_dict()[name]), name
 
 
+@pytest.mark.slow
 def test_ctrl_c_in_a_real_process_exits_130_without_a_traceback(tmp_path):
     out = tmp_path / "run.pt"
     args = TINY.copy()
@@ -74,6 +75,7 @@ def test_ctrl_c_in_a_real_process_exits_130_without_a_traceback(tmp_path):
     assert resume_path(out).exists() and load_checkpoint(out)[2]["stopped_early"]
 
 
+@pytest.mark.slow
 def test_a_second_run_on_a_busy_out_is_refused_and_the_first_is_untouched(tmp_path, capsys):
     out = tmp_path / "run.pt"
     with claim(out):  # the first run, holding its lock
@@ -85,6 +87,7 @@ def test_a_second_run_on_a_busy_out_is_refused_and_the_first_is_untouched(tmp_pa
     assert not lock_path(out).exists()
 
 
+@pytest.mark.slow
 def test_the_lock_dies_with_its_process(tmp_path):
     """A run killed with SIGKILL cannot clean up: the kernel releases its flock all the same."""
     out = tmp_path / "run.pt"

@@ -61,6 +61,7 @@ def test_the_next_command_follows_the_files(tmp_path):
     assert next_command(staged) is None
 
 
+@pytest.mark.slow
 def test_specialists_it_trains_pass_the_benchmarks_recipe_check(data_root, test_digits, tmp_path):
     """Two tiny stages stand in for the shipped recipe; the script's specialist is then compared, not refused."""
     weights, runs = tmp_path / "weights", tmp_path / "runs"

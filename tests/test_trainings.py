@@ -26,6 +26,8 @@ from webapp import slots, worker
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
+pytestmark = pytest.mark.training
+
 
 def tiny_request(epochs: int = 1, digits: int = 32, max_seconds: float = 0.0) -> dict:
     curriculum = (NoiseRange("gaussian", 0.4, 0.6),)
@@ -266,6 +268,7 @@ def test_the_default_limit_leaves_a_core_to_the_pages(monkeypatch):
     assert slots.default_limit() == max(1, len(os.sched_getaffinity(0)) - 1)
 
 
+@pytest.mark.app
 def test_a_visitor_whose_training_worker_stops_is_told_and_the_slot_is_freed(monkeypatch, tmp_path):
     """The Retrain tab's worker stops answering: the page says so instead of waiting for ever."""
     monkeypatch.setenv(slots.LIMIT_ENV, "1")
@@ -293,6 +296,7 @@ def test_a_visitor_whose_training_worker_stops_is_told_and_the_slot_is_freed(mon
         st.cache_resource.clear()
 
 
+@pytest.mark.app
 def test_a_visitor_waits_in_the_queue_then_hears_the_server_is_busy(monkeypatch, tmp_path):
     """With the machine's only slot held elsewhere, the Retrain tab shows the queue, then a busy notice."""
     monkeypatch.setenv(slots.LIMIT_ENV, "1")

@@ -191,6 +191,7 @@ BOMB_PROBE = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="measures memory through /proc and getrusage")
 def test_a_decompression_bomb_is_refused_in_under_a_second_without_decoding(tmp_path):
     """A 20,000 x 20,000 PNG (400 million pixels, ~400 KB) is refused from its header alone.
