@@ -16,6 +16,7 @@ SOURCES = ("pick", "draw", "upload")
 # U-Net takes about a millisecond either way), and with many visitors a second thread would
 # spin-wait on a core that another visitor's rerun or a training needs.
 SERVE_THREADS = 1
+SLIDER_LEVELS = [round(0.01 * i, 2) for i in range(101)]  # the noise slider's positions: 0 to 1 in steps of 0.01
 # A noise choice for drawings and uploads: add none, and denoise the noise the picture already has.
 AS_IS = "as_is"
 AS_IS_LABEL = "as it is"  # the row of the undenoised picture

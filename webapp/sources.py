@@ -1,0 +1,101 @@
+"""Where the digit comes from: a sample digit picked by class and number, a drawing, or an uploaded picture."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+import torch
+from streamlit_drawable_canvas import st_canvas
+
+from denoiser import digitize
+
+from .resources import class_indices, sample_digit
+
+SOURCES = {"pick": "Pick", "draw": "Draw", "upload": "Upload"}
+
+
+@st.cache_data(max_entries=64)
+def upload_extraction(data_bytes: bytes, keep_noise: bool) -> digitize.Extraction:
+    """The digit found in an uploaded file, and where; ImageError with a message for the visitor."""
+    return digitize.extract_image(data_bytes, keep_noise=keep_noise)
+
+
+def _move_index(step: int) -> None:
+    """Previous/next sample of the class (a button callback, so it may set the widget's value)."""
+    count = len(class_indices()[st.session_state.digit_class])
+    st.session_state.digit_index = (st.session_state.digit_index + step) % count
+
+
+def _random_digit() -> None:
+    """A random class and sample (a button callback)."""
+    rng = np.random.default_rng()
+    st.session_state.digit_class = int(rng.integers(10))
+    st.session_state.digit_index = int(rng.integers(len(class_indices()[st.session_state.digit_class])))
+
+
+def pick_ui() -> torch.Tensor:
+    """A sample digit by class and number, with previous / next / random; returns it (1, 28, 28)."""
+    digit_class = st.selectbox("Digit", range(10), key="digit_class")
+    count = len(class_indices()[digit_class])
+    st.session_state.digit_index = min(st.session_state.digit_index, count - 1)
+    cols = st.columns([1, 1, 1.6])
+    cols[0].button("◀", key="prev", on_click=_move_index, args=(-1,), width="stretch", help="Previous sample")
+    cols[1].button("▶", key="next", on_click=_move_index, args=(1,), width="stretch", help="Next sample")
+    cols[2].button("Random", key="random", on_click=_random_digit, width="stretch", help="A random digit")
+    index = st.number_input(f"Sample number (of {count})", 0, count - 1, key="digit_index")
+    return sample_digit(digit_class, index)
+
+
+def _clear_canvas() -> None:
+    """Count a press of Clear (a button callback); `draw_ui` turns the count into an empty drawing."""
+    st.session_state.canvas_clears = st.session_state.get("canvas_clears", 0) + 1
+
+
+def draw_ui(keep_noise: bool) -> torch.Tensor | None:
+    """A canvas to draw on, white on black; the drawing made MNIST-style, or None while it is blank."""
+    # A new initial drawing makes the canvas reload it, i.e. clear itself: "clears" counts the presses.
+    empty = {"objects": [], "clears": st.session_state.get("canvas_clears", 0)}
+    st.space(28)  # room for the canvas's toolbar, which sits above it
+    result = st_canvas(stroke_width=18, stroke_color="#FFFFFF", background_color="#000000", width=224,
+                       height=224, initial_drawing=empty, return_image_data=True, key="canvas")  # fmt: skip
+    st.button("Clear", key="clear_canvas", on_click=_clear_canvas)
+    st.caption("Draw one digit, large, in the middle.")
+    try:
+        if result.image_data is None:
+            return None
+        return digitize.canvas_to_mnist(result.image_data, keep_noise=keep_noise)
+    except digitize.ImageError as err:
+        st.info(str(err))
+        return None
+
+
+def upload_ui(keep_noise: bool) -> torch.Tensor | None:
+    """A file uploader; the digit found in the picture, MNIST-style, or None (with a message if there is none)."""
+    types = ["png", "jpg", "jpeg", "bmp", "webp", "gif", "tif", "tiff"]
+    file = st.file_uploader("A picture of one digit: a photo, a scan, a drawing", types, key="upload")
+    if file is None:
+        return None
+    try:
+        found = upload_extraction(file.getvalue(), keep_noise)
+    except digitize.ImageError as err:
+        st.warning(str(err))
+        return None
+    st.image(digitize.boxed(found), caption="Your picture: the digit was found in the red box", width=240)
+    if found.marks > 1:
+        st.info(f"This picture holds {found.marks} separate marks; the largest one is taken as the digit.")
+    return found.digit
+
+
+def source_ui(keep_noise: bool) -> torch.Tensor:
+    """Where the digit comes from; returns it (1, 28, 28); a sample digit until a drawing/upload exists.
+
+    With `keep_noise`, a drawing or an upload keeps its own pixel values (and so its noise)."""
+    source = st.segmented_control("Digit source", list(SOURCES), format_func=SOURCES.get, key="source",
+                                  required=True)  # fmt: skip
+    if source == "pick":
+        return pick_ui()
+    clean = draw_ui(keep_noise) if source == "draw" else upload_ui(keep_noise)
+    if clean is None:
+        st.caption("Meanwhile, the page shows the sample digit.")
+        clean = sample_digit(st.session_state.digit_class, st.session_state.digit_index)
+    return clean

@@ -1,0 +1,80 @@
+"""A server's start: what is done once, before (or while) the first visitor's page is drawn."""
+
+from __future__ import annotations
+
+import functools
+import gc
+
+import streamlit as st
+import torch
+
+from . import cache, figures, retrain, view
+from .resources import sample, sample_digit, shared_methods
+
+
+@st.cache_resource
+def prepare_server() -> None:
+    """Once per server, after the models are loaded: the thread count, the sample, a frozen heap, a training worker.
+
+    The heap: what is loaded once per server (torch, the models, the sample) is exempted from garbage collection.
+
+    Streamlit runs a full `gc.collect(2)` after every rerun. Over the ~300,000 objects that torch,
+    plotly and scipy leave on the heap it cost ~200 ms of CPU: ten times the rerun itself, and
+    the first thing to saturate the CPU with many visitors. Frozen objects are skipped; whatever a
+    session creates later is still collected as before.
+    """
+    torch.set_num_threads(view.SERVE_THREADS)  # process-wide; a training sets its own and restores this
+    sample()
+    warm_up()
+    run_whole_page_for_new_sessions()
+    gc.collect()
+    gc.freeze()
+    # Forked now, while no visitor's run is inside torch: it shares this process's torch, models and digits.
+    retrain.workers().warm(fork=True)
+
+
+def warm_up() -> None:
+    """Do once at start what would otherwise hold the interpreter lock in the middle of visitors' moves.
+
+    Importing pandas for the first chart (a training's loss curve, say) took about a second, and the
+    first call of each method and metric (lazy imports, first-call set-up) tens of milliseconds: with
+    twenty visitors moving at that moment, each of their moves waited for it. The methods' and metrics'
+    first calls are those of `precompute_default_page`."""
+    figures.import_pandas()
+    precompute_default_page()
+
+
+def precompute_default_page() -> None:
+    """Every shared method at every slider position on the page a new visitor opens (about 0.6 s of CPU, once).
+
+    Nearly every visitor of a hosted demo starts by moving the noise slider on this page; with its
+    results computed once at start, those moves cost a lookup instead of every method's run."""
+    clean = sample_digit(view.DEFAULTS["digit_class"], view.DEFAULTS["digit_index"])
+    kind, seed = view.DEFAULTS["noise_kind"], view.DEFAULTS["noise_seed"]
+    cache.precompute(clean, kind, view.SLIDER_LEVELS, seed, tuple(shared_methods()))
+
+
+def run_whole_page_for_new_sessions() -> None:
+    """Make a rerun of a fragment the session does not hold a run of the whole page, with the same widget values.
+
+    When its server goes away (a replica is killed, the server restarts), an open page reconnects to
+    a new session and goes on asking for reruns of the `results` fragment only. Streamlit drops a
+    rerun of a fragment the session has not registered, and only a run of the whole page registers
+    it: without this the page would never answer the level slider again. Process-wide, applied once."""
+    from streamlit.runtime.app_session import AppSession
+
+    original = AppSession.request_rerun
+    if getattr(original, "runs_whole_page", False) or not hasattr(AppSession, "has_fragment"):
+        return
+
+    @functools.wraps(original)
+    def request_rerun(session: AppSession, client_state=None) -> None:
+        if client_state is not None and client_state.fragment_id and not session.has_fragment(client_state.fragment_id):
+            whole_page = type(client_state)()
+            whole_page.CopyFrom(client_state)
+            whole_page.ClearField("fragment_id")
+            client_state = whole_page
+        original(session, client_state)
+
+    request_rerun.runs_whole_page = True
+    AppSession.request_rerun = request_rerun

@@ -1,0 +1,104 @@
+"""The page's tabs: every method compared, PSNR across noise levels, a batch of digits, and Retrain.
+
+Only the open tab is drawn, so a slider move recomputes only what is shown."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+import torch
+
+from denoiser import metrics
+from denoiser.evaluate import make_noisy, psnr_by_level
+
+from . import figures, retrain, view
+from .resources import method_for, readings, sample, session_methods, shown
+
+TABS = ("Compare methods", "Across noise levels", "Batch", "Retrain")
+
+
+BATCH = 10  # digits in the batch view
+
+
+LEVELS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # x axis of the PSNR-vs-level chart
+
+
+BATCH_SCALE = 3  # the batch view's small pictures: 84x84
+
+
+@st.cache_data(max_entries=256)
+def level_curves(clean: np.ndarray, kind: str, seed: int, names: tuple[str, ...]) -> dict[str, list[float]]:
+    """PSNR against noise level for the noisy input and every shared method, on one digit."""
+    methods_at = lambda level: {n: method_for(n, kind, level) for n in names}  # noqa: E731
+    return psnr_by_level(methods_at, torch.from_numpy(clean), kind, LEVELS, seed)
+
+
+def as_is_compare_tab(noisy: torch.Tensor, models: list[str]) -> None:
+    """Every method on the picture as it is: noise level left and the classifier's reading of its result."""
+    names = session_methods(models)
+    outputs = {view.AS_IS_LABEL: noisy.unsqueeze(0)} | {
+        name: method_for(name, "gaussian", 0.5)(noisy.unsqueeze(0)) for name in names
+    }
+    images = torch.cat(list(outputs.values()))
+    rows = zip(outputs, metrics.noise_sigma(images), readings(images), strict=True)
+    st.caption("Filters use their settings for Gaussian noise at level 0.5.")
+    table = [{"method": n, "noise level": f"{s:.3f}", "classifier reads": r} for n, s, r in rows]
+    st.markdown(view.markdown_table(table, ("method", "noise level", "classifier reads")))
+
+
+def compare_tab(rows: list[dict]) -> None:
+    """Every method on the same noisy digit (`rows`, best first): a table, and its bar chart on request."""
+    # A static table: the browser draws it in a few ms, where the interactive grid and the plotly
+    # chart cost ~160 ms per slider move, times every visitor whose page is open on this tab.
+    table = [
+        {"method": row["method"]} | {k: view.format_metric(k, row[k]) for k in ("psnr", "ssim", "mse")} for row in rows
+    ]
+    st.markdown(view.markdown_table(table, ("method", "psnr", "ssim", "mse")))
+    if st.toggle("Bar chart", key="compare_chart_on"):
+        st.plotly_chart(figures.comparison_figure(rows), key="compare_chart")
+
+
+def levels_tab(clean: torch.Tensor, kind: str, level: float, seed: int, models: list[str]) -> None:
+    """PSNR against noise level for this digit and noise kind, every method, the current level marked."""
+    clean = clean.unsqueeze(0)  # (1, 1, 28, 28)
+    curves = dict(level_curves(clean.numpy(), kind, seed, tuple(models)))
+    if "retrained" in st.session_state:
+        at = lambda lv: {"retrained": method_for("retrained", kind, lv)}  # noqa: E731
+        curves["retrained"] = psnr_by_level(at, clean, kind, LEVELS, seed)["retrained"]
+    st.plotly_chart(figures.level_figure(list(LEVELS), curves, level, kind), key="level_chart")
+
+
+def batch_tab(kind: str, level: float, seed: int, name: str) -> None:
+    """Original / noisy / denoised rows for `BATCH` sample digits chosen by the noise seed, with PSNR."""
+    order = torch.randperm(len(sample()), generator=torch.Generator().manual_seed(seed))[:BATCH]
+    clean = sample().images[order]  # (BATCH, 1, 28, 28)
+    noisy = make_noisy(clean, kind, level, seed)
+    denoised = method_for(name, kind, level)(noisy)
+    for title, images in (("Original", clean), ("Noisy", noisy), ("Denoised", denoised)):
+        psnr = metrics.image_metrics(clean, images)["psnr"]
+        captions = (
+            [str(int(c)) for c in sample().labels[order]]
+            if title == "Original"
+            else [view.format_metric("psnr", p) for p in psnr]
+        )
+        st.caption(title)
+        st.image([shown(x, BATCH_SCALE) for x in images], caption=captions, width=28 * BATCH_SCALE)
+
+
+def tabs_ui(clean: torch.Tensor, noisy: torch.Tensor, rows: list[dict] | None, noise: tuple[str, float, int],
+            name: str, models: list[str], as_is: bool) -> None:  # fmt: skip
+    """The tabs; only the open one is drawn, so a slider move recomputes only what is shown."""
+    kind, level, seed = noise
+    tabs = st.tabs(TABS, key="view", on_change="rerun")
+    needs_original = lambda: st.info("This view adds noise to a clean digit: choose a noise kind to use it.")  # noqa: E731
+    compared = lambda: compare_tab(rows)  # noqa: E731
+    contents = (
+        (lambda: as_is_compare_tab(noisy, models)) if as_is else compared,
+        needs_original if as_is else lambda: levels_tab(clean, kind, level, seed, models),
+        needs_original if as_is else lambda: batch_tab(kind, level, seed, name),
+        lambda: retrain.retrain_tab(kind, level),
+    )
+    for tab, draw in zip(tabs, contents, strict=True):
+        if tab.open:
+            with tab:
+                draw()
