@@ -18,6 +18,7 @@ from .metrics import image_metrics, mean_metrics
 from .noise import add_noise, check_seed
 
 Method = Callable[[torch.Tensor], torch.Tensor]
+NOISY = "noisy"  # the undenoised input, beside the methods in every table and chart; not a method
 
 
 def denoise_batch(
@@ -112,13 +113,11 @@ def psnr_by_level(
     levels: tuple[float, ...] | list[float],
     seed: int = 0,
 ) -> dict[str, list[float]]:
-    """Mean PSNR at each of `levels` for the noisy input (`methods.NOISY`) and each method of `methods_at(level)`.
+    """Mean PSNR at each of `levels` for the noisy input (`NOISY`) and each method of `methods_at(level)`.
 
     `methods_at` takes the level because a classical filter is tuned per noise level. Every
     method sees the same seeded noisy digits at a given level.
     """
-    from .methods import NOISY  # not at the top: `methods` imports this module (through `baselines`)
-
     curves: dict[str, list[float]] = {NOISY: []}
     for level in levels:
         noisy = make_noisy(clean, kind, level, seed)

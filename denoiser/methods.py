@@ -3,8 +3,8 @@
 The shipped models of `weights.REGISTRY` come first, then the classical filters of `baselines`.
 The command line, the benchmark, the app and the scripts all ask `get`, and add only what is
 their own: a checkpoint file given on the command line, the app's cache and a visitor's
-retrained model. `NOISY` names the undenoised input wherever it stands beside the methods as the
-reference to beat (a table row, a chart's curve); it is not a method.
+retrained model. `NOISY` (from `evaluate`) names the undenoised input wherever it stands beside the
+methods as the reference to beat (a table row, a chart's curve); it is not a method.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ import torch
 
 from . import baselines, weights
 from .device import resolve_device
-from .evaluate import Method, model_method
+from .evaluate import NOISY, Method, model_method
 
 MODEL_NAMES: tuple[str, ...] = tuple(weights.REGISTRY)
 FILTER_NAMES: tuple[str, ...] = baselines.BASELINE_NAMES
 NAMES: tuple[str, ...] = (*MODEL_NAMES, *FILTER_NAMES)
-NOISY = "noisy"  # the undenoised input, beside the methods in every table and chart
+__all__ = ["FILTER_NAMES", "MODEL_NAMES", "NAMES", "NOISY", "check_name", "forget_models", "get"]
 
 
 def check_name(name: object, argument: str = "method") -> str:
