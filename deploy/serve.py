@@ -28,7 +28,7 @@ from functools import partial
 from pathlib import Path
 
 from deploy import nginx
-from scripts.serve import free_port, wait_healthy
+from deploy.launch import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 NGINX_FALLBACK = "/usr/sbin/nginx"  # not on a non-root user's PATH on Debian

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from scripts.serve import free_port, start_server, stop_server
+from deploy.launch import free_port, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parent.parent
 THREADS = 2  # batch throughput: the library's and the command line's default, one thread per core

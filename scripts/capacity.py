@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from scripts.serve import free_port, wait_healthy
+from deploy.launch import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 SETUPS = {"1 process": 0, "2 replicas": 2}  # name -> replicas behind nginx (0: plain `streamlit run app.py`)

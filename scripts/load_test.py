@@ -43,8 +43,8 @@ from pathlib import Path
 
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
+from deploy.launch import free_port, start_server, stop_server, wait_healthy
 from scripts.proc_stats import ServerWatch
-from scripts.serve import free_port, start_server, stop_server, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("DENOISER_CHROMIUM", "/usr/bin/chromium")

@@ -31,9 +31,9 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deploy.launch import free_port, start_server, stop_server, wait_healthy
 from scripts.loadgen_report import report
 from scripts.proc_stats import ServerWatch
-from scripts.serve import free_port, start_server, stop_server, wait_healthy
 from scripts.visitor import Visitor, VisitorError
 
 NOISY_PSNR = "Noisy PSNR"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import headless_chromium
 
-from scripts.serve import free_port, start_server, stop_server, wait_healthy
+from deploy.launch import free_port, start_server, stop_server, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT = ROOT / "docs" / "screenshot.png"

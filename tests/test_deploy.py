@@ -24,9 +24,9 @@ from conftest import headless_chromium, skip_or_fail
 from streamlit.web.server.starlette.starlette_server import _get_uvicorn_config_kwargs
 
 from deploy import nginx
+from deploy.launch import free_port
 from deploy.serve import healthy, nginx_path
 from scripts.load_test import METRIC_JS, SLIDER
-from scripts.serve import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 VISITORS = 4

@@ -1,7 +1,8 @@
-"""Run the app on a free loopback port for a test or a measurement, and wait until it answers.
+"""Start the app (`streamlit run app.py`) on a loopback port and wait until it answers; stop it.
 
-Shared by the browser and load tests, scripts/load_test.py, loadgen.py, capacity.py, abandon_test.py
-and scripts/bench_speed.py. Run those scripts with `python -m scripts.NAME` from the repository root.
+The one launcher: `deploy.serve` starts its replicas' health checks with it, and the browser and load
+tests and the measurement scripts (`python -m scripts.NAME` from the repository root) start servers
+with it. The scripts import from here, never the reverse.
 """
 
 from __future__ import annotations
