@@ -1,9 +1,9 @@
 """The app in a real browser: `streamlit run app.py` on a free local port, driven by Playwright + Chromium.
 
 Checks what a person sees: the three digit images load, moving the noise slider changes the
-noisy PSNR, and a stroke drawn on the canvas becomes the digit. It saves the screenshot the
-README shows (docs/screenshot.png). Without Chromium or Playwright the test is skipped on a
-developer's machine and fails under CI=true.
+noisy PSNR, and a stroke drawn on the canvas becomes the digit. Screenshots go to a temporary
+folder (the docs' own come from `python -m scripts.screenshots`). Without Chromium or Playwright the
+test is skipped on a developer's machine and fails under CI=true.
 """
 
 from __future__ import annotations
@@ -16,9 +16,6 @@ import pytest
 from conftest import headless_chromium
 
 from deploy.launch import free_port, start_server, stop_server, wait_healthy
-
-ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOT = ROOT / "docs" / "screenshot.png"
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -89,7 +86,7 @@ def draw_seven(page) -> None:
     page.mouse.up()
 
 
-def test_page_slider_and_canvas(page):
+def test_page_slider_and_canvas(page, tmp_path):
     """Images load, the noise slider changes the noisy PSNR, a drawn stroke becomes the digit; screenshot."""
     wait_for_images(page)
     page.locator('[data-testid="stMetric"]').filter(has_text="Noisy PSNR").wait_for()
@@ -113,9 +110,8 @@ def test_page_slider_and_canvas(page):
     page.set_viewport_size({"width": 1440, "height": 1750})  # tall enough for the comparison tab
     page.locator('[data-testid="stMarkdownContainer"] table').first.wait_for()  # the comparison, before the screenshot
     page.wait_for_timeout(1500)  # let the page settle
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
-    assert SCREENSHOT.stat().st_size > 10_000
+    page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
+    assert (tmp_path / "page.png").stat().st_size > 10_000
 
     page.get_by_role("button", name="Clear", exact=True).click()
     page.get_by_text("Meanwhile, the page shows the sample digit.").wait_for()  # blank again: the sample is back
@@ -185,4 +181,4 @@ def test_a_phone_photo_is_found_and_denoised_as_it_is(page, tmp_path, test_digit
     wait_for_images(page, 3)  # the uploaded picture, the digit as it is, the denoised digit
     assert "(" in metric_text(page, "The classifier reads, denoised")  # a digit and its confidence
     assert page.locator('[data-testid="stException"]').count() == 0
-    page.screenshot(path=str(ROOT / "docs" / "realworld" / "as_it_is.png"), full_page=False)
+    page.screenshot(path=str(tmp_path / "as_it_is.png"), full_page=False)
