@@ -1,10 +1,11 @@
 """The pictures of the app the docs show, taken in Debian's Chromium from a server started here.
 
-    python -m scripts.screenshots            # docs/screenshot.png, docs/realworld/as_it_is.png
+    python -m scripts.screenshots            # docs/screenshot.png, docs/phone.png, docs/realworld/as_it_is.png
     python -m scripts.screenshots --out /tmp/shots
 
-The README's picture is the default page with the comparison tab open; the real-world page's is a
-simulated phone photo denoised "as it is". Tests never write into docs/: this command does.
+The README's pictures are the default page with the comparison tab open, on a laptop and on a phone's
+first screen (390 x 844 CSS pixels); the real-world page's is a simulated phone photo denoised "as it is".
+Tests never write into docs/: this command does.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from deploy.launch import free_port, start_server, stop_server, wait_healthy
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("DENOISER_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+LAPTOP = {"viewport": {"width": 1440, "height": 1000}}
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 IMAGES_JS = (
     "n => [...document.querySelectorAll('[data-testid=\"stImage\"] img')].filter(i => i.complete"
     " && i.naturalWidth > 0).length >= n"
@@ -35,6 +38,15 @@ def default_page(page, out: Path) -> Path:
     page.wait_for_timeout(1500)  # let the page settle
     page.screenshot(path=str(out / "screenshot.png"), full_page=True)
     return out / "screenshot.png"
+
+
+def phone_page(page, out: Path) -> Path:
+    """The first screen a visitor sees on a phone."""
+    page.wait_for_function(IMAGES_JS, arg=3)
+    page.locator('[data-testid="stMetric"]').first.wait_for()
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(out / "phone.png"))
+    return out / "phone.png"
 
 
 def as_it_is(page, out: Path, data_root: Path) -> Path:
@@ -72,8 +84,13 @@ def main(argv: list[str] | None = None) -> None:
         wait_healthy(f"http://127.0.0.1:{port}", server)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            for shoot in (default_page, lambda page, out: as_it_is(page, out, args.data_root)):
-                page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+            shots = (
+                (default_page, LAPTOP),
+                (phone_page, PHONE),
+                (lambda pg, out: as_it_is(pg, out, args.data_root), LAPTOP),
+            )
+            for shoot, screen in shots:
+                page = browser.new_context(**screen).new_page()
                 page.set_default_timeout(60_000)
                 page.goto(f"http://127.0.0.1:{port}")
                 print(shoot(page, args.out))

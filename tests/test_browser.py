@@ -182,3 +182,65 @@ def test_a_phone_photo_is_found_and_denoised_as_it_is(page, tmp_path, test_digit
     assert "(" in metric_text(page, "The classifier reads, denoised")  # a digit and its confidence
     assert page.locator('[data-testid="stException"]').count() == 0
     page.screenshot(path=str(tmp_path / "as_it_is.png"), full_page=False)
+
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+
+
+@pytest.fixture
+def phone(browser, server_url):
+    """The page in a phone's browser: 390 x 844 CSS pixels, touch."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(server_url)
+    yield page
+    context.close()
+
+
+def finger(page, element, path: list[tuple[float, float]]) -> None:
+    """Drag one finger along `path` (fractions of the element's box) with real touch events."""
+    box = element.bounding_box()
+    touch = page.context.new_cdp_session(page)
+
+    def send(kind: str, point: tuple[float, float] | None) -> None:
+        points = [] if point is None else [{"x": box["x"] + point[0] * box["width"],
+                                            "y": box["y"] + point[1] * box["height"]}]  # fmt: skip
+        touch.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    send("touchStart", path[0])
+    for point in path[1:]:
+        send("touchMove", point)
+        page.wait_for_timeout(15)
+    send("touchEnd", None)
+
+
+def test_on_a_phone_the_three_pictures_stand_in_one_row_on_the_first_screen_with_the_slider(phone):
+    wait_for_images(phone)
+    boxes = [img.bounding_box() for img in phone.locator('[data-testid="stImage"] img').all()[:3]]
+    slider = phone.locator('[data-testid="stSlider"]').filter(has_text="Noise level").bounding_box()
+    assert len({round(b["y"]) for b in boxes}) == 1  # one row, not stacked
+    assert all(b["x"] >= 0 and b["x"] + b["width"] <= 390 for b in boxes)  # none off the screen's side
+    bottom = boxes[0]["y"] + boxes[0]["height"]
+    assert bottom <= 1.5 * 844
+    assert bottom - slider["y"] <= 844  # the slider and the pictures it changes on one screen
+
+
+def test_a_finger_on_the_slider_and_on_the_canvas_works_on_a_phone(phone):
+    """The noise slider follows a finger, and a digit drawn with a finger is the one the page denoises."""
+    phone.locator('[data-testid="stMetric"]').filter(has_text="Noisy PSNR").wait_for()
+    before = metric_text(phone, "Noisy PSNR")
+    thumb = phone.locator('[data-testid="stSlider"]').filter(has_text="Noise level").get_by_role("slider")
+    px = 1 / thumb.bounding_box()["width"]  # the thumb's round grip is the box's first 16 px
+    finger(phone, thumb, [(px * (8 - 8 * t), 0.5) for t in range(9)])  # 64 px to the left: less noise
+    moved = wait_for_change(phone, "Noisy PSNR", before)
+    assert float(moved.split()[0]) > float(before.split()[0])
+
+    phone.locator('[data-testid="stButtonGroup"]').get_by_text("Draw", exact=True).tap()
+    canvas = phone.locator("canvas.upper-canvas").first
+    canvas.wait_for()
+    seven = [(0.25 + 0.5 * t / 12, 0.2) for t in range(13)] + [(0.75 - 0.3 * t / 16, 0.2 + 0.65 * t / 16)
+                                                                 for t in range(1, 17)]  # fmt: skip
+    finger(phone, canvas, seven)
+    phone.get_by_text("Meanwhile, the page shows the sample digit.").wait_for(state="detached")
+    assert wait_for_change(phone, "Noisy PSNR", moved) != moved

@@ -22,6 +22,7 @@ from .resources import (
     method_label,
     png,
     readings,
+    row,
     session_methods,
     shared_methods,
     shown,
@@ -31,12 +32,28 @@ from .sources import source_ui
 from .startup import prepare_server
 from .tabs import TABS, tabs_ui
 
-INTRO = """Noise is added to a handwritten digit (28×28 pixels, MNIST style) and a denoiser removes it.
-The three pictures are the **original**, the **noisy** one and the **denoised** one. Under them,
-**MSE** (mean squared error, lower is better), **PSNR** (peak signal-to-noise ratio in dB, higher is
-better; ∞ means identical) and **SSIM** (structural similarity, 1 is identical) compare each with the
-original; the small numbers show what the denoiser changed. The tabs compare every method, sweep the
-noise level, show a batch of digits, and let you retrain a model in your own session."""
+INTRO = "Noise is added to a handwritten digit and a denoiser removes it: the original, noisy and denoised digit."
+MORE = """The three pictures are the **original** (28×28 pixels, MNIST style), the **noisy** one and the
+**denoised** one. Under them, **MSE** (mean squared error, lower is better), **PSNR** (peak signal-to-noise
+ratio in dB, higher is better; ∞ means identical) and **SSIM** (structural similarity, 1 is identical)
+compare each with the original; the small numbers show what the denoiser changed. The noise kind, its seed
+and the denoiser are in the sidebar. The tabs compare every method, sweep the noise level, show a batch of
+digits, and let you retrain a model in your own session."""
+# On a phone (Streamlit stacks columns at 640 px and below): smaller figures and title, less space above
+# the title, so that the pictures and the noise slider fit on the first screen. Sent with the whole page
+# only, never with a slider move's rerun of the results.
+PHONE_CSS = """<style>
+@media (max-width: 640px) {
+  [data-testid="stMainBlockContainer"] { padding-top: 3rem; }
+  h1 { font-size: 1.6rem !important; padding-bottom: 0.25rem; }
+  [data-testid="stMetricValue"] { font-size: 1.1rem; }
+  [data-testid="stMetricLabel"] p { font-size: 0.75rem; }
+  [data-testid="stMetricDelta"] { font-size: 0.7rem; }
+  [data-testid="stImageCaption"], [data-testid="caption"] { font-size: 0.7rem; }
+  /* The rows that never wrap (pictures, figures, the picker's buttons) share the phone's width. */
+  [class*="st-key-row-"] [data-testid="stColumn"] { min-width: 0 !important; }
+}
+</style>"""
 
 
 def init_state(models: list[str]) -> None:
@@ -109,7 +126,7 @@ def model_ui(models: list[str]) -> tuple[str, bool]:
 
 def metrics_ui(noisy_m: dict, denoised_m: dict) -> None:
     """MSE, PSNR and SSIM of the noisy and the denoised digit; the delta is what denoising changed."""
-    for col, (key, label) in zip(st.columns(3), (("psnr", "PSNR"), ("ssim", "SSIM"), ("mse", "MSE")), strict=True):
+    for col, (key, label) in zip(row("figures", 3), (("psnr", "PSNR"), ("ssim", "SSIM"), ("mse", "MSE")), strict=True):
         colour = "inverse" if key == "mse" else "normal"  # a lower MSE is better
         col.metric(f"Noisy {label}", view.format_metric(key, noisy_m[key]))
         delta = view.metric_delta(key, denoised_m[key], noisy_m[key])
@@ -120,7 +137,7 @@ def images_ui(clean: torch.Tensor, noisy: torch.Tensor, denoised: torch.Tensor, 
               figures: tuple[dict, dict]) -> None:  # fmt: skip
     """Original, noisy, denoised (and residual) side by side, with PNG downloads and the metrics
     (`figures`: MSE, PSNR and SSIM of the noisy and of the denoised digit)."""
-    cols = st.columns(4 if residual else 3)
+    cols = row("pictures", 4 if residual else 3)
     cols[0].image(shown(clean), caption="Original (28×28, what the model sees)", width="stretch")
     cols[1].image(shown(noisy), caption="Noisy", width="stretch")
     cols[2].image(shown(denoised), caption="Denoised", width="stretch")
@@ -136,7 +153,7 @@ def images_ui(clean: torch.Tensor, noisy: torch.Tensor, denoised: torch.Tensor, 
 
 def as_is_ui(noisy: torch.Tensor, denoised: torch.Tensor) -> None:
     """The picture as found and denoised, with figures that need no clean original: noise level and reading."""
-    cols = st.columns(3)
+    cols = row("as-is", 3)
     cols[0].image(shown(noisy), caption="Your digit as it is (28×28, what the model sees)", width="stretch")
     cols[1].image(shown(denoised), caption="Denoised", width="stretch")
     cols[1].download_button(
@@ -198,8 +215,11 @@ def main() -> None:
         st.error("No denoiser is available: the weights are missing and the classical filters are not installed.")
         st.stop()
     init_state(models)
+    st.html(PHONE_CSS)
     st.title("Denoise a handwritten digit")
     st.markdown(INTRO)
+    with st.expander("What the pictures and figures mean"):
+        st.markdown(MORE)
     for notice in st.session_state.pop("notices", []):
         st.warning(notice)
     with st.sidebar:

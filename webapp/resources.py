@@ -104,3 +104,10 @@ def png(image: torch.Tensor, scale: int = 1) -> bytes:
 def shown(image: torch.Tensor, scale: int = SHOWN_SCALE) -> str:
     """A digit as the page shows it: enlarged, in a PNG `data:` URL encoded once per server."""
     return cache.png_url(image, scale)
+
+
+def row(name: str, spec: int | list[float]) -> list:
+    """Columns that stay side by side at every width, a phone's included (Streamlit stacks columns at 640 px).
+
+    The container's key gives the page's style sheet a class to find them by (`st-key-row-<name>`)."""
+    return st.container(key=f"row-{name}").columns(spec, wrap=False)

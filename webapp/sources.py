@@ -9,7 +9,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from denoiser import digitize
 
-from .resources import class_indices, sample_digit
+from .resources import class_indices, row, sample_digit
 
 SOURCES = {"pick": "Pick", "draw": "Draw", "upload": "Upload"}
 
@@ -38,7 +38,7 @@ def pick_ui() -> torch.Tensor:
     digit_class = st.selectbox("Digit", range(10), key="digit_class")
     count = len(class_indices()[digit_class])
     st.session_state.digit_index = min(st.session_state.digit_index, count - 1)
-    cols = st.columns([1, 1, 1.6])
+    cols = row("picker", [1, 1, 1.6])  # one line on a phone too
     cols[0].button("◀", key="prev", on_click=_move_index, args=(-1,), width="stretch", help="Previous sample")
     cols[1].button("▶", key="next", on_click=_move_index, args=(1,), width="stretch", help="Next sample")
     cols[2].button("Random", key="random", on_click=_random_digit, width="stretch", help="A random digit")
