@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import gc
 
 import streamlit as st
 import torch
 
-from . import cache, figures, retrain, view
+from . import cache, figures, retrain, streamlit_patch, view
 from .resources import sample, sample_digit, shared_methods
 
 
@@ -26,7 +25,7 @@ def prepare_server() -> None:
     torch.set_num_threads(view.SERVE_THREADS)  # process-wide; a training sets its own and restores this
     sample()
     warm_up()
-    run_whole_page_for_new_sessions()
+    streamlit_patch.apply()  # a page that reconnects to a new session keeps answering its slider
     gc.collect()
     gc.freeze()
     # Forked now, while no visitor's run is inside torch: it shares this process's torch, models and digits.
@@ -52,29 +51,3 @@ def precompute_default_page() -> None:
     clean = sample_digit(view.DEFAULTS["digit_class"], view.DEFAULTS["digit_index"])
     kind, seed = view.DEFAULTS["noise_kind"], view.DEFAULTS["noise_seed"]
     cache.precompute(clean, kind, view.SLIDER_LEVELS, seed, tuple(shared_methods()))
-
-
-def run_whole_page_for_new_sessions() -> None:
-    """Make a rerun of a fragment the session does not hold a run of the whole page, with the same widget values.
-
-    When its server goes away (a replica is killed, the server restarts), an open page reconnects to
-    a new session and goes on asking for reruns of the `results` fragment only. Streamlit drops a
-    rerun of a fragment the session has not registered, and only a run of the whole page registers
-    it: without this the page would never answer the level slider again. Process-wide, applied once."""
-    from streamlit.runtime.app_session import AppSession
-
-    original = AppSession.request_rerun
-    if getattr(original, "runs_whole_page", False) or not hasattr(AppSession, "has_fragment"):
-        return
-
-    @functools.wraps(original)
-    def request_rerun(session: AppSession, client_state=None) -> None:
-        if client_state is not None and client_state.fragment_id and not session.has_fragment(client_state.fragment_id):
-            whole_page = type(client_state)()
-            whole_page.CopyFrom(client_state)
-            whole_page.ClearField("fragment_id")
-            client_state = whole_page
-        original(session, client_state)
-
-    request_rerun.runs_whole_page = True
-    AppSession.request_rerun = request_rerun
