@@ -61,7 +61,7 @@ def worker_processes() -> list[int]:
         except OSError:  # ended meanwhile
             continue
         ours = int(fields[1]) == os.getpid() and fields[0] != "Z"
-        if ours and (b"webapp.worker" in command or name == worker.WORKER_NAME):
+        if ours and (b"spawn_main" in command or name == worker.WORKER_NAME):  # spawned, or named by itself
             found.append(int(stat.parent.name))
     return found
 
@@ -139,7 +139,7 @@ def test_a_worker_that_cannot_be_forked_is_started_afresh(pool, monkeypatch):
     job = pool.take()
     job.send(tiny_request())
     assert finish(job)[1][0] == "done"
-    assert "webapp.worker" in (Path("/proc") / str(job.process.pid) / "cmdline").read_text()  # python -m ...
+    assert "spawn_main" in (Path("/proc") / str(job.process.pid) / "cmdline").read_text()  # a fresh interpreter
     pool.give_back(job)
 
 
@@ -184,7 +184,7 @@ def test_a_stopped_worker_is_killed_and_replaced_and_frees_its_slot(pool, tmp_pa
     with pytest.raises(worker.WorkerStuck, match="stopped answering"):
         finish(job)
     assert time.monotonic() - started < 10
-    assert job.process.poll() is not None  # killed, not left stopped
+    assert not job.process.is_alive()  # killed, not left stopped
     freed = []
     pool.give_back(job, on_idle=lambda: (slot.release(), freed.append(True)))
     assert freed and slots.Ticket(limit=1, folder=tmp_path).try_start() is not None
@@ -200,7 +200,7 @@ def test_a_run_past_its_deadline_is_killed_although_it_reports_progress(pool):
     job.send(tiny_request(epochs=200, digits=512), limit=3.0)
     with pytest.raises(worker.WorkerStuck, match="time limit"):
         finish(job)
-    assert job.process.poll() is not None
+    assert not job.process.is_alive()
 
 
 def test_a_failing_request_is_an_error_reply_and_the_worker_carries_on(pool):

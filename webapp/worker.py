@@ -1,11 +1,11 @@
 """On-page trainings in a process of their own, so that a training never holds the web server's interpreter lock.
 
-The web process keeps a small `Pool` of workers, each a `python -m webapp.worker` child started
-on first use (or ahead of it, `Pool.warm`) and reused. A request names what to train; the worker
-loads the shipped model and the offline digits itself (nothing large crosses the pipe on the way
-in), trains, and sends back progress and, at the end, the checkpoint bytes. Messages are pickled
-over a socket pair, between this package's own processes only. A "cancel" from the web process
-stops the run at its next step; a worker that dies mid-run is noticed at once (the socket closes)
+The web process keeps a small `Pool` of workers, each a `multiprocessing.Process` started on first
+use (or ahead of it, `Pool.warm`) and reused. A request names what to train; the worker loads the
+shipped model and the offline digits itself (nothing large crosses the pipe on the way in), trains,
+and sends back progress and, at the end, the checkpoint bytes. Messages are pickled over a
+`multiprocessing.Pipe`, between this package's own processes only. A "cancel" from the web process
+stops the run at its next step; a worker that dies mid-run is noticed at once (the pipe closes)
 and replaced by the next request; one that stops answering, or runs past its request's deadline, is
 killed from the web side (`Worker.receive`).
 
@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import multiprocessing
 import os
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -30,7 +29,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 PROGRESS_SECONDS = 0.25  # how often a worker reports progress: the page redraws at most once a second anyway
-WORKER_NAME = "webapp.worker"  # a forked worker's process name (at most 15 characters)
+WORKER_NAME = "webapp.worker"  # a worker's process name, as ps shows it (at most 15 characters)
 WORKER_NICE = 10  # trainings are background work: the web processes' reruns come first on a busy machine
 DRAIN_SECONDS = 30.0  # how long a cancelled run may take to stop before its worker is killed
 # A busy worker reports every PROGRESS_SECONDS; one silent this long is stopped (SIGSTOP, a deadlock, swapped
@@ -50,24 +49,22 @@ class WorkerStuck(WorkerDied):
 
 
 class Worker:
-    """One training process and the web process's end of its socket.
+    """One training process (a `multiprocessing.Process`) and the web process's end of its pipe.
 
-    Started as `python -m webapp.worker`, or with `fork` as a copy of the calling process, which then
-    shares that process's memory until either writes to it: torch's libraries and the ~280 MB that
-    importing it allocates are held once for both. Fork only where no other thread is inside torch
-    (a lock one holds would stay locked in the copy): the server forks its first worker while it starts."""
+    Forked from the calling process where it can be (`fork=True`, Linux): the copy shares that process's
+    memory until either writes to it, so torch's libraries and the ~280 MB that importing it allocates
+    are held once for both. Fork only where no other thread is inside torch (a lock one holds would stay
+    locked in the copy): the server forks its first worker while it starts. Otherwise, or when the fork
+    fails (no memory for the copy's page tables, a process limit), a fresh interpreter is spawned."""
 
     def __init__(self, fork: bool = False) -> None:
-        ours, theirs = socket.socketpair()
-        self.process = _start(theirs, ours, fork and CAN_FORK)
-        theirs.close()
-        self.conn = Connection(ours.detach())
+        self.process, self.conn = _start(fork and CAN_FORK)
         self.busy = False  # a request was sent and its final reply not yet received
         self.heard = time.monotonic()  # when the worker last answered (or was last sent a request)
         self.deadline = float("inf")  # when the request being run must have ended (monotonic clock)
 
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return self.process.is_alive()
 
     def send(self, message: object, limit: float | None = None) -> None:
         """Send a request (a dict) or "cancel"; a request must have ended within `limit` seconds, if given."""
@@ -91,7 +88,7 @@ class Worker:
             kind, body = self.conn.recv()
         except (EOFError, OSError):
             self.stop()
-            raise WorkerDied(f"the training process ended (exit status {self.process.returncode})") from None
+            raise WorkerDied(f"the training process ended (exit status {self.process.exitcode})") from None
         self.heard = time.monotonic()
         if kind != "progress":
             self.busy = False
@@ -111,73 +108,51 @@ class Worker:
         self.conn.close()
         if self.alive():
             self.process.kill()
-        self.process.wait()
+        self.process.join()
 
 
-def _start(theirs: socket.socket, ours: socket.socket, fork: bool):
-    if fork:
+def _start(fork: bool) -> tuple[multiprocessing.Process, Connection]:
+    """A started worker process and the web process's end of its pipe: forked if asked and possible."""
+    for method in ("fork", "spawn") if fork else ("spawn",):
+        context = multiprocessing.get_context(method)
+        ours, theirs = context.Pipe()
+        # daemon: a server that exits ends its workers (multiprocessing terminates daemonic children at exit)
+        process = context.Process(target=_main, args=(theirs, ours if method == "fork" else None), daemon=True)
         try:
-            return _Forked(theirs, ours)
-        except OSError:  # no memory for the copy's page tables, or no process left: a fresh one may still start
-            pass
-    return _spawn(theirs)
+            process.start()
+        except OSError:  # the fork failed: a fresh interpreter may still start
+            ours.close()
+            theirs.close()
+            continue
+        theirs.close()  # the child's end, held only by the child: its death closes the pipe for us at once
+        return process, ours
+    raise WorkerDied("no training process could be started")
 
 
-def _spawn(theirs: socket.socket) -> subprocess.Popen:
-    command = [sys.executable, "-m", "webapp.worker", str(theirs.fileno())]
-    # The package's folder on the path: the server may have been started from anywhere.
-    package_root = str(Path(__file__).resolve().parent.parent)
-    env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
-    return subprocess.Popen(command, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env)
+def _main(conn: Connection, server_end: Connection | None) -> None:
+    """The worker process: a forked copy first drops all that is the server's; then it answers requests."""
+    if server_end is not None:
+        _drop_the_servers(conn, server_end)
+    with contextlib.suppress(OSError):  # Linux: how ps and the load reports tell it from the server
+        Path("/proc/self/comm").write_text(WORKER_NAME)
+    os.nice(WORKER_NICE)
+    serve(conn)
 
 
-class _Forked:
-    """A forked worker process, with the part of `subprocess.Popen`'s interface that `Worker` uses."""
-
-    def __init__(self, theirs: socket.socket, ours: socket.socket) -> None:
-        self.returncode: int | None = None
-        self.pid = os.fork()
-        if self.pid == 0:
-            _forked_main(theirs, ours)
-
-    def poll(self) -> int | None:
-        if self.returncode is None:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
-                self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode
-
-    def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGKILL)
-
-    def wait(self) -> int:
-        if self.returncode is None:
-            self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
-        return self.returncode
-
-
-def _forked_main(theirs: socket.socket, ours: socket.socket) -> None:
-    """The forked copy: drop all that is the server's, answer requests, and never return into the server's code."""
-    try:
-        gc.freeze()  # the server's objects are never collected here: their finalizers would close its files
-        ours.close()
-        keep = theirs.fileno()
-        # The server's listening socket and its visitors' connections: held here, they would outlive the server.
-        os.closerange(3, keep)
-        os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
-        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(signum, signal.SIG_DFL)
-        signal.set_wakeup_fd(-1)  # the server's event loop's, closed above: a file opened here could take its number
-        # New stream objects: a thread of the server's (none runs here) may have held the old ones' locks.
-        sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115 - open for the process's life
-        sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
-        with contextlib.suppress(OSError):  # Linux: how ps and the load reports tell it from the server
-            Path("/proc/self/comm").write_text(WORKER_NAME)
-        os.nice(WORKER_NICE)
-        serve(Connection(theirs.detach()))
-    finally:
-        os._exit(0)
+def _drop_the_servers(conn: Connection, server_end: Connection) -> None:
+    """In a forked copy: close the server's files and sockets, reset its signals and streams."""
+    gc.freeze()  # the server's objects are never collected here: their finalizers would close its files
+    server_end.close()
+    keep = conn.fileno()
+    # The server's listening socket and its visitors' connections: held here, they would outlive the server.
+    os.closerange(3, keep)
+    os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+    signal.set_wakeup_fd(-1)  # the server's event loop's, closed above: a file opened here could take its number
+    # New stream objects: a thread of the server's (none runs here) may have held the old ones' locks.
+    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115 - open for the process's life
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
 
 
 class Pool:
@@ -316,8 +291,3 @@ def serve(conn: Connection) -> None:
             return
         except Exception as err:  # reported to the visitor; the worker stays up for the next request
             conn.send(("error", f"{type(err).__name__}: {err}"[:500]))
-
-
-if __name__ == "__main__":
-    os.nice(WORKER_NICE)
-    serve(Connection(int(sys.argv[1])))
