@@ -42,6 +42,25 @@ def test_parse_query_notice_is_inert_markdown():
     assert notices[0].count("`") == 2 and "\n" not in notices[0]
 
 
+def test_a_seed_of_thousands_of_digits_gets_the_pages_own_words():
+    """Python refuses to convert over 4,300 digits with a message of its own; the notice says what is allowed."""
+    values, notices = view.parse_query({"seed": "9" * 5000}, MODELS)
+    assert values == {} and "whole number from 0 to" in notices[0] and "limit" not in notices[0]
+
+
+def test_a_link_asking_to_denoise_a_sample_digit_as_it_is_gets_a_notice():
+    """`kind=as_is` needs a picture's own noise: with a sample digit it is dropped, and the visitor told."""
+    values, notices = view.parse_query({"kind": "as_is", "source": "pick"}, MODELS)
+    assert "noise_kind" not in values and len(notices) == 1 and "kind=as_is" in notices[0]
+    assert view.parse_query({"kind": "as_is", "source": "draw"}, MODELS) == ({"noise_kind": "as_is",
+                                                                                "source": "draw"}, [])  # fmt: skip
+
+
+def test_a_negative_zero_level_is_written_back_as_zero():
+    values, _ = view.parse_query({"level": "-0.0"}, MODELS)
+    assert view.to_query(values) == {"level": "0.0"}
+
+
 def test_to_query_round_trips():
     """Writing a view to the URL and reading it back gives the same view."""
     assert view.parse_query(view.to_query(view.DEFAULTS), ["unet"]) == (view.DEFAULTS, [])

@@ -45,10 +45,11 @@ def _parse_one(key: str, text: str, models: list[str]) -> str | int | float:
         return text
     if key == "noise_level":
         try:
-            return round(check_level(float(text)), 2)
+            return round(check_level(float(text)), 2) + 0.0  # + 0.0: -0.0 is 0.0, in the URL written back too
         except ValueError:
             raise ValueError("must be a number from 0 to 1") from None
-    if not (text.isascii() and text.isdigit() and int(text) <= _MAX_INT[key]):
+    # The length first: Python refuses to convert over 4,300 digits, in words of its own.
+    if not (text.isascii() and text.isdigit() and len(text) <= len(str(_MAX_INT[key])) and int(text) <= _MAX_INT[key]):
         raise ValueError(f"must be a whole number from 0 to {_MAX_INT[key]}")
     return int(text)
 
@@ -67,6 +68,9 @@ def parse_query(query: dict[str, str | list[str]], models: list[str]) -> tuple[d
             # The notice is markdown: keep the link's text inert (no backticks, newlines or control characters).
             shown = "".join(c for c in text[:40] if c.isprintable() and c != "`")
             notices.append(f"Ignored `{name}={shown}` from the link ({err}); using the default.")
+    if values.get("noise_kind") == AS_IS and values.get("source", DEFAULTS["source"]) == "pick":
+        del values["noise_kind"]  # a sample digit has no noise of its own to denoise
+        notices.append(f"Ignored `kind={AS_IS}` from the link: it needs a drawing or an upload; using the default.")
     return values, notices
 
 
