@@ -5,6 +5,7 @@ same through a real subprocess for a few cases.
 """
 
 import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -83,6 +84,26 @@ def test_a_missing_input_file_exits_1_naming_it(tmp_path, capsys):
     code, lines = run(capsys, "denoise", "--model", "median", str(missing), str(tmp_path / "out.png"))
     assert code == 1 and len(lines) == 1
     assert "nowhere.png" in lines[0]
+
+
+@pytest.mark.timeout(20)  # /dev/zero was once read until memory ran out, and a FIFO blocked for ever
+@pytest.mark.parametrize("kind", ["device", "fifo", "folder"])
+def test_what_is_not_a_regular_file_is_refused_at_once(tmp_path, capsys, kind):
+    source = {"device": Path("/dev/zero"), "fifo": tmp_path / "pipe", "folder": tmp_path}[kind]
+    if kind == "fifo":
+        os.mkfifo(source)
+    code, lines = run(capsys, "denoise", "--model", "median", str(source), str(tmp_path / "out.png"))
+    assert code == 2 and len(lines) == 1 and "not a regular file" in lines[0]
+
+
+def test_a_file_larger_than_any_picture_is_refused_without_reading_it_all(tmp_path, capsys, monkeypatch):
+    from denoiser.cli import common
+
+    monkeypatch.setattr(common, "MAX_PICTURE_BYTES", 1000)
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\x89PNG" + bytes(5000))
+    code, lines = run(capsys, "denoise", "--model", "median", str(big), str(tmp_path / "out.png"))
+    assert code == 2 and len(lines) == 1 and "larger than" in lines[0]
 
 
 def test_a_blank_picture_exits_2_saying_so(tmp_path, capsys):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import stat
+from pathlib import Path
 
 from ..data import DATA_ROOT_ENV, SOURCES, load_digits
 from ..device import DEVICE_NAMES, check_device_name
@@ -106,3 +108,21 @@ def versions() -> dict:
     import torch
 
     return {"python": platform.python_version(), "torch": str(torch.__version__), "numpy": numpy.__version__}
+
+
+# A picture file is read whole into memory: 64 MB holds any picture the decoder accepts (16 megapixels).
+MAX_PICTURE_BYTES = 64 * 1024 * 1024
+
+
+def read_picture(path: Path) -> bytes:
+    """The bytes of the picture file `path`; ValueError for what is not a regular file or is too large.
+
+    A device (/dev/zero) would be read until memory runs out, and a FIFO would block for ever."""
+    info = path.stat()  # FileNotFoundError (an OSError: exit status 1) for a missing file
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"{path} is not a regular file (a device, a FIFO or a folder): give a picture file")
+    with path.open("rb") as file:
+        data = file.read(MAX_PICTURE_BYTES + 1)  # never more, whatever the file claims to be
+    if len(data) > MAX_PICTURE_BYTES:
+        raise ValueError(f"{path} is larger than {MAX_PICTURE_BYTES:,} bytes: not a picture this reads")
+    return data

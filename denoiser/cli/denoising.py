@@ -97,7 +97,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     picture_format(args.output)  # an unknown extension is refused before any work
     if args.output.exists() and args.input.exists() and args.output.samefile(args.input):
         raise ValueError(f"output {args.output} is the input file; give another path, or the original is lost")
-    data = args.input.read_bytes()
+    data = common.read_picture(args.input)
     image = load_png_as_is(data)  # a 28x28 picture is a digit already: only its polarity is decided
     image = white_on_black(image) if image.shape[-2:] == (28, 28) else image_to_mnist(data)
     if args.noise:
