@@ -28,8 +28,9 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 setup: $(VENV)/.app-installed
 setup-dev: $(VENV)/.dev-installed
 
+# The server does its start-up before it opens its port, so its first page is quick (`streamlit run app.py` works too).
 run: setup
-	$(BIN)/streamlit run app.py
+	$(BIN)/python -m webapp.server
 
 # Debian installs nginx in /usr/sbin, which is not on a normal user's PATH.
 nginx:

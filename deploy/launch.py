@@ -1,4 +1,4 @@
-"""Start the app (`streamlit run app.py`) on a loopback port and wait until it answers; stop it.
+"""Start the app's server on a loopback port and wait until it answers; stop it.
 
 The one launcher: `deploy.serve` starts its replicas' health checks with it, and the browser and load
 tests and the measurement scripts (`python -m scripts.NAME` from the repository root) start servers
@@ -24,14 +24,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, log: Path | None = None) -> subprocess.Popen:
-    """`streamlit run app.py` on 127.0.0.1:port, its output going to `log` (or nowhere)."""
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-               "--server.address", "127.0.0.1", "--server.headless", "true"]  # fmt: skip
+def server_command(port: int, warm: bool = True) -> list[str]:
+    """The app's server on 127.0.0.1:port: `python -m webapp.server` (ready only once warm), or with `warm=False`
+    a plain `streamlit run app.py` (cold until its first visitor; also how the app was served before)."""
+    entry = ["-m", "webapp.server"] if warm else ["-m", "streamlit", "run", "app.py"]
+    return [sys.executable, *entry, "--server.port", str(port), "--server.address", "127.0.0.1",
+            "--server.headless", "true"]  # fmt: skip
+
+
+def start_server(port: int, log: Path | None = None, *, warm: bool = True, cwd: Path = ROOT) -> subprocess.Popen:
+    """The app's server (`server_command`) started in `cwd`, its output going to `log` (or nowhere)."""
+    command = server_command(port, warm)
     if log is None:
-        return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with open(log, "w") as out:
-        return subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
 
 
 def wait_healthy(url: str, server: subprocess.Popen, timeout: float = 60.0) -> None:

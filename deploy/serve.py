@@ -28,7 +28,7 @@ from functools import partial
 from pathlib import Path
 
 from deploy import nginx
-from deploy.launch import free_port, wait_healthy
+from deploy.launch import free_port, server_command, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 NGINX_FALLBACK = "/usr/sbin/nginx"  # not on a non-root user's PATH on Debian
@@ -91,9 +91,7 @@ def spawn(command: list[str], log: Path) -> subprocess.Popen:
 
 
 def start(replica: Replica) -> None:
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(replica.port),
-               "--server.address", "127.0.0.1", "--server.headless", "true"]  # fmt: skip
-    replica.process = spawn(command, replica.log)
+    replica.process = spawn(server_command(replica.port), replica.log)  # answers its health check once warm
     replica.failures, replica.ready, replica.started = 0, False, time.monotonic()
 
 

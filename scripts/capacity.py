@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from deploy.launch import free_port, wait_healthy
+from deploy.launch import free_port, start_server, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 SETUPS = {"1 process": 0, "2 replicas": 2}  # name -> replicas behind nginx (0: plain `streamlit run app.py`)
@@ -58,9 +58,7 @@ def move_cost_before(ref: str, out: Path) -> dict:
     tree = Path(tempfile.mkdtemp(prefix="denoiser-before-")) / "app"
     subprocess.run(["git", "worktree", "add", "--detach", str(tree), ref], cwd=ROOT, check=True, capture_output=True)
     port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-               "--server.address", "127.0.0.1", "--server.headless", "true"]  # fmt: skip
-    server = subprocess.Popen(command, cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = start_server(port, warm=False, cwd=tree)  # served as that commit served it
     try:
         wait_healthy(f"http://127.0.0.1:{port}", server)
         results = loadgen(out, 1, 0, f"http://127.0.0.1:{port}", server.pid, MOVE_COST)
@@ -135,7 +133,8 @@ def run_row(row: dict) -> str:
 
 def role(command: str) -> str:
     """What a process is, from its command line."""
-    roles = {"webapp.worker": "training worker", "streamlit run": "web process", "deploy.serve": "supervisor",
+    roles = {"webapp.worker": "training worker", "webapp.server": "web process", "streamlit run": "web process",
+             "deploy.serve": "supervisor",
              "nginx: master": "nginx master", "nginx: worker": "nginx worker"}  # fmt: skip
     return next((name for key, name in roles.items() if key in command), command.split()[0])
 

@@ -71,10 +71,13 @@ def _ancestors() -> set[int]:
     return found
 
 
+WEB = ("webapp.server", "streamlit")  # the app's web processes, by their command lines
+
+
 class ServerWatch:
     """Polls the server's processes every `interval` seconds: cumulative CPU per process and memory peaks."""
 
-    def __init__(self, roots: list[int] | None = None, match: str = "streamlit", interval: float = 0.5) -> None:
+    def __init__(self, roots: list[int] | None = None, match: tuple[str, ...] = WEB, interval: float = 0.5) -> None:
         self.roots, self.match, self.interval = list(roots or []), match, interval
         self.cpu: dict[tuple[int, int], float] = {}  # (pid, start ticks) -> CPU seconds at its last poll
         self.peaks: dict[tuple[int, int], Peak] = {}
@@ -88,7 +91,9 @@ class ServerWatch:
         """Which processes are accounted, in words for the report."""
         if self.roots:
             return "processes " + ", ".join(map(str, self.roots)) + " and all their descendants"
-        return f'every process whose command line contains "{self.match}", and all their descendants'
+        return (
+            f"every process whose command line contains {' or '.join(map(repr, self.match))}, and all their descendants"
+        )
 
     def processes(self) -> dict[int, tuple[float, int]]:
         """pid -> (CPU seconds, start ticks) of every watched process alive now."""
@@ -100,7 +105,7 @@ class ServerWatch:
         if self.roots:
             todo = [p for p in self.roots if p in stats]  # none alive: nothing to account, never a guess
         else:
-            todo = [p for p in stats if p not in self._skip and self.match in _command(p)]
+            todo = [p for p in stats if p not in self._skip and any(m in _command(p) for m in self.match)]
         found: dict[int, tuple[float, int]] = {}
         while todo:
             pid = todo.pop()

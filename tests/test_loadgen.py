@@ -61,7 +61,7 @@ def test_the_server_cost_is_measured_and_written(run):
     assert "and all their descendants" in results["server_cpu"]["accounted"]
     memory = results["server_memory"]
     assert memory["peak_pss_mb_sum"] > 0 and memory["peak_rss_mb_sum"] >= memory["peak_pss_mb_sum"]
-    assert any("streamlit" in p["command"] for p in memory["processes"])
+    assert any("webapp.server" in p["command"] for p in memory["processes"])
     assert results["machine"]["cores"] >= 1 and "scripts.loadgen" in results["command"]
     table = (out / "results.md").read_text()
     assert "| moves finished / lost | 6 / 0 |" in table

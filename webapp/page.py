@@ -24,12 +24,11 @@ from .resources import (
     readings,
     row,
     session_methods,
-    shared_methods,
     shown,
     unavailable_models,
 )
 from .sources import source_ui
-from .startup import prepare_server
+from .startup import prepare
 from .tabs import TABS, tabs_ui
 
 INTRO = "Noise is added to a handwritten digit and a denoiser removes it: the original, noisy and denoised digit."
@@ -209,8 +208,7 @@ def results(clean: torch.Tensor, kind: str, seed: int, name: str, residual: bool
 def main() -> None:
     """The page: settings in the sidebar, the digit on the left, and `results` (a fragment) on the right."""
     st.set_page_config(page_title="Denoiser: MNIST digits", page_icon="🧹", layout="wide")
-    models = shared_methods()
-    prepare_server()  # after shared_methods() has loaded the models
+    models = prepare()
     if not models:
         st.error("No denoiser is available: the weights are missing and the classical filters are not installed.")
         st.stop()

@@ -11,6 +11,15 @@ from . import cache, figures, retrain, streamlit_patch, view
 from .resources import sample, sample_digit, shared_methods
 
 
+def prepare() -> list[str]:
+    """The start-up every page run asks for, the shipped models loaded first; the names of the shared methods.
+
+    Cached, so the first page run finds it done when `webapp.server` did it before the server opened."""
+    models = shared_methods()
+    prepare_server()  # after shared_methods() has loaded the models
+    return models
+
+
 @st.cache_resource
 def prepare_server() -> None:
     """Once per server, after the models are loaded: the thread count, the sample, a frozen heap, a training worker.
