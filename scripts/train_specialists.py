@@ -25,6 +25,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from denoiser.cli.training import TIME_LIMIT_EXIT
+
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = ["python", "-m", "denoiser"]
 # Tracked in git, unlike runs/: a cell takes longer than a sitting and a machine does not outlive one, so an
@@ -112,6 +114,9 @@ def run_cell(staged: list[list[str]], deadline: float, dry_run: bool, log=print)
         log("running: " + shlex.join([*PREFIX, *argv]))
         with open(out.with_suffix(".log"), "a") as stream:
             code = subprocess.call([sys.executable, "-m", "denoiser", *argv], cwd=ROOT, stdout=stream, stderr=stream)
+        if code == TIME_LIMIT_EXIT:  # --max-minutes stopped it: the next sitting continues it
+            log(f"out of time; continue with: {shlex.join([*PREFIX, 'resume', str(out) + '.resume'])}")
+            return
         if code != 0:
             log(f"failed with exit code {code}; see {out.with_suffix('.log')}")
             return

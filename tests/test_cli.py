@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from denoiser.cli import main
+from denoiser.cli.training import TIME_LIMIT_EXIT
 from denoiser.digitize import load_png_as_is, tensor_to_png
 from denoiser.evaluate import make_noisy
 from denoiser.metrics import mean_metrics
@@ -155,10 +156,10 @@ def test_a_stopped_train_run_resumes_to_the_weights_of_an_unbroken_run(data_root
     out = tmp_path / "split.pt"
     stopped = run_cli(*common, "--max-minutes", "1e-6", "--out", str(out))  # stops after its first step
     state = tmp_path / "split.pt.resume"
-    assert stopped.returncode == 0 and f"python -m denoiser resume {state}" in stopped.stdout
+    assert stopped.returncode == TIME_LIMIT_EXIT and f"python -m denoiser resume {state}" in stopped.stdout
     assert load_checkpoint(out)[2]["stopped_early"] and state.exists()
     again = run_cli("resume", str(state))  # the run's own --max-minutes: one more step, then stop again
-    assert again.returncode == 0 and load_checkpoint(out)[2]["steps"] == 2
+    assert again.returncode == TIME_LIMIT_EXIT and load_checkpoint(out)[2]["steps"] == 2
     assert main(["resume", str(state), "--max-minutes", "0"]) == 0
     _, whole, whole_meta = load_checkpoint(tmp_path / "whole.pt")
     _, split, meta = load_checkpoint(out)
@@ -176,7 +177,7 @@ def test_resume_refuses_a_plain_checkpoint_and_a_moved_state(data_root, tmp_path
     args = ["train", "--model", "unet", "--widths", "4", "8", "16", "--data-root", str(data_root), "--epochs", "2",
             "--limit", "40", "--holdout", "8", "--batch-size", "16", "--max-minutes", "1e-6",
             "--out", str(out)]  # fmt: skip
-    assert main(args) == 0
+    assert main(args) == TIME_LIMIT_EXIT
     moved = tmp_path / "elsewhere.resume"
     (tmp_path / "run.pt.resume").rename(moved)
     refused = run_cli("resume", str(moved))

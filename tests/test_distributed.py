@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from denoiser.cli import main
+from denoiser.cli.training import TIME_LIMIT_EXIT
 from denoiser.distributed import Ranks, join
 from denoiser.weights import load_checkpoint, load_pretrained, write_manifest
 
@@ -46,8 +47,8 @@ def torchrun(*args: str) -> list[subprocess.CompletedProcess]:
     return [subprocess.CompletedProcess(w.args, w.returncode, *out) for w, out in zip(workers, outputs, strict=True)]
 
 
-def succeeded(ranks: list[subprocess.CompletedProcess]) -> bool:
-    return all(rank.returncode == 0 for rank in ranks)
+def succeeded(ranks: list[subprocess.CompletedProcess], status: int = 0) -> bool:
+    return all(rank.returncode == status for rank in ranks)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,7 @@ def runs(data_root, tmp_path_factory):
     two = torchrun(*recipe, "--out", str(folder / "two.pt"))
     assert succeeded(two), [rank.stderr for rank in two]
     stopped = torchrun(*recipe, "--max-minutes", "1e-6", "--out", str(folder / "split.pt"))
-    assert succeeded(stopped), [rank.stderr for rank in stopped]
+    assert succeeded(stopped, TIME_LIMIT_EXIT), [rank.stderr for rank in stopped]
     resumed = torchrun("resume", str(folder / "split.pt.resume"), "--max-minutes", "0")
     assert succeeded(resumed), [rank.stderr for rank in resumed]
     return folder, {"two": two, "stopped": stopped, "resumed": resumed}

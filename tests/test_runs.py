@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from denoiser.cli import main
+from denoiser.cli.training import TIME_LIMIT_EXIT
 from denoiser.runs import claim, lock_path, resume_path
 from denoiser.weights import load_checkpoint
 
@@ -104,7 +105,7 @@ def test_the_lock_dies_with_its_process(tmp_path):
 
 def test_a_new_run_does_not_replace_an_unfinished_runs_state_unless_told(tmp_path, capsys):
     out = tmp_path / "run.pt"
-    assert main([*TINY, "--max-minutes", "1e-6", "--out", str(out)]) == 0  # stops after one step
+    assert main([*TINY, "--max-minutes", "1e-6", "--out", str(out)]) == TIME_LIMIT_EXIT  # stops after one step
     state = resume_path(out).read_bytes()
     capsys.readouterr()
     assert main([*TINY, "--out", str(out)]) == 2
@@ -155,13 +156,34 @@ def test_a_resume_file_with_malformed_meta_is_refused_in_one_line(tmp_path, caps
     from denoiser.weights import build_model, save_checkpoint
 
     out = tmp_path / "run.pt"
-    assert main([*TINY, "--max-minutes", "1e-6", "--out", str(out)]) == 0
+    assert main([*TINY, "--max-minutes", "1e-6", "--out", str(out)]) == TIME_LIMIT_EXIT
     _, model, meta = load_checkpoint(resume_path(out))
     save_checkpoint(resume_path(out), "unet", build_model("unet", model.config), {**meta, **change})
     capsys.readouterr()
     assert main(["resume", str(resume_path(out))]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "is a damaged .resume file" in err[0] and next(iter(change)) in err[0]
+
+
+@pytest.mark.parametrize(
+    ("key", "damage"),
+    [("order", lambda s: s.pop("order")), ("steps", lambda s: s.update(steps="2")),
+     ("optimizer", lambda s: s["optimizer"].pop("param_groups")),
+     ("generator", lambda s: s.update(generator=torch.zeros(3))),
+     ("epoch_losses", lambda s: s.update(epoch_losses=None))],
+)  # fmt: skip
+def test_a_resume_file_with_a_damaged_training_state_is_refused_in_one_line(tmp_path, capsys, key, damage):
+    from denoiser.weights import build_model, save_checkpoint
+
+    out = tmp_path / "run.pt"
+    assert main([*TINY, "--max-minutes", "1e-6", "--out", str(out)]) == TIME_LIMIT_EXIT
+    _, model, meta = load_checkpoint(resume_path(out))
+    damage(meta["resume"])
+    save_checkpoint(resume_path(out), "unet", build_model("unet", model.config), meta)
+    capsys.readouterr()
+    assert main(["resume", str(resume_path(out))]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is a damaged .resume file" in err[0] and f"training state's {key}" in err[0]
 
 
 def test_ctrl_c_outside_a_training_loop_exits_130_in_one_line(monkeypatch, capsys):

@@ -14,6 +14,8 @@ import os
 import sys
 from pathlib import Path
 
+import torch
+
 from ..device import resolve_device
 from ..models import MAX_LEVELS, MAX_MID_BLOCKS, MAX_WIDTH
 from ..runs import StopSignals, check_writable, claim, resume_path
@@ -23,6 +25,9 @@ from . import common, train_setup
 
 RESUME_EVERY_S = 60  # how often a run rewrites its .resume file: a killed run loses at most this much
 RESUME_HINT = "give the .resume file a stopped train run left"
+# A sitting stopped by --max-minutes: not done, not failed. sysexits.h's EX_TEMPFAIL ("try again later"),
+# so a script tells it from a finished run (0) and from a failure; `resume` continues the run.
+TIME_LIMIT_EXIT = 75
 
 
 def add_train_parser(sub) -> None:
@@ -131,8 +136,28 @@ def _check_resume_meta(path: Path, meta: dict) -> None:
     wrong = [key for key, kind in kinds.items() if not isinstance(meta.get(key), kind)]
     if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
         wrong.append("argv")
+    if not wrong:
+        wrong = [f"training state's {key}" for key in _wrong_state_keys(meta["resume"])]
     if wrong:
         raise ValueError(f"{path} is a damaged .resume file (its {', '.join(wrong)} are missing or of the wrong type)")
+
+
+# What a run's training state holds (`denoiser.train`'s `_state`), each of its types: checked before it is used.
+STATE_KINDS = {"epoch": int, "done_in_epoch": int, "order": torch.Tensor, "epoch_loss": (int, float), "steps": int,
+               "seconds": (int, float), "epoch_losses": list, "optimizer": dict, "schedule": (dict, type(None)),
+               "generator": torch.Tensor}  # fmt: skip
+
+
+def _wrong_state_keys(state: dict) -> list[str]:
+    """The keys of a training state that are missing or of the wrong type."""
+    wrong = [key for key, kind in STATE_KINDS.items() if not isinstance(state.get(key), kind)]
+    optimizer = state.get("optimizer")
+    if "optimizer" not in wrong and not ({"state", "param_groups"} <= optimizer.keys()):
+        wrong.append("optimizer")
+    generator = state.get("generator")
+    if "generator" not in wrong and generator.dtype != torch.uint8:  # what torch.Generator.set_state takes
+        wrong.append("generator")
+    return wrong
 
 
 def _train(args: argparse.Namespace, out: Path, resumed: tuple | None = None) -> int:
@@ -149,12 +174,19 @@ def _train(args: argparse.Namespace, out: Path, resumed: tuple | None = None) ->
         result = train(model, train_set, config, on_step=lambda info: on_step(info) or stop.signum is not None,
                        on_state=on_state, resume=state, device=device, amp=args.amp)  # fmt: skip
         if not ranks.is_main:  # under torchrun, rank 0 alone measures, writes and reports
-            return stop.exit_code if result.stopped_early else 0
+            return _exit_status(result, stop)
         psnr = curriculum_psnr(model, held_out, config.curriculum, device=device) if len(held_out) else {}
         meta = _run_meta(args, config, result, (len(train_set), len(held_out)), psnr, sittings)
         _save_run(out, args.model, model, {**meta, **init, **train_setup.placement_meta(device, ranks, args.amp)})
     _report_run(out, result, psnr, len(held_out), stop)
-    return stop.exit_code if result.stopped_early else 0  # a signal during the last step stopped nothing
+    return _exit_status(result, stop)
+
+
+def _exit_status(result, stop: StopSignals) -> int:
+    """0 for a finished run; 128 + the signal's number for one a signal stopped; TIME_LIMIT_EXIT for --max-minutes."""
+    if not result.stopped_early:
+        return 0  # a signal during the last step stopped nothing
+    return stop.exit_code or TIME_LIMIT_EXIT
 
 
 def _starting_point(args: argparse.Namespace, resumed: tuple | None) -> tuple:
