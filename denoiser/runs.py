@@ -1,18 +1,23 @@
 """What keeps a long `train` run from being lost: one run per output file, and a clean stop on a signal.
 
 A run that writes OUT holds OUT.lock (an flock, which the kernel releases when the process dies,
-however it dies), checks that OUT's folder can be written before the first step, and keeps its
-state in OUT.resume until it finishes. SIGINT (Ctrl-C) and SIGTERM ask it to stop after the
-current step, so that the state it writes is a consistent one it can be resumed from.
+however it dies), checks that OUT's folder can be written and has room for what the run writes
+before the first step, and keeps its state in OUT.resume until it finishes. A file that still
+cannot be written (the disk filled up meanwhile) is kept in another folder that can be, and the
+run says where. SIGINT (Ctrl-C) and SIGTERM ask it to stop after the current step, so that the
+state it writes is a consistent one it can be resumed from.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
+import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,6 +51,48 @@ def check_writable(out: Path, flag: str = "--out") -> None:
         raise ValueError(
             f"{flag} {out} cannot be written ({err.strerror or err}: {err.filename or out.parent})"
         ) from None
+
+
+def bytes_to_write(n_parameters: int) -> int:
+    """What a run writes beside OUT at most at once, in bytes: OUT (the weights) and OUT.resume (the weights
+    again, Adam's two moments, the digits' order), each first as a temporary file, with room to spare."""
+    return 2 * (4 * 4 * n_parameters) + 2**20
+
+
+def check_space(out: Path, n_parameters: int) -> None:
+    """OSError (exit status 1) unless OUT's folder has room for what a run of a model this size writes there."""
+    need, free = bytes_to_write(n_parameters), shutil.disk_usage(out.parent).free
+    if free < need:
+        mb = lambda n: f"{n / 2**20:.1f} MB"  # noqa: E731
+        raise OSError(f"{out.parent} has {mb(free)} free; the run writes about {mb(need)} there ({out.name} and "
+                      f"{resume_path(out).name}): make room, or give another --out")  # fmt: skip
+
+
+def write_or_keep(path: Path, data: bytes, write) -> Path:
+    """`write(path, data)`; if `path` cannot be written, `data` is kept in the temporary or the home folder
+    instead, and the one line on stderr says where. Returns where it is; OSError if nowhere could take it."""
+    try:
+        write(path, data)
+        return path
+    except OSError as err:
+        reason = err.strerror or str(err)
+        kept = _keep_elsewhere(path, data, write)
+    if kept is None:
+        raise OSError(f"{path} could not be written ({reason}), nor kept in {tempfile.gettempdir()} or {Path.home()}")
+    print(f"{path} could not be written ({reason}); kept it as {kept}: move it there once there is room",
+          file=sys.stderr)  # fmt: skip
+    return kept
+
+
+def _keep_elsewhere(path: Path, data: bytes, write) -> Path | None:
+    for folder in (Path(tempfile.gettempdir()), Path.home()):
+        kept = folder / f"{path.name}.{time.strftime('%Y%m%d-%H%M%S')}"
+        try:
+            write(kept, data)
+            return kept
+        except OSError:
+            continue
+    return None
 
 
 @contextlib.contextmanager

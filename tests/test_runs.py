@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -184,6 +185,48 @@ def test_a_resume_file_with_a_damaged_training_state_is_refused_in_one_line(tmp_
     assert main(["resume", str(resume_path(out))]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "is a damaged .resume file" in err[0] and f"training state's {key}" in err[0]
+
+
+def test_a_disk_without_room_for_the_result_is_refused_before_the_first_step(tmp_path, capsys, monkeypatch):
+    """A run that could not save its result is refused at once, not after all its steps."""
+    import shutil
+    from collections import namedtuple
+
+    steps = []
+    real_step = train_module._step
+    monkeypatch.setattr(train_module, "_step", lambda *a, **k: steps.append(1) or real_step(*a, **k))
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: namedtuple("Usage", "total used free")(10**9, 10**9, 50_000))
+    assert main([*TINY, "--out", str(tmp_path / "run.pt")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "MB free" in err[0] and "run.pt" in err[0] and "Errno" not in err[0]
+    assert steps == [] and not (tmp_path / "run.pt").exists()
+
+
+def test_a_result_that_cannot_be_written_at_the_end_is_kept_elsewhere_and_the_run_says_where(tmp_path, capsys,
+                                                                                              monkeypatch):  # fmt: skip
+    """The disk fills up during the run: the trained weights are kept in the temporary folder, and resume works."""
+    import errno
+    import tempfile
+
+    from denoiser import weights
+
+    full, spare = tmp_path / "full", tmp_path / "spare"
+    full.mkdir(), spare.mkdir()
+    real_write = weights.atomic_write_bytes
+
+    def write(path, data):
+        if Path(path).parent == full:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(path, data)
+
+    monkeypatch.setattr(weights, "atomic_write_bytes", write)
+    monkeypatch.setattr(tempfile, "tempdir", str(spare))
+    assert main([*TINY, "--out", str(full / "run.pt")]) == 1
+    captured = capsys.readouterr()
+    [kept] = spare.glob("run.pt.*")
+    assert f"kept it as {kept}" in captured.err and "Traceback" not in captured.err
+    _, _, meta = load_checkpoint(kept)
+    assert meta["steps"] == 4 and not meta["stopped_early"]  # all of the run: 2 epochs of 2 steps
 
 
 def test_ctrl_c_outside_a_training_loop_exits_130_in_one_line(monkeypatch, capsys):

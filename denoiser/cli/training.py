@@ -18,7 +18,7 @@ import torch
 
 from ..device import resolve_device
 from ..models import MAX_LEVELS, MAX_MID_BLOCKS, MAX_WIDTH
-from ..runs import StopSignals, check_writable, claim, resume_path
+from ..runs import StopSignals, check_space, check_writable, claim, resume_path, write_or_keep
 from ..train import LOSSES, MAX_BATCH_SIZE, TrainConfig
 from ..weights import REGISTRY, WEIGHTS_DIR
 from . import common, train_setup
@@ -168,6 +168,8 @@ def _train(args: argparse.Namespace, out: Path, resumed: tuple | None = None) ->
     device, ranks = train_setup.placement(args)
     config = train_setup.train_config(args)
     model, init, sittings, state = _starting_point(args, resumed)
+    if ranks.is_main:  # before any step: a run that cannot save its result is refused, not lost at its end
+        check_space(out, sum(p.numel() for p in model.parameters()))
     train_set, held_out = train_setup.train_digits(args)
     on_state = _state_saver(args, out, model, {"argv": args.argv, "init": init, "sittings": sittings})
     with StopSignals() as stop, _progress(config, len(train_set), state, ranks.is_main) as on_step:
@@ -177,9 +179,11 @@ def _train(args: argparse.Namespace, out: Path, resumed: tuple | None = None) ->
             return _exit_status(result, stop)
         psnr = curriculum_psnr(model, held_out, config.curriculum, device=device) if len(held_out) else {}
         meta = _run_meta(args, config, result, (len(train_set), len(held_out)), psnr, sittings)
-        _save_run(out, args.model, model, {**meta, **init, **train_setup.placement_meta(device, ranks, args.amp)})
-    _report_run(out, result, psnr, len(held_out), stop)
-    return _exit_status(result, stop)
+        saved = _save_run(
+            out, args.model, model, {**meta, **init, **train_setup.placement_meta(device, ranks, args.amp)}
+        )
+    _report_run(saved, result, psnr, len(held_out), stop)
+    return _exit_status(result, stop) if saved == out else 1  # kept elsewhere: the run did not write its --out
 
 
 def _exit_status(result, stop: StopSignals) -> int:
@@ -236,27 +240,31 @@ def _state_saver(args: argparse.Namespace, out: Path, model, meta: dict):
     the run stops early, so a run killed or stopped continues with `denoiser resume` from close to there."""
     import time
 
-    from ..weights import save_checkpoint
+    from ..weights import atomic_write_bytes, checkpoint_bytes
 
     saved = [time.monotonic()]
 
     def on_state(state: dict) -> None:
         if state["stopped"] or time.monotonic() - saved[0] >= RESUME_EVERY_S:
-            save_checkpoint(resume_path(out), args.model, model, {**meta, "resume": state})
+            data = checkpoint_bytes(args.model, model, {**meta, "resume": state})
+            write_or_keep(resume_path(out), data, atomic_write_bytes)
             saved[0] = time.monotonic()
 
     return on_state
 
 
-def _save_run(out: Path, name: str, model, meta: dict) -> None:
-    """Write the run's checkpoint; once the run is complete, its .resume state has nothing left to continue."""
-    from ..weights import save_checkpoint, write_manifest
+def _save_run(out: Path, name: str, model, meta: dict) -> Path:
+    """Write the run's checkpoint, or keep it elsewhere if OUT cannot be written; where it is.
 
-    save_checkpoint(out, name, model, meta)
-    if out.resolve().parent == WEIGHTS_DIR:
+    Once the run is complete and saved at OUT, its .resume state has nothing left to continue."""
+    from ..weights import atomic_write_bytes, checkpoint_bytes, write_manifest
+
+    saved = write_or_keep(out, checkpoint_bytes(name, model, meta), atomic_write_bytes)
+    if saved == out and out.resolve().parent == WEIGHTS_DIR:
         write_manifest()
-    if not meta["stopped_early"]:
+    if saved == out and not meta["stopped_early"]:
         resume_path(out).unlink(missing_ok=True)
+    return saved
 
 
 def _report_run(out: Path, result, psnr: dict, n_held_out: int, stop: StopSignals) -> None:
