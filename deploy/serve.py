@@ -217,6 +217,26 @@ def private_dir() -> Path:
     return workdir
 
 
+# Removes the private directory when it gets SIGTERM, which Linux sends it when the supervisor dies, however
+# it dies: a supervisor killed with SIGKILL cleans up nothing itself. It waits for nginx (signalled too) to go.
+JANITOR = """
+import shutil, signal, sys, time
+def clean(*_):
+    time.sleep(1.0)
+    shutil.rmtree(sys.argv[1], ignore_errors=True)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, clean)
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+while True:
+    signal.pause()
+"""
+
+
+def start_janitor(workdir: Path) -> subprocess.Popen:
+    """A process that removes `workdir` once the supervisor is gone (see JANITOR)."""
+    return spawn([sys.executable, "-c", JANITOR, str(workdir)], Path(os.devnull))
+
+
 def start_nginx(binary: str, addresses: list[str], port: int, workdir: Path, logdir: Path) -> subprocess.Popen:
     """Write nginx.conf for `addresses`, check it with `nginx -t`, and run nginx in the foreground on `port`."""
     conf = workdir / "nginx.conf"
@@ -271,6 +291,7 @@ def run(args: argparse.Namespace) -> int:
     if port_in_use(args.port):
         raise SystemExit(f"port {args.port} is in use: choose another with --port (make serve PORT=...)")
     workdir = private_dir()
+    janitor = start_janitor(workdir)
     logdir = args.log_dir.resolve() if args.log_dir else workdir  # nginx reads relative paths from its own prefix
     logdir.mkdir(parents=True, exist_ok=True)
     names = nginx.replica_names(args.replicas + len(args.backend))
@@ -298,6 +319,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     finally:
         shut_down(replicas, proxy)
+        janitor.kill()  # the directory's fate is decided here
         if not (failed and logdir == workdir):  # a failure's logs are kept for reading
             shutil.rmtree(workdir, ignore_errors=True)
 

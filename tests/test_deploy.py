@@ -15,6 +15,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -74,11 +75,11 @@ def test_a_config_needs_a_replica(tmp_path):
 class Supervisor:
     """`python -m deploy.serve --replicas 2` on a free port, its output read from a file."""
 
-    def __init__(self, logdir: Path) -> None:
+    def __init__(self, logdir: Path | None, *more: str) -> None:
         self.port = free_port()
-        self.out = logdir / "supervisor.out"
+        self.out = (logdir or Path(tempfile.mkdtemp())) / "supervisor.out"
         command = [sys.executable, "-m", "deploy.serve", "--replicas", "2", "--port", str(self.port),
-                   "--log-dir", str(logdir), "--interval", "1"]  # fmt: skip
+                   *(["--log-dir", str(logdir)] if logdir else []), "--interval", "1", *more]  # fmt: skip
         with open(self.out, "w") as out:
             self.process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{self.port}"
@@ -100,6 +101,40 @@ class Supervisor:
         return {
             name: (int(pid), address) for name, pid, address in re.findall(r"(r\d) pid (\d+) on (\S+),", self.text())
         }
+
+
+def test_a_supervisor_killed_with_sigkill_leaves_no_nginx_and_no_private_folder():
+    """Nothing is left behind: nginx dies with its supervisor, and so does the folder it ran in."""
+    import http.server
+    import threading
+
+    class Healthy(http.server.BaseHTTPRequestHandler):  # a replica of sorts: every health check answers ok
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    nginx_binary()
+    backend = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Healthy)
+    threading.Thread(target=backend.serve_forever, daemon=True).start()
+    supervisor = Supervisor(None, "--replicas", "0", "--backend", f"127.0.0.1:{backend.server_address[1]}")
+    try:
+        found = supervisor.wait_for(r"nginx pid (\d+), config (\S+)/nginx\.conf$", timeout=60)
+        supervisor.wait_for(r"serving 1 replicas", timeout=30)
+        proxy, folder = int(found.group(1)), Path(found.group(2))
+        assert folder.is_dir()
+        supervisor.process.kill()
+        supervisor.process.wait()
+        deadline = time.monotonic() + 15
+        while (folder.exists() or alive(proxy)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not alive(proxy) and not folder.exists()
+    finally:
+        supervisor.process.kill()
+        backend.shutdown()
 
 
 def descendants(pid: int) -> set[int]:
