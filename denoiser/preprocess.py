@@ -67,11 +67,11 @@ class Extraction:
     dark_ink: bool  # True when the ink was darker than the page (and the picture was inverted)
 
 
-def open_image(data: bytes) -> Image.Image:
+def open_image(data: bytes, max_side: int = MAX_SIDE) -> Image.Image:
     """Decode image bytes into a greyscale PIL image, refusing unreadable, empty, tiny or oversized files.
 
     The first frame of an animation is used; the EXIF orientation of a photo is applied; pictures
-    over `MAX_SIDE` are shrunk (JPEGs while decoding).
+    over `max_side` are shrunk (JPEGs while decoding).
     """
     if not data:
         raise ImageError("The file is empty.")
@@ -81,8 +81,9 @@ def open_image(data: bytes) -> Image.Image:
             img.seek(0)  # first frame of an animation
             # JPEG only: decode at 1/2, 1/4 or 1/8 scale, no colour: a 12-megapixel photo decodes at
             # 1000x750 in a sixteenth of the time, and is still large enough to find a digit in.
-            img.draft("L", (DRAFT_SIDE, DRAFT_SIDE))
-            grey = _to_grey(ImageOps.exif_transpose(img))
+            draft = DRAFT_SIDE * max_side // MAX_SIDE
+            img.draft("L", (draft, draft))
+            grey = _to_grey(ImageOps.exif_transpose(img), max_side)
     except ImageError:
         raise
     except Image.DecompressionBombError:  # Pillow's own header check, for pictures far over MAX_PIXELS
@@ -102,8 +103,8 @@ def _check_size(width: int, height: int) -> None:
         raise ImageError(f"The image is too small ({width}x{height} pixels); the minimum is {MIN_SIDE}x{MIN_SIDE}.")
 
 
-def _to_grey(img: Image.Image) -> Image.Image:
-    """Any mode (RGBA, CMYK, palette, 16-bit) -> 8-bit grey at most `MAX_SIDE` on a side.
+def _to_grey(img: Image.Image, max_side: int = MAX_SIDE) -> Image.Image:
+    """Any mode (RGBA, CMYK, palette, 16-bit) -> 8-bit grey at most `max_side` on a side.
 
     Transparency is composited on white (paper). Memory stays near one decoded copy: the alpha
     is applied in grey, and the picture is shrunk before any float conversion.
@@ -117,7 +118,7 @@ def _to_grey(img: Image.Image) -> Image.Image:
         img = img.getchannel("L")
     # In place, keeping the aspect ratio; a box filter averages without ringing at the page's edges.
     # No reducing_gap: Image.reduce refuses 16-bit pictures, and a box filter needs no pre-reduction.
-    img.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.BOX, reducing_gap=None)
+    img.thumbnail((max_side, max_side), Image.Resampling.BOX, reducing_gap=None)
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         arr = np.nan_to_num(np.asarray(img, dtype=np.float64))  # a float TIFF may hold NaN
         top = 65535.0 if arr.max() > 255 else 255.0 if arr.max() > 1 else 1.0
@@ -317,13 +318,18 @@ def _find(ink_s: np.ndarray, smooth: float) -> tuple[np.ndarray, int, float]:
     group, marks = _group(regions)
     _refuse_specks(regions, group, ink_s.shape)
     core = np.isin(labels, [r.label for r in group])
+    mask = grow_strokes(core, ink_s, max(0.25 * peak, 3 * sigma), smooth)
+    return mask, marks, float(np.percentile(ink_s[core], LEVEL_Q))
+
+
+def grow_strokes(core: np.ndarray, ink_s: np.ndarray, faint: float, smooth: float) -> np.ndarray:
+    """The strong ink `core` and the faint ink (`ink_s` above `faint`) within twice the smoothing of it:
+    the smoothing spreads a stroke's edge that far, and a threshold on the strong ink alone would thin it."""
     reach = max(1, round(2 * smooth))
     mask = np.zeros_like(core)
     window = _window(core, 2 * reach + 2)  # dilations only near the digit: a 12-megapixel photo is mostly page
-    mask[window] = (ink_s[window] > max(0.25 * peak, 3 * sigma)) & ndimage.binary_dilation(
-        core[window], morphology.disk(reach)
-    )
-    return mask, marks, float(np.percentile(ink_s[core], LEVEL_Q))
+    mask[window] = (ink_s[window] > faint) & ndimage.binary_dilation(core[window], morphology.disk(reach))
+    return mask
 
 
 def _window(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
@@ -370,20 +376,34 @@ def extract(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) -> Extr
     arr = _as_grey_array(grey)
     ink, ink_s, dark_ink, smooth = _ink_map(arr)
     mask, marks, level = _find(ink_s, smooth)
+    grainy = smooth > _base_smooth(arr.shape)  # a grainy picture: the smoothed strokes are the cleaner ones
+    field, box = mnist_digit(ink, ink_s if grainy else ink, mask, level, keep_noise=keep_noise)
+    digit = torch.from_numpy(field).float().unsqueeze(0)
+    picture = np.round(arr * 255).astype(np.uint8)
+    return Extraction(digit, picture, box, marks, dark_ink)
+
+
+def mnist_digit(
+    ink: np.ndarray, strokes: np.ndarray, mask: np.ndarray, level: float, *, keep_noise: bool = False
+) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The digit whose pixels are `mask`, made MNIST-style: its (28, 28) field in [0, 1] and its box in `mask`.
+
+    `ink` is the ink's strength (page level 0), `strokes` the same or smoothed (what is cropped), `level`
+    the ink's level. The arrays may be a window of the picture that holds the digit and, for
+    `keep_noise`, 1.5 times its box all around; the box is then in the window's coordinates.
+    """
     # The box is the strokes' own edge (half the ink's level), as in MNIST's binary originals: the mask
     # reaches further, by the smoothing, and would pad the box by a resolution-dependent margin.
-    top, left, bottom, right = _box(mask & (ink > 0.5 * level)) if (mask & (ink > 0.5 * level)).any() else _box(mask)
-    crop = ink[top:bottom, left:right]
-    if smooth > _base_smooth(arr.shape):  # a grainy picture: the smoothed strokes are the cleaner ones
-        crop = ink_s[top:bottom, left:right]
-    crop = np.clip(crop * ndimage.binary_dilation(mask[top:bottom, left:right]) / level, 0, 1)
+    edge = mask & (ink > 0.5 * level)
+    top, left, bottom, right = _box(edge) if edge.any() else _box(mask)
+    crop = np.clip(
+        strokes[top:bottom, left:right] * ndimage.binary_dilation(mask[top:bottom, left:right]) / level, 0, 1
+    )
     fitted = _shrink(_like_mnist_strokes(_fit_20(crop, FINE)), FINE)
     field, place = _center_of_mass_place(fitted)
     if keep_noise:  # the same 28x28 field, cut from the picture itself: its noise all around the digit
         field = _field_as_is(ink / level, (top, left, bottom, right), fitted.shape, place)
-    digit = torch.from_numpy(field).float().unsqueeze(0)
-    picture = np.round(arr * 255).astype(np.uint8)
-    return Extraction(digit, picture, (top, left, bottom, right), marks, dark_ink)
+    return field, (top, left, bottom, right)
 
 
 def _field_as_is(ink: np.ndarray, box: tuple[int, int, int, int], fitted: tuple[int, int], place) -> np.ndarray:
