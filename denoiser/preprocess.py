@@ -183,7 +183,7 @@ def _noise_sigma(values: np.ndarray) -> float:
     return max(1.4826 * float(np.median(np.abs(values - np.median(values)))), 0.5 / 255)
 
 
-def _ink_map(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool, float]:
+def _ink_map(arr: np.ndarray, base: float | None = None) -> tuple[np.ndarray, np.ndarray, bool, float]:
     """Ink strength (page level = 0) unsmoothed and smoothed, whether the ink is dark, the smoothing's sigma.
 
     The ink is on the side of the page's level where the picture strays furthest beyond its
@@ -191,9 +191,9 @@ def _ink_map(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool, float]:
     smoothed more, and a digit that fills the picture needs a page level taken from the whole
     picture: of the two page estimates and three smoothing widths, the one where the ink stands
     out furthest from the noise is kept (wider smoothing lowers the noise faster than a
-    stroke's contrast, until it is as wide as the stroke).
+    stroke's contrast, until it is as wide as the stroke). `base`: the least smoothing, if not one digit's.
     """
-    base = _base_smooth(arr.shape)
+    base = base or _base_smooth(arr.shape)
     if max(arr.shape) > GRAINY_SIDE:  # little noise is left per pixel once shrunk to MAX_SIDE: one smoothing does
         best = _ink_side(arr - background(arr), base)
         if best[0] < CLEAR_CONTRAST:  # a faint digit, or one filling the picture: try the page as a plane too
@@ -291,6 +291,18 @@ def _refuse_specks(regions: list, group: list, shape: tuple[int, int]) -> None:
         )
 
 
+def strong_ink(ink_s: np.ndarray, sigma: float, aside: np.ndarray) -> tuple[np.ndarray, float]:
+    """The ink well above the noise `sigma`, outside `aside`, and the ink's peak level; ImageError if blank."""
+    candidates = ink_s[(ink_s > 4 * sigma) & ~aside]
+    peak = float(np.percentile(candidates, 95)) if candidates.size >= 3 else 0.0
+    if peak < MIN_CONTRAST:
+        raise ImageError("No digit found: the picture is blank.")
+    # Strong ink, and the fainter ink joined to it: a stroke that fades stays one mark.
+    core = filters.apply_hysteresis_threshold(np.where(aside, 0, ink_s), max(0.3 * peak, 3.5 * sigma),
+                                              max(0.5 * peak, 5 * sigma))  # fmt: skip
+    return core, peak
+
+
 def _find(ink_s: np.ndarray, smooth: float) -> tuple[np.ndarray, int, float]:
     """The digit's mask, the count of marks, and the ink's level; ImageError for a blank picture.
 
@@ -300,13 +312,7 @@ def _find(ink_s: np.ndarray, smooth: float) -> tuple[np.ndarray, int, float]:
     sigma = _noise_sigma(ink_s)
     aside = np.zeros(ink_s.shape, bool)
     for _ in range(2):
-        candidates = ink_s[(ink_s > 4 * sigma) & ~aside]
-        peak = float(np.percentile(candidates, 95)) if candidates.size >= 3 else 0.0
-        if peak < MIN_CONTRAST:
-            raise ImageError("No digit found: the picture is blank.")
-        # Strong ink, and the fainter ink joined to it: a stroke that fades stays one mark.
-        core = filters.apply_hysteresis_threshold(np.where(aside, 0, ink_s), max(0.3 * peak, 3.5 * sigma),
-                                                  max(0.5 * peak, 5 * sigma))  # fmt: skip
+        core, peak = strong_ink(ink_s, sigma, aside)
         labels, regions, blobs = _components(core)
         if not blobs.any():
             break

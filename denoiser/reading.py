@@ -1,0 +1,251 @@
+"""Read a picture of many handwritten digits: a phone number, a row of thirty, a sheet of lines.
+
+`find_digits` decodes the picture larger than `preprocess.open_image` does for one digit (a long
+row of small digits would be a few pixels tall at 1024), takes the page's light out and finds the
+ink as `preprocess` does, sorts the ink into marks and lines (`marks`), and makes each mark an
+MNIST-style digit with `preprocess.mnist_digit`, the code that makes the digit of `image_to_mnist`.
+The shipped classifier reads them all in one batch. A mark much wider than the line's digits may be
+two that touch: it is cut at the columns of least ink, and the cut is kept when the classifier is
+surer of the pieces than of the whole. A mark the classifier is unsure of, or shaped like no digit
+(a dash), reads as "?".
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+from scipy import ndimage
+from skimage import segmentation
+
+from .classifier import load_classifier, read
+from .marks import Marks, find_marks
+from .preprocess import (
+    LEVEL_Q,
+    ImageError,
+    _as_grey_array,
+    _cells,
+    _noise_sigma,
+    grow_strokes,
+    mnist_digit,
+    open_image,
+    strong_ink,
+)
+
+READ_SIDE = 2048  # pictures are decoded at up to this many pixels on their longer side (a 12 MP photo's row of
+# forty digits is then ~30 px tall); the digits are made at 20x20 whatever the picture's size
+LIGHT_CELLS = 5  # the page's light: cells (of 32 along the longer side) that ink fills up to this wide are bridged
+SMOOTH = 1.0  # pixels: the least smoothing of the ink; a picture shrunk to READ_SIDE has little grain left
+NOT_A_DIGIT = "?"
+CONFIDENT = 0.6  # a mark the classifier gives less than this is not read as a digit
+WIDEST = 1.6  # a mark wider than this many of its heights is no digit (a dash, a word)
+WIDE = (1.0, 1.5)  # a mark wider than this many of its line's heights and of its line's median widths...
+CUTS = 3  # ...is tried cut into 2 or 3 digits, at this many columns of least ink for each cut
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A mark found in the picture: where, in which line, the MNIST-style digit made of it, and what it reads."""
+
+    box: tuple[int, int, int, int]  # (top, left, bottom, right) in `Reading.picture`, bottom/right exclusive
+    line: int  # its line, from 0 at the top
+    position: int  # its place in the line, from 0 at the left
+    digit: torch.Tensor  # (1, 28, 28) in [0, 1], white on black, made as `image_to_mnist` makes one
+    label: int  # the digit the classifier reads in it
+    confidence: float  # the classifier's confidence in `label`, in [0, 1]
+    is_digit: bool  # False for a mark the classifier is unsure of or shaped like no digit
+
+    @property
+    def text(self) -> str:
+        """The digit read, or "?" for a mark that is not a digit."""
+        return str(self.label) if self.is_digit else NOT_A_DIGIT
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What `find_digits` found: every mark in reading order, and the picture searched."""
+
+    marks: list[Mark]  # lines top to bottom, each left to right
+    picture: np.ndarray  # (H, W) uint8: the upright greyscale picture searched, at most READ_SIDE on a side
+    dark_ink: bool  # True when the ink was darker than the page
+
+    @property
+    def lines(self) -> list[str]:
+        """One string per line of digits: the digits read in order, "?" for a mark that is not a digit."""
+        count = 1 + max((m.line for m in self.marks), default=-1)
+        return ["".join(m.text for m in self.marks if m.line == k) for k in range(count)]
+
+    @property
+    def digits(self) -> torch.Tensor:
+        """Every mark's digit, in reading order: (N, 1, 28, 28)."""
+        return torch.stack([m.digit for m in self.marks]) if self.marks else torch.zeros(0, 1, 28, 28)
+
+
+@functools.cache
+def _classifier():
+    """The shipped classifier, loaded (and its checksum checked) once per process."""
+    return load_classifier()
+
+
+@dataclass(frozen=True)
+class _Ink:
+    """The ink of a picture, as `preprocess` finds it."""
+
+    ink: np.ndarray  # (H, W) ink strength, page level 0
+    ink_s: np.ndarray  # (H, W) the same, smoothed
+    core: np.ndarray  # (H, W) bool: the strong ink
+    faint: float  # the level down to which ink joined to the strong ink is a stroke
+    smooth: float  # the smoothing's sigma, in pixels
+    dark_ink: bool
+
+
+def _page_light(arr: np.ndarray, dark_ink: bool) -> np.ndarray:
+    """The page's light at every pixel: the median of each cell of a grid (`preprocess._cells`), the cells that
+    ink fills taken out by a grey closing (an opening for light ink) `LIGHT_CELLS` wide, interpolated.
+
+    Unlike the smoothing of `preprocess.background`, a closing keeps a step: a table beyond the page's
+    edge stays the table's level instead of darkening the page near it (which turned the page's margin
+    into light "ink"), and a vignette's dark corners are followed."""
+    cells, padded = _cells(arr)
+    cells = (ndimage.grey_closing if dark_ink else ndimage.grey_opening)(cells, size=LIGHT_CELLS, mode="nearest")
+    light = Image.fromarray(cells.astype(np.float32), mode="F").resize(padded[::-1], Image.Resampling.BILINEAR)
+    return np.asarray(light)[: arr.shape[0], : arr.shape[1]]
+
+
+def _ink_side(arr: np.ndarray, dark_ink: bool) -> tuple[float, np.ndarray, np.ndarray, float]:
+    """If the ink is dark (or light): how much ink stands out of the noise, the ink (page level 0), smoothed,
+    and the noise's sigma."""
+    ink = (_page_light(arr, dark_ink) - arr) if dark_ink else (arr - _page_light(arr, dark_ink))
+    ink_s = ndimage.gaussian_filter(ink, SMOOTH)
+    sigma = _noise_sigma(ink_s)
+    return float(np.clip(ink_s - 4 * sigma, 0, None).sum()), ink, ink_s, sigma
+
+
+def _find_ink(arr: np.ndarray) -> _Ink:
+    """The picture's ink, on the side of the page's level where more of it stands out of the noise; the peak
+    level is taken again without the ink at the picture's edge (a table, a shadow, the page's edge), or a
+    dark border would set the thresholds above faint digits."""
+    arr = arr.astype(np.float32)
+    (_, ink, ink_s, sigma), dark_ink = max(
+        ((_ink_side(arr, dark), dark) for dark in (True, False)), key=lambda s: s[0][0]
+    )
+    core, peak = strong_ink(ink_s, sigma, np.zeros(arr.shape, bool))
+    at_edge = core & ~segmentation.clear_border(core)
+    if at_edge.any():
+        core, peak = strong_ink(ink_s, sigma, ndimage.binary_dilation(at_edge, iterations=3))
+    return _Ink(ink, ink_s, core, max(0.25 * peak, 3 * sigma), SMOOTH, dark_ink)
+
+
+def _window(box: tuple[int, int, int, int], shape: tuple[int, int], margin: int) -> tuple[slice, slice]:
+    top, left, bottom, right = box
+    return slice(max(0, top - margin), min(shape[0], bottom + margin)), slice(
+        max(0, left - margin), min(shape[1], right + margin)
+    )
+
+
+Part = tuple[int, int, int]  # a mark's index, and the columns [start, stop) of it that make one digit
+
+
+def _digit(found: _Ink, marks: Marks, part: Part, keep_noise: bool) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The MNIST-style digit (28, 28) of a part of a mark, made by `preprocess.mnist_digit`, and its box."""
+    index, start, stop = part
+    top, left, bottom, right = marks.boxes[index]
+    cut = (start, stop) != (left, right)
+    side = max(bottom - top, stop - start)
+    # Only the window the digit needs: 1.5 boxes wide for the picture's own values around it (the 28x28
+    # field is 1.4 of the 20x20 box), and the reach of the faint ink otherwise.
+    win = _window((top, start, bottom, stop), found.ink.shape, side if keep_noise else round(2 * found.smooth) + 3)
+    core = np.isin(marks.labels[win], marks.pieces[index])
+    columns = np.arange(win[1].start, win[1].stop)
+    inside = (columns >= start) & (columns < stop)
+    core &= inside
+    mask = grow_strokes(core, found.ink_s[win], found.faint, found.smooth) & (inside if cut else True)
+    level = float(np.percentile(found.ink_s[win][core], LEVEL_Q))
+    field, box = mnist_digit(found.ink[win], found.ink[win], mask, level, keep_noise=keep_noise)
+    return field, (box[0] + win[0].start, box[1] + win[1].start, box[2] + win[0].start, box[3] + win[1].start)
+
+
+def _cut_columns(marks: Marks, index: int, parts: int) -> list[list[int]]:
+    """Ways to cut a mark into `parts` digits: for each cut, the `CUTS` columns of least ink near where
+    an even cut would be (ink counted in the mark's own pieces)."""
+    top, left, bottom, right = marks.boxes[index]
+    profile = np.isin(marks.labels[top:bottom, left:right], marks.pieces[index]).sum(0)  # ink per column
+    width, choices = right - left, []
+    for k in range(1, parts):
+        centre, reach = k * width / parts, 0.3 * width / parts
+        columns = np.arange(max(1, int(centre - reach)), min(width - 1, int(centre + reach) + 1))
+        order = np.lexsort((np.abs(columns - centre), profile[columns]))  # least ink, then nearest the centre
+        choices.append(left + columns[order[:CUTS]])
+    return [list(cuts) for cuts in np.array(np.meshgrid(*choices)).reshape(parts - 1, -1).T]
+
+
+def _options(marks: Marks) -> list[list[list[Part]]]:
+    """For each mark, the ways of reading it: as one digit, and, for a mark wide for its line, cut into 2 or 3."""
+    heights, widths = marks.boxes[:, 2] - marks.boxes[:, 0], marks.boxes[:, 3] - marks.boxes[:, 1]
+    options = [[[(i, int(box[1]), int(box[3]))]] for i, box in enumerate(marks.boxes)]
+    for line in marks.lines:
+        height, width = np.median(heights[line]), np.median(widths[line])
+        for i in line:
+            if widths[i] <= max(WIDE[0] * height, WIDE[1] * width):
+                continue
+            left, right = int(marks.boxes[i, 1]), int(marks.boxes[i, 3])
+            for parts in (2, 3) if widths[i] > 2.4 * width else (2,):
+                for cuts in _cut_columns(marks, i, parts):
+                    edges = [left, *map(int, cuts), right]
+                    options[i].append([(i, a, b) for a, b in itertools.pairwise(edges)])
+    return options
+
+
+def _best(option_scores: list[list[float]]) -> int:
+    """The way of reading a mark the classifier is surest of: the highest geometric mean of its digits' confidence."""
+    return int(np.argmax([np.exp(np.mean(np.log(np.maximum(s, 1e-9)))) for s in option_scores]))
+
+
+def read_picture(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) -> Reading:
+    """Find and read every digit in a greyscale picture (uint8, or float in [0, 1]); see `find_digits`."""
+    arr = _as_grey_array(grey)
+    picture = np.round(arr * 255).astype(np.uint8)
+    try:
+        found = _find_ink(arr)
+    except ImageError:  # no ink stands out of the page: a blank page holds no digits
+        return Reading([], picture, True)
+    marks = find_marks(found.core)
+    options = _options(marks)
+    parts = sorted({part for ways in options for way in ways for part in way})
+    made = [_digit(found, marks, part, keep_noise=False) for part in parts]
+    if not made:
+        return Reading([], picture, found.dark_ink)
+    digits = torch.from_numpy(np.stack([field for field, _ in made])).float().unsqueeze(1)  # (N, 1, 28, 28)
+    labels, confidence = read(_classifier(), digits)  # every part of every way of reading, in one batch
+    at = {part: k for k, part in enumerate(parts)}
+    result = []
+    for line_index, line in enumerate(marks.lines):
+        chosen = [part for i in line for part in _choose(options[i], at, confidence)]
+        for position, part in enumerate(chosen):
+            k = at[part]
+            digit = digits[k] if not keep_noise else torch.from_numpy(_digit(found, marks, part, True)[0]).float()[None]
+            box = made[k][1]
+            is_digit = confidence[k] >= CONFIDENT and (box[3] - box[1]) <= WIDEST * (box[2] - box[0])
+            result.append(Mark(box, line_index, position, digit, int(labels[k]), float(confidence[k]), bool(is_digit)))
+    return Reading(result, picture, found.dark_ink)
+
+
+def _choose(ways: list[list[Part]], at: dict[Part, int], confidence: torch.Tensor) -> list[Part]:
+    return ways[_best([[float(confidence[at[part]]) for part in way] for way in ways])]
+
+
+def find_digits(data: bytes, *, keep_noise: bool = False) -> Reading:
+    """Image file bytes (PNG, JPEG, ...) -> every handwritten digit found in them, read, in reading order.
+
+    `Reading.lines` holds one string per line (top to bottom, digits left to right, "?" for a mark
+    that is not a digit); `Reading.marks` each mark's box, line, position, MNIST-style digit and
+    reading. `keep_noise=True` makes each digit with the picture's own values (as
+    `preprocess.extract(..., keep_noise=True)` does); the reading comes from the clean digit either way.
+    A picture that cannot be decoded, or holds more than `marks.MAX_DIGITS` marks, raises ImageError; a
+    blank page gives an empty reading.
+    """
+    return read_picture(open_image(data, READ_SIDE), keep_noise=keep_noise)
