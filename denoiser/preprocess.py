@@ -136,10 +136,10 @@ def _as_grey_array(grey: np.ndarray | Image.Image) -> np.ndarray:
     return arr / 255.0 if arr.max() > 1.0 else arr
 
 
-def _cells(arr: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
-    """Median of each cell of a grid `BACKGROUND_GRID` cells along the longer side, and the padded shape."""
+def _cells(arr: np.ndarray, grid: int = BACKGROUND_GRID) -> tuple[np.ndarray, tuple[int, int]]:
+    """Median of each cell of a grid `grid` cells along the longer side, and the padded shape."""
     h, w = arr.shape
-    cell = max(1, -(-max(h, w) // BACKGROUND_GRID))
+    cell = max(1, -(-max(h, w) // grid))
     rows, cols = -(-h // cell), -(-w // cell)
     padded = np.pad(arr, ((0, rows * cell - h), (0, cols * cell - w)), mode="edge")
     return np.median(padded.reshape(rows, cell, cols, cell).transpose(0, 2, 1, 3).reshape(rows, cols, -1), -1), (

@@ -26,9 +26,9 @@ from .classifier import load_classifier, read
 from .marks import Marks, find_marks
 from .preprocess import (
     LEVEL_Q,
+    MIN_CONTRAST,
     ImageError,
     _as_grey_array,
-    _cells,
     _noise_sigma,
     grow_strokes,
     mnist_digit,
@@ -38,7 +38,11 @@ from .preprocess import (
 
 READ_SIDE = 2048  # pictures are decoded at up to this many pixels on their longer side (a 12 MP photo's row of
 # forty digits is then ~30 px tall); the digits are made at 20x20 whatever the picture's size
-LIGHT_CELLS = 5  # the page's light: cells (of 32 along the longer side) that ink fills up to this wide are bridged
+VOTE_GRID, VOTE = 64, 0.7  # the ink's side is voted by cells of 1/64 of the longer side that stray 0.7 as far as most
+GRAIN, GRAIN_CELLS = 3, 5  # ink stands 3 times further from the page than the least grain of the 5x5 cells around
+STEP = 1.3  # neighbouring cells whose light differs by more than this factor: a step (an edge, a shadow)
+LIGHT_GRID = 128  # the page's light is measured in cells of 1/128 of the picture's longer side...
+LIGHT_CLOSING = 7  # ...and strokes up to 7 cells wide (5% of the side) are bridged
 SMOOTH = 1.0  # pixels: the least smoothing of the ink; a picture shrunk to READ_SIDE has little grain left
 NOT_A_DIGIT = "?"
 CONFIDENT = 0.6  # a mark the classifier gives less than this is not read as a digit
@@ -103,40 +107,80 @@ class _Ink:
     dark_ink: bool
 
 
-def _page_light(arr: np.ndarray, dark_ink: bool) -> np.ndarray:
-    """The page's light at every pixel: the median of each cell of a grid (`preprocess._cells`), the cells that
-    ink fills taken out by a grey closing (an opening for light ink) `LIGHT_CELLS` wide, interpolated.
+def _page_light(arr: np.ndarray, dark_ink: bool) -> tuple[np.ndarray, int]:
+    """The page's light by cell of a fine grid (`LIGHT_GRID` cells along the longer side), and the cell's side:
+    each cell's median, the strokes taken out by a grey closing `LIGHT_CLOSING` cells wide (an opening for
+    light ink).
 
-    Unlike the smoothing of `preprocess.background`, a closing keeps a step: a table beyond the page's
-    edge stays the table's level instead of darkening the page near it (which turned the page's margin
-    into light "ink"), and a vignette's dark corners are followed."""
-    cells, padded = _cells(arr)
-    cells = (ndimage.grey_closing if dark_ink else ndimage.grey_opening)(cells, size=LIGHT_CELLS, mode="nearest")
-    light = Image.fromarray(cells.astype(np.float32), mode="F").resize(padded[::-1], Image.Resampling.BILINEAR)
-    return np.asarray(light)[: arr.shape[0], : arr.shape[1]]
+    Unlike the smoothing of `preprocess.background`, a closing keeps a step of the light to within a
+    cell: a table beyond the page's edge, or a shadow's edge, stays where it is instead of darkening the
+    page beside it (which made the page's margin light "ink"), and a vignette's corners are followed."""
+    cells, cell = _grid(arr, LIGHT_GRID)
+    cells = np.median(cells, axis=-1)
+    return (ndimage.grey_closing if dark_ink else ndimage.grey_opening)(cells, size=LIGHT_CLOSING, mode="nearest"), cell
 
 
-def _ink_side(arr: np.ndarray, dark_ink: bool) -> tuple[float, np.ndarray, np.ndarray, float]:
-    """If the ink is dark (or light): how much ink stands out of the noise, the ink (page level 0), smoothed,
-    and the noise's sigma."""
-    ink = (_page_light(arr, dark_ink) - arr) if dark_ink else (arr - _page_light(arr, dark_ink))
-    ink_s = ndimage.gaussian_filter(ink, SMOOTH)
-    sigma = _noise_sigma(ink_s)
-    return float(np.clip(ink_s - 4 * sigma, 0, None).sum()), ink, ink_s, sigma
+def _steps(light: np.ndarray, cell: int, shape: tuple[int, int]) -> np.ndarray:
+    """The pixels (H, W) bool beside a step of the light (the page's edge on a table, a shadow's edge): cells
+    whose neighbours' light differs by more than `STEP` times. Interpolated across the step, the light is
+    wrong by up to the step there, and the page's edge became a dashed line of marks."""
+    log = np.log(np.maximum(light, 1 / 255))
+    steps = ndimage.maximum_filter(log, 3) - ndimage.minimum_filter(log, 3) > np.log(STEP)
+    return steps.repeat(cell, 0).repeat(cell, 1)[: shape[0], : shape[1]]
+
+
+def _dark_ink(low: np.ndarray, middle: np.ndarray, high: np.ndarray) -> bool:
+    """Whether the ink is darker than the page, from the 2nd, 50th and 98th percentiles of each cell of a grid:
+    a cell whose darkest pixels stray from its median more than twice as far as its brightest, and far
+    (`VOTE` of the strongest stray), votes for dark ink. Light ink (chalk on a board) needs twice the votes
+    of dark ink: a table's or a shadow's edge sends votes both ways, and bright grain (leather, a glossy
+    desk) light ones."""
+    dark, light = middle - low, high - middle
+    strong = max(MIN_CONTRAST, VOTE * float(np.percentile(np.maximum(dark, light), 99)))
+    return int(((light > 2 * dark) & (light > strong)).sum()) <= 2 * int(((dark > 2 * light) & (dark > strong)).sum())
+
+
+def _grid(arr: np.ndarray, grid: int) -> tuple[np.ndarray, int]:
+    """The picture's pixels by cell of a grid `grid` cells along the longer side (rows, cols, pixels), the
+    picture padded with its edge to whole cells; and the cell's side."""
+    cell = max(2, -(-max(arr.shape) // grid))
+    rows, cols = -(-arr.shape[0] // cell), -(-arr.shape[1] // cell)
+    arr = np.pad(arr, ((0, rows * cell - arr.shape[0]), (0, cols * cell - arr.shape[1])), mode="edge")
+    return arr.reshape(rows, cell, cols, cell).transpose(0, 2, 1, 3).reshape(rows, cols, -1), cell
+
+
+def _enlarge(cells: np.ndarray, cell: int, shape: tuple[int, int]) -> np.ndarray:
+    """A grid's values (rows, cols) at every pixel of the picture (H, W), interpolated between the cells' centres."""
+    size = (cells.shape[1] * cell, cells.shape[0] * cell)
+    return np.asarray(Image.fromarray(cells.astype(np.float32), mode="F").resize(size, Image.Resampling.BILINEAR))[
+        : shape[0], : shape[1]
+    ]
 
 
 def _find_ink(arr: np.ndarray) -> _Ink:
-    """The picture's ink, on the side of the page's level where more of it stands out of the noise; the peak
-    level is taken again without the ink at the picture's edge (a table, a shadow, the page's edge), or a
-    dark border would set the thresholds above faint digits."""
-    arr = arr.astype(np.float32)
-    (_, ink, ink_s, sigma), dark_ink = max(
-        ((_ink_side(arr, dark), dark) for dark in (True, False)), key=lambda s: s[0][0]
-    )
-    core, peak = strong_ink(ink_s, sigma, np.zeros(arr.shape, bool))
+    """The picture's ink: what stands out of the page's light by more than the noise, and by more than
+    `GRAIN` times the page's own grain where it lies (so the texture of a desk or a carpet in view is no
+    ink); the peak level is taken again without the ink at the picture's edge (a table, a shadow, the
+    page's edge), or a dark border would set the thresholds above faint digits."""
+    arr = arr.astype(np.float32)  # half the memory and time of float64 on a 12-megapixel photo
+    cells, cell = _grid(arr, VOTE_GRID)
+    low, below, middle, above, high = np.quantile(cells, [0.02, 0.16, 0.5, 0.84, 0.98], axis=-1)
+    dark_ink = _dark_ink(low, middle, high)
+    light, light_cell = _page_light(arr, dark_ink)
+    ink = _enlarge(light, light_cell, arr.shape) - arr
+    ink = ink if dark_ink else -ink
+    ink_s = ndimage.gaussian_filter(ink, SMOOTH)
+    sigma = _noise_sigma(ink_s)
+    # The page's grain: the spread of the cell's tail away from the ink, which holds only page while the
+    # page is a sixth of the cell (a cell's spread about its median grew with every stroke through it);
+    # the least of the cells around, for a cell that a thick stroke fills.
+    grain = ndimage.grey_erosion(high - above if dark_ink else below - low, size=GRAIN_CELLS, mode="nearest")
+    grain = _enlarge(grain, cell, arr.shape)
+    aside = (ink_s <= GRAIN * grain) | _steps(light, light_cell, arr.shape)
+    core, peak = strong_ink(ink_s, sigma, aside)
     at_edge = core & ~segmentation.clear_border(core)
     if at_edge.any():
-        core, peak = strong_ink(ink_s, sigma, ndimage.binary_dilation(at_edge, iterations=3))
+        core, peak = strong_ink(ink_s, sigma, aside | ndimage.binary_dilation(at_edge, iterations=3))
     return _Ink(ink, ink_s, core, max(0.25 * peak, 3 * sigma), SMOOTH, dark_ink)
 
 
