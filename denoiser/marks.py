@@ -27,6 +27,7 @@ SPECK = 0.3  # a piece less than this many heights on its longer side is a speck
 MIN_HEIGHT = 6  # pixels: pieces of ink lower than this are grain or specks, too small to be digits
 LINE_LENGTH = 2.5  # a piece longer than this many heights and...
 LINE_THIN = 12  # ...this many times longer than thick is a ruled line (a "1" is 5-10 times)
+RULE_BAND = 0.1  # heights: a rule is found, and taken out, this far above and below its ink
 PIECE_OVERLAP = 0.5  # pieces of one digit: the narrower lies over the wider for at least this share of its width
 PIECE_GAP = 0.35  # ...with at most this many heights between them, and together at most
 PIECE_TALL = 1.4  # this many heights tall (a digit of the next line is further)
@@ -127,13 +128,39 @@ def _lines(boxes: np.ndarray) -> list[list[int]]:
     return [sorted(np.flatnonzero(line == k).tolist(), key=lambda i: left[i]) for k in order]
 
 
+def _long_runs(mask: np.ndarray, length: float) -> np.ndarray:
+    """The pixels (H, W) bool of `mask` in runs along a row at least `length` long."""
+    h, w = mask.shape
+    edges = np.diff(np.pad(mask, ((0, 0), (1, 1))).astype(np.int8), axis=1)  # +1 where a run starts, -1 past its end
+    starts, ends = np.argwhere(edges == 1), np.argwhere(edges == -1)  # both in row-major order: pairs
+    long = ends[:, 1] - starts[:, 1] >= length
+    steps = np.zeros((h, w + 1), np.int32)
+    np.add.at(steps, (starts[long, 0], starts[long, 1]), 1)
+    np.add.at(steps, (ends[long, 0], ends[long, 1]), -1)
+    return np.cumsum(steps, axis=1)[:, :w] > 0
+
+
+def ruled_lines(core: np.ndarray, height: float) -> np.ndarray:
+    """The ink of ruled lines (H, W) bool: runs along a row (or a column) longer than `LINE_LENGTH` heights once
+    the ink is thickened `RULE_BAND` heights across them. A rule up to ~4.5 degrees off level makes such runs
+    and a digit's stroke does not; the band a rule is taken out with is as wide, so a digit written across a
+    rule is cut in two pieces that `_one_digit` puts together again."""
+    band, length = 2 * max(1, round(RULE_BAND * height)) + 1, LINE_LENGTH * height
+    rows = _long_runs(ndimage.maximum_filter1d(core.view(np.uint8), band, axis=0).astype(bool), length)
+    columns = _long_runs(ndimage.maximum_filter1d(core.view(np.uint8), band, axis=1).astype(bool).T, length).T
+    return core & (rows | columns)
+
+
 def find_marks(core: np.ndarray) -> Marks:
     """The marks in a page's strong ink `core` (H, W) bool, in reading order; ImageError for too many."""
     labels, boxes, areas = _pieces(core)
     if not len(boxes):
         return Marks(labels, [], np.zeros((0, 4), int), [], 0.0)
-    plain = _thinness(boxes, areas)[1] <= 2 * LINE_THIN  # ruled lines of any length left out of the height
+    length, thinness = _thinness(boxes, areas)
+    plain = thinness <= 2 * LINE_THIN  # ruled lines of any length left out of the height
     height = ink_height(boxes[plain], areas[plain]) if plain.any() else ink_height(boxes, areas)
+    if ((length > LINE_LENGTH * height) & (thinness > LINE_THIN)).any():  # rules, maybe with digits written on them
+        labels, boxes, areas = _pieces(core & ~ruled_lines(core, height))
     kept = np.flatnonzero(_kept(boxes, areas, core.shape, height))
     if len(kept) > 4 * MAX_DIGITS:  # refused before comparing every pair of pieces
         raise ImageError(f"{len(kept):,} marks: crop closer to the digits.")

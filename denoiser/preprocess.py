@@ -291,12 +291,22 @@ def _refuse_specks(regions: list, group: list, shape: tuple[int, int]) -> None:
         )
 
 
-def strong_ink(ink_s: np.ndarray, sigma: float, aside: np.ndarray) -> tuple[np.ndarray, float]:
-    """The ink well above the noise `sigma`, outside `aside`, and the ink's peak level; ImageError if blank."""
+def ink_peak(ink_s: np.ndarray, sigma: float, aside: np.ndarray) -> float:
+    """The ink's peak level: the 95th percentile of the ink well above the noise `sigma`, outside `aside`;
+    ImageError if that is too faint to be ink (a blank picture)."""
     candidates = ink_s[(ink_s > 4 * sigma) & ~aside]
     peak = float(np.percentile(candidates, 95)) if candidates.size >= 3 else 0.0
     if peak < MIN_CONTRAST:
         raise ImageError("No digit found: the picture is blank.")
+    return peak
+
+
+def strong_ink(
+    ink_s: np.ndarray, sigma: float, aside: np.ndarray, peak: float | None = None
+) -> tuple[np.ndarray, float]:
+    """The ink well above the noise `sigma` and the ink's `peak` level (by `ink_peak` unless given), outside
+    `aside`, and the peak; ImageError if blank."""
+    peak = ink_peak(ink_s, sigma, aside) if peak is None else peak
     # Strong ink, and the fainter ink joined to it: a stroke that fades stays one mark.
     core = filters.apply_hysteresis_threshold(np.where(aside, 0, ink_s), max(0.3 * peak, 3.5 * sigma),
                                               max(0.5 * peak, 5 * sigma))  # fmt: skip

@@ -31,6 +31,7 @@ from .preprocess import (
     _as_grey_array,
     _noise_sigma,
     grow_strokes,
+    ink_peak,
     mnist_digit,
     open_image,
     strong_ink,
@@ -39,7 +40,7 @@ from .preprocess import (
 READ_SIDE = 2048  # pictures are decoded at up to this many pixels on their longer side (a 12 MP photo's row of
 # forty digits is then ~30 px tall); the digits are made at 20x20 whatever the picture's size
 VOTE_GRID, VOTE = 64, 0.7  # the ink's side is voted by cells of 1/64 of the longer side that stray 0.7 as far as most
-GRAIN, GRAIN_CELLS = 3, 5  # ink stands 3 times further from the page than the least grain of the 5x5 cells around
+GRAIN = 3  # ink stands this many times further from the page than the page's own grain
 STEP = 1.3  # neighbouring cells whose light differs by more than this factor: a step (an edge, a shadow)
 LIGHT_GRID = 128  # the page's light is measured in cells of 1/128 of the picture's longer side...
 LIGHT_CLOSING = 7  # ...and strokes up to 7 cells wide (5% of the side) are bridged
@@ -171,16 +172,16 @@ def _find_ink(arr: np.ndarray) -> _Ink:
     ink = ink if dark_ink else -ink
     ink_s = ndimage.gaussian_filter(ink, SMOOTH)
     sigma = _noise_sigma(ink_s)
-    # The page's grain: the spread of the cell's tail away from the ink, which holds only page while the
-    # page is a sixth of the cell (a cell's spread about its median grew with every stroke through it);
-    # the least of the cells around, for a cell that a thick stroke fills.
-    grain = ndimage.grey_erosion(high - above if dark_ink else below - low, size=GRAIN_CELLS, mode="nearest")
-    grain = _enlarge(grain, cell, arr.shape)
+    # The page's grain in each cell: the spread of one of its tails, the narrower. A stroke through a cell
+    # widens its dark tail, and its light one only once it fills the cell (the spread about the median grew
+    # with every stroke); a desk's grain or a carpet widens both.
+    grain = _enlarge(np.minimum(high - above, below - low), cell, arr.shape)
     aside = (ink_s <= GRAIN * grain) | _steps(light, light_cell, arr.shape)
     core, peak = strong_ink(ink_s, sigma, aside)
     at_edge = core & ~segmentation.clear_border(core)
-    if at_edge.any():
-        core, peak = strong_ink(ink_s, sigma, aside | ndimage.binary_dilation(at_edge, iterations=3))
+    if at_edge.any():  # the level without it; the ink itself stays, for the digits written on a rule
+        peak = ink_peak(ink_s, sigma, aside | ndimage.binary_dilation(at_edge, iterations=3))
+        core, peak = strong_ink(ink_s, sigma, aside, peak)
     return _Ink(ink, ink_s, core, max(0.25 * peak, 3 * sigma), SMOOTH, dark_ink)
 
 
