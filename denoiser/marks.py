@@ -29,7 +29,8 @@ LINE_LENGTH = 2.5  # a piece longer than this many heights and...
 LINE_THIN = 12  # ...this many times longer than thick is a ruled line (a "1" is 5-10 times)
 RULE_BAND = 0.1  # heights: a rule is found, and taken out, this far above and below its ink
 PIECE_OVERLAP = 0.5  # pieces of one digit: the narrower lies over the wider for at least this share of its width
-PIECE_GAP = 0.35  # ...with at most this many heights between them, and together at most
+PIECE_GAP = 0.35  # ...side by side, or with at most this many heights between them and the smaller one under
+PIECE_SMALL = 0.6  # this many heights; and together at most
 PIECE_TALL = 1.4  # this many heights tall (a digit of the next line is further)
 LINE_OVERLAP = 0.5  # neighbours in a line share at least this share of the lower one's height
 
@@ -98,14 +99,17 @@ def _merged_boxes(boxes: np.ndarray, group: np.ndarray) -> np.ndarray:
 
 def _one_digit(boxes: np.ndarray, height: float) -> np.ndarray:
     """Group index (N,) of the pieces: pieces that lie over one another (the narrower within the wider's
-    columns), close in height and no taller together than a digit, are one digit drawn in several strokes."""
-    w = _sides(boxes)[1]
+    columns), no taller together than a digit, and side by side (an open 4, a broken 0) or the smaller one
+    small and close (a 5's flag, a 7's bar, a stroke cut by a rule), are one digit drawn in several strokes.
+    Two digits written one above the other are both large: they stay two."""
+    h, w = _sides(boxes)
     top, left, bottom, right = (boxes[:, k] for k in range(4))
     across = np.minimum(right[:, None], right) - np.maximum(left[:, None], left)
-    narrower = np.minimum(w[:, None], w)
-    gap = np.maximum(top[:, None], top) - np.minimum(bottom[:, None], bottom)
+    gap = np.maximum(top[:, None], top) - np.minimum(bottom[:, None], bottom)  # negative: rows overlap
     tall = np.maximum(bottom[:, None], bottom) - np.minimum(top[:, None], top)
-    joined = (across >= PIECE_OVERLAP * narrower) & (gap <= PIECE_GAP * height) & (tall <= PIECE_TALL * height)
+    smaller = np.minimum(np.maximum(h, w)[:, None], np.maximum(h, w))
+    close = (gap < 0) | ((gap <= PIECE_GAP * height) & (smaller <= PIECE_SMALL * height))
+    joined = (across >= PIECE_OVERLAP * np.minimum(w[:, None], w)) & close & (tall <= PIECE_TALL * height)
     return _union(len(boxes), np.argwhere(np.triu(joined, 1)))
 
 

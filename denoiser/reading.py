@@ -48,8 +48,10 @@ SMOOTH = 1.0  # pixels: the least smoothing of the ink; a picture shrunk to READ
 NOT_A_DIGIT = "?"
 CONFIDENT = 0.6  # a mark the classifier gives less than this is not read as a digit
 WIDEST = 1.6  # a mark wider than this many of its heights is no digit (a dash, a word)
-WIDE = (1.0, 1.5)  # a mark wider than this many of its line's heights and of its line's median widths...
-CUTS = 3  # ...is tried cut into 2 or 3 digits, at this many columns of least ink for each cut
+WIDE = 1.0  # a mark wider than this many of its line's heights...
+CUTS = 3  # ...is tried cut into 2 (3 if twice as wide) digits, at this many columns of least ink for each cut
+PART_TALL = 0.6  # heights: each digit a mark is cut into is at least this tall
+DIGIT_WIDTH = (0.8, 0.3)  # a digit's width in its line's heights: mean and spread (a 1 is 0.3, a 0 up to 1.2)
 
 
 @dataclass(frozen=True)
@@ -228,26 +230,39 @@ def _cut_columns(marks: Marks, index: int, parts: int) -> list[list[int]]:
     return [list(cuts) for cuts in np.array(np.meshgrid(*choices)).reshape(parts - 1, -1).T]
 
 
-def _options(marks: Marks) -> list[list[list[Part]]]:
-    """For each mark, the ways of reading it: as one digit, and, for a mark wide for its line, cut into 2 or 3."""
+def _options(marks: Marks) -> tuple[list[list[list[Part]]], np.ndarray]:
+    """For each mark, the ways of reading it: as one digit and, for a mark wide for its line, cut into 2 or 3;
+    and the height of each mark's line (the median of its marks')."""
     heights, widths = marks.boxes[:, 2] - marks.boxes[:, 0], marks.boxes[:, 3] - marks.boxes[:, 1]
     options = [[[(i, int(box[1]), int(box[3]))]] for i, box in enumerate(marks.boxes)]
+    line_height = np.zeros(len(marks.boxes))
     for line in marks.lines:
-        height, width = np.median(heights[line]), np.median(widths[line])
-        for i in line:
-            if widths[i] <= max(WIDE[0] * height, WIDE[1] * width):
-                continue
+        line_height[line] = height = float(np.median(heights[line]))
+        for i in (i for i in line if widths[i] > WIDE * height):
             left, right = int(marks.boxes[i, 1]), int(marks.boxes[i, 3])
-            for parts in (2, 3) if widths[i] > 2.4 * width else (2,):
+            for parts in (2, 3) if widths[i] > 2 * WIDE * height else (2,):
                 for cuts in _cut_columns(marks, i, parts):
                     edges = [left, *map(int, cuts), right]
                     options[i].append([(i, a, b) for a, b in itertools.pairwise(edges)])
-    return options
+    return options, line_height
 
 
-def _best(option_scores: list[list[float]]) -> int:
-    """The way of reading a mark the classifier is surest of: the highest geometric mean of its digits' confidence."""
-    return int(np.argmax([np.exp(np.mean(np.log(np.maximum(s, 1e-9)))) for s in option_scores]))
+def _choose(
+    ways: list[list[Part]], height: float, confidence: dict[Part, float], boxes: dict[Part, tuple]
+) -> list[Part]:
+    """The likeliest way of reading a mark: the classifier's confidence in each digit of it, times how usual
+    the digit's width is for its line's height (`DIGIT_WIDTH`). The classifier alone is as sure of two
+    touching digits read as one as of the two: a digit half again as wide as tall is what tells them apart.
+    A cut that leaves a part lower than `PART_TALL` heights cut a digit's tail off (a 6's, a 2's), not a digit."""
+
+    def score(way: list[Part]) -> float:
+        if len(way) > 1 and min(boxes[part][2] - boxes[part][0] for part in way) < PART_TALL * height:
+            return -np.inf
+        widths = np.array([(stop - start) / height for _, start, stop in way])
+        usual = -0.5 * (((widths - DIGIT_WIDTH[0]) / DIGIT_WIDTH[1]) ** 2).sum()
+        return float(np.log(np.maximum([confidence[part] for part in way], 1e-6)).sum() + usual)
+
+    return max(ways, key=score)
 
 
 def read_picture(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) -> Reading:
@@ -259,7 +274,7 @@ def read_picture(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) ->
     except ImageError:  # no ink stands out of the page: a blank page holds no digits
         return Reading([], picture, True)
     marks = find_marks(found.core)
-    options = _options(marks)
+    options, line_height = _options(marks)
     parts = sorted({part for ways in options for way in ways for part in way})
     made = [_digit(found, marks, part, keep_noise=False) for part in parts]
     if not made:
@@ -267,9 +282,10 @@ def read_picture(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) ->
     digits = torch.from_numpy(np.stack([field for field, _ in made])).float().unsqueeze(1)  # (N, 1, 28, 28)
     labels, confidence = read(_classifier(), digits)  # every part of every way of reading, in one batch
     at = {part: k for k, part in enumerate(parts)}
+    sure, boxes = {part: float(confidence[k]) for part, k in at.items()}, {part: made[k][1] for part, k in at.items()}
     result = []
     for line_index, line in enumerate(marks.lines):
-        chosen = [part for i in line for part in _choose(options[i], at, confidence)]
+        chosen = [part for i in line for part in _choose(options[i], line_height[i], sure, boxes)]
         for position, part in enumerate(chosen):
             k = at[part]
             digit = digits[k] if not keep_noise else torch.from_numpy(_digit(found, marks, part, True)[0]).float()[None]
@@ -277,10 +293,6 @@ def read_picture(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) ->
             is_digit = confidence[k] >= CONFIDENT and (box[3] - box[1]) <= WIDEST * (box[2] - box[0])
             result.append(Mark(box, line_index, position, digit, int(labels[k]), float(confidence[k]), bool(is_digit)))
     return Reading(result, picture, found.dark_ink)
-
-
-def _choose(ways: list[list[Part]], at: dict[Part, int], confidence: torch.Tensor) -> list[Part]:
-    return ways[_best([[float(confidence[at[part]]) for part in way] for way in ways])]
 
 
 def find_digits(data: bytes, *, keep_noise: bool = False) -> Reading:
