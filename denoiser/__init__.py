@@ -7,7 +7,9 @@ method by name), `weights` (registry and checkpoint I/O), `preprocess` (pictures
 inputs), `baselines` (classical filters), `runs` (a train run's lock, writability check and
 clean stop on a signal), `device` (where a model runs), `distributed` (several processes under
 torchrun), `photos` and `pictures` (digits as real pictures show them), `realworld` (measuring
-them) and `cli` (`python -m denoiser`).
+them), `reading` (every digit in a picture of many, in lines: `find_digits`), with `ink` (where the
+ink is on a page) and `marks` (which ink is a digit, in which line), `sheets` (simulated pictures
+of them) and `cli` (`python -m denoiser`).
 """
 
 from .data import DataUnavailableError, Digits, load_digits, load_mnist, load_sample, split_holdout
@@ -18,13 +20,14 @@ from .evaluate import denoise_batch, make_noisy, model_method
 from .metrics import image_metrics, mean_metrics
 from .models import SeedAE, SeedAEConfig, UNet, UNetConfig
 from .noise import BLIND_CURRICULUM, NOISE_KINDS, NoiseRange, add_curriculum_noise, add_noise
+from .reading import Mark, Reading, find_digits
 from .train import StepInfo, TrainConfig, TrainResult, train
 from .weights import DEFAULT_MODEL, REGISTRY, WeightsError, build_model, load_checkpoint, load_pretrained
 
 __all__ = [
-    "BLIND_CURRICULUM", "DEFAULT_MODEL", "NOISE_KINDS", "REGISTRY", "DataUnavailableError", "Digits",
-    "NoiseRange", "SeedAE", "SeedAEConfig", "StepInfo", "TrainConfig", "TrainResult", "UNet", "UNetConfig",
+    "BLIND_CURRICULUM", "DEFAULT_MODEL", "NOISE_KINDS", "REGISTRY", "DataUnavailableError", "Digits", "Mark",
+    "NoiseRange", "Reading", "SeedAE", "SeedAEConfig", "StepInfo", "TrainConfig", "TrainResult", "UNet", "UNetConfig",
     "WeightsError", "add_curriculum_noise", "add_noise", "build_model", "denoise_batch",
-    "image_metrics", "load_checkpoint", "load_digits", "load_mnist", "load_pretrained", "load_sample",
+    "find_digits", "image_metrics", "load_checkpoint", "load_digits", "load_mnist", "load_pretrained", "load_sample",
     "make_noisy", "mean_metrics", "model_method", "resolve_device", "split_holdout", "train",
 ]  # fmt: skip
