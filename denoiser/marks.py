@@ -44,6 +44,7 @@ class Marks:
     boxes: np.ndarray  # (N, 4) int: each mark's top, left, bottom, right (exclusive) in the picture
     lines: list[list[int]]  # the marks of each line, left to right; lines top to bottom
     height: float  # the height of the ink, in pixels
+    line_heights: np.ndarray  # (N,) float: the median height of the marks of each mark's line
 
 
 def _pieces(core: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -159,7 +160,7 @@ def find_marks(core: np.ndarray) -> Marks:
     """The marks in a page's strong ink `core` (H, W) bool, in reading order; ImageError for too many."""
     labels, boxes, areas = _pieces(core)
     if not len(boxes):
-        return Marks(labels, [], np.zeros((0, 4), int), [], 0.0)
+        return Marks(labels, [], np.zeros((0, 4), int), [], 0.0, np.zeros(0))
     length, thinness = _thinness(boxes, areas)
     plain = thinness <= 2 * LINE_THIN  # ruled lines of any length left out of the height
     height = ink_height(boxes[plain], areas[plain]) if plain.any() else ink_height(boxes, areas)
@@ -169,10 +170,19 @@ def find_marks(core: np.ndarray) -> Marks:
     if len(kept) > 4 * MAX_DIGITS:  # refused before comparing every pair of pieces
         raise ImageError(f"{len(kept):,} marks: crop closer to the digits.")
     if not len(kept):
-        return Marks(labels, [], np.zeros((0, 4), int), [], height)
+        return Marks(labels, [], np.zeros((0, 4), int), [], height, np.zeros(0))
     group = _one_digit(boxes[kept], height)
     if group.max() + 1 > MAX_DIGITS:
         raise ImageError(f"{group.max() + 1:,} marks: crop closer to the digits.")
     merged = _merged_boxes(boxes[kept], group)
     pieces = [kept[group == g] + 1 for g in range(len(merged))]  # labels count from 1
-    return Marks(labels, pieces, merged, _lines(merged), height)
+    lines = _lines(merged)
+    return Marks(labels, pieces, merged, lines, height, _line_heights(merged, lines))
+
+
+def _line_heights(boxes: np.ndarray, lines: list[list[int]]) -> np.ndarray:
+    """The median height of the marks of each mark's line (N,)."""
+    heights, out = _sides(boxes)[0], np.zeros(len(boxes))
+    for line in lines:
+        out[line] = np.median(heights[line])
+    return out

@@ -37,7 +37,8 @@ READ_SIDE = 2048  # pictures are decoded at up to this many pixels on their long
 # forty digits is then ~30 px tall); the digits are made at 20x20 whatever the picture's size
 NOT_A_DIGIT = "?"
 CONFIDENT = 0.6  # a mark the classifier gives less than this is not read as a digit
-WIDEST = 1.6  # a mark wider than this many of its heights is no digit (a dash, a word)
+WIDEST = 1.6  # a mark wider than this many of its heights is no digit (a dash, a word)...
+SHORTEST = 0.45  # ...nor one lower than this many of its line's heights (a small digit is more than half)
 WIDE = 1.0  # a mark wider than this many of its line's heights...
 CUTS = 3  # ...is tried cut into 2 (3 if twice as wide) digits, at this many columns of least ink for each cut
 PART_TALL = 0.6  # heights: each digit a mark is cut into is at least this tall
@@ -144,21 +145,17 @@ def _cut_columns(marks: Marks, index: int, parts: int) -> list[list[int]]:
     return [list(cuts) for cuts in np.array(np.meshgrid(*choices)).reshape(parts - 1, -1).T]
 
 
-def _options(marks: Marks) -> tuple[list[list[list[Part]]], np.ndarray]:
-    """For each mark, the ways of reading it: as one digit and, for a mark wide for its line, cut into 2 or 3;
-    and the height of each mark's line (the median of its marks')."""
-    heights, widths = marks.boxes[:, 2] - marks.boxes[:, 0], marks.boxes[:, 3] - marks.boxes[:, 1]
+def _options(marks: Marks) -> list[list[list[Part]]]:
+    """For each mark, the ways of reading it: as one digit and, for a mark wide for its line, cut into 2 or 3."""
+    widths = marks.boxes[:, 3] - marks.boxes[:, 1]
     options = [[[(i, int(box[1]), int(box[3]))]] for i, box in enumerate(marks.boxes)]
-    line_height = np.zeros(len(marks.boxes))
-    for line in marks.lines:
-        line_height[line] = height = float(np.median(heights[line]))
-        for i in (i for i in line if widths[i] > WIDE * height):
-            left, right = int(marks.boxes[i, 1]), int(marks.boxes[i, 3])
-            for parts in (2, 3) if widths[i] > 2 * WIDE * height else (2,):
-                for cuts in _cut_columns(marks, i, parts):
-                    edges = [left, *map(int, cuts), right]
-                    options[i].append([(i, a, b) for a, b in itertools.pairwise(edges)])
-    return options, line_height
+    for i in np.flatnonzero(widths > WIDE * marks.line_heights):
+        left, right = int(marks.boxes[i, 1]), int(marks.boxes[i, 3])
+        for parts in (2, 3) if widths[i] > 2 * WIDE * marks.line_heights[i] else (2,):
+            for cuts in _cut_columns(marks, i, parts):
+                edges = [left, *map(int, cuts), right]
+                options[i].append([(i, a, b) for a, b in itertools.pairwise(edges)])
+    return options
 
 
 def _choose(ways: list[list[Part]], height: float, readings: dict[Part, _Read]) -> list[Part]:
@@ -188,23 +185,32 @@ def _read_all(found: Ink, marks: Marks, parts: list[Part]) -> dict[Part, _Read]:
 
 
 def _mark(found: Ink, marks: Marks, part: Part, reading: _Read, place: tuple[int, int], keep_noise: bool) -> Mark:
-    """The mark a part makes, at `place` (line, position); with `keep_noise`, its digit keeps the picture's values."""
+    """The mark a part makes, at `place` (line, position); with `keep_noise`, its digit keeps the picture's values.
+    It is no digit if the classifier is unsure of it, or it is far wider than tall or far lower than its line's
+    digits (a dash, a dot that is not a speck)."""
     digit = reading.digit
     if keep_noise:
         digit = torch.from_numpy(_digit(found, marks, part, keep_noise=True)[0]).float().unsqueeze(0)
+    return Mark(
+        reading.box, *place, digit, reading.label, reading.confidence, _is_digit(reading, marks.line_heights[part[0]])
+    )
+
+
+def _is_digit(reading: _Read, line_height: float) -> bool:
+    """Whether the classifier is sure of a digit and its box is shaped like one (`WIDEST`, `SHORTEST`)."""
     top, left, bottom, right = reading.box
-    is_digit = reading.confidence >= CONFIDENT and right - left <= WIDEST * (bottom - top)
-    return Mark(reading.box, *place, digit, reading.label, reading.confidence, is_digit)
+    shaped = right - left <= WIDEST * (bottom - top) and bottom - top >= SHORTEST * line_height
+    return reading.confidence >= CONFIDENT and shaped
 
 
 def _read_marks(found: Ink, marks: Marks, keep_noise: bool) -> list[Mark]:
     """Every mark read, in reading order, each wide one as one digit or cut into the likeliest digits."""
-    options, line_height = _options(marks)
+    options = _options(marks)
     parts = sorted({part for ways in options for way in ways for part in way})
     readings = _read_all(found, marks, parts) if parts else {}
     result = []
     for line, indices in enumerate(marks.lines):
-        chosen = [part for i in indices for part in _choose(options[i], line_height[i], readings)]
+        chosen = [part for i in indices for part in _choose(options[i], marks.line_heights[i], readings)]
         result += [_mark(found, marks, part, readings[part], (line, k), keep_noise) for k, part in enumerate(chosen)]
     return result
 
