@@ -7,7 +7,9 @@ checkpoint I/O), `baselines` (classical filters), `metrics` (MSE/PSNR/SSIM, nois
 (reads a digit), `digitize` (a picture -> the MNIST-style digit in it), `train` (the training
 routine) with `augment` (digits made to look cut from pictures), `device` (where a model runs),
 `distributed` (several processes under torchrun) and `runs` (a train run's lock, writability check
-and clean stop on a signal), and `cli` (`python -m denoiser`).
+and clean stop on a signal), `reading` (every digit in a picture of many, in lines: `find_digits`)
+with `ink` (where the ink is on a page) and `marks` (which ink is a digit, in which line), and `cli`
+(`python -m denoiser`).
 
 `denoiser.bench` is the research bench (the benchmark, its report and targets, picture
 simulators and real-world measurement); the library never imports it, but for the command
@@ -22,13 +24,14 @@ from .evaluate import denoise_batch, make_noisy, model_method
 from .metrics import image_metrics, mean_metrics
 from .models import SeedAE, SeedAEConfig, UNet, UNetConfig
 from .noise import BLIND_CURRICULUM, NOISE_KINDS, NoiseRange, add_curriculum_noise, add_noise
+from .reading import Mark, Reading, find_digits
 from .train import StepInfo, TrainConfig, TrainResult, train
 from .weights import DEFAULT_MODEL, REGISTRY, WeightsError, build_model, load_checkpoint, load_pretrained
 
 __all__ = [
-    "BLIND_CURRICULUM", "DEFAULT_MODEL", "NOISE_KINDS", "REGISTRY", "DataUnavailableError", "Digits",
-    "NoiseRange", "SeedAE", "SeedAEConfig", "StepInfo", "TrainConfig", "TrainResult", "UNet", "UNetConfig",
+    "BLIND_CURRICULUM", "DEFAULT_MODEL", "NOISE_KINDS", "REGISTRY", "DataUnavailableError", "Digits", "Mark",
+    "NoiseRange", "Reading", "SeedAE", "SeedAEConfig", "StepInfo", "TrainConfig", "TrainResult", "UNet", "UNetConfig",
     "WeightsError", "add_curriculum_noise", "add_noise", "build_model", "denoise_batch",
-    "image_metrics", "load_checkpoint", "load_digits", "load_mnist", "load_pretrained", "load_sample",
+    "find_digits", "image_metrics", "load_checkpoint", "load_digits", "load_mnist", "load_pretrained", "load_sample",
     "make_noisy", "mean_metrics", "model_method", "resolve_device", "split_holdout", "train",
 ]  # fmt: skip

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageOps
 from scipy import ndimage
-from skimage import filters, measure, morphology, transform
+from skimage import measure, morphology, transform
 
 # Refuse to decode pictures larger than this many pixels (a decompression bomb is a few KB on disk):
 # the check reads only the header, so a 20,000 x 20,000 bomb is refused before any pixel is decoded.
@@ -67,11 +67,11 @@ class Extraction:
     dark_ink: bool  # True when the ink was darker than the page (and the picture was inverted)
 
 
-def open_image(data: bytes) -> Image.Image:
+def open_image(data: bytes, max_side: int = MAX_SIDE) -> Image.Image:
     """Decode image bytes into a greyscale PIL image, refusing unreadable, empty, tiny or oversized files.
 
     The first frame of an animation is used; the EXIF orientation of a photo is applied; pictures
-    over `MAX_SIDE` are shrunk (JPEGs while decoding).
+    over `max_side` are shrunk (JPEGs while decoding).
     """
     if not data:
         raise ImageError("The file is empty.")
@@ -81,8 +81,9 @@ def open_image(data: bytes) -> Image.Image:
             img.seek(0)  # first frame of an animation
             # JPEG only: decode at 1/2, 1/4 or 1/8 scale, no colour: a 12-megapixel photo decodes at
             # 1000x750 in a sixteenth of the time, and is still large enough to find a digit in.
-            img.draft("L", (DRAFT_SIDE, DRAFT_SIDE))
-            grey = _to_grey(ImageOps.exif_transpose(img))
+            draft = DRAFT_SIDE * max_side // MAX_SIDE
+            img.draft("L", (draft, draft))
+            grey = _to_grey(ImageOps.exif_transpose(img), max_side)
     except ImageError:
         raise
     except Image.DecompressionBombError:  # Pillow's own header check, for pictures far over MAX_PIXELS
@@ -102,8 +103,8 @@ def _check_size(width: int, height: int) -> None:
         raise ImageError(f"The image is too small ({width}x{height} pixels); the minimum is {MIN_SIDE}x{MIN_SIDE}.")
 
 
-def _to_grey(img: Image.Image) -> Image.Image:
-    """Any mode (RGBA, CMYK, palette, 16-bit) -> 8-bit grey at most `MAX_SIDE` on a side.
+def _to_grey(img: Image.Image, max_side: int = MAX_SIDE) -> Image.Image:
+    """Any mode (RGBA, CMYK, palette, 16-bit) -> 8-bit grey at most `max_side` on a side.
 
     Transparency is composited on white (paper). Memory stays near one decoded copy: the alpha
     is applied in grey, and the picture is shrunk before any float conversion.
@@ -117,7 +118,7 @@ def _to_grey(img: Image.Image) -> Image.Image:
         img = img.getchannel("L")
     # In place, keeping the aspect ratio; a box filter averages without ringing at the page's edges.
     # No reducing_gap: Image.reduce refuses 16-bit pictures, and a box filter needs no pre-reduction.
-    img.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.BOX, reducing_gap=None)
+    img.thumbnail((max_side, max_side), Image.Resampling.BOX, reducing_gap=None)
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         arr = np.nan_to_num(np.asarray(img, dtype=np.float64))  # a float TIFF may hold NaN
         top = 65535.0 if arr.max() > 255 else 255.0 if arr.max() > 1 else 1.0
@@ -135,10 +136,10 @@ def _as_grey_array(grey: np.ndarray | Image.Image) -> np.ndarray:
     return arr / 255.0 if arr.max() > 1.0 else arr
 
 
-def _cells(arr: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
-    """Median of each cell of a grid `BACKGROUND_GRID` cells along the longer side, and the padded shape."""
+def _cells(arr: np.ndarray, grid: int = BACKGROUND_GRID) -> tuple[np.ndarray, tuple[int, int]]:
+    """Median of each cell of a grid `grid` cells along the longer side, and the padded shape."""
     h, w = arr.shape
-    cell = max(1, -(-max(h, w) // BACKGROUND_GRID))
+    cell = max(1, -(-max(h, w) // grid))
     rows, cols = -(-h // cell), -(-w // cell)
     padded = np.pad(arr, ((0, rows * cell - h), (0, cols * cell - w)), mode="edge")
     return np.median(padded.reshape(rows, cell, cols, cell).transpose(0, 2, 1, 3).reshape(rows, cols, -1), -1), (
@@ -182,7 +183,7 @@ def _noise_sigma(values: np.ndarray) -> float:
     return max(1.4826 * float(np.median(np.abs(values - np.median(values)))), 0.5 / 255)
 
 
-def _ink_map(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool, float]:
+def _ink_map(arr: np.ndarray, base: float | None = None) -> tuple[np.ndarray, np.ndarray, bool, float]:
     """Ink strength (page level = 0) unsmoothed and smoothed, whether the ink is dark, the smoothing's sigma.
 
     The ink is on the side of the page's level where the picture strays furthest beyond its
@@ -190,9 +191,9 @@ def _ink_map(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool, float]:
     smoothed more, and a digit that fills the picture needs a page level taken from the whole
     picture: of the two page estimates and three smoothing widths, the one where the ink stands
     out furthest from the noise is kept (wider smoothing lowers the noise faster than a
-    stroke's contrast, until it is as wide as the stroke).
+    stroke's contrast, until it is as wide as the stroke). `base`: the least smoothing, if not one digit's.
     """
-    base = _base_smooth(arr.shape)
+    base = base or _base_smooth(arr.shape)
     if max(arr.shape) > GRAINY_SIDE:  # little noise is left per pixel once shrunk to MAX_SIDE: one smoothing does
         best = _ink_side(arr - background(arr), base)
         if best[0] < CLEAR_CONTRAST:  # a faint digit, or one filling the picture: try the page as a plane too
@@ -287,6 +288,37 @@ def _refuse_specks(regions: list, group: list, shape: tuple[int, int]) -> None:
         raise ImageError(f"No digit found: the picture is blank but for specks ({similar:,} small marks of one size).")
 
 
+def ink_peak(ink_s: np.ndarray, sigma: float, aside: np.ndarray) -> float:
+    """The ink's peak level: the 95th percentile of the ink well above the noise `sigma`, outside `aside`;
+    ImageError if that is too faint to be ink (a blank picture)."""
+    candidates = ink_s[(ink_s > 4 * sigma) & ~aside]
+    peak = float(np.percentile(candidates, 95)) if candidates.size >= 3 else 0.0
+    if peak < MIN_CONTRAST:
+        raise ImageError("No digit found: the picture is blank.")
+    return peak
+
+
+def strong_ink(
+    ink_s: np.ndarray, sigma: float, aside: np.ndarray, peak: float | None = None
+) -> tuple[np.ndarray, float]:
+    """The ink well above the noise `sigma` and the ink's `peak` level (by `ink_peak` unless given), outside
+    `aside`, and the peak; ImageError if blank."""
+    peak = ink_peak(ink_s, sigma, aside) if peak is None else peak
+    # Strong ink, and the fainter ink joined to it: a stroke that fades stays one mark.
+    core = _hysteresis(np.where(aside, 0, ink_s), max(0.3 * peak, 3.5 * sigma), max(0.5 * peak, 5 * sigma))
+    return core, peak
+
+
+def _hysteresis(image: np.ndarray, low: float, high: float) -> np.ndarray:
+    """The pixels above `low` joined to a pixel above `high`, as `skimage.filters.apply_hysteresis_threshold`
+    finds them, with the marks joined to strong ink counted in one pass (skimage's sum over each of the
+    thousands of marks of a page of specks took a fifth of a second)."""
+    labels, count = ndimage.label(image > low)
+    joined = np.bincount(labels[image > high], minlength=count + 1) > 0
+    joined[0] = False
+    return joined[labels]
+
+
 def _find(ink_s: np.ndarray, smooth: float) -> tuple[np.ndarray, int, float]:
     """The digit's mask, the count of marks, and the ink's level; ImageError for a blank picture.
 
@@ -296,13 +328,7 @@ def _find(ink_s: np.ndarray, smooth: float) -> tuple[np.ndarray, int, float]:
     sigma = _noise_sigma(ink_s)
     aside = np.zeros(ink_s.shape, bool)
     for _ in range(2):
-        candidates = ink_s[(ink_s > 4 * sigma) & ~aside]
-        peak = float(np.percentile(candidates, 95)) if candidates.size >= 3 else 0.0
-        if peak < MIN_CONTRAST:
-            raise ImageError("No digit found: the picture is blank.")
-        # Strong ink, and the fainter ink joined to it: a stroke that fades stays one mark.
-        core = filters.apply_hysteresis_threshold(np.where(aside, 0, ink_s), max(0.3 * peak, 3.5 * sigma),
-                                                  max(0.5 * peak, 5 * sigma))  # fmt: skip
+        core, peak = strong_ink(ink_s, sigma, aside)
         labels, regions, blobs = _components(core)
         if not blobs.any():
             break
@@ -314,13 +340,18 @@ def _find(ink_s: np.ndarray, smooth: float) -> tuple[np.ndarray, int, float]:
     group, marks = _group(regions)
     _refuse_specks(regions, group, ink_s.shape)
     core = np.isin(labels, [r.label for r in group])
+    mask = grow_strokes(core, ink_s, max(0.25 * peak, 3 * sigma), smooth)
+    return mask, marks, float(np.percentile(ink_s[core], LEVEL_Q))
+
+
+def grow_strokes(core: np.ndarray, ink_s: np.ndarray, faint: float, smooth: float) -> np.ndarray:
+    """The strong ink `core` and the faint ink (`ink_s` above `faint`) within twice the smoothing of it:
+    the smoothing spreads a stroke's edge that far, and a threshold on the strong ink alone would thin it."""
     reach = max(1, round(2 * smooth))
     mask = np.zeros_like(core)
     window = _window(core, 2 * reach + 2)  # dilations only near the digit: a 12-megapixel photo is mostly page
-    mask[window] = (ink_s[window] > max(0.25 * peak, 3 * sigma)) & ndimage.binary_dilation(
-        core[window], morphology.disk(reach)
-    )
-    return mask, marks, float(np.percentile(ink_s[core], LEVEL_Q))
+    mask[window] = (ink_s[window] > faint) & ndimage.binary_dilation(core[window], morphology.disk(reach))
+    return mask
 
 
 def _window(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
@@ -367,20 +398,34 @@ def extract(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) -> Extr
     arr = _as_grey_array(grey)
     ink, ink_s, dark_ink, smooth = _ink_map(arr)
     mask, marks, level = _find(ink_s, smooth)
+    grainy = smooth > _base_smooth(arr.shape)  # a grainy picture: the smoothed strokes are the cleaner ones
+    field, box = mnist_digit(ink, ink_s if grainy else ink, mask, level, keep_noise=keep_noise)
+    digit = torch.from_numpy(field).float().unsqueeze(0)
+    picture = np.round(arr * 255).astype(np.uint8)
+    return Extraction(digit, picture, box, marks, dark_ink)
+
+
+def mnist_digit(
+    ink: np.ndarray, strokes: np.ndarray, mask: np.ndarray, level: float, *, keep_noise: bool = False
+) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The digit whose pixels are `mask`, made MNIST-style: its (28, 28) field in [0, 1] and its box in `mask`.
+
+    `ink` is the ink's strength (page level 0), `strokes` the same or smoothed (what is cropped), `level`
+    the ink's level. The arrays may be a window of the picture that holds the digit and, for
+    `keep_noise`, 1.5 times its box all around; the box is then in the window's coordinates.
+    """
     # The box is the strokes' own edge (half the ink's level), as in MNIST's binary originals: the mask
     # reaches further, by the smoothing, and would pad the box by a resolution-dependent margin.
-    top, left, bottom, right = _box(mask & (ink > 0.5 * level)) if (mask & (ink > 0.5 * level)).any() else _box(mask)
-    crop = ink[top:bottom, left:right]
-    if smooth > _base_smooth(arr.shape):  # a grainy picture: the smoothed strokes are the cleaner ones
-        crop = ink_s[top:bottom, left:right]
-    crop = np.clip(crop * ndimage.binary_dilation(mask[top:bottom, left:right]) / level, 0, 1)
+    edge = mask & (ink > 0.5 * level)
+    top, left, bottom, right = _box(edge) if edge.any() else _box(mask)
+    crop = np.clip(
+        strokes[top:bottom, left:right] * ndimage.binary_dilation(mask[top:bottom, left:right]) / level, 0, 1
+    )
     fitted = _shrink(_like_mnist_strokes(_fit_20(crop, FINE)), FINE)
     field, place = _center_of_mass_place(fitted)
     if keep_noise:  # the same 28x28 field, cut from the picture itself: its noise all around the digit
         field = _field_as_is(ink / level, (top, left, bottom, right), fitted.shape, place)
-    digit = torch.from_numpy(field).float().unsqueeze(0)
-    picture = np.round(arr * 255).astype(np.uint8)
-    return Extraction(digit, picture, (top, left, bottom, right), marks, dark_ink)
+    return field, (top, left, bottom, right)
 
 
 def _field_as_is(ink: np.ndarray, box: tuple[int, int, int, int], fitted: tuple[int, int], place) -> np.ndarray:

@@ -1,0 +1,120 @@
+"""Where the ink is on a page of handwritten digits, whatever the page, its light and what lies around it.
+
+`find_ink` does for a whole page what `digitize` does for one digit (the page's light taken out,
+the ink's level from the picture's own noise, strong ink and the faint ink joined to it), with what
+a page of many digits needs besides:
+
+- the ink's side (dark ink or chalk) is voted by cells of a grid, so that a table or a shadow's edge,
+  which sends as many votes either way, does not turn the page's margin into light "ink";
+- the page's light is a grey closing of the cells' medians, which keeps a step of the light (the
+  page's edge on a table, a shadow) where `digitize.background`'s smoothing spread it;
+- ink must stand out of the page's own grain in its part of the picture (a leather desk, a carpet),
+  and is not looked for along a step of the light.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+from skimage import segmentation
+
+from .digitize import MIN_CONTRAST, _noise_sigma, ink_peak, strong_ink
+
+VOTE_GRID, VOTE = 64, 0.7  # the ink's side is voted by cells of 1/64 of the longer side that stray 0.7 as far as most
+GRAIN = 3  # ink stands this many times further from the page than the page's own grain
+STEP = 1.3  # neighbouring cells whose light differs by more than this factor: a step (an edge, a shadow)
+LIGHT_GRID = 128  # the page's light is measured in cells of 1/128 of the picture's longer side...
+LIGHT_CLOSING = 7  # ...and strokes up to 7 cells wide (5% of the side) are bridged
+SMOOTH = 1.0  # pixels: the least smoothing of the ink; a picture shrunk to READ_SIDE has little grain left
+
+
+@dataclass(frozen=True)
+class Ink:
+    """The ink of a picture."""
+
+    ink: np.ndarray  # (H, W) ink strength, page level 0
+    ink_s: np.ndarray  # (H, W) the same, smoothed
+    core: np.ndarray  # (H, W) bool: the strong ink
+    faint: float  # the level down to which ink joined to the strong ink is a stroke
+    smooth: float  # the smoothing's sigma, in pixels
+    dark_ink: bool
+
+
+def _page_light(arr: np.ndarray, dark_ink: bool) -> tuple[np.ndarray, int]:
+    """The page's light by cell of a fine grid (`LIGHT_GRID` cells along the longer side), and the cell's side:
+    each cell's median, the strokes taken out by a grey closing `LIGHT_CLOSING` cells wide (an opening for
+    light ink).
+
+    Unlike the smoothing of `digitize.background`, a closing keeps a step of the light to within a
+    cell: a table beyond the page's edge, or a shadow's edge, stays where it is instead of darkening the
+    page beside it (which made the page's margin light "ink"), and a vignette's corners are followed."""
+    cells, cell = _grid(arr, LIGHT_GRID)
+    cells = np.median(cells, axis=-1)
+    return (ndimage.grey_closing if dark_ink else ndimage.grey_opening)(cells, size=LIGHT_CLOSING, mode="nearest"), cell
+
+
+def _steps(light: np.ndarray, cell: int, shape: tuple[int, int]) -> np.ndarray:
+    """The pixels (H, W) bool beside a step of the light (the page's edge on a table, a shadow's edge): cells
+    whose neighbours' light differs by more than `STEP` times. Interpolated across the step, the light is
+    wrong by up to the step there, and the page's edge became a dashed line of marks."""
+    log = np.log(np.maximum(light, 1 / 255))
+    steps = ndimage.maximum_filter(log, 3) - ndimage.minimum_filter(log, 3) > np.log(STEP)
+    return steps.repeat(cell, 0).repeat(cell, 1)[: shape[0], : shape[1]]
+
+
+def _dark_ink(low: np.ndarray, middle: np.ndarray, high: np.ndarray) -> bool:
+    """Whether the ink is darker than the page, from the 2nd, 50th and 98th percentiles of each cell of a grid:
+    a cell whose darkest pixels stray from its median more than twice as far as its brightest, and far
+    (`VOTE` of the strongest stray), votes for dark ink. Light ink (chalk on a board) needs twice the votes
+    of dark ink: a table's or a shadow's edge sends votes both ways, and bright grain (leather, a glossy
+    desk) light ones."""
+    dark, light = middle - low, high - middle
+    strong = max(MIN_CONTRAST, VOTE * float(np.percentile(np.maximum(dark, light), 99)))
+    return int(((light > 2 * dark) & (light > strong)).sum()) <= 2 * int(((dark > 2 * light) & (dark > strong)).sum())
+
+
+def _grid(arr: np.ndarray, grid: int) -> tuple[np.ndarray, int]:
+    """The picture's pixels by cell of a grid `grid` cells along the longer side (rows, cols, pixels), the
+    picture padded with its edge to whole cells; and the cell's side."""
+    cell = max(2, -(-max(arr.shape) // grid))
+    rows, cols = -(-arr.shape[0] // cell), -(-arr.shape[1] // cell)
+    arr = np.pad(arr, ((0, rows * cell - arr.shape[0]), (0, cols * cell - arr.shape[1])), mode="edge")
+    return arr.reshape(rows, cell, cols, cell).transpose(0, 2, 1, 3).reshape(rows, cols, -1), cell
+
+
+def _enlarge(cells: np.ndarray, cell: int, shape: tuple[int, int]) -> np.ndarray:
+    """A grid's values (rows, cols) at every pixel of the picture (H, W), interpolated between the cells' centres."""
+    size = (cells.shape[1] * cell, cells.shape[0] * cell)
+    return np.asarray(Image.fromarray(cells.astype(np.float32), mode="F").resize(size, Image.Resampling.BILINEAR))[
+        : shape[0], : shape[1]
+    ]
+
+
+def find_ink(arr: np.ndarray) -> Ink:
+    """The picture's ink: what stands out of the page's light by more than the noise, and by more than
+    `GRAIN` times the page's own grain where it lies (so the texture of a desk or a carpet in view is no
+    ink); the peak level is taken again without the ink at the picture's edge (a table, a shadow, the
+    page's edge), or a dark border would set the thresholds above faint digits."""
+    arr = arr.astype(np.float32)  # half the memory and time of float64 on a 12-megapixel photo
+    cells, cell = _grid(arr, VOTE_GRID)
+    low, below, middle, above, high = np.quantile(cells, [0.02, 0.16, 0.5, 0.84, 0.98], axis=-1)
+    dark_ink = _dark_ink(low, middle, high)
+    light, light_cell = _page_light(arr, dark_ink)
+    ink = _enlarge(light, light_cell, arr.shape) - arr
+    ink = ink if dark_ink else -ink
+    ink_s = ndimage.gaussian_filter(ink, SMOOTH)
+    sigma = _noise_sigma(ink_s)
+    # The page's grain in each cell: the spread of one of its tails, the narrower. A stroke through a cell
+    # widens its dark tail, and its light one only once it fills the cell (the spread about the median grew
+    # with every stroke); a desk's grain or a carpet widens both.
+    grain = _enlarge(np.minimum(high - above, below - low), cell, arr.shape)
+    aside = (ink_s <= GRAIN * grain) | _steps(light, light_cell, arr.shape)
+    core, peak = strong_ink(ink_s, sigma, aside)
+    at_edge = core & ~segmentation.clear_border(core)
+    if at_edge.any():  # the level without it; the ink itself stays, for the digits written on a rule
+        peak = ink_peak(ink_s, sigma, aside | ndimage.binary_dilation(at_edge, iterations=3))
+        core, peak = strong_ink(ink_s, sigma, aside, peak)
+    return Ink(ink, ink_s, core, max(0.25 * peak, 3 * sigma), SMOOTH, dark_ink)

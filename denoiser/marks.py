@@ -1,0 +1,188 @@
+"""The marks on a page of handwritten digits: which ink is a digit, and in which line it was written.
+
+`find_marks` takes the ink (from `digitize`) of a whole picture and returns its marks: the strong
+ink's connected pieces, with what no digit is taken out (pieces touching the picture's edge, cut off
+or beyond the page; specks and dots; ruled lines), the pieces of one digit drawn in strokes that do
+not touch (a 5's flag, an open 4, a crossed 7) put together, and the marks ordered into lines, top
+to bottom, left to right. Every step works on the marks' boxes as arrays: a page of thousands of
+specks is sorted out in milliseconds.
+
+The one scale everything is measured by is the *height* of the ink: the median height of the
+pieces weighted by their ink, which is a digit's height on a page where digits hold most of the ink.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from .digitize import ImageError
+
+MAX_DIGITS = 200  # more marks than this on a page are not read: the digits are too many to show or check
+SPECK = 0.3  # a piece less than this many heights on its longer side is a speck or a dot (a dash is longer)
+MIN_HEIGHT = 6  # pixels: pieces of ink lower than this are grain or specks, too small to be digits
+LINE_LENGTH = 2.5  # a piece longer than this many heights and...
+LINE_THIN = 12  # ...this many times longer than thick is a ruled line (a "1" is 5-10 times)
+RULE_BAND = 0.1  # heights: a rule is found, and taken out, this far above and below its ink
+PIECE_OVERLAP = 0.5  # pieces of one digit: the narrower lies over the wider for at least this share of its width
+PIECE_GAP = 0.35  # ...side by side, or with at most this many heights between them and the smaller one under
+PIECE_SMALL = 0.6  # this many heights; and together at most
+PIECE_TALL = 1.4  # this many heights tall (a digit of the next line is further)
+LINE_OVERLAP = 0.5  # neighbours in a line share at least this share of the lower one's height
+
+
+@dataclass(frozen=True)
+class Marks:
+    """The marks found on a page: each a group of pieces of strong ink, in reading order."""
+
+    labels: np.ndarray  # (H, W) int32: the piece each pixel of strong ink belongs to (0: none)
+    pieces: list[np.ndarray]  # each mark's piece labels (int arrays)
+    boxes: np.ndarray  # (N, 4) int: each mark's top, left, bottom, right (exclusive) in the picture
+    lines: list[list[int]]  # the marks of each line, left to right; lines top to bottom
+    height: float  # the height of the ink, in pixels
+    line_heights: np.ndarray  # (N,) float: the median height of the marks of each mark's line
+
+
+def _pieces(core: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Label the strong ink's connected pieces: labels (H, W), each piece's box (N, 4) and area (N,)."""
+    labels, count = ndimage.label(core, structure=np.ones((3, 3), bool))
+    boxes = np.array([(r.start, c.start, r.stop, c.stop) for r, c in ndimage.find_objects(labels)], int)
+    areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    return labels, boxes.reshape(-1, 4), areas
+
+
+def _sides(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Heights and widths of boxes (N, 4)."""
+    return boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+
+
+def _thinness(boxes: np.ndarray, areas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each piece's length (its box's longer side) and how many times longer than thick it is (area / length)."""
+    length = np.maximum(*_sides(boxes))
+    return length, length**2 / areas
+
+
+def ink_height(boxes: np.ndarray, areas: np.ndarray) -> float:
+    """The height of most of the ink: the median piece height, each piece weighted by its area."""
+    heights = _sides(boxes)[0]
+    order = np.argsort(heights)
+    cumulative = np.cumsum(areas[order])
+    return float(heights[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+
+
+def _kept(boxes: np.ndarray, areas: np.ndarray, shape: tuple[int, int], height: float) -> np.ndarray:
+    """Pieces that may be (part of) a digit (N,) bool: not at the picture's edge, no speck, no ruled line."""
+    length, thinness = _thinness(boxes, areas)
+    edge = (boxes[:, 0] == 0) | (boxes[:, 1] == 0) | (boxes[:, 2] == shape[0]) | (boxes[:, 3] == shape[1])
+    speck = (length < SPECK * height) | (length < MIN_HEIGHT)
+    ruled = (length > LINE_LENGTH * height) & (thinness > LINE_THIN)
+    return ~edge & ~speck & ~ruled
+
+
+def _union(n: int, pairs: np.ndarray) -> np.ndarray:
+    """Group index (n,) of the graph on n nodes with edges `pairs` (M, 2)."""
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
+
+
+def _merged_boxes(boxes: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """The box around each group's boxes (G, 4)."""
+    low = np.full((group.max() + 1, 2), np.iinfo(np.int64).max)
+    high = np.zeros((group.max() + 1, 2), np.int64)
+    np.minimum.at(low, group, boxes[:, :2])
+    np.maximum.at(high, group, boxes[:, 2:])
+    return np.hstack([low, high])
+
+
+def _one_digit(boxes: np.ndarray, height: float) -> np.ndarray:
+    """Group index (N,) of the pieces: pieces that lie over one another (the narrower within the wider's
+    columns), no taller together than a digit, and side by side (an open 4, a broken 0) or the smaller one
+    small and close (a 5's flag, a 7's bar, a stroke cut by a rule), are one digit drawn in several strokes.
+    Two digits written one above the other are both large: they stay two."""
+    h, w = _sides(boxes)
+    top, left, bottom, right = (boxes[:, k] for k in range(4))
+    across = np.minimum(right[:, None], right) - np.maximum(left[:, None], left)
+    gap = np.maximum(top[:, None], top) - np.minimum(bottom[:, None], bottom)  # negative: rows overlap
+    tall = np.maximum(bottom[:, None], bottom) - np.minimum(top[:, None], top)
+    smaller = np.minimum(np.maximum(h, w)[:, None], np.maximum(h, w))
+    close = (gap < 0) | ((gap <= PIECE_GAP * height) & (smaller <= PIECE_SMALL * height))
+    joined = (across >= PIECE_OVERLAP * np.minimum(w[:, None], w)) & close & (tall <= PIECE_TALL * height)
+    return _union(len(boxes), np.argwhere(np.triu(joined, 1)))
+
+
+def _lines(boxes: np.ndarray) -> list[list[int]]:
+    """The marks in lines: each linked to its nearest neighbour on the right among those level with it
+    (sharing at least `LINE_OVERLAP` of the lower one's height), so a slightly tilted line stays one.
+    Lines are ordered by their middle's height, marks by their left edge."""
+    h, _ = _sides(boxes)
+    top, left, bottom, right = (boxes[:, k].astype(float) for k in range(4))
+    level = np.minimum(bottom[:, None], bottom) - np.maximum(top[:, None], top) >= LINE_OVERLAP * np.minimum(
+        h[:, None], h
+    )
+    centre = (left + right) / 2
+    gap = np.where(level & (centre[None, :] > centre[:, None]), left[None, :] - right[:, None], np.inf)
+    nearest = gap.argmin(1)
+    linked = np.isfinite(gap[np.arange(len(boxes)), nearest])
+    line = _union(len(boxes), np.stack([np.flatnonzero(linked), nearest[linked]], 1))
+    middle = (top + bottom) / 2
+    order = sorted(range(line.max() + 1), key=lambda k: np.median(middle[line == k]))
+    return [sorted(np.flatnonzero(line == k).tolist(), key=lambda i: left[i]) for k in order]
+
+
+def _long_runs(mask: np.ndarray, length: float) -> np.ndarray:
+    """The pixels (H, W) bool of `mask` in runs along a row at least `length` long."""
+    h, w = mask.shape
+    edges = np.diff(np.pad(mask, ((0, 0), (1, 1))).astype(np.int8), axis=1)  # +1 where a run starts, -1 past its end
+    starts, ends = np.argwhere(edges == 1), np.argwhere(edges == -1)  # both in row-major order: pairs
+    long = ends[:, 1] - starts[:, 1] >= length
+    steps = np.zeros((h, w + 1), np.int32)
+    np.add.at(steps, (starts[long, 0], starts[long, 1]), 1)
+    np.add.at(steps, (ends[long, 0], ends[long, 1]), -1)
+    return np.cumsum(steps, axis=1)[:, :w] > 0
+
+
+def ruled_lines(core: np.ndarray, height: float) -> np.ndarray:
+    """The ink of ruled lines (H, W) bool: runs along a row (or a column) longer than `LINE_LENGTH` heights once
+    the ink is thickened `RULE_BAND` heights across them. A rule up to ~4.5 degrees off level makes such runs
+    and a digit's stroke does not; the band a rule is taken out with is as wide, so a digit written across a
+    rule is cut in two pieces that `_one_digit` puts together again."""
+    band, length = 2 * max(1, round(RULE_BAND * height)) + 1, LINE_LENGTH * height
+    rows = _long_runs(ndimage.maximum_filter1d(core.view(np.uint8), band, axis=0).astype(bool), length)
+    columns = _long_runs(ndimage.maximum_filter1d(core.view(np.uint8), band, axis=1).astype(bool).T, length).T
+    return core & (rows | columns)
+
+
+def find_marks(core: np.ndarray) -> Marks:
+    """The marks in a page's strong ink `core` (H, W) bool, in reading order; ImageError for too many."""
+    labels, boxes, areas = _pieces(core)
+    if not len(boxes):
+        return Marks(labels, [], np.zeros((0, 4), int), [], 0.0, np.zeros(0))
+    length, thinness = _thinness(boxes, areas)
+    plain = thinness <= 2 * LINE_THIN  # ruled lines of any length left out of the height
+    height = ink_height(boxes[plain], areas[plain]) if plain.any() else ink_height(boxes, areas)
+    if ((length > LINE_LENGTH * height) & (thinness > LINE_THIN)).any():  # rules, maybe with digits written on them
+        labels, boxes, areas = _pieces(core & ~ruled_lines(core, height))
+    kept = np.flatnonzero(_kept(boxes, areas, core.shape, height))
+    if len(kept) > 4 * MAX_DIGITS:  # refused before comparing every pair of pieces
+        raise ImageError(f"{len(kept):,} marks: crop closer to the digits.")
+    if not len(kept):
+        return Marks(labels, [], np.zeros((0, 4), int), [], height, np.zeros(0))
+    group = _one_digit(boxes[kept], height)
+    if group.max() + 1 > MAX_DIGITS:
+        raise ImageError(f"{group.max() + 1:,} marks: crop closer to the digits.")
+    merged = _merged_boxes(boxes[kept], group)
+    pieces = [kept[group == g] + 1 for g in range(len(merged))]  # labels count from 1
+    lines = _lines(merged)
+    return Marks(labels, pieces, merged, lines, height, _line_heights(merged, lines))
+
+
+def _line_heights(boxes: np.ndarray, lines: list[list[int]]) -> np.ndarray:
+    """The median height of the marks of each mark's line (N,)."""
+    heights, out = _sides(boxes)[0], np.zeros(len(boxes))
+    for line in lines:
+        out[line] = np.median(heights[line])
+    return out

@@ -1,0 +1,239 @@
+"""Read a picture of many handwritten digits: a phone number, a row of thirty, a sheet of lines.
+
+`find_digits` decodes the picture larger than `digitize.open_image` does for one digit (a long
+row of small digits would be a few pixels tall at 1024), takes the page's light out and finds the
+ink as `digitize` does, sorts the ink into marks and lines (`marks`), and makes each mark an
+MNIST-style digit with `digitize.mnist_digit`, the code that makes the digit of `image_to_mnist`.
+The shipped classifier reads them all in one batch. A mark much wider than the line's digits may be
+two that touch: it is cut at the columns of least ink, and the cut is kept when the classifier is
+surer of the pieces than of the whole. A mark the classifier is unsure of, or shaped like no digit
+(a dash), reads as "?".
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .classifier import load_classifier, read
+from .digitize import (
+    LEVEL_Q,
+    ImageError,
+    _as_grey_array,
+    grow_strokes,
+    mnist_digit,
+    open_image,
+)
+from .ink import Ink, find_ink
+from .marks import Marks, find_marks
+
+READ_SIDE = 2048  # pictures are decoded at up to this many pixels on their longer side (a 12 MP photo's row of
+# forty digits is then ~30 px tall); the digits are made at 20x20 whatever the picture's size
+NOT_A_DIGIT = "?"
+CONFIDENT = 0.6  # a mark the classifier gives less than this is not read as a digit
+WIDEST = 1.6  # a mark wider than this many of its heights is no digit (a dash, a word)...
+SHORTEST = 0.45  # ...nor one lower than this many of its line's heights (a small digit is more than half)
+WIDE = 1.0  # a mark wider than this many of its line's heights...
+CUTS = 3  # ...is tried cut into 2 (3 if twice as wide) digits, at this many columns of least ink for each cut
+PART_TALL = 0.6  # heights: each digit a mark is cut into is at least this tall
+DIGIT_WIDTH = (0.8, 0.3)  # a digit's width in its line's heights: mean and spread (a 1 is 0.3, a 0 up to 1.2)
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A mark found in the picture: where, in which line, the MNIST-style digit made of it, and what it reads."""
+
+    box: tuple[int, int, int, int]  # (top, left, bottom, right) in `Reading.picture`, bottom/right exclusive
+    line: int  # its line, from 0 at the top
+    position: int  # its place in the line, from 0 at the left
+    digit: torch.Tensor  # (1, 28, 28) in [0, 1], white on black, made as `image_to_mnist` makes one
+    label: int  # the digit the classifier reads in it
+    confidence: float  # the classifier's confidence in `label`, in [0, 1]
+    is_digit: bool  # False for a mark the classifier is unsure of or shaped like no digit
+
+    @property
+    def text(self) -> str:
+        """The digit read, or "?" for a mark that is not a digit."""
+        return str(self.label) if self.is_digit else NOT_A_DIGIT
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What `find_digits` found: every mark in reading order, and the picture searched."""
+
+    marks: list[Mark]  # lines top to bottom, each left to right
+    picture: np.ndarray  # (H, W) uint8: the upright greyscale picture searched, at most READ_SIDE on a side
+    dark_ink: bool  # True when the ink was darker than the page
+
+    @property
+    def lines(self) -> list[str]:
+        """One string per line of digits: the digits read in order, "?" for a mark that is not a digit."""
+        count = 1 + max((m.line for m in self.marks), default=-1)
+        return ["".join(m.text for m in self.marks if m.line == k) for k in range(count)]
+
+    @property
+    def digits(self) -> torch.Tensor:
+        """Every mark's digit, in reading order: (N, 1, 28, 28)."""
+        return torch.stack([m.digit for m in self.marks]) if self.marks else torch.zeros(0, 1, 28, 28)
+
+
+@functools.cache
+def _classifier():
+    """The shipped classifier, loaded (and its checksum checked) once per process."""
+    return load_classifier()
+
+
+def _window(box: tuple[int, int, int, int], shape: tuple[int, int], margin: int) -> tuple[slice, slice]:
+    top, left, bottom, right = box
+    return slice(max(0, top - margin), min(shape[0], bottom + margin)), slice(
+        max(0, left - margin), min(shape[1], right + margin)
+    )
+
+
+Part = tuple[int, int, int]  # a mark's index, and the columns [start, stop) of it that make one digit
+Box = tuple[int, int, int, int]  # top, left, bottom (exclusive), right (exclusive)
+
+
+class _Read(NamedTuple):
+    """A part of a mark made a digit and read."""
+
+    digit: torch.Tensor  # (1, 28, 28)
+    box: Box  # in the picture
+    label: int
+    confidence: float
+
+
+def _digit(found: Ink, marks: Marks, part: Part, keep_noise: bool) -> tuple[np.ndarray, Box]:
+    """The MNIST-style digit (28, 28) of a part of a mark, made by `digitize.mnist_digit`, and its box."""
+    index, start, stop = part
+    top, left, bottom, right = marks.boxes[index]
+    cut = (start, stop) != (left, right)
+    side = max(bottom - top, stop - start)
+    # Only the window the digit needs: 1.5 boxes wide for the picture's own values around it (the 28x28
+    # field is 1.4 of the 20x20 box), and the reach of the faint ink otherwise.
+    win = _window((top, start, bottom, stop), found.ink.shape, side if keep_noise else round(2 * found.smooth) + 3)
+    core = np.isin(marks.labels[win], marks.pieces[index])
+    columns = np.arange(win[1].start, win[1].stop)
+    inside = (columns >= start) & (columns < stop)
+    core &= inside
+    if not core.any():  # a cut through a gap between a digit's pieces: no digit, and too low to be chosen
+        return np.zeros((28, 28)), (int(top), start, int(top), stop)
+    mask = grow_strokes(core, found.ink_s[win], found.faint, found.smooth) & (inside if cut else True)
+    level = float(np.percentile(found.ink_s[win][core], LEVEL_Q))
+    field, box = mnist_digit(found.ink[win], found.ink[win], mask, level, keep_noise=keep_noise)
+    top, left = win[0].start, win[1].start
+    return field, (int(box[0] + top), int(box[1] + left), int(box[2] + top), int(box[3] + left))
+
+
+def _cut_columns(marks: Marks, index: int, parts: int) -> list[list[int]]:
+    """Ways to cut a mark into `parts` digits: for each cut, the `CUTS` columns of least ink near where
+    an even cut would be (ink counted in the mark's own pieces)."""
+    top, left, bottom, right = marks.boxes[index]
+    profile = np.isin(marks.labels[top:bottom, left:right], marks.pieces[index]).sum(0)  # ink per column
+    width, choices = right - left, []
+    for k in range(1, parts):
+        centre, reach = k * width / parts, 0.3 * width / parts
+        columns = np.arange(max(1, int(centre - reach)), min(width - 1, int(centre + reach) + 1))
+        order = np.lexsort((np.abs(columns - centre), profile[columns]))  # least ink, then nearest the centre
+        choices.append(left + columns[order[:CUTS]])
+    return [list(cuts) for cuts in np.array(np.meshgrid(*choices)).reshape(parts - 1, -1).T]
+
+
+def _options(marks: Marks) -> list[list[list[Part]]]:
+    """For each mark, the ways of reading it: as one digit and, for a mark wide for its line, cut into 2 or 3."""
+    widths = marks.boxes[:, 3] - marks.boxes[:, 1]
+    options = [[[(i, int(box[1]), int(box[3]))]] for i, box in enumerate(marks.boxes)]
+    for i in np.flatnonzero(widths > WIDE * marks.line_heights):
+        left, right = int(marks.boxes[i, 1]), int(marks.boxes[i, 3])
+        for parts in (2, 3) if widths[i] > 2 * WIDE * marks.line_heights[i] else (2,):
+            for cuts in _cut_columns(marks, i, parts):
+                edges = [left, *map(int, cuts), right]
+                options[i].append([(i, a, b) for a, b in itertools.pairwise(edges)])
+    return options
+
+
+def _choose(ways: list[list[Part]], height: float, readings: dict[Part, _Read]) -> list[Part]:
+    """The likeliest way of reading a mark: the classifier's confidence in each digit of it, times how usual
+    the digit's width is for its line's height (`DIGIT_WIDTH`). The classifier alone is as sure of two
+    touching digits read as one as of the two: a digit half again as wide as tall is what tells them apart.
+    A cut that leaves a part lower than `PART_TALL` heights cut a digit's tail off (a 6's, a 2's), not a digit."""
+
+    def score(way: list[Part]) -> float:
+        boxes = np.array([readings[part].box for part in way])
+        if len(way) > 1 and (boxes[:, 2] - boxes[:, 0]).min() < PART_TALL * height:
+            return -np.inf
+        widths = np.array([(stop - start) / height for _, start, stop in way])
+        usual = -0.5 * (((widths - DIGIT_WIDTH[0]) / DIGIT_WIDTH[1]) ** 2).sum()
+        return float(np.log(np.maximum([readings[part].confidence for part in way], 1e-6)).sum() + usual)
+
+    return max(ways, key=score)
+
+
+def _read_all(found: Ink, marks: Marks, parts: list[Part]) -> dict[Part, _Read]:
+    """Every part's digit made and read, in one batch of the classifier."""
+    made = [_digit(found, marks, part, keep_noise=False) for part in parts]
+    digits = torch.from_numpy(np.stack([field for field, _ in made])).float().unsqueeze(1)  # (N, 1, 28, 28)
+    labels, confidence = read(_classifier(), digits)
+    return {part: _Read(digits[k], box, int(labels[k]), float(confidence[k])) for k, (part, (_, box)) in
+            enumerate(zip(parts, made, strict=True))}  # fmt: skip
+
+
+def _mark(found: Ink, marks: Marks, part: Part, reading: _Read, place: tuple[int, int], keep_noise: bool) -> Mark:
+    """The mark a part makes, at `place` (line, position); with `keep_noise`, its digit keeps the picture's values.
+    It is no digit if the classifier is unsure of it, or it is far wider than tall or far lower than its line's
+    digits (a dash, a dot that is not a speck)."""
+    digit = reading.digit
+    if keep_noise:
+        digit = torch.from_numpy(_digit(found, marks, part, keep_noise=True)[0]).float().unsqueeze(0)
+    return Mark(
+        reading.box, *place, digit, reading.label, reading.confidence, _is_digit(reading, marks.line_heights[part[0]])
+    )
+
+
+def _is_digit(reading: _Read, line_height: float) -> bool:
+    """Whether the classifier is sure of a digit and its box is shaped like one (`WIDEST`, `SHORTEST`)."""
+    top, left, bottom, right = reading.box
+    shaped = right - left <= WIDEST * (bottom - top) and bottom - top >= SHORTEST * line_height
+    return reading.confidence >= CONFIDENT and shaped
+
+
+def _read_marks(found: Ink, marks: Marks, keep_noise: bool) -> list[Mark]:
+    """Every mark read, in reading order, each wide one as one digit or cut into the likeliest digits."""
+    options = _options(marks)
+    parts = sorted({part for ways in options for way in ways for part in way})
+    readings = _read_all(found, marks, parts) if parts else {}
+    result = []
+    for line, indices in enumerate(marks.lines):
+        chosen = [part for i in indices for part in _choose(options[i], marks.line_heights[i], readings)]
+        result += [_mark(found, marks, part, readings[part], (line, k), keep_noise) for k, part in enumerate(chosen)]
+    return result
+
+
+def read_picture(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) -> Reading:
+    """Find and read every digit in a greyscale picture (uint8, or float in [0, 1]); see `find_digits`."""
+    arr = _as_grey_array(grey)
+    picture = np.round(arr * 255).astype(np.uint8)
+    try:
+        found = find_ink(arr)
+    except ImageError:  # no ink stands out of the page: a blank page holds no digits
+        return Reading([], picture, True)
+    return Reading(_read_marks(found, find_marks(found.core), keep_noise), picture, found.dark_ink)
+
+
+def find_digits(data: bytes, *, keep_noise: bool = False) -> Reading:
+    """Image file bytes (PNG, JPEG, ...) -> every handwritten digit found in them, read, in reading order.
+
+    `Reading.lines` holds one string per line (top to bottom, digits left to right, "?" for a mark
+    that is not a digit); `Reading.marks` each mark's box, line, position, MNIST-style digit and
+    reading. `keep_noise=True` makes each digit with the picture's own values (as
+    `digitize.extract(..., keep_noise=True)` does); the reading comes from the clean digit either way.
+    A picture that cannot be decoded, or holds more than `marks.MAX_DIGITS` marks, raises ImageError; a
+    blank page gives an empty reading.
+    """
+    return read_picture(open_image(data, READ_SIDE), keep_noise=keep_noise)

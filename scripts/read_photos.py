@@ -1,0 +1,97 @@
+"""Read a folder of real photos of handwritten digits and compare with their ground truth.
+
+    python -m scripts.read_photos /work/realphotos
+    python -m scripts.read_photos /work/realphotos --truth other.json --json
+
+The truth file ({file: [line, ...]}, files relative to the folder; default DIR/truth.json) lists
+only the digits written: marks that are not digits (a hyphen, a letter) are left out of it, so
+they are left out of the reading too ("?" dropped) before the two are compared. Prints, per
+picture, the reading, the truth, the edit distance and the time to read it (decoding included);
+then the digit-string accuracy (1 - edit distance / length, lines joined by a line break) over all
+pictures, the pictures read exactly, and, for pictures of one digit, what `image_to_mnist` reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+from denoiser.bench.sheets import compare
+from denoiser.classifier import load_classifier, predict
+from denoiser.digitize import ImageError, image_to_mnist
+from denoiser.reading import NOT_A_DIGIT, find_digits
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("folder", type=Path, help="the photos, and truth.json unless --truth is given")
+    p.add_argument("--truth", type=Path, help="ground truth {file: [line, ...]} (default FOLDER/truth.json)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+    return p.parse_args(argv)
+
+
+def read_one(path: Path, written: list[str]) -> dict:
+    """One picture read by `find_digits`: its lines, the comparison with `written`, and the seconds it took."""
+    data = path.read_bytes()
+    start = time.perf_counter()
+    try:
+        lines, error = find_digits(data).lines, None
+    except ImageError as err:
+        lines, error = [], str(err)
+    seconds = time.perf_counter() - start
+    digits_only = [kept for line in lines if (kept := line.replace(NOT_A_DIGIT, ""))]
+    row = {"file": path.name, "read": lines, "truth": written, "seconds": seconds, "error": error}
+    return row | compare(digits_only, written)
+
+
+def single_digit(path: Path, classifier) -> str:
+    """What `image_to_mnist` and the classifier read in a picture of one digit ("refused" if nothing)."""
+    try:
+        return str(int(predict(classifier, image_to_mnist(path.read_bytes())[None])))
+    except ImageError:
+        return "refused"
+
+
+def summary(rows: list[dict]) -> dict:
+    distance, length = sum(r["distance"] for r in rows), sum(r["length"] for r in rows)
+    return {"pictures": len(rows), "accuracy": 1 - distance / max(1, length), "exact": sum(r["exact"] for r in rows),
+            "found": sum(r["found"] for r in rows), "median_seconds": statistics.median(r["seconds"] for r in rows),
+            "max_seconds": max(r["seconds"] for r in rows)}  # fmt: skip
+
+
+def show(rows: list[dict], total: dict) -> None:
+    for r in rows:
+        mark = "ok " if r["exact"] else f"{r['distance']:>3d}"
+        print(f"{mark} {r['seconds']:5.2f}s {r['file'][:60]:60s} read {'/'.join(r['read']) or r['error']}")
+        if not r["exact"]:
+            print(f"{'':71s}truth {'/'.join(r['truth'])}")
+        if "single" in r:
+            print(f"{'':71s}image_to_mnist reads {r['single']}")
+    print(f"\n{total['pictures']} pictures: digit-string accuracy {total['accuracy']:.1%}, read exactly "
+          f"{total['exact']}, right count of digits in every line {total['found']}, "
+          f"{total['median_seconds']:.2f} s median, {total['max_seconds']:.2f} s at most")  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    truth = json.loads((args.truth or args.folder / "truth.json").read_text())
+    find_digits((args.folder / next(iter(truth))).read_bytes())  # the classifier's loading is not timed
+    classifier, rows = load_classifier(), []
+    for name, written in truth.items():
+        row = read_one(args.folder / name, written) | {"file": name}
+        if len("".join(written)) == 1:
+            row["single"] = single_digit(args.folder / name, classifier)
+        rows.append(row)
+    total = summary(rows)
+    if args.json:
+        print(json.dumps({"pictures": rows, "total": total}, indent=1))
+    else:
+        show(rows, total)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
