@@ -1,11 +1,13 @@
-"""Command line: `python -m denoiser` train, resume, evaluate, denoise, tune-baselines, train-classifier, benchmark.
+"""Command line: `python -m denoiser` train, resume, evaluate, denoise, read, tune-baselines, train-classifier,
+benchmark.
 
 Bad arguments exit with status 2 and one line on stderr; a missing data set or a damaged
 weights file exits with status 1 and one line that says what to do.
 
 One module per group of subcommands: `training` (train, resume; `train_setup` turns the
-train arguments into what a run starts from), `denoising` (evaluate, denoise) and `quality`
-(tune-baselines, train-classifier, benchmark); `common` holds what they share.
+train arguments into what a run starts from), `denoising` (evaluate, denoise), `reading` (read: every
+digit in pictures of numbers) and `quality` (tune-baselines, train-classifier, benchmark); `common` holds
+what they share.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from ..data import DataUnavailableError
 from ..digitize import ImageError
 from ..runs import RunBusyError, resume_path
 from ..weights import WeightsError
-from . import denoising, quality, training
+from . import denoising, quality, reading, training
 from .common import Parser
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main", "resume_path"]
@@ -28,6 +30,7 @@ SUBCOMMANDS = {
     "resume": (training.add_resume_parser, training.cmd_resume),
     "evaluate": (denoising.add_evaluate_parser, denoising.cmd_evaluate),
     "denoise": (denoising.add_denoise_parser, denoising.cmd_denoise),
+    "read": (reading.add_read_parser, reading.cmd_read),
     "tune-baselines": (quality.add_tune_baselines_parser, quality.cmd_tune_baselines),
     "train-classifier": (quality.add_train_classifier_parser, quality.cmd_train_classifier),
     "benchmark": (quality.add_benchmark_parser, quality.cmd_benchmark),
