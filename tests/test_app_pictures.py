@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import table_rows
+from conftest import number_picture, table_rows
 from streamlit.testing.v1 import AppTest
 
 from denoiser.bench import simulate
@@ -58,10 +58,18 @@ def test_a_phone_photo_shows_where_the_digit_was_found_and_becomes_the_digit(at,
     assert metric(at, "Noisy PSNR") == expected
 
 
-def test_a_picture_with_two_marks_says_the_largest_is_taken(at, pictures):
+def test_a_picture_with_two_digits_shows_both_numbered_and_the_first_in_the_main_view(at, pictures):
+    """Two digits are no longer one digit and a mark left out: both are found, and the visitor chooses."""
+    from denoiser.reading import find_digits
+
     upload(at, pictures["two"])
     assert not at.exception
-    assert any("largest" in info.value for info in at.info)
+    assert any("every digit found, numbered" in shown.caption for img in at.image for shown in img.proto.imgs)
+    choice = at.selectbox(key="picture_digit")
+    assert len(choice.options) == 2 and choice.value == 0
+    first = find_digits(pictures["two"]).marks[0].digit
+    expected = format_metric("psnr", mean_metrics(first, make_noisy(first, "gaussian", 0.5, 0))["psnr"])
+    assert metric(at, "Noisy PSNR") == expected
 
 
 def test_as_it_is_denoises_the_pictures_own_noise_with_no_reference_figures(at, pictures):
@@ -98,3 +106,35 @@ def test_as_it_is_is_offered_for_uploads_and_drawings_only(at):
     linked.query_params["source"], linked.query_params["kind"] = "pick", AS_IS
     linked.run()
     assert not linked.exception and linked.selectbox(key="noise_kind").value == "gaussian"
+
+
+def test_a_photo_of_a_number_is_read_and_any_of_its_digits_fills_the_main_view(at, test_digits):
+    """A row of ten digits: the line read is on the page, each digit is numbered, and choosing the third
+    puts that digit in the main view (its noisy PSNR is the third digit's)."""
+    upload(at, number_picture(test_digits, "1234567890", fmt="JPEG"))
+    assert not at.exception
+    assert any("1234567890" in m.value for m in at.markdown)
+    assert any("every digit found, numbered" in shown.caption for img in at.image for shown in img.proto.imgs)
+    first = metric(at, "Noisy PSNR")
+    at.selectbox(key="picture_digit").set_value(2).run()
+    assert not at.exception
+    from denoiser.reading import find_digits
+
+    third = find_digits(number_picture(test_digits, "1234567890", fmt="JPEG")).marks[2].digit
+    expected = format_metric("psnr", mean_metrics(third, make_noisy(third, "gaussian", 0.5, 0))["psnr"])
+    assert metric(at, "Noisy PSNR") == expected != first
+
+
+def test_the_camera_is_a_digit_source(at):
+    at.button_group(key="source").set_value("camera").run()
+    assert not at.exception
+    assert at.camera_input(key="camera")  # the page offers the device's camera
+    assert any("Meanwhile, the page shows the sample digit." in c.value for c in at.caption)
+
+
+def test_every_digit_of_a_number_can_be_denoised_as_it_is(at, test_digits):
+    upload(at, number_picture(test_digits, "2468", fmt="JPEG"))
+    at.selectbox(key="noise_kind").set_value(AS_IS).run()
+    at.selectbox(key="picture_digit").set_value(3).run()
+    assert not at.exception
+    assert metric(at, "The classifier reads, as it is").startswith("8")

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import json
 
-import numpy as np
 import pytest
+from conftest import number_picture
 from PIL import Image
 
-from denoiser.classifier import load_classifier, read
 from denoiser.cli import main
 from denoiser.reading import find_digits
-
-
-def number_picture(test_digits, text: str) -> bytes:
-    """`text` written with MNIST test digits the classifier is sure of, dark on a light page, as PNG."""
-    labels, confidence = read(load_classifier(), test_digits.images[:500])
-    sure = [int(np.flatnonzero((labels.numpy() == int(c)) & (confidence.numpy() > 0.99))[0]) for c in text]
-    strip = np.concatenate([np.pad(test_digits.images[i, 0].numpy(), 4) for i in sure], axis=1)  # (36, 36 * n)
-    page = np.pad(255 - np.kron(strip, np.ones((3, 3))) * 220, 40, constant_values=255)
-    buffer = io.BytesIO()
-    Image.fromarray(page.astype(np.uint8)).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ def test_parse_query_keeps_good_values():
 @pytest.mark.parametrize(
     ("name", "text"),
     [("kind", "pink"), ("level", "1.5"), ("level", "nan"), ("level", "abc"), ("seed", "-3"), ("seed", "x"),
-     ("digit", "10"), ("index", "3.5"), ("model", "gpt"), ("source", "camera")],
+     ("digit", "10"), ("index", "3.5"), ("model", "gpt"), ("source", "webcam")],
 )  # fmt: skip
 def test_parse_query_drops_bad_values_with_a_notice(name, text):
     """A bad value is dropped (so the default is used) and the notice names it."""

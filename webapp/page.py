@@ -223,9 +223,11 @@ def main() -> None:
     with st.sidebar:
         kind, seed = noise_ui()
         name, residual = model_ui(models)
-    left, right = st.columns([1, 2.6], gap="large")
+    left, right = st.columns([1.2, 2.6], gap="medium")  # the left one holds the four digit sources on one line
     with left:
-        clean = source_ui(keep_noise=kind == view.AS_IS)
+        # A picture of many digits shows them all denoised as they are, filters with their default settings.
+        as_found = method_for(name, view.DEFAULTS["noise_kind"], view.DEFAULTS["noise_level"])
+        clean = source_ui(kind == view.AS_IS, as_found)
     with right:
         results(clean, kind, seed, name, residual, models)
 

@@ -1,6 +1,9 @@
-"""Where the digit comes from: a sample digit picked by class and number, a drawing, or an uploaded picture."""
+"""Where the digit comes from: a sample digit picked by class and number, a drawing, or a picture (uploaded or
+taken with the camera) of one digit or of many (`numbers`)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import streamlit as st
@@ -9,9 +12,13 @@ from streamlit_drawable_canvas import st_canvas
 
 from denoiser import digitize
 
+from . import numbers
 from .resources import class_indices, row, sample_digit
 
-SOURCES = {"pick": "Pick", "draw": "Draw", "upload": "Upload"}
+Denoise = Callable[[torch.Tensor], torch.Tensor]
+
+SOURCES = {"pick": "Pick", "draw": "Draw", "upload": "Upload", "camera": "Camera"}
+PICTURE_TYPES = ["png", "jpg", "jpeg", "bmp", "webp", "gif", "tif", "tiff"]
 
 
 @st.cache_data(max_entries=64)
@@ -69,14 +76,34 @@ def draw_ui(keep_noise: bool) -> torch.Tensor | None:
         return None
 
 
-def upload_ui(keep_noise: bool) -> torch.Tensor | None:
-    """A file uploader; the digit found in the picture, MNIST-style, or None (with a message if there is none)."""
-    types = ["png", "jpg", "jpeg", "bmp", "webp", "gif", "tif", "tiff"]
-    file = st.file_uploader("A picture of one digit: a photo, a scan, a drawing", types, key="upload")
-    if file is None:
-        return None
+def upload_ui(keep_noise: bool, denoise: Denoise) -> torch.Tensor | None:
+    """A file uploader; the digit found in the picture (the chosen one of several), or None (with a message)."""
+    file = st.file_uploader("A picture of a digit or a number: a photo, a scan, a drawing", PICTURE_TYPES,
+                            key="upload")  # fmt: skip
+    return None if file is None else picture_ui(file.getvalue(), keep_noise, denoise)
+
+
+def camera_ui(keep_noise: bool, denoise: Denoise) -> torch.Tensor | None:
+    """The device's camera (a phone's opens its own); the digit found in the photo, or None."""
+    shot = st.camera_input("Photograph a handwritten digit or number", key="camera")
+    return None if shot is None else picture_ui(shot.getvalue(), keep_noise, denoise)
+
+
+def picture_ui(data: bytes, keep_noise: bool, denoise: Denoise) -> torch.Tensor | None:
+    """A picture of several digits gets the numbers panel; one of a single digit is found as MNIST made them."""
     try:
-        found = upload_extraction(file.getvalue(), keep_noise)
+        reading = numbers.reading_of(data, keep_noise)
+    except digitize.ImageError:  # the single-digit path below says what is wrong with the picture
+        reading = None
+    if reading is not None and len(reading.marks) > 1:
+        return numbers.numbers_ui(reading, denoise)
+    return one_digit_ui(data, keep_noise)
+
+
+def one_digit_ui(data: bytes, keep_noise: bool) -> torch.Tensor | None:
+    """The digit found in a picture of one, shown where it was found; None with a message if there is none."""
+    try:
+        found = upload_extraction(data, keep_noise)
     except digitize.ImageError as err:
         st.warning(str(err))
         return None
@@ -86,15 +113,19 @@ def upload_ui(keep_noise: bool) -> torch.Tensor | None:
     return found.digit
 
 
-def source_ui(keep_noise: bool) -> torch.Tensor:
-    """Where the digit comes from; returns it (1, 28, 28); a sample digit until a drawing/upload exists.
+def source_ui(keep_noise: bool, denoise: Denoise) -> torch.Tensor:
+    """Where the digit comes from; returns it (1, 28, 28); a sample digit until a drawing or a picture exists.
 
-    With `keep_noise`, a drawing or an upload keeps its own pixel values (and so its noise)."""
+    With `keep_noise`, a drawing or a picture keeps its own pixel values (and so its noise); `denoise` makes
+    the strip of every digit of a picture of many, denoised."""
     source = st.segmented_control("Digit source", list(SOURCES), format_func=SOURCES.get, key="source",
                                   required=True)  # fmt: skip
     if source == "pick":
         return pick_ui()
-    clean = draw_ui(keep_noise) if source == "draw" else upload_ui(keep_noise)
+    if source == "draw":
+        clean = draw_ui(keep_noise)
+    else:
+        clean = (upload_ui if source == "upload" else camera_ui)(keep_noise, denoise)
     if clean is None:
         st.caption("Meanwhile, the page shows the sample digit.")
         clean = sample_digit(st.session_state.digit_class, st.session_state.digit_index)

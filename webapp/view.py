@@ -11,7 +11,7 @@ import math
 
 from denoiser.noise import MAX_SEED, NOISE_KINDS, check_level
 
-SOURCES = ("pick", "draw", "upload")
+SOURCES = ("pick", "draw", "upload", "camera")
 # torch threads the app denoises with. One digit is too small to split across cores (the
 # U-Net takes about a millisecond either way), and with many visitors a second thread would
 # spin-wait on a core that another visitor's rerun or a training needs.

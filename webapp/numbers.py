@@ -1,0 +1,88 @@
+"""A picture of many digits (a number, a row, a sheet): each digit found, what is read, and which one the page shows.
+
+The picture is read by `denoiser.find_digits` once per server for its bytes (uploads and camera shots of
+the same picture cost a lookup). The page shows the picture with a numbered box on each digit, the lines
+read with each digit's confidence, a strip of every digit as found and as denoised (one batch), and a
+choice of the digit that fills the main view, the first by default.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import streamlit as st
+import torch
+from PIL import Image, ImageDraw
+
+from denoiser import digitize
+from denoiser.reading import Reading, find_digits
+
+from .resources import shown
+
+READINGS_KEPT = 32  # pictures read, per server
+STRIP_SCALE = 2  # the strips' digits: 56x56
+BOXED_WIDTH = 480  # the picture with its numbered boxes, in pixels
+
+
+@functools.lru_cache(maxsize=READINGS_KEPT)
+def reading_of(data: bytes, keep_noise: bool) -> Reading:
+    """`find_digits` of a picture's bytes, computed once per server (an ImageError is not kept)."""
+    return find_digits(data, keep_noise=keep_noise)
+
+
+def boxed_reading(reading: Reading, width: int = BOXED_WIDTH) -> Image.Image:
+    """The picture searched, `width` pixels wide, with each digit's box and number (red; "?" marks orange)."""
+    img = Image.fromarray(reading.picture).convert("RGB")
+    scale = width / img.width
+    img = img.resize((width, max(1, round(img.height * scale))), Image.Resampling.BOX)
+    draw = ImageDraw.Draw(img)
+    for number, mark in enumerate(reading.marks, start=1):
+        top, left, bottom, right = (round(v * scale) for v in mark.box)
+        colour = (230, 30, 30) if mark.is_digit else (240, 150, 0)
+        draw.rectangle((left - 2, top - 2, right + 1, bottom + 1), outline=colour, width=2)
+        draw.text((left, max(0, top - 14)), str(number), fill=colour)
+    return img
+
+
+def strip_png(digits: torch.Tensor, scale: int = 4) -> bytes:
+    """Digits (N, 1, 28, 28) side by side as one PNG, enlarged `scale` times (a download)."""
+    row = torch.cat(list(digits[:, 0]), dim=1) if len(digits) else torch.zeros(28, 28)  # (28, 28 * N)
+    return digitize.tensor_to_png(row, scale)
+
+
+def lines_ui(reading: Reading) -> None:
+    """What is read, line by line, and each digit's number, reading and the classifier's confidence."""
+    for k, line in enumerate(reading.lines, start=1):
+        st.markdown(f"**Line {k}:** {line or '(nothing)'}")
+    st.caption(" · ".join(f"{i}: {m.text} ({100 * m.confidence:.0f}%)" for i, m in enumerate(reading.marks, 1)))
+
+
+def strips_ui(reading: Reading, denoised: torch.Tensor) -> None:
+    """Every digit as found (28x28, what the model sees) and as denoised, numbered."""
+    numbers = [str(i) for i in range(1, len(reading.marks) + 1)]
+    st.caption("Each digit as found")
+    st.image([shown(d, STRIP_SCALE) for d in reading.digits], caption=numbers, width=28 * STRIP_SCALE)
+    st.caption("Each digit denoised")
+    st.image([shown(d, STRIP_SCALE) for d in denoised], caption=numbers, width=28 * STRIP_SCALE)
+
+
+def choice_ui(reading: Reading) -> int:
+    """Which digit fills the main view: its index in reading order, the first by default."""
+    count = len(reading.marks)
+    if st.session_state.get("picture_digit", 0) >= count:  # a new picture with fewer digits
+        st.session_state.picture_digit = 0
+    label = lambda i: f"{i + 1}: {reading.marks[i].text} (line {reading.marks[i].line + 1})"  # noqa: E731
+    return st.selectbox("Digit shown in the main view", range(count), format_func=label, key="picture_digit")
+
+
+def numbers_ui(reading: Reading, denoise: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """The whole panel for a picture of several digits; the chosen digit (1, 28, 28)."""
+    st.image(boxed_reading(reading), caption="Your picture: every digit found, numbered", width="stretch")
+    lines_ui(reading)
+    chosen = choice_ui(reading)
+    denoised = denoise(reading.digits)  # one batch for every digit of the picture
+    strips_ui(reading, denoised)
+    st.download_button("Every digit denoised (PNG)", lambda: strip_png(denoised), "digits-denoised.png",
+                       "image/png", key="download_digits")  # fmt: skip
+    return reading.marks[chosen].digit
