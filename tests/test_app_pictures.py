@@ -138,3 +138,15 @@ def test_every_digit_of_a_number_can_be_denoised_as_it_is(at, test_digits):
     at.selectbox(key="picture_digit").set_value(3).run()
     assert not at.exception
     assert metric(at, "The classifier reads, as it is").startswith("8")
+
+
+def test_denoising_a_clean_photo_as_it_is_never_shows_noise_added(at, test_digits):
+    """A sharp, clean photo of a digit: the denoised digit's noise level is not shown as higher."""
+    rng = np.random.default_rng(5)
+    for i in range(3):
+        photo = simulate.phone_photo(test_digits.images[i, 0].numpy(), rng, height=300)
+        upload(at, photo)
+        at.selectbox(key="noise_kind").set_value(AS_IS).run()
+        assert not at.exception
+        after = next(m for m in at.metric if m.label == "Noise level, denoised")
+        assert not after.delta or after.delta.startswith("-")

@@ -53,3 +53,18 @@ def test_more_noise_gives_lower_psnr_and_ssim(clean, gen):
 def test_mismatched_shapes_raise_value_error():
     with pytest.raises(ValueError, match="same shape"):
         image_metrics(torch.zeros(2, 1, 28, 28), torch.zeros(3, 1, 28, 28))
+
+
+def test_background_noise_reads_a_clean_digit_as_clean_and_grain_as_noise(clean):
+    from denoiser.metrics import background_noise
+
+    sharp = (clean[:1] > 0.5).float()  # pen-sharp strokes: a wavelet estimate reads their edges as noise
+    grainy = (sharp + 0.2 * torch.randn(sharp.shape, generator=torch.Generator().manual_seed(0))).clamp(0, 1)
+    quiet, loud = background_noise(torch.stack([sharp[0], grainy[0]]), sharp[0])
+    assert quiet == 0.0 and 0.05 < loud < 0.2
+
+
+def test_a_digit_with_no_background_measures_nothing():
+    from denoiser.metrics import background_noise
+
+    assert background_noise(torch.ones(2, 1, 28, 28), torch.ones(1, 28, 28)) == [0.0, 0.0]

@@ -38,6 +38,10 @@ ratio in dB, higher is better; ∞ means identical) and **SSIM** (structural sim
 compare each with the original; the small numbers show what the denoiser changed. The noise kind, its seed
 and the denoiser are in the sidebar. The tabs compare every method, sweep the noise level, show a batch of
 digits, and let you retrain a model in your own session."""
+NOISE_HELP = (
+    "What is left on the digit's black background, away from its strokes (the root mean square of those "
+    "pixels): noise. Sharp strokes are not counted, so a clean picture denoised stays at 0."
+)
 # On a phone (Streamlit stacks columns at 640 px and below): smaller figures and title, less space above
 # the title, so that the pictures and the noise slider fit on the first screen. Sent with the whole page
 # only, never with a slider move's rerun of the results.
@@ -160,11 +164,11 @@ def as_is_ui(noisy: torch.Tensor, denoised: torch.Tensor) -> None:
     )
     cols[2].caption("There is no clean original to compare with, so these figures need none.")
     pair = torch.stack([noisy, denoised])  # (2, 1, 28, 28)
-    (sigma_before, sigma_after), (read_before, read_after) = metrics.noise_sigma(pair), readings(pair)
-    noise_help = "The noise's standard deviation, estimated from the picture alone (scikit-image, wavelets)."
-    cols[2].metric("Noise level, as it is", f"{sigma_before:.3f}", help=noise_help)
-    cols[2].metric("Noise level, denoised", f"{sigma_after:.3f}", f"{sigma_after - sigma_before:+.3f}",
-                   delta_color="inverse", help=noise_help)  # fmt: skip
+    (sigma_before, sigma_after), (read_before, read_after) = metrics.background_noise(pair, denoised), readings(pair)
+    cols[2].metric("Noise level, as it is", f"{sigma_before:.3f}", help=NOISE_HELP)
+    change = round(sigma_after - sigma_before, 3)  # a change the figures cannot show is no change
+    cols[2].metric("Noise level, denoised", f"{sigma_after:.3f}", f"{change:+.3f}" if change else None,
+                   delta_color="inverse", help=NOISE_HELP)  # fmt: skip
     cols[2].metric("The classifier reads, as it is", read_before)
     cols[2].metric("The classifier reads, denoised", read_after)
 

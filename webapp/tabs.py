@@ -40,8 +40,10 @@ def as_is_compare_tab(noisy: torch.Tensor, models: list[str]) -> None:
         name: method_for(name, "gaussian", 0.5)(noisy.unsqueeze(0)) for name in names
     }
     images = torch.cat(list(outputs.values()))
-    rows = zip(outputs, metrics.noise_sigma(images), readings(images), strict=True)
-    st.caption("Filters use their settings for Gaussian noise at level 0.5.")
+    strokes = outputs[names[0]][0]  # every row measured away from the strokes of the first model's digit
+    rows = zip(outputs, metrics.background_noise(images, strokes), readings(images), strict=True)
+    st.caption("Filters use their settings for Gaussian noise at level 0.5. Noise level: what is left on the "
+               "background, away from the strokes.")  # fmt: skip
     table = [{"method": n, "noise level": f"{s:.3f}", "classifier reads": r} for n, s, r in rows]
     st.markdown(view.markdown_table(table, ("method", "noise level", "classifier reads")))
 
