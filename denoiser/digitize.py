@@ -31,6 +31,7 @@ from skimage import measure, morphology, transform
 MAX_PIXELS = 4096 * 4096
 MIN_SIDE = 8  # a picture smaller than this on either side cannot hold a readable digit
 MAX_SIDE = 1024  # larger pictures are shrunk to this after decoding; the digit ends up 20x20 anyway
+TRUNCATED_SHARE = 1 / 16  # a JPEG whose last rows this share of its height are libjpeg's grey fill is truncated
 DRAFT_SIDE = 512  # JPEGs decode at 1/2, 1/4 or 1/8 scale but no smaller than this
 # Only these decoders run on uploads: Pillow can also open formats (EPS) that start external programs.
 FORMATS = ("PNG", "JPEG", "BMP", "WEBP", "GIF", "TIFF")
@@ -83,6 +84,7 @@ def open_image(data: bytes, max_side: int = MAX_SIDE) -> Image.Image:
             # 1000x750 in a sixteenth of the time, and is still large enough to find a digit in.
             draft = DRAFT_SIDE * max_side // MAX_SIDE
             img.draft("L", (draft, draft))
+            _check_complete(img)
             grey = _to_grey(ImageOps.exif_transpose(img), max_side)
     except ImageError:
         raise
@@ -93,6 +95,21 @@ def open_image(data: bytes, max_side: int = MAX_SIDE) -> Image.Image:
     except MemoryError:
         raise ImageError("The image is too large to decode.") from None
     return grey
+
+
+def _check_complete(img: Image.Image) -> None:
+    """Refuse a JPEG whose data ends before its picture does.
+
+    libjpeg decodes what data there is and fills the rest with flat grey (128), warning but not failing,
+    so the picture would be searched for a digit among grey blocks. The fill runs to the bottom of the
+    picture as stored, before any EXIF rotation."""
+    if img.format != "JPEG":
+        return
+    rows = np.all(np.asarray(img.convert("L")) == 128, axis=1)  # decodes; rows of nothing but the fill
+    missing = len(rows) - (int(np.flatnonzero(~rows).max()) + 1 if not rows.all() else 0)
+    if missing >= max(2, TRUNCATED_SHARE * len(rows)):
+        raise ImageError(f"The picture is incomplete: its last {100 * missing / len(rows):.0f}% holds no data "
+                         "(a truncated JPEG).")  # fmt: skip
 
 
 def _check_size(width: int, height: int) -> None:

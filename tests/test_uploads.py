@@ -209,3 +209,32 @@ def test_a_decompression_bomb_is_refused_in_under_a_second_without_decoding(tmp_
     assert "too large" in result["outcome"]
     assert result["cpu"] < 1.0 and result["wall"] < 1.0
     assert result["rss_grew_mb"] < 50
+
+
+def jpeg_photo(seed: int = 0) -> bytes:
+    rng = np.random.default_rng(seed)
+    page = np.clip(rng.normal(200, 8, (300, 400)), 0, 255).astype(np.uint8)
+    page[100:220, 150:170] = 30  # a "1"
+    buffer = io.BytesIO()
+    Image.fromarray(page).save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("damage", ["cut, with its end marker", "a header that promises four times the size"])
+def test_a_jpeg_that_ends_before_its_picture_is_refused_as_incomplete(damage):
+    """libjpeg fills missing data with flat grey and only warns: that is not a picture to search for a digit."""
+    import struct
+
+    data = bytearray(jpeg_photo())
+    if damage.startswith("cut"):
+        data = data[: len(data) // 3] + b"\xff\xd9"
+    else:
+        at = data.find(b"\xff\xc0")
+        height, width = struct.unpack(">HH", data[at + 5 : at + 9])
+        data[at + 5 : at + 9] = struct.pack(">HH", 4 * height, 4 * width)
+    with pytest.raises(ImageError, match="incomplete"):
+        image_to_mnist(bytes(data))
+
+
+def test_a_whole_jpeg_of_the_same_picture_is_read():
+    assert image_to_mnist(jpeg_photo()).shape == (1, 28, 28)
