@@ -4,7 +4,8 @@ The library. Modules, one per role: `data` (digits), `checks` (the input contrac
 taking digits checks), `noise` (generators), `models` (pure torch nets), `weights` (registry and
 checkpoint I/O), `baselines` (classical filters), `metrics` (MSE/PSNR/SSIM, noise estimates),
 `evaluate` (denoising a batch, and measuring methods), `methods` (each method by name), `classifier`
-(reads a digit), `digitize` (a picture -> the MNIST-style digit in it), `train` (the training
+(reads a digit), `picture_io` (pictures decoded safely, digits encoded), `digitize` (a picture -> the MNIST-style digit
+in it), `train` (the training
 routine) with `augment` (digits made to look cut from pictures), `device` (where a model runs),
 `distributed` (several processes under torchrun) and `runs` (a train run's lock, writability check
 and clean stop on a signal), `reading` (every digit in a picture of many, in lines: `find_digits`)

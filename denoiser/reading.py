@@ -1,6 +1,6 @@
 """Read a picture of many handwritten digits: a phone number, a row of thirty, a sheet of lines.
 
-`find_digits` decodes the picture larger than `digitize.open_image` does for one digit (a long
+`find_digits` decodes the picture larger than `picture_io.open_image` does for one digit (a long
 row of small digits would be a few pixels tall at 1024), takes the page's light out and finds the
 ink as `digitize` does, sorts the ink into marks and lines (`marks`), and makes each mark an
 MNIST-style digit with `digitize.mnist_digit`, the code that makes the digit of `image_to_mnist`.
@@ -22,16 +22,10 @@ import torch
 from PIL import Image
 
 from .classifier import load_classifier, read
-from .digitize import (
-    LEVEL_Q,
-    ImageError,
-    _as_grey_array,
-    grow_strokes,
-    mnist_digit,
-    open_image,
-)
+from .digitize import LEVEL_Q, ImageError, _as_grey_array, grow_strokes, mnist_digit
 from .ink import Ink, find_ink
 from .marks import Marks, find_marks
+from .picture_io import open_image
 
 READ_SIDE = 2048  # pictures are decoded at up to this many pixels on their longer side (a 12 MP photo's row of
 # forty digits is then ~30 px tall); the digits are made at 20x20 whatever the picture's size

@@ -10,8 +10,8 @@ import torch
 from PIL import Image
 
 from denoiser import methods
-from denoiser.digitize import tensor_to_png
 from denoiser.evaluate import make_noisy, rank
+from denoiser.picture_io import tensor_to_png
 from webapp import cache
 
 NAMES = ("median", "gaussian_blur")

@@ -9,9 +9,9 @@ import torch
 
 from denoiser.cli import main
 from denoiser.cli.training import TIME_LIMIT_EXIT
-from denoiser.digitize import load_png_as_is, tensor_to_png
 from denoiser.evaluate import make_noisy
 from denoiser.metrics import mean_metrics
+from denoiser.picture_io import load_png_as_is, tensor_to_png
 from denoiser.weights import WEIGHTS_DIR, load_checkpoint
 
 EVAL_KEYS = {"model", "weights", "split", "noise", "level", "n", "seconds"}

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from denoiser.cli import main
-from denoiser.digitize import tensor_to_png
+from denoiser.picture_io import tensor_to_png
 
 
 def run(capsys, *args: str) -> tuple[int, list[str]]:

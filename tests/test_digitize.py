@@ -168,7 +168,7 @@ def test_extract_takes_arrays_and_refuses_nan():
 def test_denoise_reads_a_small_dark_on_light_digit_like_the_same_digit_with_a_margin(tmp_path, seven):
     """`denoise` on a 28x28 dark-on-light picture inverts it as it does the same digit padded to 64x64."""
     from denoiser.cli import main
-    from denoiser.digitize import load_png_as_is
+    from denoiser.picture_io import load_png_as_is
 
     dark = (255 - seven[0].numpy() * 255).round().astype(np.uint8)
     scores = []

@@ -16,7 +16,8 @@ import pytest
 import torch
 from PIL import EpsImagePlugin, Image
 
-from denoiser.digitize import MAX_PIXELS, ImageError, image_to_mnist
+from denoiser.digitize import ImageError, image_to_mnist
+from denoiser.picture_io import MAX_PIXELS
 
 
 def digit_array(size: int = 64, ink: int = 255, paper: int = 0) -> np.ndarray:

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from denoiser import methods
-from denoiser.digitize import tensor_to_png
 from denoiser.evaluate import make_noisy, rank
+from denoiser.picture_io import tensor_to_png
 
 RESULTS_KEPT = 4096  # (digit, noise) results: ~40 KB each with every method's output
 PICTURES_KEPT = 4096  # encoded pictures: ~1-2 KB each
@@ -64,7 +64,7 @@ def precompute(clean: torch.Tensor, kind: str, levels: list[float], seed: int, n
 
 
 def png_url(image: torch.Tensor, scale: int = 1) -> str:
-    """A picture in [0, 1] as a PNG `data:` URL, upscaled `scale` times (see `denoiser.digitize.tensor_to_png`).
+    """A picture in [0, 1] as a PNG `data:` URL, upscaled `scale` times (see `denoiser.picture_io.tensor_to_png`).
 
     A page shows a data URL without a request of its own: a slider move that changes two
     pictures sends them with the page's update instead of two more round trips to the server."""

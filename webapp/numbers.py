@@ -15,7 +15,7 @@ import streamlit as st
 import torch
 from PIL import Image, ImageDraw
 
-from denoiser import digitize
+from denoiser import picture_io
 from denoiser.reading import Reading, find_digits
 
 from .resources import shown
@@ -48,7 +48,7 @@ def boxed_reading(reading: Reading, width: int = BOXED_WIDTH) -> Image.Image:
 def strip_png(digits: torch.Tensor, scale: int = 4) -> bytes:
     """Digits (N, 1, 28, 28) side by side as one PNG, enlarged `scale` times (a download)."""
     row = torch.cat(list(digits[:, 0]), dim=1) if len(digits) else torch.zeros(28, 28)  # (28, 28 * N)
-    return digitize.tensor_to_png(row, scale)
+    return picture_io.tensor_to_png(row, scale)
 
 
 def lines_ui(reading: Reading) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from denoiser import classifier, data, digitize, methods, weights
+from denoiser import classifier, data, methods, picture_io, weights
 from denoiser.evaluate import Method, model_method
 
 from . import cache
@@ -98,7 +98,7 @@ def method_label(name: str) -> str:
 
 def png(image: torch.Tensor, scale: int = 1) -> bytes:
     """A digit as PNG bytes, upscaled `scale` times nearest-neighbour (a download)."""
-    return digitize.tensor_to_png(image, scale)
+    return picture_io.tensor_to_png(image, scale)
 
 
 def shown(image: torch.Tensor, scale: int = SHOWN_SCALE) -> str:

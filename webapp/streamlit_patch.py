@@ -32,13 +32,13 @@ def apply() -> bool:
     from streamlit.runtime.app_session import AppSession
 
     original = getattr(AppSession, "request_rerun", None)
-    if getattr(original, "runs_whole_page", False):
-        return True
     if original is None or not hasattr(AppSession, "has_fragment"):
         LOG.error("Streamlit %s has no AppSession.request_rerun/has_fragment: a page that reconnects to a new "
                   "session will not answer its slider until reloaded (patch written for %s)",
                   streamlit.__version__, WRITTEN_FOR)  # fmt: skip
         return False
+    if getattr(original, "runs_whole_page", False):  # applied already
+        return True
     if streamlit.__version__ != WRITTEN_FOR:
         LOG.warning("webapp.streamlit_patch was written for Streamlit %s; this is %s: check that a reconnected "
                     "page still answers (tests/test_deploy.py)", WRITTEN_FOR, streamlit.__version__)  # fmt: skip

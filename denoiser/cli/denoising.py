@@ -87,8 +87,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_denoise(args: argparse.Namespace) -> int:
     """Denoise one picture: a 28x28 image is used as is, anything else is made MNIST-style first."""
-    from ..digitize import image_to_mnist, load_png_as_is, white_on_black
+    from ..digitize import image_to_mnist, white_on_black
     from ..evaluate import make_noisy
+    from ..picture_io import load_png_as_is
     from ..weights import atomic_write_bytes
 
     device = resolve_device(args.device, "--device")

@@ -79,7 +79,7 @@ def _mark_json(mark) -> dict:
 
 def _write_digits(out: Path, stem: str, marks: list, denoised) -> None:
     """Each mark's denoised digit (N, 1, 28, 28) as OUT/STEM-LINE-POSITION.png, line and position from 1."""
-    from ..digitize import tensor_to_png
+    from ..picture_io import tensor_to_png
     from ..weights import atomic_write_bytes
 
     for mark, digit in zip(marks, denoised, strict=True):
