@@ -24,17 +24,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def server_command(port: int, warm: bool = True) -> list[str]:
+def server_command(port: int, warm: bool = True, script: str = "app.py") -> list[str]:
     """The app's server on 127.0.0.1:port: `python -m webapp.server` (ready only once warm), or with `warm=False`
-    a plain `streamlit run app.py` (cold until its first visitor; also how the app was served before)."""
-    entry = ["-m", "webapp.server"] if warm else ["-m", "streamlit", "run", "app.py"]
+    a plain `streamlit run app.py` (cold until its first visitor; also how the app was served before); a
+    `script` other than app.py is served by `streamlit run` (a page to measure the app against, say)."""
+    warm = warm and script == "app.py"
+    entry = ["-m", "webapp.server"] if warm else ["-m", "streamlit", "run", script]
     return [sys.executable, *entry, "--server.port", str(port), "--server.address", "127.0.0.1",
             "--server.headless", "true"]  # fmt: skip
 
 
-def start_server(port: int, log: Path | None = None, *, warm: bool = True, cwd: Path = ROOT) -> subprocess.Popen:
-    """The app's server (`server_command`) started in `cwd`, its output going to `log` (or nowhere)."""
-    command = server_command(port, warm)
+def start_server(port: int, log: Path | None = None, *, warm: bool = True, cwd: Path = ROOT,
+                 script: str = "app.py") -> subprocess.Popen:  # fmt: skip
+    """The server of `server_command` started in `cwd`, its output going to `log` (or nowhere)."""
+    command = server_command(port, warm, script)
     if log is None:
         return subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with open(log, "w") as out:

@@ -14,6 +14,7 @@ their descendants; without it, every process whose command line contains "stream
     python -m scripts.loadgen --visitors 1 --moves 60 --think 0.3 0.3 --out /tmp/lg-cost
     python -m scripts.loadgen --visitors 1 --moves 60 --think 0.3 0.3 --page "digit=7&index=12" --out /tmp/lg-7
     python -m scripts.loadgen --visitors 20 --moves 10 --trainings 2 --out /tmp/lg-20
+    python -m scripts.loadgen --visitors 1 --moves 60 --think 0.3 0.3 --script scripts/pages/floor.py --out /tmp/lg-0
     python -m scripts.loadgen --url http://127.0.0.1:8598 --visitors 20 --moves 10 --trainings 2 --out /tmp/lg-proxy
 
 Writes results.json (every figure, the command line, the machine) and results.md to --out, prints a
@@ -192,7 +193,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--train-epochs", type=int, help="epochs of a retraining (default: the page's)")
     parser.add_argument("--train-digits", type=int, help="training digits (default: the page's)")
     parser.add_argument("--ramp", type=float, default=0.0, help="seconds between arrivals (0: all at once)")
-    parser.add_argument("--url", help="a running server (default: start `streamlit run app.py` here)")
+    parser.add_argument("--url", help="a running server (default: start the app's server here)")
+    parser.add_argument(
+        "--script",
+        default="app.py",
+        help="the page to serve instead of the app (scripts/pages/floor.py: the floor of a move's cost)",
+    )
     parser.add_argument("--server-pid", type=int, action="append", default=[], help="a server process (repeatable)")
     parser.add_argument("--step-timeout", type=float, default=60.0, help="seconds for any one step")
     parser.add_argument("--train-timeout", type=float, default=300.0, help="seconds for a training")
@@ -242,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     server, url = None, args.url
     if url is None:
         port = free_port()
-        url, server = f"http://127.0.0.1:{port}", start_server(port, args.out / "server.log")
+        url, server = f"http://127.0.0.1:{port}", start_server(port, args.out / "server.log", script=args.script)
         wait_healthy(url, server, timeout=120)
     watch = ServerWatch([server.pid] if server else args.server_pid)
     try:

@@ -97,3 +97,15 @@ def test_a_visitor_sends_the_cookie_its_page_set_on_every_request_and_the_websoc
         server.shutdown()
     assert StickyProxy.requests[0] == ("/", None)
     assert StickyProxy.requests[1:] == [("/_stcore/host-config", "replica=b"), ("/_stcore/stream", "replica=b")]
+
+
+@pytest.mark.app
+def test_the_floor_page_speaks_the_apps_language_to_the_load_generator():
+    """The page a move's cost is measured against has the app's slider key, figure label and URL parameter."""
+    from streamlit.testing.v1 import AppTest
+
+    floor = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "scripts/pages/floor.py")).run()
+    before = next(m.value for m in floor.metric if m.label == "Noisy PSNR")
+    floor.slider(key="noise_level").set_value(0.3).run()
+    assert next(m.value for m in floor.metric if m.label == "Noisy PSNR") != before
+    assert floor.query_params["level"] in ("0.3", ["0.3"])
