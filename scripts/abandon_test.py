@@ -28,7 +28,8 @@ import time
 from pathlib import Path
 
 from deploy.launch import free_port, start_server, stop_server, wait_healthy
-from scripts.load_test import CHROMIUM, CHROMIUM_ARGS, ROOT, Session, browser_cpu_by_pid, open_page, tree_cpu_seconds
+from scripts.load_test import CHROMIUM, CHROMIUM_ARGS, ROOT, Session, open_page
+from scripts.proc_stats import browser_cpu_by_pid, tree_cpu_seconds
 
 # Endless animations on the page: a spinner redraws the page many times a second for as long as it
 # turns, which cost a training visitor's headless Chromium ~0.15 of a core (st.status's spinner).

@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 from deploy.launch import free_port, start_server, stop_server
+from scripts.measure import percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 THREADS = 2  # batch throughput: the library's and the command line's default, one thread per core
@@ -29,8 +30,7 @@ THREADS = 2  # batch throughput: the library's and the command line's default, o
 
 def percentiles(seconds: list[float]) -> dict:
     """Median and 95th percentile in milliseconds."""
-    ordered = sorted(seconds)
-    return {"median_ms": 1000 * statistics.median(ordered), "p95_ms": 1000 * ordered[int(0.95 * (len(ordered) - 1))]}
+    return {"median_ms": 1000 * statistics.median(seconds), "p95_ms": 1000 * percentile(seconds, 0.95)}
 
 
 def time_calls(fn, calls: int, warmup: int = 20) -> list[float]:

@@ -33,7 +33,6 @@ import datetime as dt
 import json
 import os
 import random
-import statistics
 import sys
 import tempfile
 import threading
@@ -44,7 +43,8 @@ from pathlib import Path
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from deploy.launch import free_port, start_server, stop_server, wait_healthy
-from scripts.proc_stats import ServerWatch
+from scripts.measure import percentile
+from scripts.proc_stats import browser_cpu_by_pid, tree_cpu_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("DENOISER_CHROMIUM", "/usr/bin/chromium")
@@ -131,44 +131,6 @@ def tree_rss_mb(pid: int) -> tuple[float, float]:
         }
         total_kb, anon_kb = total_kb + int(fields.get("VmRSS", 0)), anon_kb + int(fields.get("RssAnon", 0))
     return total_kb / 1024, anon_kb / 1024
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of `pid` and its threads, in seconds (0 if it is gone).
-
-    Not its reaped children's: a browser's zygote reaps the renderers whose time was already counted."""
-    try:
-        fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
-def tree_cpu_seconds(pid: int) -> float:
-    """CPU seconds of `pid` and its live descendants, and of the children it has reaped.
-
-    The server's trainings run in a worker process it starts: their time counts as the server's."""
-    try:
-        fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    reaped = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")  # cutime + cstime
-    return reaped + sum(cpu for cpu, _ in ServerWatch(roots=[pid]).processes().values())
-
-
-def browser_cpu_by_pid(executable: str) -> dict[int, float]:
-    """CPU seconds of each running process of the browser `executable` (renderers, GPU and utility processes)."""
-    name, found = Path(executable).name, {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                # Chromium rewrites its child processes' titles into one space-separated string
-                argv = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").split()
-            except OSError:
-                continue
-            if argv and Path(argv[0]).name == name:
-                found[int(entry.name)] = cpu_seconds(int(entry.name))
-    return found
 
 
 class RssMonitor(threading.Thread):
@@ -335,13 +297,6 @@ def server_errors(log: Path) -> list[str]:
     return [line[:200] for line in lines if "Traceback" in line or line.startswith(("Error", "Exception"))]
 
 
-def quantile(values: list[float], q: float) -> float | None:
-    """The q-quantile with linear interpolation (numpy's default); None for no values."""
-    if len(values) < 2:
-        return values[0] if values else None
-    return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
-
-
 def summarise(
     sessions: list[Session], log_errors: list[str], monitor: RssMonitor, args, seconds: float, cpu: dict
 ) -> dict:
@@ -360,19 +315,23 @@ def summarise(
         "machine": {"cpus": os.cpu_count(), "load_average_at_end": os.getloadavg()},
         "interactions": {"planned": planned, "updated": len(latencies), "lost": lost},
         "latency_s": {
-            "median": quantile(latencies, 0.5),
-            "p95": quantile(latencies, 0.95),
+            "median": percentile(latencies, 0.5),
+            "p95": percentile(latencies, 0.95),
             "max": max(latencies, default=None),
         },
         # Whether the slow moves cluster: the first moves of all sessions come close together.
         "latency_by_move_s": [
-            {"move": i + 1, "median": quantile(column, 0.5), "max": max(column)}
+            {"move": i + 1, "median": percentile(column, 0.5), "max": max(column)}
             for i, column in enumerate(
                 zip(*(s.latencies for s in sessions if len(s.latencies) == args.changes), strict=True)
             )
         ],
-        "latency_during_training_s": {"n": len(during), "median": quantile(during, 0.5), "p95": quantile(during, 0.95)},
-        "page_load_s": {"median": quantile(loads, 0.5), "max": max(loads, default=None)},
+        "latency_during_training_s": {
+            "n": len(during),
+            "median": percentile(during, 0.5),
+            "p95": percentile(during, 0.95),
+        },
+        "page_load_s": {"median": percentile(loads, 0.5), "max": max(loads, default=None)},
         "trainings": [dict(session=s.index, **s.training) for s in sessions if s.training],
         "server_peak_rss_mb": round(monitor.peak_mb, 1),
         "server_peak_anon_rss_mb": round(monitor.peak_anon_mb, 1),

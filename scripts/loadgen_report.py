@@ -11,23 +11,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import math
 import os
-import statistics
 from dataclasses import asdict
+
+from scripts.measure import spread
 
 CONFIG_KEYS = ("visitors", "moves", "think", "trainings", "train_epochs", "train_digits", "ramp", "step_timeout",
                "train_timeout", "timeout", "seed", "server_pid")  # fmt: skip
-
-
-def spread(values: list[float]) -> dict:
-    """Count, median, 95th percentile (nearest rank) and max, in seconds; None figures when empty."""
-    if not values:
-        return {"count": 0, "median": None, "p95": None, "max": None}
-    ordered = sorted(values)
-    p95 = ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
-    return {"count": len(values), "median": round(statistics.median(ordered), 4), "p95": round(p95, 4),
-            "max": round(ordered[-1], 4)}  # fmt: skip
 
 
 def during_training(move: dict, windows: list[tuple[float, float]]) -> bool:

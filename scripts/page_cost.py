@@ -23,7 +23,8 @@ import time
 from pathlib import Path
 
 from deploy.launch import free_port, start_server, stop_server, wait_healthy
-from scripts.load_test import CHROMIUM, CHROMIUM_ARGS, METRIC_JS, SLIDER, browser_cpu_by_pid, cpu_seconds, wait_changed
+from scripts.load_test import CHROMIUM, CHROMIUM_ARGS, METRIC_JS, SLIDER, wait_changed
+from scripts.proc_stats import browser_cpu_by_pid, cpu_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -171,3 +171,41 @@ class ServerWatch:
                 "peak_pss_mb_sum": round(self.peak_pss_sum_mb, 1),
                 "polls": self.polls,
             }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of `pid` and its threads, in seconds (0 if it is gone).
+
+    Not its reaped children's: a browser's zygote reaps the renderers whose time was already counted."""
+    try:
+        fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of `pid` and its live descendants, and of the children it has reaped.
+
+    The server's trainings run in a worker process it starts: their time counts as the server's."""
+    try:
+        fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    reaped = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")  # cutime + cstime
+    return reaped + sum(cpu for cpu, _ in ServerWatch(roots=[pid]).processes().values())
+
+
+def browser_cpu_by_pid(executable: str) -> dict[int, float]:
+    """CPU seconds of each running process of the browser `executable` (renderers, GPU and utility processes)."""
+    name, found = Path(executable).name, {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                # Chromium rewrites its child processes' titles into one space-separated string
+                argv = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").split()
+            except OSError:
+                continue
+            if argv and Path(argv[0]).name == name:
+                found[int(entry.name)] = cpu_seconds(int(entry.name))
+    return found

@@ -24,6 +24,7 @@ from denoiser import methods as by_name
 from denoiser.bench import realworld, simulate
 from denoiser.classifier import load_classifier
 from denoiser.evaluate import evaluate, model_method
+from scripts.measure import markdown_table
 
 LEVELS = (0.3, 0.5)  # gaussian levels at which the models are compared on other digits
 
@@ -124,9 +125,7 @@ def markdown(result: dict) -> str:
 
 def _table(title: str, intro: str, header: list[str], rows: list[list[str]]) -> list[str]:
     """A titled markdown table: the first column left-aligned, the others right-aligned."""
-    align = ["---"] + ["---:"] * (len(header) - 1)
-    lines = [f"## {title}", "", intro, "", "| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
-    return [*lines, *("| " + " | ".join(row) + " |" for row in rows), ""]
+    return [f"## {title}", "", intro, "", *markdown_table(header, rows), ""]
 
 
 def _as_is_table(results: list[dict]) -> list[str]:

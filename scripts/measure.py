@@ -1,0 +1,37 @@
+"""What every measurement script shares: one percentile, one summary of a sample, one markdown table.
+
+Figures the docs compare come from these, so a 95th percentile means the same on every page: the
+linear interpolation between the two nearest ranks (numpy's and `statistics.quantiles`' "inclusive").
+"""
+
+from __future__ import annotations
+
+import statistics
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The `q`-quantile (0..1) of `values` by linear interpolation; None for no values."""
+    if len(values) < 2:
+        return values[0] if values else None
+    ordered = sorted(values)
+    at = q * (len(ordered) - 1)
+    low = int(at)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (at - low)
+
+
+def spread(values: list[float], digits: int = 4) -> dict:
+    """Count, median, 95th percentile and max, rounded to `digits`; None figures when there are no values."""
+    if not values:
+        return {"count": 0, "median": None, "p95": None, "max": None}
+    figures = statistics.median(values), percentile(values, 0.95), max(values)
+    return {"count": len(values)} | {
+        k: round(v, digits) for k, v in zip(("median", "p95", "max"), figures, strict=True)
+    }
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A markdown table's lines: the first column left-aligned (names), the others right-aligned (figures)."""
+    align = ["---"] + ["---:"] * (len(header) - 1)
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
+    return [*lines, *("| " + " | ".join(map(str, row)) + " |" for row in rows)]
