@@ -23,6 +23,14 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+# What a collective's error says when another process of the run has gone (killed, out of memory): gloo's TCP
+# pair sees the connection closed or reset; NCCL reports the remote's error.
+PEER_GONE = ("closed by peer", "reset by peer", "Broken pipe", "remote process exited", "NCCL")
+
+
+class PeerLost(RuntimeError):
+    """Another process of a torchrun run stopped: this one cannot go on alone."""
+
 
 @dataclass(frozen=True)
 class Ranks:
@@ -66,6 +74,10 @@ class Ranks:
         flag = torch.tensor([float(bool(stop))], device=device)
         dist.broadcast(flag, src=0)
         return bool(flag.item())
+
+    def lost_a_peer(self, err: BaseException) -> bool:
+        """Whether `err`, raised by a collective of a run of several processes, says another one has gone."""
+        return self.world_size > 1 and isinstance(err, RuntimeError) and any(w in str(err) for w in PEER_GONE)
 
     def wrap(self, model: nn.Module, device: torch.device) -> nn.Module:
         """`model` itself in one process; under torchrun, a DistributedDataParallel view of it that shares

@@ -22,7 +22,7 @@ from torch import nn
 from .augment import training_pair
 from .data import Digits
 from .device import Precision, model_device, resolve_device, to_cpu
-from .distributed import Ranks, current
+from .distributed import PeerLost, Ranks, current
 from .noise import BLIND_CURRICULUM, NoiseRange, add_curriculum_noise, check_seed
 
 LOSSES = ("bce", "mse", "l1", "psnr")
@@ -279,6 +279,31 @@ def _restore(resume: dict, n_digits: int, steps_per_epoch: int, total: int, part
     return resume["epoch"], resume["done_in_epoch"], resume["order"], resume["epoch_loss"]
 
 
+def _optimizer_steps(optimizer: torch.optim.Optimizer) -> int:
+    """How many steps the optimizer has taken (Adam counts them per parameter; 0 before the first)."""
+    return int(next((state["step"] for state in optimizer.state.values()), 0))
+
+
+def _keep_last_step(mark: tuple, where: tuple, result: TrainResult, parts: _Parts, on_state) -> None:
+    """A process of the run is gone mid-step: hand `on_state` this one's state as of its last finished step.
+
+    `mark` is (the generator's state, the optimizer's steps, the run's steps) before the step. A step cut
+    off before the optimizer stepped is undone (its batch and noise are drawn again on resume); one cut off
+    after it, while the processes agreed on its loss or on stopping, is counted."""
+    g_state, optimizer_steps, steps = mark
+    epoch, i, order, epoch_loss, steps_per_epoch = where
+    if _optimizer_steps(parts.optimizer) == optimizer_steps:
+        parts.g.set_state(g_state)
+        result.steps, done = steps, i
+    else:
+        result.steps, done = steps + 1, i + 1
+    result.stopped_early = True
+    if done == steps_per_epoch:  # the epoch is complete: its loss belongs in the record
+        result.epoch_losses.append(epoch_loss / steps_per_epoch)
+    if on_state and result.steps:
+        on_state(_state(epoch, done, order, epoch_loss, result, parts))
+
+
 @dataclass
 class _Sitting:
     """This sitting's clock and digits seen; a resumed run's earlier sittings are in `before`."""
@@ -303,19 +328,31 @@ def _train(model: nn.Module, digits: Digits, config: TrainConfig, on_step, on_st
     where = _restore(resume, len(digits), steps_per_epoch, total, parts, result) if resume else (1, 0, None, 0.0)
     first_epoch, first_step, order, epoch_loss = where
     sitting = _Sitting(result.seconds)
-    net = run.ranks.wrap(model, run.device)  # under torchrun: DistributedDataParallel over `model`
+    try:
+        net = run.ranks.wrap(model, run.device)  # under torchrun: DistributedDataParallel over `model`
+    except RuntimeError as err:
+        if not run.ranks.lost_a_peer(err):
+            raise
+        raise PeerLost("another process of the run stopped before the first step") from None
     model.train()
     for epoch in range(first_epoch, config.epochs + 1):
         if order is None:
             order, epoch_loss = torch.randperm(len(digits), generator=parts.g), 0.0
         for i in range(first_step, steps_per_epoch):
             clean = digits.images[order[i * config.batch_size : (i + 1) * config.batch_size]]
-            loss = _step(net, parts.optimizer, parts.schedule, clean, config, parts.g, run)
-            epoch_loss += loss
-            elapsed = sitting.count(result, len(clean))  # an epoch's last batch is short
-            info = StepInfo(result.steps, total, epoch, loss, result.seconds, sitting.images / elapsed)
-            stop = bool(on_step(info)) if on_step else False
-            stop = run.ranks.agree(stop or bool(config.max_seconds and elapsed >= config.max_seconds), run.device)
+            mark = (parts.g.get_state(), _optimizer_steps(parts.optimizer), result.steps)
+            try:
+                loss = _step(net, parts.optimizer, parts.schedule, clean, config, parts.g, run)
+                epoch_loss += loss
+                elapsed = sitting.count(result, len(clean))  # an epoch's last batch is short
+                info = StepInfo(result.steps, total, epoch, loss, result.seconds, sitting.images / elapsed)
+                stop = bool(on_step(info)) if on_step else False
+                stop = run.ranks.agree(stop or bool(config.max_seconds and elapsed >= config.max_seconds), run.device)
+            except RuntimeError as err:
+                if not run.ranks.lost_a_peer(err):
+                    raise
+                _keep_last_step(mark, (epoch, i, order, epoch_loss, steps_per_epoch), result, parts, on_state)
+                raise PeerLost(f"another process of the run stopped after step {result.steps}") from None
             if stop and result.steps < total:
                 result.stopped_early = True
                 if i + 1 == steps_per_epoch:  # the epoch is complete: its loss belongs in the record

@@ -144,3 +144,40 @@ def test_under_torchrun_mps_and_a_fixed_gpu_are_refused_before_joining(monkeypat
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(ValueError, match=message):
         join(device)
+
+
+@pytest.mark.slow
+def test_a_process_killed_mid_run_leaves_rank_0s_last_step_for_resume_and_one_line(data_root, tmp_path):
+    """One of two processes is killed during training: rank 0 ends with one line (no gloo traceback) and
+    keeps the state of its last finished step in OUT.resume, which `resume` in one process finishes."""
+    import re
+    import threading
+    import time
+
+    out = tmp_path / "run.pt"
+    args = ["train", "--model", "unet", "--widths", "4", "8", "16", "--data-root", str(data_root), "--epochs", "10",
+            "--limit", "216", "--holdout", "8", "--batch-size", "16", "--threads", "1", "--out", str(out)]  # fmt: skip
+    env = {**os.environ, "WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1",
+           "MASTER_PORT": str(free_port())}  # fmt: skip
+    ranks = [subprocess.Popen([sys.executable, "-m", "denoiser", *args], env={**env, "RANK": str(r), "LOCAL_RANK":
+             str(r)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for r in range(2)]  # fmt: skip
+    err = []
+    reader = threading.Thread(target=lambda: err.extend(iter(lambda: ranks[0].stderr.read(1), "")), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not re.search(r"\b([5-9]|\d\d+)/130\b", "".join(err)) and time.monotonic() < deadline:
+            time.sleep(0.05)  # until rank 0's progress bar shows a few steps done
+        ranks[1].kill()
+        assert ranks[0].wait(timeout=60) == 1
+    finally:
+        for rank in ranks:
+            rank.kill()
+    reader.join(timeout=10)
+    last = "".join(err).replace("\r", "\n").strip().splitlines()[-1]
+    assert "Traceback" not in "".join(err) and "another process of the run stopped after step" in last
+    assert f"python -m denoiser resume {out}.resume" in last
+    steps = int(re.search(r"after step (\d+)", last).group(1))
+    assert 0 < steps < 130 and load_checkpoint(f"{out}.resume")[2]["resume"]["steps"] == steps
+    assert main(["resume", f"{out}.resume"]) == 0
+    assert load_checkpoint(out)[2]["steps"] == 130 and not (tmp_path / "run.pt.resume").exists()

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from ..device import resolve_device
+from ..distributed import PeerLost
 from ..models import MAX_LEVELS, MAX_MID_BLOCKS, MAX_WIDTH
 from ..runs import StopSignals, check_space, check_writable, claim, resume_path, write_or_keep
 from ..train import LOSSES, MAX_BATCH_SIZE, TrainConfig
@@ -173,8 +174,12 @@ def _train(args: argparse.Namespace, out: Path, resumed: tuple | None = None) ->
     train_set, held_out = train_setup.train_digits(args)
     on_state = _state_saver(args, out, model, {"argv": args.argv, "init": init, "sittings": sittings})
     with StopSignals() as stop, _progress(config, len(train_set), state, ranks.is_main) as on_step:
-        result = train(model, train_set, config, on_step=lambda info: on_step(info) or stop.signum is not None,
-                       on_state=on_state, resume=state, device=device, amp=args.amp)  # fmt: skip
+        try:
+            result = train(model, train_set, config, on_step=lambda info: on_step(info) or stop.signum is not None,
+                           on_state=on_state, resume=state, device=device, amp=args.amp)  # fmt: skip
+        except PeerLost as err:  # one line, not gloo's traceback; rank 0 kept the last finished step's state
+            kept = f"; continue with: python -m denoiser resume {resume_path(out)}" if resume_path(out).exists() else ""
+            raise OSError(f"{err}{kept}") from None
         if not ranks.is_main:  # under torchrun, rank 0 alone measures, writes and reports
             return _exit_status(result, stop)
         psnr = curriculum_psnr(model, held_out, config.curriculum, device=device) if len(held_out) else {}
