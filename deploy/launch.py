@@ -26,10 +26,13 @@ def free_port() -> int:
 
 def server_command(port: int, warm: bool = True, script: str = "app.py") -> list[str]:
     """The app's server on 127.0.0.1:port: `python -m webapp.server` (ready only once warm), or with `warm=False`
-    a plain `streamlit run app.py` (cold until its first visitor; also how the app was served before); a
-    `script` other than app.py is served by `streamlit run` (a page to measure the app against, say)."""
-    warm = warm and script == "app.py"
-    entry = ["-m", "webapp.server"] if warm else ["-m", "streamlit", "run", script]
+    a plain `streamlit run app.py` (cold until its first visitor; also how the app was served before). A
+    `script` other than app.py (a page to measure the app against, say) is served the same way, unwarmed."""
+    entry = (
+        ["-m", "webapp.server", *([] if script == "app.py" else [script])]
+        if warm
+        else ["-m", "streamlit", "run", script]
+    )
     return [sys.executable, *entry, "--server.port", str(port), "--server.address", "127.0.0.1",
             "--server.headless", "true"]  # fmt: skip
 

@@ -64,3 +64,26 @@ def test_another_streamlit_version_is_named_in_the_log(monkeypatch, caplog):
     with caplog.at_level(logging.WARNING, logger="webapp.streamlit_patch"):
         assert streamlit_patch.apply()
     assert "9.9.9" in caplog.text and streamlit_patch.WRITTEN_FOR in caplog.text
+
+
+def test_a_server_started_by_webapp_server_polls_no_config_file(monkeypatch):
+    from streamlit.web import bootstrap
+
+    watched = []
+    monkeypatch.setattr(bootstrap, "_install_config_watchers", bootstrap._install_config_watchers)  # restored after
+    monkeypatch.setattr(bootstrap, "watch_file", lambda path, *args, **kwargs: watched.append(path))
+    bootstrap._install_config_watchers({})
+    assert watched  # Streamlit's own: every config.toml path, polled five times a second
+    watched.clear()
+    assert streamlit_patch.skip_config_watchers()
+    bootstrap._install_config_watchers({})
+    assert watched == []
+
+
+def test_without_the_config_watcher_hook_the_server_says_so_and_starts_as_streamlit_does(monkeypatch, caplog):
+    from streamlit.web import bootstrap
+
+    monkeypatch.delattr(bootstrap, "_install_config_watchers")
+    with caplog.at_level(logging.WARNING, logger="webapp.streamlit_patch"):
+        assert not streamlit_patch.skip_config_watchers()
+    assert "polled" in caplog.text

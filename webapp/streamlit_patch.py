@@ -14,6 +14,12 @@ What happens without it, written as a report upstream would read:
 `apply` wraps `AppSession.request_rerun` to do what is expected. It depends on a private method, so it
 checks that the hook it needs is there and says loudly in the server's log when it is not, or when
 Streamlit is not the version it was written against (then the failover test tells whether it holds).
+
+`skip_config_watchers`, applied by `webapp.server` before Streamlit's server starts, leaves out the
+polling of config.toml: Streamlit 1.67 re-reads and hashes every config.toml path (the project's,
+the user's, even one that does not exist) five times a second, whatever `server.fileWatcherType`
+says. An idle server spent ~9 ms of CPU a second on it (three quarters of its idle time), which a
+visitor's slider moves paid for too. A hosted server's configuration does not change while it runs.
 """
 
 from __future__ import annotations
@@ -60,3 +66,15 @@ def _whole_page_for_unknown_fragments(original):
 
     request_rerun.runs_whole_page = True
     return request_rerun
+
+
+def skip_config_watchers() -> bool:
+    """Have Streamlit's server start without polling its config files; False (logged) if the hook is gone."""
+    from streamlit.web import bootstrap
+
+    if not callable(getattr(bootstrap, "_install_config_watchers", None)):
+        LOG.warning("Streamlit %s has no bootstrap._install_config_watchers: its config files are polled as it "
+                    "does (patch written for %s)", streamlit.__version__, WRITTEN_FOR)  # fmt: skip
+        return False
+    bootstrap._install_config_watchers = lambda flag_options: None
+    return True
