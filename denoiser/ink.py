@@ -21,7 +21,7 @@ from PIL import Image
 from scipy import ndimage
 from skimage import segmentation
 
-from .preprocess import MIN_CONTRAST, _noise_sigma, ink_peak, strong_ink
+from .preprocess import MIN_CONTRAST, ImageError, _noise_sigma, ink_peak, strong_ink
 
 VOTE_GRID, VOTE = 64, 0.7  # the ink's side is voted by cells of 1/64 of the longer side that stray 0.7 as far as most
 GRAIN = 3  # ink stands this many times further from the page than the page's own grain
@@ -96,8 +96,7 @@ def _enlarge(cells: np.ndarray, cell: int, shape: tuple[int, int]) -> np.ndarray
 def find_ink(arr: np.ndarray) -> Ink:
     """The picture's ink: what stands out of the page's light by more than the noise, and by more than
     `GRAIN` times the page's own grain where it lies (so the texture of a desk or a carpet in view is no
-    ink); the peak level is taken again without the ink at the picture's edge (a table, a shadow, the
-    page's edge), or a dark border would set the thresholds above faint digits."""
+    ink), nor along a step of the light."""
     arr = arr.astype(np.float32)  # half the memory and time of float64 on a 12-megapixel photo
     cells, cell = _grid(arr, VOTE_GRID)
     low, below, middle, above, high = np.quantile(cells, [0.02, 0.16, 0.5, 0.84, 0.98], axis=-1)
@@ -112,9 +111,21 @@ def find_ink(arr: np.ndarray) -> Ink:
     # with every stroke); a desk's grain or a carpet widens both.
     grain = _enlarge(np.minimum(high - above, below - low), cell, arr.shape)
     aside = (ink_s <= GRAIN * grain) | _steps(light, light_cell, arr.shape)
+    core, peak = _strong_ink(ink_s, sigma, aside)
+    return Ink(ink, ink_s, core, max(0.25 * peak, 3 * sigma), SMOOTH, dark_ink)
+
+
+def _strong_ink(ink_s: np.ndarray, sigma: float, aside: np.ndarray) -> tuple[np.ndarray, float]:
+    """The strong ink and the ink's peak level, taken again without the ink at the picture's edge (a table,
+    a shadow, the page's edge), or a dark border would set the thresholds above faint digits. The ink at the
+    edge itself stays, for the digits written on a rule or a grid that runs off the picture; and the first
+    level stays if the edge's ink was all there was (squared paper, every digit on its grid)."""
     core, peak = strong_ink(ink_s, sigma, aside)
     at_edge = core & ~segmentation.clear_border(core)
-    if at_edge.any():  # the level without it; the ink itself stays, for the digits written on a rule
-        peak = ink_peak(ink_s, sigma, aside | ndimage.binary_dilation(at_edge, iterations=3))
+    if at_edge.any():
+        try:
+            peak = ink_peak(ink_s, sigma, aside | ndimage.binary_dilation(at_edge, iterations=3))
+        except ImageError:
+            return core, peak
         core, peak = strong_ink(ink_s, sigma, aside, peak)
-    return Ink(ink, ink_s, core, max(0.25 * peak, 3 * sigma), SMOOTH, dark_ink)
+    return core, peak
