@@ -31,8 +31,8 @@ RULE_BAND = 0.1  # heights: a rule is found, and taken out, this far above and b
 RULE_ACROSS = 1.5  # ...and of that, the ink less than this many times a rule's thickness across it
 GRID_BAND, GRID_RUN = 0.006, 1 / 3  # a grid's lines: thickened by 0.6% of the picture's side, a third of it long
 PIECE_OVERLAP = 0.5  # pieces of one digit: the narrower lies over the wider for at least this share of its width
-PIECE_GAP = 0.35  # ...side by side, or with at most this many heights between them and the smaller one under
-PIECE_SMALL = 0.6  # this many heights; and together at most
+PIECE_GAP = 0.35  # ...side by side, or with at most this many heights between them and the lower one under
+PIECE_SMALL = 0.6  # this many heights high; and together at most
 PIECE_TALL = 1.4  # this many heights tall (a digit of the next line is further)
 LINE_OVERLAP = 0.5  # neighbours in a line share at least this share of the lower one's height
 
@@ -102,16 +102,16 @@ def _merged_boxes(boxes: np.ndarray, group: np.ndarray) -> np.ndarray:
 
 def _one_digit(boxes: np.ndarray, height: float) -> np.ndarray:
     """Group index (N,) of the pieces: pieces that lie over one another (the narrower within the wider's
-    columns), no taller together than a digit, and side by side (an open 4, a broken 0) or the smaller one
-    small and close (a 5's flag, a 7's bar, a stroke cut by a rule), are one digit drawn in several strokes.
-    Two digits written one above the other are both large: they stay two."""
+    columns), no taller together than a digit, and side by side (an open 4) or one above the other, close,
+    the lower one low (a 5's flag, a 7's bar, the halves of a 0, a stroke cut by a rule), are one digit drawn
+    in several strokes. Two digits written one above the other are both a digit's height: they stay two."""
     h, w = _sides(boxes)
     top, left, bottom, right = (boxes[:, k] for k in range(4))
     across = np.minimum(right[:, None], right) - np.maximum(left[:, None], left)
     gap = np.maximum(top[:, None], top) - np.minimum(bottom[:, None], bottom)  # negative: rows overlap
     tall = np.maximum(bottom[:, None], bottom) - np.minimum(top[:, None], top)
-    smaller = np.minimum(np.maximum(h, w)[:, None], np.maximum(h, w))
-    close = (gap < 0) | ((gap <= PIECE_GAP * height) & (smaller <= PIECE_SMALL * height))
+    lower = np.minimum(h[:, None], h)
+    close = (gap < 0) | ((gap <= PIECE_GAP * height) & (lower <= PIECE_SMALL * height))
     joined = (across >= PIECE_OVERLAP * np.minimum(w[:, None], w)) & close & (tall <= PIECE_TALL * height)
     return _union(len(boxes), np.argwhere(np.triu(joined, 1)))
 

@@ -175,10 +175,11 @@ def _photograph(page: np.ndarray, height: int, rng: np.random.Generator, *, angl
 
 
 def photograph_lines(rows: list[list[Glyph]], height: int, rng: np.random.Generator, *, touching: int = 0,
-                     rules: str = "plain", **photo) -> bytes:  # fmt: skip
-    """Lines of glyphs about `height` px tall written one under another, on plain, "lined" or "squared" paper,
-    photographed (`photo`: `angle`, `table`, `low` light); `touching` pairs of each line touch."""
-    ink, baselines = _lines(rows, height, rng, touching=touching)
+                     rules: str = "plain", spacing: tuple[float, float] = (0.2, 0.6), **photo) -> bytes:  # fmt: skip
+    """Lines of glyphs about `height` px tall written one under another, `spacing` heights apart, on plain,
+    "lined" or "squared" paper, photographed (`photo`: `angle`, `table`, `low` light); `touching` pairs of
+    each line touch."""
+    ink, baselines = _lines(rows, height, rng, spacing=spacing, touching=touching)
     return _photograph(_paper(ink, baselines, height, rng, rules), height, rng, **photo)
 
 
