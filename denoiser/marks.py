@@ -176,21 +176,28 @@ def _without_grid(core: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return core & ~ruled_lines(core, band, GRID_RUN * min(core.shape), least=3)
 
 
-def find_marks(core: np.ndarray) -> Marks:
-    """The marks in a page's strong ink `core` (H, W) bool, in reading order; ImageError for too many."""
+def _ruled_out(core: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """The strong ink's pieces once grids and ruled lines are taken out (labels, boxes, areas), and the ink's height."""
     labels, boxes, areas = _pieces(core)
     if len(boxes) and (clean := _without_grid(core, boxes)) is not core:
         core = clean
         labels, boxes, areas = _pieces(core)
     if not len(boxes):
-        return Marks(labels, [], np.zeros((0, 4), int), [], 0.0, np.zeros(0))
+        return labels, boxes, areas, 0.0
     length, thinness = _thinness(boxes, areas)
     plain = thinness <= 2 * LINE_THIN  # ruled lines of any length left out of the height
     height = ink_height(boxes[plain], areas[plain]) if plain.any() else ink_height(boxes, areas)
     if ((length > LINE_LENGTH * height) & (thinness > LINE_THIN)).any():  # rules, maybe with digits written on them
-        core = core & ~ruled_lines(core, max(1, round(RULE_BAND * height)), LINE_LENGTH * height)
-        labels, boxes, areas = _pieces(core)
-    kept = np.flatnonzero(_kept(boxes, areas, core.shape, height))
+        labels, boxes, areas = _pieces(
+            core & ~ruled_lines(core, max(1, round(RULE_BAND * height)), LINE_LENGTH * height)
+        )
+    return labels, boxes, areas, height
+
+
+def find_marks(core: np.ndarray) -> Marks:
+    """The marks in a page's strong ink `core` (H, W) bool, in reading order; ImageError for too many."""
+    labels, boxes, areas, height = _ruled_out(core)
+    kept = np.flatnonzero(_kept(boxes, areas, core.shape, height)) if len(boxes) else np.zeros(0, int)
     if len(kept) > 4 * MAX_DIGITS:  # refused before comparing every pair of pieces
         raise ImageError(f"{len(kept):,} marks: crop closer to the digits.")
     if not len(kept):

@@ -1,13 +1,13 @@
 """Read a picture of many handwritten digits: a phone number, a row of thirty, a sheet of lines.
 
 `find_digits` decodes the picture larger than `preprocess.open_image` does for one digit (a long
-row of small digits would be a few pixels tall at 1024), takes the page's light out and finds the
-ink as `preprocess` does, sorts the ink into marks and lines (`marks`), and makes each mark an
-MNIST-style digit with `preprocess.mnist_digit`, the code that makes the digit of `image_to_mnist`.
-The shipped classifier reads them all in one batch. A mark much wider than the line's digits may be
-two that touch: it is cut at the columns of least ink, and the cut is kept when the classifier is
-surer of the pieces than of the whole. A mark the classifier is unsure of, or shaped like no digit
-(a dash), reads as "?".
+row of small digits would be a few pixels tall at 1024), finds the ink on the page (`ink`), sorts
+it into marks and lines (`marks`), and makes each mark an MNIST-style digit with
+`preprocess.mnist_digit`, the code that makes the digit of `image_to_mnist`. The shipped classifier
+reads them all in one batch. A mark wide for its line may be two digits that touch: it is also
+read cut in two or three at columns of little ink, and the likeliest reading is kept (the
+classifier's confidence, times how usual each digit's width is). A mark the classifier is unsure
+of, or shaped like no digit (a dash), reads as "?".
 """
 
 from __future__ import annotations
@@ -191,9 +191,8 @@ def _mark(found: Ink, marks: Marks, part: Part, reading: _Read, place: tuple[int
     digit = reading.digit
     if keep_noise:
         digit = torch.from_numpy(_digit(found, marks, part, keep_noise=True)[0]).float().unsqueeze(0)
-    return Mark(
-        reading.box, *place, digit, reading.label, reading.confidence, _is_digit(reading, marks.line_heights[part[0]])
-    )
+    is_digit = _is_digit(reading, marks.line_heights[part[0]])
+    return Mark(reading.box, *place, digit, reading.label, reading.confidence, is_digit)
 
 
 def _is_digit(reading: _Read, line_height: float) -> bool:
