@@ -144,7 +144,7 @@ def readme(results: dict) -> str:
         "",
         "## A 12-megapixel phone photo",
         "",
-        f"{big['pictures']} JPEGs of 4608 x 2592 pixels, each a row of 34-40 digits about 60-100 pixels tall: read "
+        f"{big['pictures']} JPEGs of 4608 x 2592 pixels, each a row of 34-40 digits (`sheets.big_photo`): read "
         f"in {big['median_seconds']:.2f} s (median), {big['max_seconds']:.2f} s at most, decoding included; "
         f"digit-string accuracy {big['accuracy']:.1%}, {big['exact']:.0%} read exactly.",
         *photo_section(results),
