@@ -25,9 +25,10 @@ from .preprocess import MIN_CONTRAST, ImageError, _noise_sigma, ink_peak, strong
 
 VOTE_GRID, VOTE = 64, 0.7  # the ink's side is voted by cells of 1/64 of the longer side that stray 0.7 as far as most
 GRAIN = 3  # ink stands this many times further from the page than the page's own grain
-STEP = 1.3  # neighbouring cells whose light differs by more than this factor: a step (an edge, a shadow)
+STEP = 0.1  # neighbouring cells whose light differs by more than this (of white): a step (an edge, a shadow)
 LIGHT_GRID = 128  # the page's light is measured in cells of 1/128 of the picture's longer side...
 LIGHT_CLOSING = 7  # ...and strokes up to 7 cells wide (5% of the side) are bridged
+MIN_CELL = 4  # pixels: a small picture's cells are no smaller (strokes cross several)
 SAMPLES = 256  # pixels of a cell enough for its median and percentiles
 SMOOTH = 1.0  # pixels: the least smoothing of the ink; a picture shrunk to READ_SIDE has little grain left
 
@@ -59,10 +60,10 @@ def _page_light(arr: np.ndarray, dark_ink: bool) -> tuple[np.ndarray, int]:
 
 def _steps(light: np.ndarray, cell: int, shape: tuple[int, int]) -> np.ndarray:
     """The pixels (H, W) bool beside a step of the light (the page's edge on a table, a shadow's edge): cells
-    whose neighbours' light differs by more than `STEP` times. Interpolated across the step, the light is
-    wrong by up to the step there, and the page's edge became a dashed line of marks."""
-    log = np.log(np.maximum(light, 1 / 255))
-    steps = ndimage.maximum_filter(log, 3) - ndimage.minimum_filter(log, 3) > np.log(STEP)
+    whose neighbours' light differs by more than `STEP`. Interpolated across the step, the light is wrong by
+    up to the step there, and the page's edge became a dashed line of marks. The difference, not the ratio:
+    the dim corner of a page under uneven light changes by a large ratio but a small step, and holds digits."""
+    steps = ndimage.maximum_filter(light, 3) - ndimage.minimum_filter(light, 3) > STEP
     return steps.repeat(cell, 0).repeat(cell, 1)[: shape[0], : shape[1]]
 
 
@@ -81,7 +82,7 @@ def _grid(arr: np.ndarray, grid: int) -> tuple[np.ndarray, int]:
     """The picture's pixels by cell of a grid `grid` cells along the longer side (rows, cols, pixels), the
     picture padded with its edge to whole cells; and the cell's side. A cell over `SAMPLES` pixels is
     sampled every other row and column: its median and percentiles barely move, at a quarter of the cost."""
-    cell = max(2, -(-max(arr.shape) // grid))
+    cell = max(MIN_CELL, -(-max(arr.shape) // grid))
     rows, cols = -(-arr.shape[0] // cell), -(-arr.shape[1] // cell)
     arr = np.pad(arr, ((0, rows * cell - arr.shape[0]), (0, cols * cell - arr.shape[1])), mode="edge")
     step = 2 if cell * cell > SAMPLES else 1
