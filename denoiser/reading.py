@@ -150,14 +150,12 @@ def _options(marks: Marks) -> list[list[list[Part]]]:
     """For each mark, the ways of reading it: as one digit and, for a mark wide for its line, cut into 2 or 3.
     The widest marks first, and no more than `MAX_PARTS` digits to make in all: a page of 200 marks is read
     in well under 2 s."""
-    widths = marks.boxes[:, 3] - marks.boxes[:, 1]
+    ratio = (marks.boxes[:, 3] - marks.boxes[:, 1]) / np.maximum(marks.line_heights, 1)  # width in line heights
     options = [[[(i, int(box[1]), int(box[3]))]] for i, box in enumerate(marks.boxes)]
     budget = MAX_PARTS - len(options)
-    for i in sorted(
-        np.flatnonzero(widths > WIDE * marks.line_heights), key=lambda i: -widths[i] / marks.line_heights[i]
-    ):
+    for i in sorted(np.flatnonzero(ratio > WIDE), key=lambda i: -ratio[i]):
         left, right = int(marks.boxes[i, 1]), int(marks.boxes[i, 3])
-        for parts in (2, 3) if widths[i] > 2 * WIDE * marks.line_heights[i] else (2,):
+        for parts in (2, 3) if ratio[i] > 2 * WIDE else (2,):
             for cuts in _cut_columns(marks, i, parts):
                 if budget < parts:
                     return options
