@@ -66,10 +66,10 @@ def _as_grey_array(grey: np.ndarray | Image.Image) -> np.ndarray:
     return arr / 255.0 if arr.max() > 1.0 else arr
 
 
-def _cells(arr: np.ndarray, grid: int = BACKGROUND_GRID) -> tuple[np.ndarray, tuple[int, int]]:
-    """Median of each cell of a grid `grid` cells along the longer side, and the padded shape."""
+def _cells(arr: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    """Median of each cell of a grid `BACKGROUND_GRID` cells along the longer side, and the padded shape."""
     h, w = arr.shape
-    cell = max(1, -(-max(h, w) // grid))
+    cell = max(1, -(-max(h, w) // BACKGROUND_GRID))
     rows, cols = -(-h // cell), -(-w // cell)
     padded = np.pad(arr, ((0, rows * cell - h), (0, cols * cell - w)), mode="edge")
     return np.median(padded.reshape(rows, cell, cols, cell).transpose(0, 2, 1, 3).reshape(rows, cols, -1), -1), (
@@ -113,7 +113,7 @@ def _noise_sigma(values: np.ndarray) -> float:
     return max(1.4826 * float(np.median(np.abs(values - np.median(values)))), 0.5 / 255)
 
 
-def _ink_map(arr: np.ndarray, base: float | None = None) -> tuple[np.ndarray, np.ndarray, bool, float]:
+def _ink_map(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool, float]:
     """Ink strength (page level = 0) unsmoothed and smoothed, whether the ink is dark, the smoothing's sigma.
 
     The ink is on the side of the page's level where the picture strays furthest beyond its
@@ -121,9 +121,9 @@ def _ink_map(arr: np.ndarray, base: float | None = None) -> tuple[np.ndarray, np
     smoothed more, and a digit that fills the picture needs a page level taken from the whole
     picture: of the two page estimates and three smoothing widths, the one where the ink stands
     out furthest from the noise is kept (wider smoothing lowers the noise faster than a
-    stroke's contrast, until it is as wide as the stroke). `base`: the least smoothing, if not one digit's.
+    stroke's contrast, until it is as wide as the stroke).
     """
-    base = base or _base_smooth(arr.shape)
+    base = _base_smooth(arr.shape)
     if max(arr.shape) > GRAINY_SIDE:  # little noise is left per pixel once shrunk to MAX_SIDE: one smoothing does
         best = _ink_side(arr - background(arr), base)
         if best[0] < CLEAR_CONTRAST:  # a faint digit, or one filling the picture: try the page as a plane too

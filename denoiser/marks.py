@@ -28,9 +28,11 @@ MIN_HEIGHT = 6  # pixels: pieces of ink lower than this are grain or specks, too
 LINE_LENGTH = 2.5  # a piece longer than this many heights and...
 LINE_THIN = 12  # ...this many times longer than thick is a ruled line (a "1" is 5-10 times)
 RULE_BAND = 0.1  # heights: a rule is found, and taken out, this far above and below its ink
-PIECE_OVERLAP = 0.5  # pieces of one digit: the narrower lies over the wider for at least this share of its width
-PIECE_GAP = 0.35  # ...side by side, or with at most this many heights between them and the smaller one under
-PIECE_SMALL = 0.6  # this many heights; and together at most
+RULE_ACROSS = 1.5  # ...and of that, the ink less than this many times a rule's thickness across it
+GRID_BAND, GRID_RUN = 0.006, 1 / 3  # a grid's lines: thickened by 0.6% of the picture's side, a third of it long
+PIECE_OVERLAP = 0.3  # pieces of one digit: the narrower lies over the wider for at least this share of its width
+PIECE_GAP = 0.35  # ...side by side, or with at most this many heights between them and the lower one under
+PIECE_SMALL = 0.6  # this many heights high; and together at most
 PIECE_TALL = 1.4  # this many heights tall (a digit of the next line is further)
 LINE_OVERLAP = 0.5  # neighbours in a line share at least this share of the lower one's height
 
@@ -100,16 +102,16 @@ def _merged_boxes(boxes: np.ndarray, group: np.ndarray) -> np.ndarray:
 
 def _one_digit(boxes: np.ndarray, height: float) -> np.ndarray:
     """Group index (N,) of the pieces: pieces that lie over one another (the narrower within the wider's
-    columns), no taller together than a digit, and side by side (an open 4, a broken 0) or the smaller one
-    small and close (a 5's flag, a 7's bar, a stroke cut by a rule), are one digit drawn in several strokes.
-    Two digits written one above the other are both large: they stay two."""
+    columns), no taller together than a digit, and side by side (an open 4) or one above the other, close,
+    the lower one low (a 5's flag, a 7's bar, the halves of a 0, a stroke cut by a rule), are one digit drawn
+    in several strokes. Two digits written one above the other are both a digit's height: they stay two."""
     h, w = _sides(boxes)
     top, left, bottom, right = (boxes[:, k] for k in range(4))
     across = np.minimum(right[:, None], right) - np.maximum(left[:, None], left)
     gap = np.maximum(top[:, None], top) - np.minimum(bottom[:, None], bottom)  # negative: rows overlap
     tall = np.maximum(bottom[:, None], bottom) - np.minimum(top[:, None], top)
-    smaller = np.minimum(np.maximum(h, w)[:, None], np.maximum(h, w))
-    close = (gap < 0) | ((gap <= PIECE_GAP * height) & (smaller <= PIECE_SMALL * height))
+    lower = np.minimum(h[:, None], h)
+    close = (gap < 0) | ((gap <= PIECE_GAP * height) & (lower <= PIECE_SMALL * height))
     joined = (across >= PIECE_OVERLAP * np.minimum(w[:, None], w)) & close & (tall <= PIECE_TALL * height)
     return _union(len(boxes), np.argwhere(np.triu(joined, 1)))
 
@@ -133,40 +135,69 @@ def _lines(boxes: np.ndarray) -> list[list[int]]:
     return [sorted(np.flatnonzero(line == k).tolist(), key=lambda i: left[i]) for k in order]
 
 
-def _long_runs(mask: np.ndarray, length: float) -> np.ndarray:
-    """The pixels (H, W) bool of `mask` in runs along a row at least `length` long."""
+def _run_lengths(mask: np.ndarray) -> np.ndarray:
+    """For each pixel (H, W) of `mask`, the length of the run along its row that it belongs to (0 off the mask)."""
     h, w = mask.shape
     edges = np.diff(np.pad(mask, ((0, 0), (1, 1))).astype(np.int8), axis=1)  # +1 where a run starts, -1 past its end
     starts, ends = np.argwhere(edges == 1), np.argwhere(edges == -1)  # both in row-major order: pairs
-    long = ends[:, 1] - starts[:, 1] >= length
-    steps = np.zeros((h, w + 1), np.int32)
-    np.add.at(steps, (starts[long, 0], starts[long, 1]), 1)
-    np.add.at(steps, (ends[long, 0], ends[long, 1]), -1)
-    return np.cumsum(steps, axis=1)[:, :w] > 0
+    lengths = ends[:, 1] - starts[:, 1]
+    steps = np.zeros((h, w + 1), np.int64)
+    np.add.at(steps, (starts[:, 0], starts[:, 1]), lengths)
+    np.add.at(steps, (ends[:, 0], ends[:, 1]), -lengths)
+    return np.cumsum(steps, axis=1)[:, :w]
 
 
-def ruled_lines(core: np.ndarray, height: float) -> np.ndarray:
-    """The ink of ruled lines (H, W) bool: runs along a row (or a column) longer than `LINE_LENGTH` heights once
-    the ink is thickened `RULE_BAND` heights across them. A rule up to ~4.5 degrees off level makes such runs
-    and a digit's stroke does not; the band a rule is taken out with is as wide, so a digit written across a
-    rule is cut in two pieces that `_one_digit` puts together again."""
-    band, length = 2 * max(1, round(RULE_BAND * height)) + 1, LINE_LENGTH * height
-    rows = _long_runs(ndimage.maximum_filter1d(core.view(np.uint8), band, axis=0).astype(bool), length)
-    columns = _long_runs(ndimage.maximum_filter1d(core.view(np.uint8), band, axis=1).astype(bool).T, length).T
-    return core & (rows | columns)
+def ruled_lines(core: np.ndarray, band: int, length: float, least: int = 1) -> np.ndarray:
+    """The ink of ruled lines (H, W) bool: runs along a row (or a column) at least `length` long once the ink is
+    thickened `band` pixels across them, in an orientation with at least `least` such lines. A rule a few
+    degrees off level makes such runs and a digit's stroke does not. Of a rule's run, only the ink that is
+    thin across it (`RULE_ACROSS`) is the rule's: a digit's stroke crossing the rule goes on beyond it, and
+    stays whole."""
+    ruled = np.zeros_like(core)
+    for axis in (0, 1):  # rules along rows, then along columns
+        flip = (lambda a: a) if axis == 0 else np.transpose
+        thick = ndimage.maximum_filter1d(flip(core).view(np.uint8), 2 * band + 1, axis=0).astype(bool)
+        runs = _run_lengths(thick) >= length
+        if ndimage.label(runs)[1] >= least:
+            across = _run_lengths(flip(core).T).T * runs  # the ink's runs across the rules, on them
+            thick = np.median(across[across > 0])  # a rule's own thickness: most of the ink on the rules is rule
+            ruled |= flip(runs & (across <= RULE_ACROSS * thick + 1))
+    return core & ruled
 
 
-def find_marks(core: np.ndarray) -> Marks:
-    """The marks in a page's strong ink `core` (H, W) bool, in reading order; ImageError for too many."""
+def _without_grid(core: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """The ink once a grid that holds the digits together is taken out: when a piece spans over half the
+    picture both ways (squared paper, a table's cells, rules joined by a margin line), its runs over a third
+    of the picture, if there are three or more of them (a digit filling the picture has one or two)."""
+    h, w = _sides(boxes)
+    if not ((h > core.shape[0] / 2) & (w > core.shape[1] / 2)).any():
+        return core
+    band = max(1, round(GRID_BAND * max(core.shape)))
+    return core & ~ruled_lines(core, band, GRID_RUN * min(core.shape), least=3)
+
+
+def _ruled_out(core: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """The strong ink's pieces once grids and ruled lines are taken out (labels, boxes, areas), and the ink's height."""
     labels, boxes, areas = _pieces(core)
+    if len(boxes) and (clean := _without_grid(core, boxes)) is not core:
+        core = clean
+        labels, boxes, areas = _pieces(core)
     if not len(boxes):
-        return Marks(labels, [], np.zeros((0, 4), int), [], 0.0, np.zeros(0))
+        return labels, boxes, areas, 0.0
     length, thinness = _thinness(boxes, areas)
     plain = thinness <= 2 * LINE_THIN  # ruled lines of any length left out of the height
     height = ink_height(boxes[plain], areas[plain]) if plain.any() else ink_height(boxes, areas)
     if ((length > LINE_LENGTH * height) & (thinness > LINE_THIN)).any():  # rules, maybe with digits written on them
-        labels, boxes, areas = _pieces(core & ~ruled_lines(core, height))
-    kept = np.flatnonzero(_kept(boxes, areas, core.shape, height))
+        labels, boxes, areas = _pieces(
+            core & ~ruled_lines(core, max(1, round(RULE_BAND * height)), LINE_LENGTH * height)
+        )
+    return labels, boxes, areas, height
+
+
+def find_marks(core: np.ndarray) -> Marks:
+    """The marks in a page's strong ink `core` (H, W) bool, in reading order; ImageError for too many."""
+    labels, boxes, areas, height = _ruled_out(core)
+    kept = np.flatnonzero(_kept(boxes, areas, core.shape, height)) if len(boxes) else np.zeros(0, int)
     if len(kept) > 4 * MAX_DIGITS:  # refused before comparing every pair of pieces
         raise ImageError(f"{len(kept):,} marks: crop closer to the digits.")
     if not len(kept):

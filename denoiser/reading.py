@@ -1,13 +1,13 @@
 """Read a picture of many handwritten digits: a phone number, a row of thirty, a sheet of lines.
 
 `find_digits` decodes the picture larger than `picture_io.open_image` does for one digit (a long
-row of small digits would be a few pixels tall at 1024), takes the page's light out and finds the
-ink as `digitize` does, sorts the ink into marks and lines (`marks`), and makes each mark an
-MNIST-style digit with `digitize.mnist_digit`, the code that makes the digit of `image_to_mnist`.
-The shipped classifier reads them all in one batch. A mark much wider than the line's digits may be
-two that touch: it is cut at the columns of least ink, and the cut is kept when the classifier is
-surer of the pieces than of the whole. A mark the classifier is unsure of, or shaped like no digit
-(a dash), reads as "?".
+row of small digits would be a few pixels tall at 1024), finds the ink on the page (`ink`), sorts
+it into marks and lines (`marks`), and makes each mark an MNIST-style digit with
+`digitize.mnist_digit`, the code that makes the digit of `image_to_mnist`. The shipped classifier
+reads them all in one batch. A mark wide for its line may be two digits that touch: it is also
+read cut in two or three at columns of little ink, and the likeliest reading is kept (the
+classifier's confidence, times how usual each digit's width is). A mark the classifier is unsure
+of, or shaped like no digit (a dash), reads as "?".
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ WIDEST = 1.6  # a mark wider than this many of its heights is no digit (a dash, 
 SHORTEST = 0.45  # ...nor one lower than this many of its line's heights (a small digit is more than half)
 WIDE = 1.0  # a mark wider than this many of its line's heights...
 CUTS = 3  # ...is tried cut into 2 (3 if twice as wide) digits, at this many columns of least ink for each cut
+MAX_PARTS = 300  # digits made and read at most (every mark, and the cut ones' parts)
 PART_TALL = 0.6  # heights: each digit a mark is cut into is at least this tall
 DIGIT_WIDTH = (0.8, 0.3)  # a digit's width in its line's heights: mean and spread (a 1 is 0.3, a 0 up to 1.2)
 
@@ -140,15 +141,21 @@ def _cut_columns(marks: Marks, index: int, parts: int) -> list[list[int]]:
 
 
 def _options(marks: Marks) -> list[list[list[Part]]]:
-    """For each mark, the ways of reading it: as one digit and, for a mark wide for its line, cut into 2 or 3."""
-    widths = marks.boxes[:, 3] - marks.boxes[:, 1]
+    """For each mark, the ways of reading it: as one digit and, for a mark wide for its line, cut into 2 or 3.
+    The widest marks first, and no more than `MAX_PARTS` digits to make in all: a page of 200 marks is read
+    in well under 2 s."""
+    ratio = (marks.boxes[:, 3] - marks.boxes[:, 1]) / np.maximum(marks.line_heights, 1)  # width in line heights
     options = [[[(i, int(box[1]), int(box[3]))]] for i, box in enumerate(marks.boxes)]
-    for i in np.flatnonzero(widths > WIDE * marks.line_heights):
+    budget = MAX_PARTS - len(options)
+    for i in sorted(np.flatnonzero(ratio > WIDE), key=lambda i: -ratio[i]):
         left, right = int(marks.boxes[i, 1]), int(marks.boxes[i, 3])
-        for parts in (2, 3) if widths[i] > 2 * WIDE * marks.line_heights[i] else (2,):
+        for parts in (2, 3) if ratio[i] > 2 * WIDE else (2,):
             for cuts in _cut_columns(marks, i, parts):
+                if budget < parts:
+                    return options
                 edges = [left, *map(int, cuts), right]
                 options[i].append([(i, a, b) for a, b in itertools.pairwise(edges)])
+                budget -= parts
     return options
 
 
@@ -185,9 +192,8 @@ def _mark(found: Ink, marks: Marks, part: Part, reading: _Read, place: tuple[int
     digit = reading.digit
     if keep_noise:
         digit = torch.from_numpy(_digit(found, marks, part, keep_noise=True)[0]).float().unsqueeze(0)
-    return Mark(
-        reading.box, *place, digit, reading.label, reading.confidence, _is_digit(reading, marks.line_heights[part[0]])
-    )
+    is_digit = _is_digit(reading, marks.line_heights[part[0]])
+    return Mark(reading.box, *place, digit, reading.label, reading.confidence, is_digit)
 
 
 def _is_digit(reading: _Read, line_height: float) -> bool:

@@ -2,7 +2,7 @@
 
 `photos` makes a picture of one digit; this module writes many on one page, as people photograph a
 phone number, a row of thirty digits or a keypad-like grid, so that `reading.find_digits` can be
-scored against what was written. Each digit is a test digit written in pen (`photos._strokes`), laid
+scored against what was written. Each digit is a test digit written in pen (`simulate._strokes`), laid
 out in lines with varied spacing and size, its bottom on a wavy baseline; then the page gets its
 tone, rules or squares, uneven light, a tilt, a table around it, lens blur, sensor noise and a JPEG
 encoding, all from `simulate`'s helpers. A letter written among the digits is read as "?".
@@ -37,30 +37,36 @@ def _cut(ink: np.ndarray, threshold: float = 0.05) -> np.ndarray:
 
 
 def _digit(pool: Digits, height: int, rng: np.random.Generator) -> Glyph:
-    """A random digit of the pool written about `height` pixels tall, slightly rotated."""
+    """A random digit of the pool written about `height` pixels tall."""
     i = int(rng.integers(len(pool)))
-    return _cut(_strokes(pool.images[i, 0].numpy(), height, rng, angle=6.0)), str(int(pool.labels[i]))
+    return written(pool.images[i, 0].numpy(), str(int(pool.labels[i])), height, rng)
 
 
-def _letter(height: int, rng: np.random.Generator) -> Glyph:
-    """A letter typeset `height` pixels tall (capital or small), in one of `LETTER_FONTS`."""
-    char = str(rng.choice(list(LETTERS)))
+def written(clean: np.ndarray, label: str, height: int, rng: np.random.Generator) -> Glyph:
+    """A 28x28 digit `clean` written in pen about `height` pixels tall, slightly rotated, and what it reads as."""
+    return _cut(_strokes(clean, height, rng, angle=6.0)), label
+
+
+def letter(height: int, rng: np.random.Generator, char: str | None = None) -> Glyph:
+    """A letter (`char`, or one of `LETTERS`) typeset `height` pixels tall (a small one less), in one of
+    `LETTER_FONTS`; it reads as "?"."""
+    char = char or str(rng.choice(list(LETTERS)))
     size = 3 * height
     img = Image.new("L", (size, size), 0)
     font = _font(str(rng.choice(LETTER_FONTS)), int(1.3 * height))
     ImageDraw.Draw(img).text((size // 2, size // 2), char, fill=255, font=font, anchor="mm")
     ink = _cut(np.asarray(img, np.float64) / 255.0)
-    tall = height if char.isupper() or char in "fhk" else int(0.7 * height)  # a small letter's x-height
+    tall = height if char.isupper() or char in "bdfhklt" else int(0.7 * height)  # a small letter's x-height
     wide = max(2, round(ink.shape[1] * tall / ink.shape[0]))
     return np.clip(transform.resize(ink, (tall, wide), order=1, anti_aliasing=True), 0, 1), NOT_A_DIGIT
 
 
-def _glyphs(pool: Digits, count: int, height: int, rng: np.random.Generator, letter: bool = False) -> list[Glyph]:
-    """`count` digits of one hand: sizes within 10% of `height`; with `letter`, one of them is a letter."""
+def _glyphs(pool: Digits, count: int, height: int, rng: np.random.Generator, a_letter: bool = False) -> list[Glyph]:
+    """`count` digits of one hand: sizes within 10% of `height`; with `a_letter`, one of them is a letter."""
     sizes = (height * rng.uniform(0.9, 1.1, count)).astype(int)
     glyphs = [_digit(pool, int(s), rng) for s in sizes]
-    if letter:
-        glyphs[int(rng.integers(count))] = _letter(height, rng)
+    if a_letter:
+        glyphs[int(rng.integers(count))] = letter(height, rng)
     return glyphs
 
 
@@ -141,9 +147,9 @@ def _paper(ink: np.ndarray, baselines: list[int], height: int, rng, rules: str =
     ink = np.pad(ink, ((margin[0], margin[1]), (margin[2], margin[3])))
     page = _page(ink.shape, rng, (0.7, 0.97))
     if rules != "plain":
-        tone = np.array([0.55, 0.65, 0.85]) * rng.uniform(0.6, 1.0)  # pale blue to grey-blue rules
+        tone = np.array([0.55, 0.65, 0.85]) * rng.uniform(0.45, 1.0)  # pale blue to a dark blue-grey that is ink
         cover = _rules(ink.shape, [b + margin[0] for b in baselines], height, rules == "squared", rng)
-        page = _write(page, cover * rng.uniform(0.3, 0.7), 0, 0, tone)
+        page = _write(page, cover * rng.uniform(0.3, 1.0), 0, 0, tone)
     return _write(page, ink, 0, 0, _ink_colour(rng))
 
 
@@ -168,14 +174,20 @@ def _photograph(page: np.ndarray, height: int, rng: np.random.Generator, *, angl
     return _encode(_camera(page, rng, rng.uniform(0.3, 1.0) * height / 60, rng.uniform(2, 7)), "JPEG", rng)
 
 
-def _sheet(pool: Digits, rng: np.random.Generator, counts: list[int], height: int, *, letter: bool = False,
-           touching: int = 0, rules: str = "plain", **photo) -> tuple[bytes, list[str]]:  # fmt: skip
-    """Lines of `counts` digits `height` px tall photographed; `photo` goes to `_photograph`."""
-    rows = [_glyphs(pool, n, height, rng) for n in counts]
-    if letter:
-        rows[0] = _glyphs(pool, counts[0], height, rng, letter=True)
-    ink, baselines = _lines(rows, height, rng, touching=touching)
-    return _photograph(_paper(ink, baselines, height, rng, rules), height, rng, **photo), _text(rows)
+def photograph_lines(rows: list[list[Glyph]], height: int, rng: np.random.Generator, *, touching: int = 0,
+                     rules: str = "plain", spacing: tuple[float, float] = (0.2, 0.6), **photo) -> bytes:  # fmt: skip
+    """Lines of glyphs about `height` px tall written one under another, `spacing` heights apart, on plain,
+    "lined" or "squared" paper, photographed (`photo`: `angle`, `table`, `low` light); `touching` pairs of
+    each line touch."""
+    ink, baselines = _lines(rows, height, rng, spacing=spacing, touching=touching)
+    return _photograph(_paper(ink, baselines, height, rng, rules), height, rng, **photo)
+
+
+def _sheet(pool: Digits, rng: np.random.Generator, counts: list[int], height: int, *, with_letter: bool = False,
+           **photo) -> tuple[bytes, list[str]]:  # fmt: skip
+    """Lines of `counts` random digits `height` px tall photographed, a letter in the first with `with_letter`."""
+    rows = [_glyphs(pool, n, height, rng, a_letter=with_letter and k == 0) for k, n in enumerate(counts)]
+    return photograph_lines(rows, height, rng, **photo), _text(rows)
 
 
 def _height(rng: np.random.Generator, low: int = 40, high: int = 110) -> int:
@@ -230,7 +242,7 @@ def touching(pool: Digits, rng: np.random.Generator) -> tuple[bytes, list[str]]:
 
 def a_letter(pool: Digits, rng: np.random.Generator) -> tuple[bytes, list[str]]:
     """A row of eight digits with a letter among them, read as "?"."""
-    return _sheet(pool, rng, [9], _height(rng), letter=True)
+    return _sheet(pool, rng, [9], _height(rng), with_letter=True)
 
 
 def phone_number(pool: Digits, rng: np.random.Generator) -> tuple[bytes, list[str]]:

@@ -1,0 +1,185 @@
+"""Reading every digit in a picture of many: order, lines, marks that are no digit, bad pictures, the noise kept.
+
+Every picture is made here (numpy and Pillow, or `denoiser.sheets` from test digits the classifier reads).
+"""
+
+from __future__ import annotations
+
+import io
+import time
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from denoiser import find_digits
+from denoiser.bench import realworld, sheets
+from denoiser.classifier import load_classifier, read
+from denoiser.digitize import ImageError, image_to_mnist
+
+HEIGHT = 60  # pixels: the digits' height in the pictures made here
+
+
+def encode(arr: np.ndarray, fmt: str = "PNG") -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(arr).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def sure(test_digits) -> dict[int, np.ndarray]:
+    """For each label 0-9, the first test digit the classifier reads right with confidence above 0.999."""
+    labels, confidence = read(load_classifier(), test_digits.images[:500])
+    good = (labels == test_digits.labels[:500]) & (confidence > 0.999)
+    return {d: test_digits.images[int(np.flatnonzero(good & (labels == d))[0]), 0].numpy() for d in range(10)}
+
+
+def glyphs(sure: dict[int, np.ndarray], text: str, seed: int) -> list[sheets.Glyph]:
+    rng = np.random.default_rng(seed)
+    return [sheets.written(sure[int(c)], c, HEIGHT, rng) for c in text]
+
+
+def photo(rows: list[list[sheets.Glyph]], seed: int = 0, **kwargs) -> bytes:
+    """The rows written with a clear gap between digits (a slanted digit leans into a close neighbour's box)."""
+    kwargs.setdefault("spacing", (0.4, 0.7))
+    return sheets.photograph_lines(rows, HEIGHT, np.random.default_rng(seed), **kwargs)
+
+
+def test_a_row_of_ten_digits_in_a_photo_reads_in_order(sure):
+    reading = find_digits(photo([glyphs(sure, "8150362947", 1)]))
+    assert reading.lines == ["8150362947"]
+    assert [m.position for m in reading.marks] == list(range(10))
+    assert all(m.is_digit and m.confidence > 0.5 for m in reading.marks)
+
+
+def test_lines_read_top_to_bottom_each_left_to_right(sure):
+    reading = find_digits(photo([glyphs(sure, "31415", 2), glyphs(sure, "2718", 3)]))
+    assert reading.lines == ["31415", "2718"]
+    assert [(m.line, m.position) for m in reading.marks][4:6] == [(0, 4), (1, 0)]
+
+
+def test_a_tilted_line_is_one_line(sure):
+    """Photographed 6 degrees off level, the row's ends are a digit's height apart: still one line."""
+    reading = find_digits(photo([glyphs(sure, "0123456789", 4)], angle=6.0))
+    assert reading.lines == ["0123456789"]
+
+
+def test_a_line_on_lined_paper_reads_without_the_rules(sure):
+    reading = find_digits(photo([glyphs(sure, "24680", 5), glyphs(sure, "13579", 6)], seed=3, rules="lined"))
+    assert reading.lines == ["24680", "13579"]
+
+
+def test_a_sheet_on_a_dark_table_reads_without_the_table(sure):
+    reading = find_digits(photo([glyphs(sure, "4207", 7), glyphs(sure, "9516", 8)], seed=4, table=True, angle=3.0))
+    assert reading.lines == ["4207", "9516"]
+
+
+def test_boxes_are_in_the_picture_around_each_digit(sure):
+    reading = find_digits(photo([glyphs(sure, "57", 9)]))
+    h, w = reading.picture.shape
+    page = np.median(reading.picture)
+    for mark in reading.marks:
+        top, left, bottom, right = mark.box
+        assert 0 <= top < bottom <= h and 0 <= left < right <= w
+        assert reading.picture[top:bottom, left:right].min() < page - 60  # the ink is inside
+    assert reading.marks[0].box[3] <= reading.marks[1].box[1]  # left to right, apart
+
+
+def test_a_dash_between_digits_is_not_a_digit(sure):
+    dash = (np.pad(np.ones((4, 28)), 2), "?")
+    reading = find_digits(photo([[*glyphs(sure, "12", 10), dash, *glyphs(sure, "34", 11)]]))
+    assert reading.lines == ["12?34"]
+    assert not reading.marks[2].is_digit
+
+
+def test_a_letter_the_classifier_is_unsure_of_is_not_a_digit(sure):
+    """A typeset X: the classifier's best guess (a 1) is far from sure. A letter it is sure of (an A read
+    as a 4) is read as that digit: see docs/reading."""
+    letter = sheets.letter(HEIGHT, np.random.default_rng(12), char="X")
+    reading = find_digits(photo([[*glyphs(sure, "90", 13), letter, *glyphs(sure, "6", 14)]]))
+    assert reading.lines == ["90?6"]
+
+
+def test_a_digit_in_two_strokes_that_do_not_touch_is_one_digit(sure):
+    """A 0 drawn as two arcs that do not meet (its top and its bottom half) is one mark, read as 0."""
+    zero, _ = sheets.written(sure[0], "0", HEIGHT, np.random.default_rng(15))
+    middle = zero.shape[0] // 2
+    zero[middle - 2 : middle + 2] = 0
+    reading = find_digits(photo([[*glyphs(sure, "3", 16), (zero, "0"), *glyphs(sure, "8", 17)]]))
+    assert reading.lines == ["308"]
+
+
+def test_two_touching_digits_are_read_as_two(sure):
+    reading = find_digits(photo([glyphs(sure, "2580", 18)], seed=5, touching=1))
+    assert len(reading.lines) == 1 and len(reading.lines[0]) == 4
+
+
+def test_a_digit_is_made_like_image_to_mnist_makes_it(sure):
+    """One digit alone: find_digits' digit is the one image_to_mnist makes, to within the ink's finding."""
+    data = photo([glyphs(sure, "5", 19)])
+    reading = find_digits(data)
+    assert reading.lines == ["5"] and reading.digits.shape == (1, 1, 28, 28)
+    assert realworld.aligned_psnr(reading.digits[0], image_to_mnist(data)) > 20
+
+
+def test_keep_noise_keeps_the_pictures_grain_and_reads_the_same(sure):
+    rng = np.random.default_rng(20)
+    page = np.full((140, 400), 170.0)
+    for k, d in enumerate((7, 3, 1)):
+        page[30:114, 20 + 120 * k : 104 + 120 * k] -= 150 * np.kron(sure[d], np.ones((3, 3)))
+    data = encode(np.clip(page + rng.normal(0, 30, page.shape), 0, 255).astype(np.uint8))
+    clean, as_is = find_digits(data), find_digits(data, keep_noise=True)
+    assert clean.lines == as_is.lines == ["731"]
+    assert [m.box for m in clean.marks] == [m.box for m in as_is.marks]
+    assert clean.digits[:, 0, :3].max() < 0.01  # the field's top rows, outside the 20x20 box: black
+    assert as_is.digits[:, 0, :3].std() > 0.02  # the picture's grain
+
+
+def specks(shape: tuple[int, int], count: int, side: int) -> bytes:
+    rng = np.random.default_rng(21)
+    page = np.full(shape, 255, np.uint8)
+    for y, x in zip(rng.integers(0, shape[0], count), rng.integers(0, shape[1], count), strict=True):
+        page[y : y + side, x : x + side] = 0
+    return encode(page)
+
+
+def marks_page(count: int) -> bytes:
+    """A page of `count` digit-sized marks (a 7 drawn in two strokes), 32 to a row."""
+    rows = -(-count // 32)
+    page = np.full((rows * 62 + 20, 32 * 62 + 20), 255, np.uint8)
+    for k in range(count):
+        y, x = (k // 32) * 62 + 10, (k % 32) * 62 + 10
+        page[y : y + 40, x + 15 : x + 20] = 0
+        page[y : y + 5, x + 5 : x + 30] = 0
+    return encode(page)
+
+
+@pytest.mark.parametrize(
+    ("data", "answer"),
+    [(encode(np.full((600, 800), 200, np.uint8)), []),  # a blank page
+     (encode(np.full((8, 20000), 255, np.uint8)), []),  # a strip shrunk to a line of pixels
+     (specks((1000, 1000), 5000, 3), "marks: crop closer"),
+     (marks_page(1000), "1,000 marks: crop closer to the digits"),
+     (encode(np.full((1, 20000), 255, np.uint8)), "too small")],
+    ids=["blank", "8x20000 strip", "5,000 specks", "1,000 marks", "1x20000 strip"],
+)  # fmt: skip
+def test_a_picture_of_no_digits_gives_an_empty_reading_or_a_clear_error_quickly(data, answer):
+    start = time.perf_counter()
+    if isinstance(answer, list):
+        assert find_digits(data).lines == answer
+    else:
+        with pytest.raises(ImageError, match=answer):
+            find_digits(data)
+    assert time.perf_counter() - start < 2
+
+
+def test_up_to_two_hundred_marks_are_read():
+    reading = find_digits(marks_page(200))
+    assert len(reading.marks) == 200 and len(reading.lines) == 7
+
+
+def test_a_reading_holds_its_digits_in_reading_order(sure):
+    reading = find_digits(photo([glyphs(sure, "64", 22)]))
+    assert torch.equal(reading.digits, torch.stack([m.digit for m in reading.marks]))
+    assert reading.digits.min() >= 0 and reading.digits.max() <= 1
