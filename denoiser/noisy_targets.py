@@ -28,23 +28,27 @@ from .noise import NoiseRange, curriculum_copies
 TARGETS = ("clean", "noisy", "noisy-clipped", "self")
 MASK_SHARE = 1 / 16  # pixels hidden per digit, as Noise2Self's 4x4 grid: more scores more, but hides more context
 
-# The losses that learn the clean digit from each kind's noisy targets, the default first. Unclipped gaussian
-# and speckle noise is symmetric, so mean (mse) and median (l1) are the clean value; Poisson noise is skewed, so
-# only its mean is. Salt-and-pepper moves a hit pixel to 0 or 1 at random: the mean is pulled to 0.5, but at
-# most half of the hits (the salt, or the pepper) lie on either side of the clean value, so it is the median.
-SOUND_LOSSES = {"gaussian": ("mse", "l1"), "speckle": ("mse", "l1"), "poisson": ("mse",), "salt_pepper": ("l1",)}
-WHY_NOT = {
-    "mse": "a hit pixel becomes 0 or 1 at random, so the mean of its noisy copies is pulled to 0.5",
+# The losses that learn the clean digit from each kind's noisy targets. Unclipped gaussian and speckle noise is
+# symmetric, so mean (mse, and bce: linear in the target, its minimiser is the mean target too) and median (l1) are
+# the clean value; Poisson noise is skewed, so only its mean is. Salt-and-pepper moves a hit pixel to 0 or 1 at
+# random: the mean is pulled to 0.5, but at most half of the hits (the salt, or the pepper) lie on either side of
+# the clean value, so it is the median.
+SOUND_LOSSES = {"gaussian": ("mse", "bce", "l1"), "speckle": ("mse", "bce", "l1"), "poisson": ("mse", "bce"),
+                "salt_pepper": ("l1",)}  # fmt: skip
+MEAN_PULLED = "a hit pixel becomes 0 or 1 at random, so the mean of its noisy copies is pulled to 0.5"
+WHY_NOT = {  # each loss is refused for one reason only: mse and bce for salt_pepper alone, l1 for poisson alone
+    "mse": MEAN_PULLED,
+    "bce": MEAN_PULLED,
     "l1": "poisson noise is skewed, so the median of a pixel's noisy copies is not its clean value",
-    "bce": "bce needs targets in [0, 1], and unclipped noise leaves that range",
     "psnr": "psnr weighs each digit by its own error, which the target's noise inflates unevenly",
 }
 
 
-def sound_loss(curriculum: tuple[NoiseRange, ...]) -> str | None:
-    """The loss that fits every noise kind of `curriculum` with noisy targets, or None if no one loss does."""
+def sound_loss(curriculum: tuple[NoiseRange, ...], preferred: str = "mse") -> str | None:
+    """`preferred` if it fits every noise kind of `curriculum` with noisy targets, else the loss that does (mse
+    before l1), or None if no one loss does."""
     kinds = {r.kind for r in curriculum}
-    fits = [loss for loss in ("mse", "l1") if all(loss in SOUND_LOSSES[kind] for kind in kinds)]
+    fits = [loss for loss in (preferred, "mse", "l1") if all(loss in SOUND_LOSSES[kind] for kind in kinds)]
     return fits[0] if fits else None
 
 
@@ -64,7 +68,6 @@ def check_targets(targets: object, loss: str, curriculum: tuple[NoiseRange, ...]
                          f"fits both poisson (mse) and salt_pepper (l1); train on them apart")  # fmt: skip
     for kind in sorted({r.kind for r in curriculum}):
         if loss not in SOUND_LOSSES[kind]:
-            # mse is refused for salt_pepper alone, l1 for poisson alone: the reason depends on the loss only
             raise ValueError(f"loss {loss!r} does not fit {kind} noise with targets {targets!r} ({WHY_NOT[loss]}); "
                              f"use the {fit} loss (--loss {fit})")  # fmt: skip
 

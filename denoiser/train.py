@@ -155,7 +155,10 @@ def _loss(
     if mask is not None:  # Noise2Self scores the hidden pixels only; the loss is then mse or l1 (`noisy_targets`)
         denoised, clean = denoised[mask], clean[mask]
     if name == "bce":
-        return F.binary_cross_entropy(denoised.clamp(1e-6, 1 - 1e-6), clean)
+        # Written out: F.binary_cross_entropy refuses targets outside [0, 1], which a noisy target's unclipped
+        # noise leaves; linear in the target, the loss still averages to the clean target's (`noisy_targets`).
+        p = denoised.clamp(1e-6, 1 - 1e-6)
+        return -(clean * p.log() + (1 - clean) * (1 - p).log()).mean()
     if name == "psnr":
         # The benchmark's figure is the mean of per-image PSNRs. Plain MSE lets the hard, noisy
         # digits dominate and leaves lightly noised ones barely touched; -PSNR per image weighs each

@@ -65,8 +65,9 @@ def retrain_config(spec: dict) -> TrainConfig:
     """The training settings of a retraining: one thread, bounded by `TRAIN_SECONDS`."""
     lr = 3e-3 if spec["scratch"] else 3e-4  # gentler when fine-tuning the shipped weights
     targets = spec.get("targets", "clean")
-    # Without clean targets the model's own loss may not fit the noise (`noisy_targets`): the one that does
-    loss = weights.REGISTRY[spec["arch"]].loss if targets == "clean" else sound_loss(spec["curriculum"])
+    # Without clean targets the model's own loss may not fit the noise (`noisy_targets`): then the one that does
+    loss = weights.REGISTRY[spec["arch"]].loss
+    loss = loss if targets == "clean" else sound_loss(spec["curriculum"], loss)
     return TrainConfig(epochs=spec["epochs"], batch_size=64, lr=lr, loss=loss, curriculum=spec["curriculum"],
                        threads=1, max_seconds=TRAIN_SECONDS, targets=targets)  # fmt: skip
 

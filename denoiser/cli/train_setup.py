@@ -30,7 +30,8 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
     if args.noise_range:
         curriculum = tuple(noise_range(*entry) for entry in args.noise_range)
     # Without clean targets the loss must fit the noise (`noisy_targets`); TrainConfig refuses one that does not.
-    loss = args.loss or (get_spec(args.model).loss if args.targets == "clean" else sound_loss(curriculum) or "mse")
+    own = get_spec(args.model).loss
+    loss = args.loss or (own if args.targets == "clean" else sound_loss(curriculum, own) or own)
     return TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, loss=loss, psnr_floor=args.psnr_floor,
         augment=args.augment, shift=args.shift, pictures=args.pictures, seed=args.seed,
