@@ -5,9 +5,9 @@ taking digits checks), `noise` (generators), `models` (pure torch nets), `weight
 checkpoint I/O), `baselines` (classical filters), `metrics` (MSE/PSNR/SSIM, noise estimates),
 `evaluate` (denoising a batch, and measuring methods), `methods` (each method by name), `classifier`
 (reads a digit), `digitize` (a picture -> the MNIST-style digit in it), `train` (the training
-routine) with `augment` (digits made to look cut from pictures), `device` (where a model runs),
-`distributed` (several processes under torchrun) and `runs` (a train run's lock, writability check
-and clean stop on a signal), and `cli` (`python -m denoiser`).
+routine) with `augment` (digits made to look cut from pictures) and `noisy_targets` (learning without
+clean digits), `device` (where a model runs), `distributed` (several processes under torchrun) and `runs`
+(a train run's lock, writability check and clean stop on a signal), and `cli` (`python -m denoiser`).
 
 `denoiser.bench` is the research bench (the benchmark, its report and targets, picture
 simulators and real-world measurement); the library never imports it, but for the command

@@ -65,7 +65,8 @@ def check_targets(targets: object, loss: str, curriculum: tuple[NoiseRange, ...]
     fit = sound_loss(curriculum)
     if fit is None:
         raise ValueError(f"curriculum: with targets {targets!r} one loss must fit all its noise kinds, and none "
-                         f"fits both poisson (mse) and salt_pepper (l1); train on them apart")  # fmt: skip
+                         "fits both poisson (mse) and salt_pepper (l1); train on them apart "
+                         "(--noise, --noise-range)")  # fmt: skip
     for kind in sorted({r.kind for r in curriculum}):
         if loss not in SOUND_LOSSES[kind]:
             raise ValueError(f"loss {loss!r} does not fit {kind} noise with targets {targets!r} ({WHY_NOT[loss]}); "
