@@ -84,6 +84,7 @@ def test_a_training_in_the_worker_reports_progress_and_returns_loadable_weights(
     name, _, meta = load_checkpoint(result["bytes"])
     assert name == "seed-ae" and meta["retrained_in"] == "app"
     assert torch.isfinite(torch.tensor([result["before"], result["after"]])).all()
+    assert result["shipped"] > result["before"] + 3  # from scratch, set beside the shipped seed-ae on the same digits
     pool.give_back(job)
     assert pool.take() is job  # the process is reused: no second start-up
 

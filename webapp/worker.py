@@ -261,9 +261,11 @@ def _run(request: dict, conn: Connection, digits) -> dict:
 
     train_set, held_out = data.split_holdout(digits, request["holdout"], seed=0)
     arch, curriculum = request["arch"], request["curriculum"]
-    model = weights.build_model(arch, seed=0) if request["scratch"] else _shipped_or_new(arch)
-    before = curriculum_psnr(model, held_out, curriculum)["psnr"]
-    shipped = _shipped_psnr(arch, held_out, curriculum) if request["scratch"] else before
+    shipped_model = _shipped(arch)  # also what a retraining from scratch is compared with
+    shipped = curriculum_psnr(shipped_model, held_out, curriculum)["psnr"] if shipped_model is not None else None
+    # Damaged or missing shipped weights: a retraining from scratch still works
+    model = weights.build_model(arch, seed=0) if request["scratch"] or shipped_model is None else shipped_model
+    before = shipped if model is shipped_model else curriculum_psnr(model, held_out, curriculum)["psnr"]
     losses, sent, cancelled = [], [0, time.monotonic()], [False]
 
     def on_step(info) -> bool:
@@ -286,24 +288,14 @@ def _run(request: dict, conn: Connection, digits) -> dict:
             "stopped_early": result.stopped_early, "cancelled": cancelled[0]}  # fmt: skip
 
 
-def _shipped_psnr(arch: str, held_out, curriculum) -> float | None:
-    """The shipped model's PSNR on the held-out digits, beside a model trained from scratch; None without it."""
-    from denoiser import weights
-    from denoiser.evaluate import curriculum_psnr
-
-    try:
-        return curriculum_psnr(weights.load_pretrained(arch), held_out, curriculum)["psnr"]
-    except weights.WeightsError:
-        return None
-
-
-def _shipped_or_new(arch: str):
+def _shipped(arch: str):
+    """The shipped model `arch`, or None if its weights are damaged or missing."""
     from denoiser import weights
 
     try:
         return weights.load_pretrained(arch)
-    except weights.WeightsError:  # damaged or missing weights: a retraining from scratch still works
-        return weights.build_model(arch, seed=0)
+    except weights.WeightsError:
+        return None
 
 
 def serve(conn: Connection) -> None:
