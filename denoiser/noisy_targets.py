@@ -31,8 +31,8 @@ MASK_SHARE = 1 / 16  # pixels hidden per digit, as Noise2Self's 4x4 grid: more s
 # The losses that learn the clean digit from each kind's noisy targets. Unclipped gaussian and speckle noise is
 # symmetric, so mean (mse, and bce: linear in the target, its minimiser is the mean target too) and median (l1) are
 # the clean value; Poisson noise is skewed, so only its mean is. Salt-and-pepper moves a hit pixel to 0 or 1 at
-# random: the mean is pulled to 0.5, but at most half of the hits (the salt, or the pepper) lie on either side of
-# the clean value, so it is the median.
+# random: the mean is pulled to 0.5, but a copy lies below the clean value at most half the time (pepper) and above
+# it at most half the time (salt), so the clean value is the median.
 SOUND_LOSSES = {"gaussian": ("mse", "bce", "l1"), "speckle": ("mse", "bce", "l1"), "poisson": ("mse", "bce"),
                 "salt_pepper": ("l1",)}  # fmt: skip
 MEAN_PULLED = "a hit pixel becomes 0 or 1 at random, so the mean of its noisy copies is pulled to 0.5"

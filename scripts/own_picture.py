@@ -1,13 +1,13 @@
 """A trial: does fine-tuning the shipped unet on one picture's own noise (Noise2Self) denoise that picture better?
 
-    python -m scripts.own_picture --data-root ../shared/mnist --count 40
+    python -m scripts.own_picture --data-root ../shared/mnist --count 30 --out docs/targets/own_picture.md
 
 Simulated small, dim, grainy scans (`denoiser.bench.simulate.dim_scan`) of test digits, each cut out as it is
 (`keep_noise=True`) as the app does with an upload. For each picture, a copy of the shipped unet is trained
 for a few seconds on that picture alone: a random 1/16 of its pixels hidden behind a neighbour, scored
-against their own values (`noisy_targets.blind_spot`). Prints the median PSNR against the source digit
-(after the best small shift, as docs/realworld measures) and the estimated noise, before and after, per
-setting. Nothing is written: the figures go into docs/targets/README.md with the command that made them.
+against their own values (`noisy_targets.blind_spot`). Writes a table into --out: the median PSNR against
+the source digit (after the best small shift, as docs/realworld measures) and the estimated noise, before
+and after, per setting; `python -m scripts.update_readme` puts it into docs/targets/README.md.
 """
 
 from __future__ import annotations
@@ -60,28 +60,35 @@ def fine_tune(model, picture: torch.Tensor, steps: int, lr: float, seed: int):
     return tuned.eval()
 
 
-def psnr_and_sigma(denoised: torch.Tensor, sources: torch.Tensor) -> str:
+def row(name: str, denoised: torch.Tensor, sources: torch.Tensor, seconds: float | None = None) -> str:
+    """A table row: the median PSNR against the sources and the median noise estimated in `denoised`."""
     psnr = statistics.median(realworld.aligned_psnr(d, s) for d, s in zip(denoised, sources, strict=True))
-    return f"PSNR {psnr:.2f} dB, noise sigma {statistics.median(noise_sigma(denoised)):.3f}"
+    time_taken = f"{seconds:.1f}" if seconds is not None else ""
+    return f"| {name} | {psnr:.2f} dB | {statistics.median(noise_sigma(denoised)):.3f} | {time_taken} |"
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data-root", type=Path, required=True)
-    p.add_argument("--count", type=int, default=40, help="test digits to make scans of")
+    p.add_argument("--count", type=int, default=30, help="test digits to make scans of")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, required=True, help="the markdown table to write")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     noisy, sources = scans(args.data_root, args.count, args.seed)
     unet = load_pretrained("unet")
-    print(f"{len(noisy)} scans; as they are: {psnr_and_sigma(noisy, sources)}")
-    print(f"shipped unet: {psnr_and_sigma(denoise_batch(unet, noisy), sources)}")
+    lines = [f"`python -m scripts.own_picture --data-root {args.data_root} --count {args.count}`, one thread:", "",
+             f"| the {len(noisy)} scans | PSNR | noise sigma (estimated) | seconds a picture |",
+             "| --- | ---: | ---: | ---: |", row("as they are", noisy, sources),
+             row("shipped unet", denoise_batch(unet, noisy), sources)]  # fmt: skip
     for steps, lr in SETTINGS:
         start = time.perf_counter()
         tuned = [denoise_batch(fine_tune(unet, x, steps, lr, args.seed), x[None])[0] for x in noisy]
         seconds = (time.perf_counter() - start) / len(noisy)
-        print(f"fine-tuned {steps} steps at lr {lr:g} ({seconds:.1f} s a picture): "
-              f"{psnr_and_sigma(torch.stack(tuned), sources)}")  # fmt: skip
+        lines.append(row(f"fine-tuned {steps} steps, lr {lr:g}", torch.stack(tuned), sources, seconds))
+        print(lines[-1])
+    args.out.write_text("\n".join(lines) + "\n")
+    print(f"wrote {args.out}")
     return 0
 
 
