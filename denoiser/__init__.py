@@ -4,13 +4,13 @@ The library. Modules, one per role: `data` (digits), `checks` (the input contrac
 taking digits checks), `noise` (generators), `models` (pure torch nets), `weights` (registry and
 checkpoint I/O), `baselines` (classical filters), `metrics` (MSE/PSNR/SSIM, noise estimates),
 `evaluate` (denoising a batch, and measuring methods), `methods` (each method by name), `classifier`
-(reads a digit), `picture_io` (pictures decoded safely, digits encoded), `digitize` (a picture -> the MNIST-style digit
-in it), `train` (the training
-routine) with `augment` (digits made to look cut from pictures), `device` (where a model runs),
-`distributed` (several processes under torchrun) and `runs` (a train run's lock, writability check
-and clean stop on a signal), `reading` (every digit in a picture of many, in lines: `find_digits`)
-with `ink` (where the ink is on a page) and `marks` (which ink is a digit, in which line), and `cli`
-(`python -m denoiser`).
+(reads a digit), `picture_io` (pictures decoded safely, digits encoded), `digitize` (a picture -> the
+MNIST-style digit in it), `train` (the training routine) with `augment` (digits made to look cut from
+pictures) and `noisy_targets` (learning without clean digits), `device` (where a model runs),
+`distributed` (several processes under torchrun) and `runs` (a train run's lock, writability and room
+checks and clean stop on a signal), `reading` (every digit in a picture of many, in lines:
+`find_digits`) with `ink` (where the ink is on a page) and `marks` (which ink is a digit, in which
+line), and `cli` (`python -m denoiser`).
 
 `denoiser.bench` is the research bench (the benchmark, its report and targets, picture
 simulators and real-world measurement); the library never imports it, but for the command

@@ -72,18 +72,22 @@ def add_noise(
 
 def _apply(clean: torch.Tensor, kind: str, levels: torch.Tensor, g: torch.Generator | None) -> torch.Tensor:
     """Apply one noise kind; `levels` broadcasts against `clean` (a scalar or one per image)."""
+    return _unclipped(clean, kind, levels, g).clamp(0, 1)
+
+
+def _unclipped(clean: torch.Tensor, kind: str, levels: torch.Tensor, g: torch.Generator | None) -> torch.Tensor:
+    """One noise kind before the clip to [0, 1]: for every kind but salt_pepper, noise of mean zero."""
     if kind == "gaussian":
         noise = torch.randn(clean.shape, generator=g, dtype=clean.dtype)
-        return (clean + levels * noise).clamp(0, 1)
+        return clean + levels * noise
     if kind == "speckle":
         noise = torch.randn(clean.shape, generator=g, dtype=clean.dtype)
-        return (clean + levels * clean * noise).clamp(0, 1)
+        return clean + levels * clean * noise
     if kind == "poisson":
         # peak = 1 / level^2; a zero level means infinitely many photons, i.e. no noise.
         peak = 1.0 / levels.clamp_min(1e-6) ** 2
         counts = torch.poisson((clean * peak).to(torch.float64), generator=g).to(clean.dtype)
-        noisy = (counts / peak).clamp(0, 1)
-        return torch.where(levels > 0, noisy, clean)
+        return torch.where(levels > 0, counts / peak, clean)
     # salt_pepper: one uniform draw picks the pixels, a second picks salt or pepper.
     hit = torch.rand(clean.shape, generator=g) < levels
     salt = torch.rand(clean.shape, generator=g) < 0.5
@@ -123,16 +127,29 @@ def add_curriculum_noise(
 ) -> torch.Tensor:
     """Noise a batch (N, 1, H, W): each image gets a kind drawn from `curriculum` and a level uniform in its range."""
     clean, restore = as_batch(clean, "clean")
+    return restore(curriculum_copies(clean, curriculum, generator, copies=1)[0].clamp(0, 1))
+
+
+def curriculum_copies(
+    clean: torch.Tensor,
+    curriculum: tuple[NoiseRange, ...] | list[NoiseRange],
+    generator: torch.Generator | None,
+    copies: int,
+) -> list[torch.Tensor]:
+    """`copies` noisy versions of a batch (N, 1, H, W), *unclipped*: each image's kind and level are drawn once
+    from `curriculum`, its noise afresh for every copy. Unclipped, every kind but salt_pepper is zero-mean
+    noise around the clean digit, which Noise2Noise needs of its targets (see `noisy_targets`)."""
     if not curriculum:
         raise ValueError("curriculum must name at least one NoiseRange")
     n = clean.shape[0]
     which = torch.randint(len(curriculum), (n,), generator=generator)
     u = torch.rand(n, generator=generator, dtype=clean.dtype)
-    noisy = clean.clone()
+    out = [clean.clone() for _ in range(copies)]
     for i, spec in enumerate(curriculum):
         idx = (which == i).nonzero(as_tuple=True)[0]
         if len(idx) == 0:
             continue
         levels = (spec.low + (spec.high - spec.low) * u[idx]).view(-1, 1, 1, 1)
-        noisy[idx] = _apply(clean[idx], spec.kind, levels, generator)
-    return restore(noisy)
+        for noisy in out:
+            noisy[idx] = _unclipped(clean[idx], spec.kind, levels, generator)
+    return out

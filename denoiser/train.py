@@ -1,9 +1,10 @@
 """The training routine: Adam, fresh seeded noise every batch, an optional per-step callback.
 
 Nothing here knows about a UI (minGPT `trainer.py`): the command line hangs a tqdm bar on
-`on_step`, the app a progress bar and a live loss chart. The model always learns to map
-noisy -> clean; the tutorials' mistake of training a model to reproduce its noisy input
-cannot happen here because the target is always the clean batch. It runs on any torch device
+`on_step`, the app a progress bar and a live loss chart. By default the model learns to map
+noisy -> clean; without clean digits (`targets`, see `noisy_targets`) it learns from a second noisy copy
+or from the noisy digit itself behind a blind spot, never by copying its own noisy input (the
+tutorials' mistake, which teaches the identity). It runs on any torch device
 (`device`), and under torchrun as one of several processes that share every batch (`distributed`).
 """
 
@@ -24,6 +25,7 @@ from .data import Digits
 from .device import Precision, model_device, resolve_device, to_cpu
 from .distributed import PeerLost, Ranks, current
 from .noise import BLIND_CURRICULUM, NoiseRange, add_curriculum_noise, check_seed
+from .noisy_targets import check_targets, training_batch
 
 LOSSES = ("bce", "mse", "l1", "psnr")
 MAX_SHIFT = 4  # MNIST digits sit in a 20x20 box centred in 28x28: 4 px shifts keep the ink inside
@@ -53,6 +55,10 @@ class TrainConfig:
     seed: int = 0  # seeds the shuffling, augmentation, noise and the weights' initialisation
     threads: int = 2  # torch CPU threads; 0 leaves torch's default
     max_seconds: float = 0.0  # stop after this wall time; 0 means no limit
+    # What the model learns to give back (`noisy_targets`): "clean" digits; without them, "noisy" (a second
+    # noisy copy: Noise2Noise), "self" (the noisy digit behind a blind spot: Noise2Self), or "noisy-clipped"
+    # (Noise2Noise's trap). Without clean targets, `loss` must fit the noise: mse, or l1 for salt_pepper.
+    targets: str = "clean"
 
     def __post_init__(self) -> None:
         self.curriculum = tuple(NoiseRange(**c) if isinstance(c, dict) else c for c in self.curriculum)
@@ -79,6 +85,7 @@ class TrainConfig:
             )
         if not (isinstance(self.max_seconds, (int, float)) and self.max_seconds >= 0):
             raise ValueError(f"max_seconds must be >= 0; got {self.max_seconds!r}")
+        check_targets(self.targets, self.loss, self.curriculum, self.pictures)
 
     def to_dict(self) -> dict:
         """Plain types only, so it can be stored in a weights_only checkpoint."""
@@ -143,10 +150,15 @@ def shift_digits(clean: torch.Tensor, max_shift: int, g: torch.Generator) -> tor
 
 
 def _loss(
-    name: str, denoised: torch.Tensor, clean: torch.Tensor, psnr_floor: float = TrainConfig.psnr_floor
+    name: str, denoised: torch.Tensor, clean: torch.Tensor, psnr_floor: float = TrainConfig.psnr_floor, mask=None
 ) -> torch.Tensor:
+    if mask is not None:  # Noise2Self scores the hidden pixels only; the loss is then mse or l1 (`noisy_targets`)
+        denoised, clean = denoised[mask], clean[mask]
     if name == "bce":
-        return F.binary_cross_entropy(denoised.clamp(1e-6, 1 - 1e-6), clean)
+        # Written out: F.binary_cross_entropy refuses targets outside [0, 1], which a noisy target's unclipped
+        # noise leaves; linear in the target, the loss still averages to the clean target's (`noisy_targets`).
+        p = denoised.clamp(1e-6, 1 - 1e-6)
+        return -(clean * p.log() + (1 - clean) * (1 - p).log()).mean()
     if name == "psnr":
         # The benchmark's figure is the mean of per-image PSNRs. Plain MSE lets the hard, noisy
         # digits dominate and leaves lightly noised ones barely touched; -PSNR per image weighs each
@@ -157,21 +169,30 @@ def _loss(
     return F.mse_loss(denoised, clean) if name == "mse" else F.l1_loss(denoised, clean)
 
 
-def _step(model, optimizer, schedule, clean: torch.Tensor, config: TrainConfig, g: torch.Generator, run) -> float:
-    """One optimisation step on a global clean batch: augment, add fresh noise, fit noisy -> clean on this
-    process's share of it (all of it in one process); returns the whole batch's mean loss."""
+def _batch(clean: torch.Tensor, config: TrainConfig, g: torch.Generator) -> tuple:
+    """(input, target, mask or None) of a step on a clean batch: augmented, then noised as `config` says."""
     if config.augment:
         clean = augment(clean, g)
     clean = shift_digits(clean, config.shift, g)
+    if config.targets != "clean":
+        return training_batch(clean, config.curriculum, config.targets, g)
     if config.pictures:
         clean, noisy = training_pair(clean, config.curriculum, config.pictures, g)
     else:
         noisy = add_curriculum_noise(clean, config.curriculum, g)
+    return noisy, clean, None
+
+
+def _step(model, optimizer, schedule, clean: torch.Tensor, config: TrainConfig, g: torch.Generator, run) -> float:
+    """One optimisation step on a global clean batch: augment, noise, fit input -> target (see `_batch`) on this
+    process's share of it (all of it in one process); returns the whole batch's mean loss."""
+    noisy, target, mask = _batch(clean, config, g)
     part, weight = run.ranks.share(len(clean))
-    clean, noisy = clean[part].to(run.device), noisy[part].to(run.device)
+    noisy, target = noisy[part].to(run.device), target[part].to(run.device)
+    mask = mask[part].to(run.device) if mask is not None else None
     with run.precision.autocast():
         denoised = model(noisy)
-    loss = _loss(config.loss, denoised.float(), clean, config.psnr_floor)
+    loss = _loss(config.loss, denoised.float(), target, config.psnr_floor, mask)
     optimizer.zero_grad(set_to_none=True)
     run.precision.backward_and_step(loss if weight == 1 else loss * weight, optimizer)
     if schedule:
@@ -198,7 +219,8 @@ def train(
     device: str | torch.device | None = None,
     amp: bool = False,
 ) -> TrainResult:
-    """Train `model` in place to map noisy -> clean digits; `on_step` may return True to stop early.
+    """Train `model` in place to denoise digits (from clean or noisy targets: `config.targets`); `on_step` may
+    return True to stop early.
 
     `on_state` receives the run's state (see `_state`) after every epoch and when the run stops
     early; passing it back as `resume`, with the model's weights from that moment, continues the

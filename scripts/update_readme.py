@@ -23,6 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGES = {  # docs page -> its generated sections: marker name -> (generated markdown, figure shown under it or None)
     "docs/benchmark/README.md": {"benchmark": ("docs/benchmark/results.md", "docs/benchmark/psnr_vs_level.png")},
     "docs/speed/README.md": {"speed": ("docs/speed/results.md", None)},
+    "docs/targets/README.md": {
+        "targets": ("docs/targets/results.md", None),
+        "own-picture": ("docs/targets/own_picture.md", None),
+    },
     "docs/load/README.md": {
         "page-cost": ("docs/load/page_cost.md", None),
         "load": ("docs/load/results.md", None),

@@ -243,6 +243,32 @@ def test_retrain_changes_session_model_not_weights(at):
         assert any(not torch.equal(v, retrained[k]) for k, v in shipped.items())
 
 
+def test_retrain_learns_from_each_of_the_three_choices_and_compares_with_clean_digits(at):
+    """The tab offers clean digits, two noisy copies and the noisy digits alone; a tiny run of each finishes with
+    weights that record what they learned from, and a run without clean digits is set beside the same on clean."""
+    open_tab(at, "Retrain")
+    choices = {"clean digits": "clean", "two noisy copies": "noisy", "the noisy digits alone": "self"}
+    assert at.radio(key="retrain_targets").options == list(choices)
+    at.select_slider(key="retrain_digits").set_value(64)
+    at.number_input(key="retrain_epochs").set_value(1)
+    for choice, targets in choices.items():
+        at.radio(key="retrain_targets").set_value(choice)
+        at.button(key="retrain").click().run(timeout=180)
+        assert not at.exception
+        assert any(f"learned from {choice}" in s.value for s in at.success)
+        assert load_checkpoint(at.session_state["retrained"]["bytes"])[2]["train"]["targets"] == targets
+    assert any(m.value.startswith("The same run from clean digits: ") for m in at.markdown)
+
+
+def test_retrain_refuses_noise_no_one_loss_can_learn_without_clean_digits(at):
+    """Poisson and salt-and-pepper together need two losses: without clean digits the tab says so, no run starts."""
+    open_tab(at, "Retrain")
+    at.multiselect(key="retrain_kinds").set_value(["poisson", "salt_pepper"])
+    at.radio(key="retrain_targets").set_value("two noisy copies").run()
+    assert any("train on one of them at a time" in w.value for w in at.warning)
+    assert at.button(key="retrain").disabled
+
+
 def test_revert_goes_back_to_shipped(at):
     """After a retraining, "Back to the shipped weights" removes the session's model."""
     open_tab(at, "Retrain")

@@ -66,6 +66,8 @@ def test_json_holds_every_cell_timing_and_classifier(bench_out):
     targets = report["targets"]
     assert len(targets) == 4 and targets[0]["measured"].endswith(" dB") and targets[2]["met"] is None
     assert "### Targets" in (bench_out / "results.md").read_text()
+    assert report["trained_on"] == {"unet": "clean", "seed-ae": "clean"}  # how each measured model learned
+    assert "Models learned: `unet` from clean targets" in (bench_out / "results.md").read_text()
 
 
 def test_same_seed_gives_the_same_numbers(test_digits, bench_out):
@@ -109,8 +111,9 @@ def test_only_finished_specialists_of_the_shipped_size_and_recipe_count(tmp_path
     would make the blind model look closer to (or further from) its specialists than it is."""
     small = {"widths": (4, 8, 16), "mid_blocks": 0}
     recipe = {"steps": 10, "init_chain": [{"steps": 20}]}
-    save_checkpoint(tmp_path / "unet.pt", "unet", build_model("unet", small, seed=0),
-                    {**recipe, "train": TrainConfig(epochs=2, threads=2).to_dict()})  # fmt: skip
+    shipped = TrainConfig(epochs=2, threads=2).to_dict()
+    del shipped["targets"]  # as the shipped weights' meta: written before targets existed, from clean ones
+    save_checkpoint(tmp_path / "unet.pt", "unet", build_model("unet", small, seed=0), {**recipe, "train": shipped})
     write_manifest(tmp_path)
     folder, gaussian = tmp_path / "specialists", (NoiseRange("gaussian", 0.5, 0.5),)
 
@@ -124,12 +127,15 @@ def test_only_finished_specialists_of_the_shipped_size_and_recipe_count(tmp_path
     specialist("c-wider.pt", {"widths": (8, 8, 16), "mid_blocks": 0})
     specialist("d-shorter.pt", init_chain=[{"steps": 5}])
     specialist("e-other-lr.pt", train={"lr": 5e-4})
+    specialist("f-noisy-targets.pt", train={"targets": "noisy"})
     rows = {row["file"].split("/")[-1]: row for row in run_specialists(folder, _few_digits(), 0, tmp_path, print)}
     assert "gap_db" in rows["a-same.pt"] and "error" not in rows["a-same.pt"]
+    assert rows["a-same.pt"]["targets"] == "clean"
     assert "python -m denoiser resume" in rows["b-unfinished.pt"]["error"]
     assert "not the same size" in rows["c-wider.pt"]["error"]
     assert "stages of [5, 10] steps, the shipped unet in [20, 10]" in rows["d-shorter.pt"]["error"]
     assert rows["e-other-lr.pt"]["error"].endswith("other settings than the shipped unet: lr")
+    assert rows["f-noisy-targets.pt"]["error"].endswith("other settings than the shipped unet: targets")
 
 
 def test_specialist_cell_prefers_the_stored_curriculum(tmp_path):

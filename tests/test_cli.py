@@ -14,7 +14,7 @@ from denoiser.metrics import mean_metrics
 from denoiser.picture_io import load_png_as_is, tensor_to_png
 from denoiser.weights import WEIGHTS_DIR, load_checkpoint
 
-EVAL_KEYS = {"model", "weights", "split", "noise", "level", "n", "seconds"}
+EVAL_KEYS = {"model", "weights", "targets", "split", "noise", "level", "n", "seconds"}
 EVAL_KEYS |= {f"{prefix}{metric}" for prefix in ("", "noisy_") for metric in ("mse", "psnr", "ssim")}
 
 
@@ -31,7 +31,7 @@ def test_evaluate_json_prints_one_object_with_the_documented_keys(data_root):
     result = json.loads(done.stdout)
     assert set(result) == EVAL_KEYS
     assert result["n"] == 20 and result["model"] == "seed-ae" and result["noise"] == "gaussian"
-    assert result["weights"] == str(WEIGHTS_DIR / "seed-ae.pt")
+    assert result["weights"] == str(WEIGHTS_DIR / "seed-ae.pt") and result["targets"] == "clean"
     assert result["psnr"] > result["noisy_psnr"] + 5
 
 
@@ -184,6 +184,40 @@ def test_resume_refuses_a_plain_checkpoint_and_a_moved_state(data_root, tmp_path
     assert refused.returncode == 2 and f"written for --out {out}" in refused.stderr
     missing = run_cli("resume", str(tmp_path / "nothing.resume"))
     assert missing.returncode == 1 and "does not exist" in missing.stderr
+
+
+def test_train_without_clean_targets_records_them_and_evaluate_reports_them(data_root, tmp_path, capsys):
+    """--targets noisy trains with the loss that fits the noise (mse, not the unet's psnr), the checkpoint says
+    how it was trained, and evaluate reports it beside the figures."""
+    out = tmp_path / "n2n.pt"
+    args = ["train", "--model", "unet", "--widths", "4", "8", "16", "--data-root", str(data_root), "--epochs", "1",
+            "--limit", "40", "--holdout", "8", "--batch-size", "16", "--noise", "gaussian", "--level", "0.5",
+            "--targets", "noisy", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    train = load_checkpoint(out)[2]["train"]
+    assert train["targets"] == "noisy" and train["loss"] == "mse"
+    capsys.readouterr()
+    evaluate = ["evaluate", "--model", "unet", "--data-root", str(data_root), "--noise", "gaussian", "--level", "0.5",
+                "--limit", "4"]  # fmt: skip
+    assert main([*evaluate, "--weights", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["targets"] == "noisy"
+    assert main([*evaluate, "--weights", str(out)]) == 0
+    assert "learned from noisy targets" in capsys.readouterr().out
+    assert main([*evaluate, "--model", "median", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["targets"] is None  # a filter learned nothing
+
+
+@pytest.mark.slow
+def test_an_unsound_loss_for_noisy_targets_exits_2_with_one_line_saying_what_to_use(data_root, tmp_path):
+    done = run_cli("train", "--model", "unet", "--data-root", str(data_root), "--targets", "noisy", "--noise",
+                   "salt_pepper", "--level", "0.2", "--loss", "mse", "--out", str(tmp_path / "sp.pt"))  # fmt: skip
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "loss 'mse' does not fit salt_pepper noise" in done.stderr and "--loss l1" in done.stderr
+    blind = run_cli("train", "--model", "unet", "--data-root", str(data_root), "--targets", "self",
+                    "--out", str(tmp_path / "blind.pt"))  # fmt: skip
+    assert blind.returncode == 2 and len(blind.stderr.strip().splitlines()) == 1, blind.stderr
+    assert "none fits both poisson (mse) and salt_pepper (l1)" in blind.stderr
+    assert not list(tmp_path.glob("*.pt"))
 
 
 def test_denoise_writes_a_28x28_png(tmp_path, test_digits):

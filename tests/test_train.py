@@ -30,6 +30,22 @@ def test_two_epoch_dry_run_gives_finite_falling_loss(train_digits):
     assert not model.training
 
 
+@pytest.mark.parametrize("targets", ["noisy", "self"])
+def test_a_dry_run_without_clean_targets_gives_a_finite_falling_loss_and_other_weights(train_digits, targets):
+    """Noise2Noise and Noise2Self train, and really on other targets than the clean digits."""
+
+    def run(targets: str):
+        model = build_model("unet", {"widths": (8, 16, 32), "mid_blocks": 0}, seed=0)
+        config = TrainConfig(**TINY, curriculum=(NoiseRange("gaussian", 0.3, 0.3),), targets=targets)
+        return model, train(model, _few(train_digits), config)
+
+    model, result = run(targets)
+    assert all(math.isfinite(v) for v in result.epoch_losses)
+    assert result.epoch_losses[1] < result.epoch_losses[0]
+    clean_model, _ = run("clean")
+    assert any(not torch.equal(a, b) for a, b in zip(model.parameters(), clean_model.parameters(), strict=True))
+
+
 def test_seed_ae_trains_with_binary_cross_entropy(train_digits):
     model = build_model("seed-ae", seed=0)
     config = TrainConfig(**TINY, loss="bce", curriculum=(NoiseRange("gaussian", 0.5, 0.5),))

@@ -118,3 +118,15 @@ def test_figures_cap_infinite_psnr():
     assert max(fig.data[0].x) == figures.PSNR_CAP
     assert len(figures.level_figure([0.1, 0.2], {"noisy": [20.0, 14.0]}, 0.15, "gaussian").data) == 1
     assert list(figures.loss_figure([0.3, 0.2]).data[0].y) == [0.3, 0.2]
+
+
+def test_the_loss_chart_draws_the_trend_over_each_steps_noise():
+    """Each batch's loss, faint, and over it a smoothed curve that keeps the trend and drops the step-to-step noise."""
+    g = torch.Generator().manual_seed(0)
+    losses = (torch.linspace(1.0, 0.2, 200) + 0.2 * torch.randn(200, generator=g)).tolist()
+    raw, trend = figures.loss_figure(losses).data
+    assert list(raw.y) == losses and raw.opacity < 1
+    steps = torch.tensor(trend.y).diff()
+    assert float(steps.abs().mean()) < 0.1 * float(torch.tensor(losses).diff().abs().mean())
+    assert trend.y[-1] < trend.y[20] - 0.5 and abs(trend.y[-1] - 0.2) < 0.1
+    assert figures.smoothed([0.5] * 3) == pytest.approx([0.5] * 3)  # no pull towards zero at the start

@@ -70,9 +70,21 @@ def level_figure(levels: list[float], curves: dict[str, list[float]], current: f
     return fig
 
 
+def smoothed(values: list[float], keep: float = 0.9) -> list[float]:
+    """An exponential moving average of `values`, each point weighing the one before by `keep`, debiased (as
+    TensorBoard's smoothing) so that the first points are not pulled towards zero."""
+    average, out = 0.0, []
+    for i, value in enumerate(values, start=1):
+        average = keep * average + (1 - keep) * value
+        out.append(average / (1 - keep**i))
+    return out
+
+
 def loss_figure(losses: list[float]) -> go.Figure:
-    """The training loss per step."""
+    """The training loss per step, faint, under its smoothed trend (each batch's loss alone hides it)."""
     import_pandas()
-    fig = go.Figure(go.Scatter(x=list(range(1, len(losses) + 1)), y=losses, mode="lines", name="loss"))
+    steps = list(range(1, len(losses) + 1))
+    fig = go.Figure([go.Scatter(x=steps, y=losses, mode="lines", name="each step", opacity=0.3),
+                     go.Scatter(x=steps, y=smoothed(losses), mode="lines", name="smoothed")])  # fmt: skip
     fig.update_layout(xaxis_title="step", yaxis_title="loss", **{**_LAYOUT, "height": 240})
     return fig

@@ -19,6 +19,7 @@ import streamlit as st
 
 from denoiser import weights
 from denoiser.noise import NOISE_KINDS, NoiseRange
+from denoiser.noisy_targets import sound_loss
 from denoiser.train import TrainConfig
 
 from . import figures, slots, view, worker
@@ -44,7 +45,14 @@ def workers() -> worker.Pool:
 
 # What the Retrain tab offers before a visitor changes anything, with the noise chosen in the sidebar
 # (scripts/bench_speed.py times exactly this). Ten epochs on 4,000 digits take about 45 s on one core.
-DEFAULT_SPEC = {"arch": "unet", "scratch": False, "epochs": 10, "digits": 4000}
+DEFAULT_SPEC = {"arch": "unet", "scratch": False, "epochs": 10, "digits": 4000, "targets": "clean"}
+# What a retraining learns from (`TrainConfig.targets`): the tab's choices, and the line that says what each means.
+LEARN_FROM = {
+    "clean digits": ("clean", "a noisy digit in, its clean original out: how the shipped models learned"),
+    "two noisy copies": ("noisy", "Noise2Noise: a noisy digit in, a second noisy copy out; the noise averages away"),
+    "the noisy digits alone": ("self", "Noise2Self: a few pixels hidden, each guessed from its neighbours and "
+                               "scored against its own noisy value"),
+}  # fmt: skip
 
 
 def default_curriculum(kind: str, level: float) -> tuple[NoiseRange, ...]:
@@ -56,8 +64,24 @@ def default_curriculum(kind: str, level: float) -> tuple[NoiseRange, ...]:
 def retrain_config(spec: dict) -> TrainConfig:
     """The training settings of a retraining: one thread, bounded by `TRAIN_SECONDS`."""
     lr = 3e-3 if spec["scratch"] else 3e-4  # gentler when fine-tuning the shipped weights
-    return TrainConfig(epochs=spec["epochs"], batch_size=64, lr=lr, loss=weights.REGISTRY[spec["arch"]].loss,
-                       curriculum=spec["curriculum"], threads=1, max_seconds=TRAIN_SECONDS)  # fmt: skip
+    targets = spec.get("targets", "clean")
+    # Without clean targets the model's own loss may not fit the noise (`noisy_targets`): then the one that does
+    loss = weights.REGISTRY[spec["arch"]].loss
+    loss = loss if targets == "clean" else sound_loss(spec["curriculum"], loss)
+    return TrainConfig(epochs=spec["epochs"], batch_size=64, lr=lr, loss=loss, curriculum=spec["curriculum"],
+                       threads=1, max_seconds=TRAIN_SECONDS, targets=targets)  # fmt: skip
+
+
+def learn_from_ui(curriculum: tuple[NoiseRange, ...]) -> str | None:
+    """The "Learn from" choice as `TrainConfig.targets`; None (with the reason shown) if it cannot fit this noise."""
+    labels = list(LEARN_FROM)
+    choice = st.radio("Learn from", labels, key="retrain_targets", captions=[LEARN_FROM[k][1] for k in labels])
+    targets = LEARN_FROM[choice][0]
+    if targets != "clean" and curriculum and sound_loss(curriculum) is None:
+        st.warning("Without clean digits, Poisson noise needs the mean (an L2 loss) and salt-and-pepper the "
+                   "median (L1): train on one of them at a time.")  # fmt: skip
+        return None
+    return targets
 
 
 def retrain_ui(kind: str, level: float) -> dict | None:
@@ -73,11 +97,13 @@ def retrain_ui(kind: str, level: float) -> dict | None:
                               key="retrain_kinds")  # fmt: skip
     default_levels = (default.low, default.high)
     levels = right.slider("Noise levels", 0.0, 1.0, default_levels, step=0.05, key="retrain_levels")
+    curriculum = tuple(NoiseRange(k, *levels) for k in kinds)
+    targets = learn_from_ui(curriculum)
     st.caption(f"Stops after {TRAIN_SECONDS:.0f} s at most. Changing anything on the page stops a training.")
-    if not st.button("Retrain", key="retrain", type="primary", disabled=not kinds):
+    if not st.button("Retrain", key="retrain", type="primary", disabled=not kinds or targets is None):
         return None
     return {"arch": arch, "scratch": start == "scratch", "epochs": int(epochs), "digits": int(digits),
-            "curriculum": tuple(NoiseRange(k, *levels) for k in kinds)}  # fmt: skip
+            "curriculum": curriculum, "targets": targets}  # fmt: skip
 
 
 def visitor_connected() -> Callable[[], bool]:
@@ -183,9 +209,18 @@ def retrain(spec: dict) -> None:
     how = f"{result['steps']} steps in {result['seconds']:.0f} s{limit}"
     st.session_state["retrained"] = {"arch": spec["arch"], "model": model, "before": result["before"],
                                      "after": result["after"], "losses": result["losses"], "bytes": result["bytes"],
-                                     "how": how}  # fmt: skip
+                                     "how": how, "targets": spec["targets"], "shipped": result["shipped"],
+                                     "run": _same_run(spec)}  # fmt: skip
+    # This session's results by settings, so that a run without clean digits can be set beside the same on clean ones
+    runs = st.session_state.setdefault("retrain_runs", {}).setdefault(_same_run(spec), {})
+    runs[spec["targets"]] = {"after": result["after"], "how": how}
     st.session_state["select_model"] = "retrained"
     st.rerun()
+
+
+def _same_run(spec: dict) -> tuple:
+    """What makes two retrainings the same run but for what they learned from."""
+    return spec["arch"], spec["scratch"], spec["epochs"], spec["digits"], spec["curriculum"]
 
 
 def _revert() -> None:
@@ -193,14 +228,36 @@ def _revert() -> None:
     st.session_state["select_model"] = st.session_state.pop("retrained")["arch"]  # the page checks it is available
 
 
+def _summary(info: dict) -> str:
+    """What the retrained model learned from, and its held-out PSNR against where it started and the shipped model."""
+    label = next(name for name, (targets, _) in LEARN_FROM.items() if targets == info["targets"])
+    shipped = f"; the shipped {info['arch']}: {info['shipped']:.2f} dB" if info["shipped"] is not None else ""
+    return (f"Your session uses a retrained **{info['arch']}**, learned from {label}. Held-out PSNR "
+            f"({HELD_OUT} digits): {info['before']:.2f} dB before, **{info['after']:.2f} dB** after "
+            f"({info['how']}){shipped}.")  # fmt: skip
+
+
+def _same_run_lines(info: dict) -> list[str]:
+    """The same run's held-out PSNR in this session from what else it learned from (clean digits first)."""
+    runs = st.session_state.get("retrain_runs", {}).get(info["run"], {})
+    others = [(label, runs[targets]) for label, (targets, _) in LEARN_FROM.items()
+              if targets in runs and targets != info["targets"]]  # fmt: skip
+    return [f"The same run from {label}: {run['after']:.2f} dB ({run['how']}); this one "
+            f"{info['after'] - run['after']:+.2f} dB." for label, run in others]  # fmt: skip
+
+
 def retrained_ui() -> None:
-    """The session's retrained model: held-out PSNR before and after, loss curve, revert and download."""
+    """The session's retrained model: held-out PSNR before and after, against the shipped model and the same run
+    from other targets; the loss curve, revert and download."""
     info = st.session_state.get("retrained")
     if info is None:
         return
-    st.success(f"Your session uses a retrained **{info['arch']}**. Held-out PSNR ({HELD_OUT} digits): "
-               f"{info['before']:.2f} dB before, **{info['after']:.2f} dB** after ({info['how']}).")  # fmt: skip
+    st.success(_summary(info))
+    for line in _same_run_lines(info):
+        st.markdown(line)
     st.plotly_chart(figures.loss_figure(info["losses"]), key="loss_final")
+    if info["targets"] != "clean":
+        st.caption("Scored against noisy pixels, the loss levels off near the noise's own variance, not at zero.")
     left, right = st.columns(2)
     if left.button("Back to the shipped weights", key="revert"):
         _revert()

@@ -9,9 +9,11 @@ stops the run at its next step; a worker that dies mid-run is noticed at once (t
 and replaced by the next request; one that stops answering, or runs past its request's deadline, is
 killed from the web side (`Worker.receive`).
 
-    request  {"arch", "scratch", "config": TrainConfig, "digits", "holdout", "curriculum"}
+    request  {"arch", "scratch", "config": TrainConfig (with what it learns from: its targets), "digits",
+              "holdout", "curriculum"}
     replies  ("progress", {"step", "total_steps", "epoch", "loss", "images_per_s", "losses"})
-             ("done", {"bytes", "before", "after", "losses", "steps", "seconds", "stopped_early", "cancelled"})
+             ("done", {"bytes", "before", "after", "shipped", "losses", "steps", "seconds", "stopped_early",
+                       "cancelled"})
              ("error", "one line for the visitor")
 """
 
@@ -234,8 +236,11 @@ def _run(request: dict, conn: Connection, digits) -> dict:
 
     train_set, held_out = data.split_holdout(digits, request["holdout"], seed=0)
     arch, curriculum = request["arch"], request["curriculum"]
-    model = weights.build_model(arch, seed=0) if request["scratch"] else _shipped_or_new(arch)
-    before = curriculum_psnr(model, held_out, curriculum)["psnr"]
+    shipped_model = _shipped(arch)  # also what a retraining from scratch is compared with
+    shipped = curriculum_psnr(shipped_model, held_out, curriculum)["psnr"] if shipped_model is not None else None
+    # Damaged or missing shipped weights: a retraining from scratch still works
+    model = weights.build_model(arch, seed=0) if request["scratch"] or shipped_model is None else shipped_model
+    before = shipped if model is shipped_model else curriculum_psnr(model, held_out, curriculum)["psnr"]
     losses, sent, cancelled = [], [0, time.monotonic()], [False]
 
     def on_step(info) -> bool:
@@ -251,19 +256,21 @@ def _run(request: dict, conn: Connection, digits) -> dict:
 
     result = train(model, train_set.subset(slice(0, request["digits"])), request["config"], on_step=on_step)
     after = before if cancelled[0] else curriculum_psnr(model, held_out, curriculum)["psnr"]
-    meta = {"retrained_in": "app", "train": {k: v for k, v in request.items() if k not in ("config", "curriculum")}}
+    meta = {"retrained_in": "app", "train": request["config"].to_dict(),  # how it trained, as `train` records it
+            "retrain": {k: v for k, v in request.items() if k not in ("config", "curriculum")}}  # fmt: skip
     return {"bytes": weights.checkpoint_bytes(arch, model, meta), "before": before, "after": after, "losses": losses,
-            "steps": result.steps, "seconds": result.seconds, "stopped_early": result.stopped_early,
-            "cancelled": cancelled[0]}  # fmt: skip
+            "shipped": shipped, "steps": result.steps, "seconds": result.seconds,
+            "stopped_early": result.stopped_early, "cancelled": cancelled[0]}  # fmt: skip
 
 
-def _shipped_or_new(arch: str):
+def _shipped(arch: str):
+    """The shipped model `arch`, or None if its weights are damaged or missing."""
     from denoiser import weights
 
     try:
         return weights.load_pretrained(arch)
-    except weights.WeightsError:  # damaged or missing weights: a retraining from scratch still works
-        return weights.build_model(arch, seed=0)
+    except weights.WeightsError:
+        return None
 
 
 def serve(conn: Connection) -> None:

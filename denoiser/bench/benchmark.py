@@ -31,6 +31,7 @@ from ..evaluate import Method, evaluate, make_noisy, model_method
 from ..methods import FILTER_NAMES, MODEL_NAMES, NOISY
 from ..metrics import mean_metrics
 from ..noise import NOISE_KINDS
+from ..noisy_targets import trained_on
 from .targets import check_targets
 from ..weights import WEIGHTS_DIR, WeightsError, load_checkpoint, load_pretrained, pretrained_meta
 
@@ -131,6 +132,7 @@ def run_benchmark(
     report = {
         "meta": _meta(digits, config, meta),
         "methods": list(methods),
+        "trained_on": _trained_on([name for name in methods if name in MODEL_NAMES], config.weights_dir),
         "unavailable": unavailable,
         "results": results,
         "seconds_per_image": {name: s / (cells * len(digits)) for name, s in seconds.items()},
@@ -142,6 +144,11 @@ def run_benchmark(
         )
     report["targets"] = check_targets(report)
     return report
+
+
+def _trained_on(names: list[str], weights_dir: Path) -> dict:
+    """{model: the targets it learned from ("clean", "noisy", "self", ...)} of the shipped models measured."""
+    return {name: trained_on(pretrained_meta(name, weights_dir)) for name in names}
 
 
 def _meta(digits: Digits, config: BenchmarkConfig, meta: dict | None) -> dict:
@@ -192,7 +199,8 @@ def _stages(meta: dict) -> list:
 
 
 def _settings(meta: dict) -> dict:
-    return {k: v for k, v in meta.get("train", {}).items() if k not in RECIPE_FREE}
+    settings = {"targets": "clean", **meta.get("train", {})}  # a run from before targets existed used clean ones
+    return {k: v for k, v in settings.items() if k not in RECIPE_FREE}
 
 
 def _check_same_recipe(path: Path, model, meta: dict, shipped, shipped_meta: dict) -> None:
@@ -236,7 +244,7 @@ def run_specialists(
         except (WeightsError, ValueError) as err:
             rows.append({"file": str(path), "error": str(err)})
             continue
-        row = {"file": str(path), "model": name, "kind": kind, "level": level}
+        row = {"file": str(path), "model": name, "kind": kind, "level": level, "targets": trained_on(meta)}
         own = evaluate(model, digits.images, kind, level, seed, device)
         row.update(psnr=own["psnr"], ssim=own["ssim"])
         if blind is not None:

@@ -76,6 +76,9 @@ def markdown(report: dict) -> str:
         f" (data root `{meta.get('data_root', '')}`).",
         "",
     ]
+    learned = [f"`{name}` from {targets} targets" for name, targets in report.get("trained_on", {}).items()]
+    if learned:
+        lines += ["Models learned: " + ", ".join(learned) + ".", ""]
     for name, reason in report["unavailable"].items():
         lines += [f"- {name}: unavailable ({reason.splitlines()[0]})", ""]  # the JSON has the whole message
     lines += _targets_table(report)
@@ -87,8 +90,9 @@ def markdown(report: dict) -> str:
             lines.append(f"- specialist {row['file']}: {row['error']}")
         else:
             gap = f", blind unet {row['unet_psnr']:.2f} dB" if "unet_psnr" in row else ""
+            how = f", {row['targets']} targets" if row.get("targets") else ""
             lines.append(
-                f"- specialist {Path(row['file']).name} ({row['kind']} {row['level']}): {row['psnr']:.2f} dB{gap}"
+                f"- specialist {Path(row['file']).name} ({row['kind']} {row['level']}{how}): {row['psnr']:.2f} dB{gap}"
             )
     return "\n".join(lines).rstrip() + "\n"
 

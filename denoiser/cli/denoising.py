@@ -46,20 +46,23 @@ def resolve_method(
 
 
 def _resolve(name: str, weights: Path | None, kind: str | None, level: float | None, device=None) -> tuple:
-    """(method, what runs): the architecture read from the checkpoint and the file it came from,
-    so that results are labelled by what ran, never by the --model that was typed."""
+    """(method, what runs): the architecture read from the checkpoint, the file it came from and the targets
+    it learned from (None for a filter), so that results are labelled by what ran, never by the --model typed."""
     from ..evaluate import model_method
     from ..methods import check_name, get
-    from ..weights import get_spec, load_checkpoint
+    from ..noisy_targets import trained_on
+    from ..weights import get_spec, load_checkpoint, pretrained_meta
 
     if weights is not None:
-        stored, model, _ = load_checkpoint(weights)
+        stored, model, meta = load_checkpoint(weights)
         if stored != name:
             raise ValueError(f"--weights {weights} holds a {stored} model, not {name!r}; give --model {stored}")
-        return model_method(model, device), {"model": stored, "weights": str(weights)}
+        return model_method(model, device), {"model": stored, "weights": str(weights), "targets": trained_on(meta)}
     method = get(check_name(name, "--model"), kind, level, device=device, strict=True)
-    shipped = str(WEIGHTS_DIR / get_spec(name).filename) if name in REGISTRY else None
-    return method, {"model": name, "weights": shipped}
+    if name not in REGISTRY:
+        return method, {"model": name, "weights": None, "targets": None}
+    shipped = str(WEIGHTS_DIR / get_spec(name).filename)
+    return method, {"model": name, "weights": shipped, "targets": trained_on(pretrained_meta(name))}
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -75,7 +78,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(json_ready(result), allow_nan=False))  # strict JSON: an infinite PSNR becomes null
         return 0
     source = f" ({what['weights']})" if what["weights"] else ""
-    print(f"{what['model']}{source} on {result['n']} {args.split} digits, {args.noise} noise at level {args.level}:")
+    learned = f", learned from {what['targets']} targets" if what["targets"] else ""
+    print(f"{what['model']}{source} on {result['n']} {args.split} digits, {args.noise} noise at level {args.level}"
+          f"{learned}:")  # fmt: skip
     for prefix, label in (("", "denoised"), ("noisy_", "noisy")):
         print(
             f"  {label:9s} MSE {result[prefix + 'mse']:.5f}  PSNR {result[prefix + 'psnr']:.2f} dB  "

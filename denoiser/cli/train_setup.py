@@ -10,7 +10,8 @@ import argparse
 from ..data import split_holdout
 from ..device import resolve_device
 from ..models import MAX_LEVELS
-from ..noise import NoiseRange
+from ..noise import BLIND_CURRICULUM, NoiseRange
+from ..noisy_targets import sound_loss
 from ..train import TrainConfig
 from . import common
 
@@ -23,16 +24,18 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
         raise ValueError("--noise and --level go together (a specialist); leave both out for the blind curriculum")
     if args.noise and args.noise_range:
         raise ValueError("--noise/--level and --noise-range are alternatives; give one of them")
-    config_kwargs = {}
+    curriculum = BLIND_CURRICULUM
     if args.noise:
-        config_kwargs["curriculum"] = (NoiseRange(args.noise, args.level, args.level),)
+        curriculum = (NoiseRange(args.noise, args.level, args.level),)
     if args.noise_range:
-        config_kwargs["curriculum"] = tuple(noise_range(*entry) for entry in args.noise_range)
+        curriculum = tuple(noise_range(*entry) for entry in args.noise_range)
+    # Without clean targets the loss must fit the noise (`noisy_targets`); TrainConfig refuses one that does not.
+    own = get_spec(args.model).loss
+    loss = args.loss or (own if args.targets == "clean" else sound_loss(curriculum, own) or own)
     return TrainConfig(
-        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, loss=args.loss or get_spec(args.model).loss,
-        psnr_floor=args.psnr_floor, augment=args.augment, shift=args.shift, pictures=args.pictures, seed=args.seed,
-        max_seconds=args.max_minutes * 60, threads=args.threads,
-        **config_kwargs,
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, loss=loss, psnr_floor=args.psnr_floor,
+        augment=args.augment, shift=args.shift, pictures=args.pictures, seed=args.seed,
+        max_seconds=args.max_minutes * 60, threads=args.threads, curriculum=curriculum, targets=args.targets,
     )  # fmt: skip
 
 

@@ -19,6 +19,7 @@ import torch
 from ..device import resolve_device
 from ..distributed import PeerLost
 from ..models import MAX_LEVELS, MAX_MID_BLOCKS, MAX_WIDTH
+from ..noisy_targets import TARGETS
 from ..runs import StopSignals, check_space, check_writable, claim, resume_path, write_or_keep
 from ..train import LOSSES, MAX_BATCH_SIZE, TrainConfig
 from ..weights import REGISTRY, WEIGHTS_DIR
@@ -41,7 +42,13 @@ def add_train_parser(sub) -> None:
     t.add_argument("--epochs", type=common.positive_int, default=10)
     t.add_argument("--batch-size", type=common.int_in(1, MAX_BATCH_SIZE), default=64)
     t.add_argument("--lr", type=float, default=1e-3)
-    t.add_argument("--loss", choices=LOSSES, help="default: the model's own (bce for seed-ae)")
+    t.add_argument("--targets", choices=TARGETS, default="clean",
+                   help="what the model learns to give back: clean digits (default), a second noisy copy (noisy: "
+                        "Noise2Noise), the noisy digit behind a blind spot (self: Noise2Self), or noisy-clipped "
+                        "(Noise2Noise's trap: a grey background)")  # fmt: skip
+    t.add_argument("--loss", choices=LOSSES,
+                   help="default: the model's own (bce for seed-ae); without clean targets, the one that fits the "
+                        "noise (mse; l1 for salt_pepper)")  # fmt: skip
     t.add_argument("--psnr-floor", type=float, default=TrainConfig.psnr_floor,
                    help="psnr loss: per-image MSE floor (larger: noisier digits weigh more)")  # fmt: skip
     t.add_argument("--init", type=Path, help="start from this checkpoint's weights and model config")
