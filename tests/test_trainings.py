@@ -84,6 +84,7 @@ def test_a_training_in_the_worker_reports_progress_and_returns_loadable_weights(
     name, _, meta = load_checkpoint(result["bytes"])
     assert name == "seed-ae" and meta["retrained_in"] == "app"
     assert torch.isfinite(torch.tensor([result["before"], result["after"]])).all()
+    assert result["shipped"] > result["before"] + 3  # from scratch, set beside the shipped seed-ae on the same digits
     pool.give_back(job)
     assert pool.take() is job  # the process is reused: no second start-up
 
@@ -141,6 +142,19 @@ def test_a_worker_that_cannot_be_forked_is_started_afresh(pool, monkeypatch):
     assert finish(job)[1][0] == "done"
     assert "spawn_main" in (Path("/proc") / str(job.process.pid) / "cmdline").read_text()  # a fresh interpreter
     pool.give_back(job)
+
+
+def test_a_worker_started_afresh_inside_a_streamlit_server_trains(pool, monkeypatch):
+    """Streamlit makes app.py the server's main module, which multiprocessing's spawn runs again in the new
+    process: that must not load the page (its drawing canvas registers only inside a server)."""
+    import types
+
+    main = types.ModuleType("__main__")
+    main.__file__ = APP
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    job = pool.take()
+    job.send(tiny_request())
+    assert finish(job)[1][0] == "done"
 
 
 def test_a_cancelled_training_stops_early_and_frees_its_slot(pool, tmp_path):
