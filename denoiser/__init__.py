@@ -5,10 +5,10 @@ taking digits checks), `noise` (generators), `models` (pure torch nets), `weight
 checkpoint I/O), `baselines` (classical filters), `metrics` (MSE/PSNR/SSIM, noise estimates),
 `evaluate` (denoising a batch, and measuring methods), `methods` (each method by name), `classifier`
 (reads a digit), `picture_io` (pictures decoded safely, digits encoded), `digitize` (a picture -> the
-MNIST-style digit in it), `train` (the training routine) with `augment` (digits made to look cut from
-pictures) and `noisy_targets` (learning without clean digits), `device` (where a model runs),
-`distributed` (several processes under torchrun) and `runs` (a train run's lock, writability and room
-checks and clean stop on a signal), `reading` (every digit in a picture of many, in lines:
+MNIST-style digit in it, made by `mnist_style`), `train` (the training routine) with `augment`
+(digits made to look cut from pictures) and `noisy_targets` (learning without clean digits), `device`
+(where a model runs), `distributed` (several processes under torchrun) and `runs` (a train run's lock,
+writability and room checks and clean stop on a signal), `reading` (every digit in a picture of many, in lines:
 `find_digits`) with `ink` (where the ink is on a page) and `marks` (which ink is a digit, in which
 line), and `cli` (`python -m denoiser`).
 

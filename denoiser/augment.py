@@ -9,10 +9,14 @@ in two ways that none of them describes:
 - its *noise*: `picture_noise` gives the input the noise of a camera after a resampling:
   shrinking the picture has made it spatially correlated.
 
-Both take a (N, 1, H, W) batch in [0, 1] and an explicit `torch.Generator`.
+Both take a (N, 1, H, W) batch in [0, 1] and an explicit `torch.Generator`, as do the plainer
+augmentations a training may ask for: `augment` (small rotations and shifts, resampled) and
+`shift_digits` (whole-pixel shifts, which keep the targets sharp).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -89,3 +93,28 @@ def training_pair(
     if k // 2:
         noisy[: k // 2] = picture_noise(clean[: k // 2], g)
     return clean, noisy
+
+
+def augment(clean: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """Random rotation (+-10 deg) and shift (+-2 px) of each digit in a (N, 1, H, W) batch."""
+    n, _, h, w = clean.shape
+    angle = (torch.rand(n, generator=g) * 2 - 1) * math.radians(10)
+    shift = (torch.randint(-2, 3, (n, 2), generator=g).float() * 2) / torch.tensor([w, h])
+    cos, sin = angle.cos(), angle.sin()
+    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta, list(clean.shape), align_corners=False)
+    return F.grid_sample(clean, grid, align_corners=False, padding_mode="zeros").clamp(0, 1)
+
+
+def shift_digits(clean: torch.Tensor, max_shift: int, g: torch.Generator) -> torch.Tensor:
+    """Move each digit of a (N, C, H, W) batch by a random whole number of pixels in
+    -max_shift..+max_shift on each axis; pixels moved in from outside are 0 (background)."""
+    if max_shift == 0:
+        return clean
+    n, _, h, w = clean.shape
+    dy, dx = torch.randint(-max_shift, max_shift + 1, (2, n, 1), generator=g)
+    padded = F.pad(clean, (max_shift,) * 4)
+    rows = (torch.arange(h) + max_shift - dy)[:, None, :, None].expand(n, clean.shape[1], h, w + 2 * max_shift)
+    padded = padded.gather(2, rows)
+    cols = (torch.arange(w) + max_shift - dx)[:, None, None, :].expand(n, clean.shape[1], h, w)
+    return padded.gather(3, cols)

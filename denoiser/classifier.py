@@ -95,7 +95,7 @@ def train_classifier(
 
 def _fit(model, digits, epochs, g, batch_size, lr, on_step) -> list[float]:
     """The optimisation loop of `train_classifier`: shuffled, augmented batches; Adam with cosine decay."""
-    from .train import augment  # small shifts and rotations: the same augmentation the denoisers get
+    from .augment import augment  # small shifts and rotations: the same augmentation the denoisers get
 
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     steps_per_epoch = math.ceil(len(digits) / batch_size)

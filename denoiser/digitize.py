@@ -8,9 +8,9 @@ the picture which side of the page's level the ink is on (dark ink on paper, cha
 thresholds at levels set by the picture's own noise and contrast, and keeps the largest mark as
 the digit, dropping specks and the dark areas beyond the page's edge.
 
-Then MNIST's recipe (LeCun et al.): the digit's box fitted into 20x20 keeping its aspect ratio
-(anti-aliased), placed in a 28x28 field so that its centre of mass is at the centre, white on
-black, with strokes as wide as MNIST's. `keep_noise=True` finds, crops, scales and centres the
+Then MNIST's recipe (`mnist_style`, LeCun et al.): the digit's box fitted into 20x20 keeping its
+aspect ratio, placed in a 28x28 field so that its centre of mass is at the centre, white on black,
+with strokes as wide as MNIST's. `keep_noise=True` finds, crops, scales and centres the
 digit in the same way but keeps the picture's own values (its noise, blur and shading), so
 that the noise a camera made can be removed by a model.
 """
@@ -25,6 +25,7 @@ from PIL import Image, ImageDraw
 from scipy import ndimage
 from skimage import measure, morphology, transform
 
+from .mnist_style import _box, mnist_digit
 from .picture_io import ImageError, open_image
 
 INK_THRESHOLD = 0.1  # a canvas whose brightest pixel is below this has nothing drawn on it
@@ -32,17 +33,12 @@ MIN_CONTRAST = 0.05  # ink must differ from the page by ~13 grey levels, or the 
 BACKGROUND_GRID = 32  # the page's light is estimated on a grid this many cells along the longer side
 GRAINY_SIDE = 400  # pictures up to this size on their longer side are tried with more smoothing
 CLEAR_CONTRAST = 20  # ink this many noise sigmas above the page is found: no other page estimate is tried
-# MNIST's strokes, as mask area / skeleton length in the 28x28 field: the 5th and 95th percentiles of
-# the training digits, and their quartiles. A digit outside the range is brought to the nearer quartile.
-STROKE_WIDTHS = (1.9, 4.7)
-STROKE_QUARTILES = (2.4, 3.4)
 # The ink's level is the 90th percentile of the smoothed strokes: their median sits below a thin stroke's
 # true contrast (smoothing lowers it), which made digits found in grainy pictures too bright and thick.
 LEVEL_Q = 90
 # Not one digit: more than MAX_MARKS marks of one size (specks, print, a page of digits), a "digit" of more
 # than MAX_PIECES such pieces, or a largest mark under SPECK_SIDE of the picture's side with MAX_SPECKS like it.
 MAX_MARKS, MAX_PIECES, MAX_SPECKS, SPECK_SIDE = 200, 8, 20, 0.03
-FINE = 4  # strokes are measured and corrected with the digit fitted into (20 * FINE) pixels
 
 
 @dataclass(frozen=True)
@@ -291,33 +287,6 @@ def _window(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
     return slice(max(0, top - margin), min(h, bottom + margin)), slice(max(0, left - margin), min(w, right + margin))
 
 
-def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
-    rows, cols = np.nonzero(mask)
-    return int(rows.min()), int(cols.min()), int(rows.max()) + 1, int(cols.max()) + 1
-
-
-def _stroke_width(digit: np.ndarray) -> float:
-    """Mean stroke width in pixels: the area of the strokes over the length of their skeleton."""
-    strokes = digit > 0.5
-    return strokes.sum() / max(1, morphology.skeletonize(strokes).sum())
-
-
-def _like_mnist_strokes(digit: np.ndarray) -> np.ndarray:
-    """Thicken or thin a digit (fitted at `FINE` times 20x20) whose strokes are outside MNIST's range.
-
-    Done at a fixed scale above 20x20, so that a digit comes out the same from a small or a large picture.
-    """
-    low, high = STROKE_WIDTHS
-    width = _stroke_width(_shrink(digit, FINE))
-    if low <= width <= high:
-        return digit
-    target = STROKE_QUARTILES[0] if width < low else STROKE_QUARTILES[1]
-    # At most 2 px of the 20x20 digit on each side: a blob (no strokes at all) is left as it is.
-    radius = min(round(abs(target - width) / 2 * FINE), 2 * FINE)
-    grow = ndimage.grey_dilation if width < low else ndimage.grey_erosion
-    return grow(digit, footprint=morphology.disk(radius)) if radius else digit
-
-
 def extract(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) -> Extraction:
     """Find the digit in a greyscale picture and make it MNIST-style; ImageError if there is none.
 
@@ -335,78 +304,9 @@ def extract(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) -> Extr
     return Extraction(digit, picture, box, marks, dark_ink)
 
 
-def mnist_digit(
-    ink: np.ndarray, strokes: np.ndarray, mask: np.ndarray, level: float, *, keep_noise: bool = False
-) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    """The digit whose pixels are `mask`, made MNIST-style: its (28, 28) field in [0, 1] and its box in `mask`.
-
-    `ink` is the ink's strength (page level 0), `strokes` the same or smoothed (what is cropped), `level`
-    the ink's level. The arrays may be a window of the picture that holds the digit and, for
-    `keep_noise`, 1.5 times its box all around; the box is then in the window's coordinates.
-    """
-    # The box is the strokes' own edge (half the ink's level), as in MNIST's binary originals: the mask
-    # reaches further, by the smoothing, and would pad the box by a resolution-dependent margin.
-    edge = mask & (ink > 0.5 * level)
-    top, left, bottom, right = _box(edge) if edge.any() else _box(mask)
-    crop = np.clip(
-        strokes[top:bottom, left:right] * ndimage.binary_dilation(mask[top:bottom, left:right]) / level, 0, 1
-    )
-    fitted = _shrink(_like_mnist_strokes(_fit_20(crop, FINE)), FINE)
-    field, place = _center_of_mass_place(fitted)
-    if keep_noise:  # the same 28x28 field, cut from the picture itself: its noise all around the digit
-        field = _field_as_is(ink / level, (top, left, bottom, right), fitted.shape, place)
-    return field, (top, left, bottom, right)
-
-
-def _field_as_is(ink: np.ndarray, box: tuple[int, int, int, int], fitted: tuple[int, int], place) -> np.ndarray:
-    """The part of the picture that the 28x28 field covers once the box is fitted to `fitted` pixels and
-    placed at `place` (top, left), resampled to 28x28 with every pixel's value kept (clipped to [0, 1]).
-
-    The whole field, not only the box: noise confined to a rectangle around the digit is unlike any
-    the models were taught, and a margin cut at the box's edge would be as well."""
-    top, left, bottom, right = box
-    step_y, step_x = (bottom - top) / fitted[0], (right - left) / fitted[1]  # picture pixels per field pixel
-    y0, x0 = round(top - place[0] * step_y), round(left - place[1] * step_x)
-    y1, x1 = y0 + max(1, round(28 * step_y)), x0 + max(1, round(28 * step_x))
-    h, w = ink.shape
-    pad = ((max(0, -y0), max(0, y1 - h)), (max(0, -x0), max(0, x1 - w)))
-    region = np.pad(ink, pad, mode="reflect" if max(max(pad)) < min(h, w) else "edge")
-    region = region[y0 + pad[0][0] : y1 + pad[0][0], x0 + pad[1][0] : x1 + pad[1][0]]
-    return _resize(region, (28, 28))
-
-
 def to_mnist(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) -> torch.Tensor:
     """A greyscale picture (uint8 or float in [0, 1]) -> MNIST-style tensor (1, 28, 28) in [0, 1]."""
     return extract(grey, keep_noise=keep_noise).digit
-
-
-def _resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resample a float picture to (width, height) with Lanczos (anti-aliased when shrinking), clipped to [0, 1]."""
-    img = Image.fromarray(image.astype(np.float32), mode="F").resize(size, Image.Resampling.LANCZOS)
-    return np.clip(np.asarray(img, dtype=np.float64), 0.0, 1.0)
-
-
-def _fit_20(crop: np.ndarray, fine: int = 1) -> np.ndarray:
-    """Scale the cropped digit so that its longer side is 20 * `fine` pixels, keeping the aspect ratio."""
-    h, w = crop.shape
-    scale = 20.0 * fine / max(h, w)
-    return _resize(crop, (max(fine, round(w * scale / fine) * fine), max(fine, round(h * scale / fine) * fine)))
-
-
-def _shrink(digit: np.ndarray, fine: int) -> np.ndarray:
-    """A digit fitted at `fine` times 20x20 -> fitted at 20x20."""
-    return _resize(digit, (digit.shape[1] // fine, digit.shape[0] // fine))
-
-
-def _center_of_mass_place(digit: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
-    """Place `digit` (at most 20x20) in a 28x28 field with its centre of mass at the centre; and where (top, left)."""
-    field = np.zeros((28, 28))
-    h, w = digit.shape
-    cy, cx = ndimage.center_of_mass(digit) if digit.sum() > 0 else (h / 2, w / 2)
-    top = int(np.clip(round(14 - cy), 0, 28 - h))
-    left = int(np.clip(round(14 - cx), 0, 28 - w))
-    field[top : top + h, left : left + w] = digit
-    return np.clip(field, 0.0, 1.0), (top, left)
 
 
 def extract_image(data: bytes, *, keep_noise: bool = False) -> Extraction:

@@ -3,7 +3,7 @@
 `find_digits` decodes the picture larger than `picture_io.open_image` does for one digit (a long
 row of small digits would be a few pixels tall at 1024), finds the ink on the page (`ink`), sorts
 it into marks and lines (`marks`), and makes each mark an MNIST-style digit with
-`digitize.mnist_digit`, the code that makes the digit of `image_to_mnist`. The shipped classifier
+`mnist_style.mnist_digit`, the code that makes the digit of `image_to_mnist`. The shipped classifier
 reads them all in one batch. A mark wide for its line may be two digits that touch: it is also
 read cut in two or three at columns of little ink, and the likeliest reading is kept (the
 classifier's confidence, times how usual each digit's width is). A mark the classifier is unsure
@@ -22,9 +22,10 @@ import torch
 from PIL import Image
 
 from .classifier import load_classifier, read
-from .digitize import LEVEL_Q, ImageError, _as_grey_array, grow_strokes, mnist_digit
+from .digitize import LEVEL_Q, ImageError, _as_grey_array, grow_strokes
 from .ink import Ink, find_ink
 from .marks import Marks, find_marks
+from .mnist_style import mnist_digit
 from .picture_io import open_image
 
 READ_SIDE = 2048  # pictures are decoded at up to this many pixels on their longer side (a 12 MP photo's row of
@@ -105,7 +106,7 @@ class _Read(NamedTuple):
 
 
 def _digit(found: Ink, marks: Marks, part: Part, keep_noise: bool) -> tuple[np.ndarray, Box]:
-    """The MNIST-style digit (28, 28) of a part of a mark, made by `digitize.mnist_digit`, and its box."""
+    """The MNIST-style digit (28, 28) of a part of a mark, made by `mnist_style.mnist_digit`, and its box."""
     index, start, stop = part
     top, left, bottom, right = marks.boxes[index]
     cut = (start, stop) != (left, right)

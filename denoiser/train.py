@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .augment import training_pair
+from .augment import augment, shift_digits, training_pair
 from .data import Digits
 from .device import Precision, model_device, resolve_device, to_cpu
 from .distributed import PeerLost, Ranks, current
@@ -122,31 +122,6 @@ class TrainResult:
     seconds: float
     epoch_losses: list[float] = field(default_factory=list)  # mean loss of each finished epoch
     stopped_early: bool = False
-
-
-def augment(clean: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """Random rotation (+-10 deg) and shift (+-2 px) of each digit in a (N, 1, H, W) batch."""
-    n, _, h, w = clean.shape
-    angle = (torch.rand(n, generator=g) * 2 - 1) * math.radians(10)
-    shift = (torch.randint(-2, 3, (n, 2), generator=g).float() * 2) / torch.tensor([w, h])
-    cos, sin = angle.cos(), angle.sin()
-    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
-    grid = F.affine_grid(theta, list(clean.shape), align_corners=False)
-    return F.grid_sample(clean, grid, align_corners=False, padding_mode="zeros").clamp(0, 1)
-
-
-def shift_digits(clean: torch.Tensor, max_shift: int, g: torch.Generator) -> torch.Tensor:
-    """Move each digit of a (N, C, H, W) batch by a random whole number of pixels in
-    -max_shift..+max_shift on each axis; pixels moved in from outside are 0 (background)."""
-    if max_shift == 0:
-        return clean
-    n, _, h, w = clean.shape
-    dy, dx = torch.randint(-max_shift, max_shift + 1, (2, n, 1), generator=g)
-    padded = F.pad(clean, (max_shift,) * 4)
-    rows = (torch.arange(h) + max_shift - dy)[:, None, :, None].expand(n, clean.shape[1], h, w + 2 * max_shift)
-    padded = padded.gather(2, rows)
-    cols = (torch.arange(w) + max_shift - dx)[:, None, None, :].expand(n, clean.shape[1], h, w)
-    return padded.gather(3, cols)
 
 
 def _loss(
@@ -301,6 +276,28 @@ def _restore(resume: dict, n_digits: int, steps_per_epoch: int, total: int, part
     return resume["epoch"], resume["done_in_epoch"], resume["order"], resume["epoch_loss"]
 
 
+def _wrap(model: nn.Module, run: _Run) -> nn.Module:
+    """`model` as the run trains it: under torchrun a DistributedDataParallel view of it; PeerLost if a process
+    of the run is gone before the first step."""
+    try:
+        return run.ranks.wrap(model, run.device)
+    except RuntimeError as err:
+        if not run.ranks.lost_a_peer(err):
+            raise
+        raise PeerLost("another process of the run stopped before the first step") from None
+
+
+def _step_and_agree(net, clean: torch.Tensor, config: TrainConfig, parts: _Parts, progress: tuple, on_step):
+    """One step, counted and reported; (its loss, whether every process stops now)."""
+    result, sitting, total, epoch = progress
+    loss = _step(net, parts.optimizer, parts.schedule, clean, config, parts.g, parts.run)
+    elapsed = sitting.count(result, len(clean))  # an epoch's last batch is short
+    info = StepInfo(result.steps, total, epoch, loss, result.seconds, sitting.images / elapsed)
+    stop = bool(on_step(info)) if on_step else False
+    return loss, parts.run.ranks.agree(stop or bool(config.max_seconds and elapsed >= config.max_seconds),
+                                       parts.run.device)  # fmt: skip
+
+
 def _optimizer_steps(optimizer: torch.optim.Optimizer) -> int:
     """How many steps the optimizer has taken (Adam counts them per parameter; 0 before the first)."""
     return int(next((state["step"] for state in optimizer.state.values()), 0))
@@ -350,12 +347,7 @@ def _train(model: nn.Module, digits: Digits, config: TrainConfig, on_step, on_st
     where = _restore(resume, len(digits), steps_per_epoch, total, parts, result) if resume else (1, 0, None, 0.0)
     first_epoch, first_step, order, epoch_loss = where
     sitting = _Sitting(result.seconds)
-    try:
-        net = run.ranks.wrap(model, run.device)  # under torchrun: DistributedDataParallel over `model`
-    except RuntimeError as err:
-        if not run.ranks.lost_a_peer(err):
-            raise
-        raise PeerLost("another process of the run stopped before the first step") from None
+    net = _wrap(model, run)
     model.train()
     for epoch in range(first_epoch, config.epochs + 1):
         if order is None:
@@ -364,12 +356,8 @@ def _train(model: nn.Module, digits: Digits, config: TrainConfig, on_step, on_st
             clean = digits.images[order[i * config.batch_size : (i + 1) * config.batch_size]]
             mark = (parts.g.get_state(), _optimizer_steps(parts.optimizer), result.steps)
             try:
-                loss = _step(net, parts.optimizer, parts.schedule, clean, config, parts.g, run)
+                loss, stop = _step_and_agree(net, clean, config, parts, (result, sitting, total, epoch), on_step)
                 epoch_loss += loss
-                elapsed = sitting.count(result, len(clean))  # an epoch's last batch is short
-                info = StepInfo(result.steps, total, epoch, loss, result.seconds, sitting.images / elapsed)
-                stop = bool(on_step(info)) if on_step else False
-                stop = run.ranks.agree(stop or bool(config.max_seconds and elapsed >= config.max_seconds), run.device)
             except RuntimeError as err:
                 if not run.ranks.lost_a_peer(err):
                     raise

@@ -7,9 +7,10 @@ import re
 import pytest
 import torch
 
+from denoiser.augment import augment, shift_digits
 from denoiser.metrics import image_metrics
 from denoiser.noise import NoiseRange
-from denoiser.train import TrainConfig, _loss, augment, shift_digits, train
+from denoiser.train import TrainConfig, _loss, train
 from denoiser.weights import build_model
 
 TINY = {"epochs": 2, "batch_size": 16, "lr": 3e-3, "threads": 1}
