@@ -120,6 +120,35 @@ def _realworld_rows(result: dict) -> list[Row]:
     ]
 
 
+def _reading_rows(result: dict) -> list[Row]:
+    """Every digit of simulated pictures of numbers read, by scene; the 12-megapixel photo's time."""
+    accuracy = sorted(scene["accuracy"] for scene in result["scenes"])
+    big = next(scene for scene in result["scenes"] if scene["scene"] == "big_photo")
+    return [
+        (
+            f"simulated pictures of numbers ({len(accuracy)} scenes): digit-string accuracy, lowest / highest scene",
+            f"{100 * accuracy[0]:.1f}% / {100 * accuracy[-1]:.1f}%",
+        ),
+        ("a 12-megapixel photo of 34-40 digits: every digit found and read (median)", f"{big['median_seconds']:.2f} s"),
+    ]
+
+
+def _targets_rows(result: dict) -> list[Row]:
+    """The unet at gaussian 0.5, trained with and without clean digits."""
+    psnr = {
+        r["targets"]: r["psnr"]
+        for r in result["rows"]
+        if (r["model"], r["kind"], r["level"]) == ("unet", "gaussian", 0.5)
+    }
+    runs = f"{result['meta']['digits']:,} digits, {result['meta']['models']['unet']['epochs']} epochs"
+    return [
+        (
+            f"`unet` trained alike ({runs}) at gaussian 0.5 from clean digits / two noisy copies / the noisy digits",
+            f"{psnr['clean']:.2f} / {psnr['noisy']:.2f} / {psnr['self']:.2f} dB",
+        )
+    ]
+
+
 def _speed_rows(result: dict) -> list[Row]:
     """The unet's time per digit and its throughput, and the app's rerun."""
     batch = max((k for k in result["throughput"] if k.startswith("unet @ ")), key=lambda k: int(k.split("@ ")[1]))
@@ -166,6 +195,8 @@ def _capacity_rows(result: dict) -> list[Row]:
 HEADLINES: list[tuple[str, str, Callable[[dict], list[Row]]]] = [  # results file, page that explains it, its rows
     ("docs/benchmark/results.json", "docs/benchmark/README.md", _benchmark_rows),
     ("docs/realworld/results.json", "docs/realworld/README.md", _realworld_rows),
+    ("docs/reading/results.json", "docs/reading/README.md", _reading_rows),
+    ("docs/targets/results.json", "docs/targets/README.md", _targets_rows),
     ("docs/speed/results.json", "docs/speed/README.md", _speed_rows),
     ("docs/load/loadgen/results.json", "docs/load/README.md", _loadgen_rows),
     ("docs/load/capacity/results.json", "docs/load/README.md", _capacity_rows),
