@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from pathlib import Path
 import torch
 
 from deploy.launch import free_port, start_server, stop_server
-from scripts.measure import percentile
+from scripts.measure import percentile, provenance
 
 ROOT = Path(__file__).resolve().parent.parent
 THREADS = 2  # batch throughput: the library's and the command line's default, one thread per core
@@ -187,7 +186,7 @@ def cold_starts(starts: int) -> dict:
 
 
 def markdown(r: dict) -> str:
-    lines = ["## Speed", "", f"`{r['command']}` on {r['machine']}: one digit with the app's "
+    lines = ["## Speed", "", f"`{r['command']}` at commit {r['commit']} on {r['machine']}: one digit with the app's "
              f"{r['threads']['app']} torch thread(s), batches with {r['threads']['batch']}.", ""]  # fmt: skip
     lines += ["| method | one digit, median ms | p95 ms |", "| --- | ---: | ---: |"]
     lines += [f"| {k} | {v['median_ms']:.2f} | {v['p95_ms']:.2f} |" for k, v in r["latency"].items()]
@@ -232,8 +231,8 @@ def main() -> int:
     args = parser.parse_args()
     torch.set_num_threads(THREADS)
     calls = 50 if args.quick else 200
-    r = {"command": "python -m scripts.bench_speed" + (" --quick" if args.quick else ""),
-         "machine": f"{os.cpu_count()} CPU cores, torch {torch.__version__}"}  # fmt: skip
+    r = {"command": "python -m scripts.bench_speed" + (" --quick" if args.quick else ""), **provenance()}
+    r["machine"] += f", torch {torch.__version__}"
     from webapp import view
 
     r["threads"] = {"app": view.SERVE_THREADS, "batch": THREADS}

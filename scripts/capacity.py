@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -29,11 +28,14 @@ import time
 from pathlib import Path
 
 from deploy.launch import free_port, start_server, wait_healthy
+from scripts.measure import provenance
 
 ROOT = Path(__file__).resolve().parent.parent
 SETUPS = {"1 process": 0, "2 replicas": 2}  # name -> replicas behind nginx (0: plain `streamlit run app.py`)
 LOADS = {"moves only": 0, "with 2 trainings": 2}  # name -> visitors retraining
-MOVE_COST = ["--moves", "60", "--think", "0.3", "0.3"]  # one visitor: the server's CPU per slider move
+MOVE_COST = ["--moves", "60", "--think", "0.3", "0.3"]
+FLOOR = "scripts/pages/floor.py"  # the cost of a move on a page that does nothing, in the same run
+OTHER_TABS = ("Across noise levels", "Batch", "Retrain")  # one visitor: the server's CPU per slider move
 OTHER_PAGE = "digit=7&index=12"  # a digit whose results are computed on the move (the first page's are at start)
 
 
@@ -159,7 +161,7 @@ def markdown(results: dict) -> str:
     """The capacity table, the runs behind it, and the cost of a move."""
     intro = (f"Visitors served with a 95th percentile latency under {results['limit']:.1f} s (think time 1.5-4.5 s, "
              f"10 moves each), counted in steps of {results['step']}; `{results['command']}`.")  # fmt: skip
-    lines = [f"### Capacity, {results['timestamp']}", "", intro, ""]
+    lines = [f"### Capacity, {results['timestamp']}, commit {results['commit']} on {results['machine']}", "", intro, ""]
     lines += ["| setup | " + " | ".join(LOADS) + " |", "| --- |" + " ---: |" * len(LOADS)]
     lines += [f"| {s} | " + " | ".join(str(results["capacity"][s][ld]) for ld in LOADS) + " |" for s in SETUPS]
     lines += ["", "| setup | load | visitors | p95 | max | errors | lost | peak PSS / RSS (MB) |"]
@@ -171,6 +173,12 @@ def markdown(results: dict) -> str:
     if other:
         lines[-1] += (f" On another digit (`--page \"{other['page']}\"`), whose results are computed on the move "
                       f"rather than when the server starts: {1000 * other['per_move_s']:.1f} ms.")  # fmt: skip
+    if results.get("move_cost_floor"):
+        lines[-1] += (f" A trivial page (`{results['move_cost_floor']['page']}`: one slider, one figure), served the "
+                      f"same way: {1000 * results['move_cost_floor']['per_move_s']:.1f} ms.")  # fmt: skip
+    if results.get("move_cost_tabs"):
+        tabs = "; ".join(f"{tab}, {1000 * cost:.1f} ms" for tab, cost in results["move_cost_tabs"].items())
+        lines[-1] += f" With another tab open: {tabs}."
     if before:
         then = "; ".join(f"at commit {b['ref']}, {1000 * b['per_move_s']:.1f} ms" for b in before)
         lines[-1] += f" The default page of the app as it was, in the same run: {then}."
@@ -189,12 +197,15 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     cost = loadgen(args.out / "runs" / "move-cost", 1, 0, None, None, MOVE_COST)
     other = loadgen(args.out / "runs" / "move-cost-other", 1, 0, None, None, [*MOVE_COST, "--page", OTHER_PAGE])
+    floor = loadgen(args.out / "runs" / "move-cost-floor", 1, 0, None, None, [*MOVE_COST, "--script", FLOOR])
+    tabs = {tab: loadgen(args.out / "runs" / f"move-cost-{tab.split()[0].lower()}", 1, 0, None, None,
+                         [*MOVE_COST, "--tab", tab])["server_cpu"]["per_move_s"] for tab in OTHER_TABS}  # fmt: skip
     before = [move_cost_before(ref, args.out / "runs" / f"move-cost-{ref}") for ref in args.before]
     runs = [row for setup in SETUPS for load in LOADS for row in sweep(setup, load, args)]
     results = {
         "command": " ".join(["python -m scripts.capacity", *(argv if argv is not None else sys.argv[1:])]),
         "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {"cores": os.cpu_count()},
+        **provenance(),
         "limit": args.limit,
         "step": args.visitors[1] - args.visitors[0] if len(args.visitors) > 1 else args.visitors[0],
         "capacity": {
@@ -202,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         },
         "move_cost": {"moves": cost["server_cpu"]["moves"], "per_move_s": cost["server_cpu"]["per_move_s"]},
         "move_cost_other": {"page": OTHER_PAGE, "per_move_s": other["server_cpu"]["per_move_s"]},
+        "move_cost_floor": {"page": FLOOR, "per_move_s": floor["server_cpu"]["per_move_s"]},
+        "move_cost_tabs": tabs,
         "move_cost_before": before,
         "runs": runs,
     }

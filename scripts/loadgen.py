@@ -56,6 +56,7 @@ class Plan:
     train_timeout: float
     seed: int
     page: str = ""
+    tab: str = ""  # a tab each visitor opens before moving the slider ("" keeps the first)
 
 
 @dataclass
@@ -143,6 +144,8 @@ async def visit(record: Record, plan: Plan, shared: Shared) -> None:
         started = time.perf_counter()
         await visitor.open(plan.page)
         record.open_s = round(time.perf_counter() - started, 3)
+        if plan.tab:
+            await visitor.open_tab(plan.tab)
         if record.trainer:
             await train(visitor, record, plan, shared)
         else:
@@ -206,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0)
     page_help = "the page the visitors open, as a link's query: digit=7&index=12 (default: the first)"
     parser.add_argument("--page", default="", metavar="QUERY", help=page_help)
+    parser.add_argument("--tab", default="", help='a tab every visitor opens first, e.g. "Batch"')
     parser.add_argument("--out", type=Path, default=Path("loadgen-results"))
     return parser
 
@@ -223,7 +227,7 @@ def validate(args: argparse.Namespace) -> None:
 async def measure(args: argparse.Namespace, url: str, watch: ServerWatch) -> dict:
     """Run the visitors against `url` while `watch` polls the server; every raw figure."""
     plan = Plan(url, args.visitors, args.moves, tuple(args.think), args.trainings, args.ramp, args.train_epochs,
-                args.train_digits, args.step_timeout, args.train_timeout, args.seed, args.page)  # fmt: skip
+                args.train_digits, args.step_timeout, args.train_timeout, args.seed, args.page, args.tab)  # fmt: skip
     shared = Shared(watch, time.perf_counter())
     watch.start()
     records, errors = await run_all(plan, shared, args.timeout)

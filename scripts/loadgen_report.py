@@ -14,7 +14,7 @@ import json
 import os
 from dataclasses import asdict
 
-from scripts.measure import spread
+from scripts.measure import provenance, spread
 
 CONFIG_KEYS = ("visitors", "moves", "think", "trainings", "train_epochs", "train_digits", "ramp", "step_timeout",
                "train_timeout", "timeout", "seed", "server_pid")  # fmt: skip
@@ -93,7 +93,10 @@ def markdown(results: dict) -> str:
     rows += [(f"training {t['visitor']}: queue wait / duration", f"{cell(t['queue_wait_s'])} / {cell(t['duration_s'])}"
               f" ({t['outcome']})") for t in results["trainings"]]  # fmt: skip
     table = "\n".join(f"| {name} | {value} |" for name, value in rows)
-    head = f"# Load generator: {results['timestamp']}\n\n`{results['command']}`\n\n"
+    head = (
+        f"# Load generator: {results['timestamp']}\n\n`{results['command']}` at commit {results['commit']} on "
+        f"{results['machine']['description']}\n\n"
+    )
     note = " Its CPU over the moves includes the trainings that ran meanwhile." if cpu["includes_trainings"] else ""
     return f"{head}| figure | value |\n| --- | --- |\n{table}\n\nServer accounted: {cpu['accounted']}.{note}\n"
 
@@ -116,7 +119,8 @@ def report(args: argparse.Namespace, url: str, raw: dict, argv: list[str]) -> tu
     results = {
         "command": " ".join(["python -m scripts.loadgen", *argv[1:]]),
         "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {"cores": os.cpu_count(), "load_average": os.getloadavg()},
+        "commit": (made := provenance())["commit"],
+        "machine": {"cores": os.cpu_count(), "load_average": os.getloadavg(), "description": made["machine"]},
         "url": url,
         "config": {k: getattr(args, k) for k in CONFIG_KEYS},
     } | figures(args, raw)

@@ -6,7 +6,13 @@ linear interpolation between the two nearest ranks (numpy's and `statistics.quan
 
 from __future__ import annotations
 
+import os
+import platform
 import statistics
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -35,3 +41,25 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
     align = ["---"] + ["---:"] * (len(header) - 1)
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
     return [*lines, *("| " + " | ".join(map(str, row)) + " |" for row in rows)]
+
+
+def provenance() -> dict:
+    """The commit measured (with "+changes" when the checkout differs from it) and the machine, for a results file."""
+    git = lambda *args: subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()  # noqa: E731
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    changed = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit + ("+changes" if changed else ""), "machine": machine()}
+
+
+def machine() -> str:
+    """The processor, its cores and the load when the measurement started, in words."""
+    model = next((line.split(":", 1)[1].strip() for line in _cpuinfo() if line.startswith("model name")), "")
+    load = os.getloadavg()[0]
+    return f"{os.cpu_count()} cores {model or platform.machine()}, load average {load:.1f} at the start"
+
+
+def _cpuinfo() -> list[str]:
+    try:
+        return Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return []

@@ -186,6 +186,11 @@ def _capacity_rows(result: dict) -> list[Row]:
         f"{' / '.join(found)} (a lower bound, in steps of {result['step']})"
     )
     cost = f"{1000 * result['move_cost']['per_move_s']:.0f} ms"
+    if "move_cost_floor" in result:
+        cost += (f" / {1000 * result['move_cost_other']['per_move_s']:.0f} ms / "
+                 f"{1000 * result['move_cost_floor']['per_move_s']:.0f} ms")  # fmt: skip
+        what_cost = "server CPU per slider move, one visitor: the first page / another digit / a trivial page"
+        return [(what, cells), (what_cost, cost)]
     if "move_cost_other" in result:
         cost += f" / {1000 * result['move_cost_other']['per_move_s']:.0f} ms"
         return [(what, cells), ("server CPU per slider move, one visitor: the first page / another digit", cost)]
