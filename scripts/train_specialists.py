@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PREFIX = ["python", "-m", "denoiser"]
 # Tracked in git, unlike runs/: a cell takes longer than a sitting and a machine does not outlive one, so an
 # unfinished stage's .resume file is committed and the next sitting continues from it.
-FOLDER = Path("docs/benchmark/specialists")
+FOLDER = Path("weights/specialists")
 
 
 def shipped_commands(weights_dir: Path) -> list[list[str]]:

@@ -229,6 +229,8 @@ repository root (with `../shared/mnist` as the data root, on the CPU), which als
 A command whose `--out` names a file under `runs/` was run there and its file then copied into `weights/`
 (followed by `python -c "from denoiser.weights import write_manifest; write_manifest()"`).
 Wall times are as the run recorded them, often with a second training or a test run sharing the two cores.
+The folders `specialists/` and `specialists-stage1/` hold the benchmark's specialist unets, one per noise cell
+([docs/benchmark/README.md](../docs/benchmark/README.md)); the app never loads them.
 """
 
 
