@@ -129,7 +129,8 @@ def model_ui(models: list[str]) -> tuple[str, bool]:
 
 def metrics_ui(noisy_m: dict, denoised_m: dict) -> None:
     """MSE, PSNR and SSIM of the noisy and the denoised digit; the delta is what denoising changed."""
-    for col, (key, label) in zip(row("figures", 3), (("psnr", "PSNR"), ("ssim", "SSIM"), ("mse", "MSE")), strict=True):
+    labels = (("psnr", "PSNR"), ("ssim", "SSIM"), ("mse", "MSE"))
+    for col, (key, label) in zip(st.columns(3, wrap=False), labels, strict=True):  # in the pictures' row container
         colour = "inverse" if key == "mse" else "normal"  # a lower MSE is better
         col.metric(f"Noisy {label}", view.format_metric(key, noisy_m[key]))
         delta = view.metric_delta(key, denoised_m[key], noisy_m[key])
@@ -140,7 +141,13 @@ def images_ui(clean: torch.Tensor, noisy: torch.Tensor, denoised: torch.Tensor, 
               figures: tuple[dict, dict]) -> None:  # fmt: skip
     """Original, noisy, denoised (and residual) side by side, with PNG downloads and the metrics
     (`figures`: MSE, PSNR and SSIM of the noisy and of the denoised digit)."""
-    cols = row("pictures", 4 if residual else 3)
+    with st.container(key="row-pictures"):  # one keyed container for both rows: a move draws one block fewer
+        _pictures_and_figures(clean, noisy, denoised, residual, figures)
+
+
+def _pictures_and_figures(clean, noisy, denoised, residual: bool, figures: tuple[dict, dict]) -> None:
+    """The row of pictures with their downloads, then the row of figures."""
+    cols = st.columns(4 if residual else 3, wrap=False)
     cols[0].image(shown(clean), caption="Original (28×28, what the model sees)", width="stretch")
     cols[1].image(shown(noisy), caption="Noisy", width="stretch")
     cols[2].image(shown(denoised), caption="Denoised", width="stretch")
