@@ -93,7 +93,7 @@ def test_missing_data_root_exits_1_with_a_hint(tmp_path, monkeypatch, capsys):
 
 
 def test_train_writes_a_checkpoint_with_its_recipe_and_never_touches_shipped_weights(data_root, tmp_path, capsys):
-    shipped = {p.name: p.read_bytes() for p in WEIGHTS_DIR.iterdir()}
+    shipped = _shipped_files()
     out = tmp_path / "tiny.pt"
     args = ["train", "--model", "unet", "--widths", "4", "8", "16", "--data-root", str(data_root), "--epochs", "1",
             "--limit", "40", "--holdout", "8", "--batch-size", "16", "--out", str(out)]  # fmt: skip
@@ -103,7 +103,11 @@ def test_train_writes_a_checkpoint_with_its_recipe_and_never_touches_shipped_wei
     assert name == "unet" and model.config.widths == (4, 8, 16)
     assert meta["n_train"] == 32 and meta["n_holdout"] == 8 and meta["command"].startswith("python -m denoiser train")
     assert meta["holdout"]["psnr"] > 0 and meta["versions"]["torch"] == torch.__version__
-    assert {p.name: p.read_bytes() for p in WEIGHTS_DIR.iterdir()} == shipped
+    assert _shipped_files() == shipped
+
+
+def _shipped_files():
+    return {str(p.relative_to(WEIGHTS_DIR)): p.read_bytes() for p in WEIGHTS_DIR.rglob("*") if p.is_file()}
 
 
 @pytest.mark.slow
