@@ -6,6 +6,7 @@ import base64
 import io
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -31,21 +32,26 @@ def test_shared_results_are_every_methods_output_and_ranking(clean):
 def test_a_result_seen_before_is_looked_up_not_recomputed(clean):
     """The same digit and noise give the very same objects, from a copy of the digit too; another level does not."""
     first = cache.shared_results(clean[1], "salt_pepper", 0.2, 0, NAMES)
-    assert cache.shared_results(clean[1].clone(), "salt_pepper", 0.2, 0, NAMES)[1] is first[1]
+    again = cache.shared_results(clean[1].clone(), "salt_pepper", 0.2, 0, NAMES)
+    assert again[0] is first[0] and all(again[1][n] is first[1][n] for n in NAMES)
     other = cache.shared_results(clean[1], "salt_pepper", 0.21, 0, NAMES)
-    assert other[1] is not first[1]
+    assert other[1]["median"] is not first[1]["median"]
     assert not torch.equal(other[0], first[0])
 
 
-def test_precompute_fills_every_level(clean):
-    """After `precompute`, every listed level is a lookup."""
+def test_precompute_fills_every_level_for_every_method_and_any_of_them(clean, monkeypatch):
+    """After `precompute`, every listed level is a lookup, for all the methods and for any one of them (a page
+    that shows one method, with another tab open than the comparison)."""
     levels = [0.1, 0.2, 0.3]
     cache.precompute(clean[2], "speckle", levels, 3, NAMES)
-    before = cache._results.cache_info()
+    expected = {level: cache.shared_results(clean[2], "speckle", level, 3, NAMES) for level in levels}
+    monkeypatch.setattr(methods, "get", lambda *args: pytest.fail("a precomputed result was computed again"))
     for level in levels:
-        cache.shared_results(clean[2], "speckle", level, 3, NAMES)
-    after = cache._results.cache_info()
-    assert (after.hits - before.hits, after.misses - before.misses) == (3, 0)
+        for names in (NAMES, NAMES[:1], NAMES[1:]):
+            _, outputs, rows = cache.shared_results(clean[2], "speckle", level, 3, names)
+            assert all(outputs[n] is expected[level][1][n] for n in names)
+            assert [r["method"] for r in rows] == [r["method"] for r in expected[level][2] if r["method"] in
+                                                   (*names, methods.NOISY)]  # fmt: skip
 
 
 def test_png_url_is_the_lossless_enlarged_picture(clean):

@@ -11,6 +11,7 @@ copied; callers must not modify them.
 from __future__ import annotations
 
 import base64
+import collections
 import functools
 import threading
 
@@ -44,17 +45,67 @@ def _image(key: tuple[bytes, tuple[int, ...], str]) -> torch.Tensor:
 def shared_results(clean: torch.Tensor, kind: str, level: float, seed: int,
                    names: tuple[str, ...]) -> tuple[torch.Tensor, dict[str, torch.Tensor], list[dict]]:  # fmt: skip
     """The seeded noisy digit (1, 1, H, W) for one clean digit (1, H, W), the outputs of methods `names`
-    on it (name -> (1, 1, H, W)) and their ranking with the noisy input (`evaluate.rank`)."""
-    return _results(_key(clean), kind, float(level), int(seed), tuple(names))
+    on it (name -> (1, 1, H, W)) and their ranking with the noisy input (`evaluate.rank`).
+
+    Kept per digit and noise, method by method: a page that shows one method finds it among the
+    results computed for every method (the first page's, when the server started), and the reverse."""
+    key = (_key(clean), kind, float(level), int(seed))
+    entry = _results.get(key)
+    if entry is None or not all(name in entry[1] for name in names):
+        with _turns:
+            entry = _complete(key, names)
+    noisy, outputs, rows = entry
+    ranked = sorted([rows[methods.NOISY], *(rows[name] for name in names)], key=lambda r: (-r["psnr"], -r["ssim"]))
+    return noisy, {name: outputs[name] for name in names}, ranked
+
+
+def _complete(key: tuple, names: tuple[str, ...]) -> tuple:
+    """The entry of `key` (noisy digit, outputs by method, ranking rows by method) with every one of `names`."""
+    clean_key, kind, level, seed = key
+    clean = _image(clean_key)[None]
+    noisy, outputs, rows = _results.get(key) or (make_noisy(clean, kind, level, seed), {}, {})
+    missing = {name: methods.get(name, kind, level)(noisy) for name in names if name not in outputs}
+    outputs |= missing
+    rows |= {row["method"]: row for row in rank(clean, missing | ({} if rows else {methods.NOISY: noisy}))}
+    _results.put(key, (noisy, outputs, rows))
+    return noisy, outputs, rows
+
+
+class _Kept:
+    """At most `size` entries, the least recently used dropped first (a dict is ordered; a lock keeps it whole)."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self._entries, self._lock = size, collections.OrderedDict(), threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+            return self._entries.get(key)
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+_results = _Kept(RESULTS_KEPT)
+
+
+def batch_results(
+    clean: torch.Tensor, kind: str, level: float, seed: int, name: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The seeded noisy digits (N, 1, H, W) for a batch of clean ones, and shared method `name`'s output on them."""
+    return _batch(_key(clean), kind, float(level), int(seed), name)
 
 
 @functools.lru_cache(maxsize=RESULTS_KEPT)
-def _results(clean: tuple, kind: str, level: float, seed: int, names: tuple[str, ...]) -> tuple:
-    clean_t = _image(clean)[None]
+def _batch(clean: tuple, kind: str, level: float, seed: int, name: str) -> tuple[torch.Tensor, torch.Tensor]:
     with _turns:
-        noisy = make_noisy(clean_t, kind, level, seed)
-        outputs = {name: methods.get(name, kind, level)(noisy) for name in names}
-        return noisy, outputs, rank(clean_t, {methods.NOISY: noisy} | outputs)
+        noisy = make_noisy(_image(clean), kind, level, seed)
+        return noisy, methods.get(name, kind, level)(noisy)
 
 
 def precompute(clean: torch.Tensor, kind: str, levels: list[float], seed: int, names: tuple[str, ...]) -> None:

@@ -7,7 +7,7 @@ import gc
 import streamlit as st
 import torch
 
-from . import cache, figures, retrain, streamlit_patch, view
+from . import cache, figures, retrain, streamlit_patch, tabs, view
 from .resources import sample, sample_digit, shared_methods, shown
 
 
@@ -53,7 +53,8 @@ def warm_up() -> None:
 
 
 def precompute_default_page() -> None:
-    """Every shared method at every slider position on the page a new visitor opens (about 0.6 s of CPU, once).
+    """Every shared method at every slider position on the page a new visitor opens, its pictures and its Batch and
+    levels tabs (about 2.5 s of CPU, once).
 
     Nearly every visitor of a hosted demo starts by moving the noise slider on this page; with its
     results computed once at start, those moves cost a lookup instead of every method's run."""
@@ -66,3 +67,5 @@ def precompute_default_page() -> None:
             noisy, outputs, _ = cache.shared_results(clean, kind, level, seed, names)
             for picture in (noisy[0], outputs[view.DEFAULTS["model"]][0]):
                 shown(picture)
+        tabs.precompute_batch(kind, seed, view.DEFAULTS["model"], view.SLIDER_LEVELS)
+    tabs.precompute_levels(clean, kind, seed, names, view.SLIDER_LEVELS)

@@ -4,14 +4,17 @@ Only the open tab is drawn, so a slider move recomputes only what is shown."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import streamlit as st
 import torch
 
 from denoiser import metrics
 from denoiser.evaluate import make_noisy, psnr_by_level
+from denoiser.metrics import psnr_from_mse
 
-from . import figures, retrain, view
+from . import cache, figures, retrain, view
 from .resources import method_for, readings, sample, session_methods, shown
 
 TABS = ("Compare methods", "Across noise levels", "Batch", "Retrain")
@@ -67,22 +70,54 @@ def levels_tab(clean: torch.Tensor, kind: str, level: float, seed: int, models: 
     if "retrained" in st.session_state:
         at = lambda lv: {"retrained": method_for("retrained", kind, lv)}  # noqa: E731
         curves["retrained"] = psnr_by_level(at, clean, kind, LEVELS, seed)["retrained"]
-    st.plotly_chart(figures.level_figure(list(LEVELS), curves, level, kind), key="level_chart")
+    st.plotly_chart(level_chart(tuple((k, tuple(v)) for k, v in curves.items()), level, kind), key="level_chart")
+
+
+@functools.lru_cache(maxsize=1024)
+def level_chart(curves: tuple[tuple[str, tuple[float, ...]], ...], level: float, kind: str):
+    """The levels tab's figure, made once per server for its curves and level (plotly builds one in ~8 ms)."""
+    return figures.level_figure(list(LEVELS), {name: list(psnrs) for name, psnrs in curves}, level, kind)
+
+
+def precompute_levels(clean: torch.Tensor, kind: str, seed: int, names: tuple[str, ...], levels: list[float]) -> None:
+    """The levels tab's figure of the page a new visitor opens, at every slider position."""
+    curves = level_curves(clean.unsqueeze(0).numpy(), kind, seed, names)
+    for level in levels:
+        level_chart(tuple((k, tuple(v)) for k, v in curves.items()), level, kind)
+
+
+def batch_digits(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The `BATCH` sample digits the noise seed chooses (BATCH, 1, 28, 28), and where they are in the sample."""
+    order = torch.randperm(len(sample()), generator=torch.Generator().manual_seed(seed))[:BATCH]
+    return sample().images[order], order
+
+
+def batch_results(clean: torch.Tensor, kind: str, level: float, seed: int, name: str) -> tuple:
+    """The noisy batch and method `name`'s output on it: shared methods' once per server, a retrained model's here."""
+    if name == "retrained":
+        noisy = make_noisy(clean, kind, level, seed)
+        return noisy, method_for(name, kind, level)(noisy)
+    return cache.batch_results(clean, kind, level, seed, name)
+
+
+def precompute_batch(kind: str, seed: int, name: str, levels: list[float]) -> None:
+    """The Batch tab of the page a new visitor opens, at every slider position, with its pictures encoded."""
+    clean, _ = batch_digits(seed)
+    for level in levels:
+        for images in batch_results(clean, kind, level, seed, name):
+            for digit in images:
+                shown(digit, BATCH_SCALE)
 
 
 def batch_tab(kind: str, level: float, seed: int, name: str) -> None:
     """Original / noisy / denoised rows for `BATCH` sample digits chosen by the noise seed, with PSNR."""
-    order = torch.randperm(len(sample()), generator=torch.Generator().manual_seed(seed))[:BATCH]
-    clean = sample().images[order]  # (BATCH, 1, 28, 28)
-    noisy = make_noisy(clean, kind, level, seed)
-    denoised = method_for(name, kind, level)(noisy)
+    clean, order = batch_digits(seed)
+    noisy, denoised = batch_results(clean, kind, level, seed, name)
+    labels = [str(int(c)) for c in sample().labels[order]]
     for title, images in (("Original", clean), ("Noisy", noisy), ("Denoised", denoised)):
-        psnr = metrics.image_metrics(clean, images)["psnr"]
-        captions = (
-            [str(int(c)) for c in sample().labels[order]]
-            if title == "Original"
-            else [view.format_metric("psnr", p) for p in psnr]
-        )
+        # PSNR alone, from the MSE: the captions show nothing else (SSIM cost most of a move here).
+        mse = ((images - clean) ** 2).mean(dim=(1, 2, 3))
+        captions = labels if title == "Original" else [view.format_metric("psnr", psnr_from_mse(float(m))) for m in mse]
         st.caption(title)
         st.image([shown(x, BATCH_SCALE) for x in images], caption=captions, width=28 * BATCH_SCALE)
 
