@@ -27,6 +27,7 @@ SPECK = 0.3  # a piece less than this many heights on its longer side is a speck
 MIN_HEIGHT = 6  # pixels: pieces of ink lower than this are grain or specks, too small to be digits
 LINE_LENGTH = 2.5  # a piece longer than this many heights and...
 LINE_THIN = 12  # ...this many times longer than thick is a ruled line (a "1" is 5-10 times)
+LINE_BIT = 1.5  # heights: a flat piece as thin and wider than this is a bit of a rule (no digit is that wide)
 RULE_BAND = 0.1  # heights: a rule is found, and taken out, this far above and below its ink
 RULE_ACROSS = 1.5  # ...and of that, the ink less than this many times a rule's thickness across it
 GRID_BAND, GRID_RUN = 0.006, 1 / 3  # a grid's lines: thickened by 0.6% of the picture's side, a third of it long
@@ -47,6 +48,7 @@ class Marks:
     lines: list[list[int]]  # the marks of each line, left to right; lines top to bottom
     height: float  # the height of the ink, in pixels
     line_heights: np.ndarray  # (N,) float: the median height of the marks of each mark's line
+    ruled: np.ndarray  # (H, W) bool: the ink of ruled lines and grids, taken out
 
 
 def _pieces(core: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -81,7 +83,8 @@ def _kept(boxes: np.ndarray, areas: np.ndarray, shape: tuple[int, int], height: 
     length, thinness = _thinness(boxes, areas)
     edge = (boxes[:, 0] == 0) | (boxes[:, 1] == 0) | (boxes[:, 2] == shape[0]) | (boxes[:, 3] == shape[1])
     speck = (length < SPECK * height) | (length < MIN_HEIGHT)
-    ruled = (length > LINE_LENGTH * height) & (thinness > LINE_THIN)
+    h, w = _sides(boxes)
+    ruled = ((length > LINE_LENGTH * height) | ((w > LINE_BIT * height) & (w > 4 * h))) & (thinness > LINE_THIN)
     return ~edge & ~speck & ~ruled
 
 
@@ -158,11 +161,42 @@ def ruled_lines(core: np.ndarray, band: int, length: float, least: int = 1) -> n
         flip = (lambda a: a) if axis == 0 else np.transpose
         thick = ndimage.maximum_filter1d(flip(core).view(np.uint8), 2 * band + 1, axis=0).astype(bool)
         runs = _run_lengths(thick) >= length
-        if ndimage.label(runs)[1] >= least:
+        bands, count = ndimage.label(runs)
+        if count >= least:
             across = _run_lengths(flip(core).T).T * runs  # the ink's runs across the rules, on them
             thick = np.median(across[across > 0])  # a rule's own thickness: most of the ink on the rules is rule
-            ruled |= flip(runs & (across <= RULE_ACROSS * thick + 1))
+            ruled |= flip(_on_rule(flip(core) & runs & (across <= RULE_ACROSS * thick + 1), bands, thick, length))
     return core & ruled
+
+
+def _on_rule(thin: np.ndarray, bands: np.ndarray, thick: float, length: float) -> np.ndarray:
+    """Of the thin ink in each rule's band (rules along rows), what lies on the rule itself (H, W) bool: in each
+    column, the run of ink across the rule that meets its centre line (the median row of the band's ink in that
+    column, smoothed along the rule over `length` columns); of a run thicker than a rule (a stroke lying on
+    it), only what is within half a rule's thickness of the line. The bottom of a 0 or a 6 written just above
+    a rule lies in the band too, and is kept: it is off the line, and too short to move it."""
+    rows, cols = np.nonzero(thin)
+    band = bands[rows, cols]
+    order = np.lexsort((rows, cols, band))
+    rows, cols, band = rows[order], cols[order], band[order]
+    column = band.astype(np.int64) * thin.shape[1] + cols  # a band's column
+    new_column = np.r_[True, column[1:] != column[:-1]]
+    starts = np.flatnonzero(new_column)
+    counts = np.diff(np.r_[starts, len(rows)])
+    centre = rows[starts + counts // 2].astype(float)  # each band's median row in each of its columns
+    window = 2 * int(length) // 2 + 1
+    for run in np.split(np.arange(len(starts)), np.flatnonzero(np.diff(band[starts])) + 1):
+        centre[run] = ndimage.median_filter(centre[run], size=min(window, len(run)), mode="nearest")
+    centre = np.repeat(centre, counts)
+    run_starts = np.flatnonzero(new_column | np.r_[True, np.diff(rows) != 1])  # runs of ink across the rule
+    first, last = rows[run_starts], np.maximum.reduceat(rows, run_starts)
+    on_line = (first - 1 <= centre[run_starts]) & (centre[run_starts] <= last + 1)
+    run_length = np.diff(np.r_[run_starts, len(rows)])
+    whole = np.repeat(on_line & (run_length <= thick + 1), run_length)
+    near = whole | (np.repeat(on_line, run_length) & (np.abs(rows - centre) <= thick / 2 + 1))
+    out = np.zeros_like(thin)
+    out[rows[near], cols[near]] = True
+    return out
 
 
 def _without_grid(core: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -176,39 +210,52 @@ def _without_grid(core: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return core & ~ruled_lines(core, band, GRID_RUN * min(core.shape), least=3)
 
 
-def _ruled_out(core: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """The strong ink's pieces once grids and ruled lines are taken out (labels, boxes, areas), and the ink's height."""
+def _ruled_out(core: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray]:
+    """The strong ink's pieces once grids and ruled lines are taken out (labels, boxes, areas), the ink's height,
+    and the ink taken out (H, W) bool."""
     labels, boxes, areas = _pieces(core)
+    ruled = np.zeros_like(core)
     if len(boxes) and (clean := _without_grid(core, boxes)) is not core:
-        core = clean
+        core, ruled = clean, core & ~clean
         labels, boxes, areas = _pieces(core)
     if not len(boxes):
-        return labels, boxes, areas, 0.0
+        return labels, boxes, areas, 0.0, ruled
     length, thinness = _thinness(boxes, areas)
     plain = thinness <= 2 * LINE_THIN  # ruled lines of any length left out of the height
     height = ink_height(boxes[plain], areas[plain]) if plain.any() else ink_height(boxes, areas)
     if ((length > LINE_LENGTH * height) & (thinness > LINE_THIN)).any():  # rules, maybe with digits written on them
-        labels, boxes, areas = _pieces(
-            core & ~ruled_lines(core, max(1, round(RULE_BAND * height)), LINE_LENGTH * height)
-        )
-    return labels, boxes, areas, height
+        band = max(1, round(RULE_BAND * height))
+        rules = ruled_lines(core, band, LINE_LENGTH * height)
+        core = _without_rest(core & ~rules, rules, band)
+        ruled |= rules
+        labels, boxes, areas = _pieces(core)
+    return labels, boxes, areas, height, ruled
+
+
+def _without_rest(core: np.ndarray, rules: np.ndarray, band: int) -> np.ndarray:
+    """`core` without the pieces that lie wholly within `band` pixels of a rule: bits of the rule left over
+    where it is thicker than most of it, or bends with the page, that would read as a line of dashes."""
+    labels, count = ndimage.label(core, structure=np.ones((3, 3), bool))
+    near = ndimage.maximum_filter(rules.view(np.uint8), 2 * band + 1).astype(bool)
+    outside = np.bincount(labels[core & ~near], minlength=count + 1)
+    return core & (outside[labels] > 0)
 
 
 def find_marks(core: np.ndarray) -> Marks:
     """The marks in a page's strong ink `core` (H, W) bool, in reading order; ImageError for too many."""
-    labels, boxes, areas, height = _ruled_out(core)
+    labels, boxes, areas, height, ruled = _ruled_out(core)
     kept = np.flatnonzero(_kept(boxes, areas, core.shape, height)) if len(boxes) else np.zeros(0, int)
     if len(kept) > 4 * MAX_DIGITS:  # refused before comparing every pair of pieces
         raise ImageError(f"{len(kept):,} marks: crop closer to the digits.")
     if not len(kept):
-        return Marks(labels, [], np.zeros((0, 4), int), [], height, np.zeros(0))
+        return Marks(labels, [], np.zeros((0, 4), int), [], height, np.zeros(0), ruled)
     group = _one_digit(boxes[kept], height)
     if group.max() + 1 > MAX_DIGITS:
         raise ImageError(f"{group.max() + 1:,} marks: crop closer to the digits.")
     merged = _merged_boxes(boxes[kept], group)
     pieces = [kept[group == g] + 1 for g in range(len(merged))]  # labels count from 1
     lines = _lines(merged)
-    return Marks(labels, pieces, merged, lines, height, _line_heights(merged, lines))
+    return Marks(labels, pieces, merged, lines, height, _line_heights(merged, lines), ruled)
 
 
 def _line_heights(boxes: np.ndarray, lines: list[list[int]]) -> np.ndarray:

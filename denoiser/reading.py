@@ -20,6 +20,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 from PIL import Image
+from scipy import ndimage
 
 from .classifier import load_classifier, read
 from .digitize import LEVEL_Q, ImageError, _as_grey_array, grow_strokes
@@ -121,6 +122,7 @@ def _digit(found: Ink, marks: Marks, part: Part, keep_noise: bool) -> tuple[np.n
     if not core.any():  # a cut through a gap between a digit's pieces: no digit, and too low to be chosen
         return np.zeros((28, 28)), (int(top), start, int(top), stop)
     mask = grow_strokes(core, found.ink_s[win], found.faint, found.smooth) & (inside if cut else True)
+    mask &= core | ~ndimage.binary_dilation(marks.ruled[win])  # a digit written on a rule grows no underline
     level = float(np.percentile(found.ink_s[win][core], LEVEL_Q))
     field, box = mnist_digit(found.ink[win], found.ink[win], mask, level, keep_noise=keep_noise)
     top, left = win[0].start, win[1].start

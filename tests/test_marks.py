@@ -1,0 +1,55 @@
+"""Sorting a page's ink into marks: ruled lines taken out, and only the rules, whatever a stroke does near them."""
+
+from __future__ import annotations
+
+import numpy as np
+from skimage import draw
+
+from denoiser.marks import find_marks
+
+RULES = (100, 200)  # rows of the two ruled lines, each 3 px thick
+HEIGHT = 48  # the rings' height
+
+
+def ruled_page(rule_rows: dict[int, int] | None = None) -> np.ndarray:
+    """Strong ink (300, 700): two rules across the page, thicker in the columns of `rule_rows` {column: rows}."""
+    core = np.zeros((300, 700), bool)
+    for rule in RULES:
+        core[rule : rule + 3] = True
+        for column, rows in (rule_rows or {}).items():
+            core[rule - rows + 3 : rule + 3, column : column + 40] = True
+    return core
+
+
+def add_rings(core: np.ndarray, gap: int) -> list[tuple[int, int, int, int]]:
+    """Six rings (thin-pen 0s) on each rule, their bottoms `gap` px above it; their boxes."""
+    boxes = []
+    for rule in RULES:
+        bottom = rule - gap  # exclusive
+        for k in range(6):
+            cy, cx = bottom - 1 - HEIGHT // 2, 80 + 100 * k
+            outer, inner = np.zeros_like(core), np.zeros_like(core)
+            outer[draw.ellipse(cy, cx, HEIGHT // 2, 16, shape=core.shape)] = True
+            inner[draw.ellipse(cy, cx, HEIGHT // 2 - 3, 13, shape=core.shape)] = True
+            core |= outer & ~inner
+            boxes.append(tuple(int(v) for v in (*np.argwhere(outer).min(0), *(np.argwhere(outer).max(0) + 1))))
+    return boxes
+
+
+def test_the_bottom_of_a_digit_just_above_a_rule_stays_with_the_digit():
+    """A thin-pen 0 written 2 px above a rule as thin as its stroke: the rule goes, the 0's bottom does not
+    (taking it out opened the 0, which then read as a 6 or a pair of brackets)."""
+    core = ruled_page()
+    rings = add_rings(core, gap=2)
+    marks = find_marks(core)
+    assert [len(line) for line in marks.lines] == [6, 6]
+    assert [tuple(int(v) for v in box) for box in marks.boxes] == rings
+
+
+def test_a_rule_thicker_in_places_leaves_no_marks_behind():
+    """Where a rule is thicker than most of it (ink pooled, the paper bent), what is left of it once the rule's
+    line is taken out is no mark: only the digits are found."""
+    core = ruled_page({300 + 40 * k: 5 for k in range(0, 9, 2)})
+    add_rings(core, gap=6)
+    marks = find_marks(core)
+    assert [len(line) for line in marks.lines] == [6, 6]
