@@ -36,6 +36,9 @@ PIECE_GAP = 0.35  # ...side by side, or with at most this many heights between t
 PIECE_SMALL = 0.6  # this many heights high; and together at most
 PIECE_TALL = 1.4  # this many heights tall (a digit of the next line is further)
 LINE_OVERLAP = 0.5  # neighbours in a line share at least this share of the lower one's height
+SLANT, SLANT_AGREE = (10, 50), 10  # degrees: a number written at a slant this steep is turned level first, when
+SLANT_SHARE = 0.5  # this share of the marks' nearest neighbours lie within SLANT_AGREE of one direction (a digit
+# in two pieces has a neighbour in any direction)
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class Marks:
     height: float  # the height of the ink, in pixels
     line_heights: np.ndarray  # (N,) float: the median height of the marks of each mark's line
     ruled: np.ndarray  # (H, W) bool: the ink of ruled lines and grids, taken out
+    slant: float  # radians: the lines' slant when they were written at one (positive going down), else 0
 
 
 def _pieces(core: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -119,12 +123,17 @@ def _one_digit(boxes: np.ndarray, height: float) -> np.ndarray:
     return _union(len(boxes), np.argwhere(np.triu(joined, 1)))
 
 
-def _lines(boxes: np.ndarray) -> list[list[int]]:
+def _lines(boxes: np.ndarray, angle: float = 0.0) -> list[list[int]]:
     """The marks in lines: each linked to its nearest neighbour on the right among those level with it
-    (sharing at least `LINE_OVERLAP` of the lower one's height), so a slightly tilted line stays one.
-    Lines are ordered by their middle's height, marks by their left edge."""
-    h, _ = _sides(boxes)
+    (sharing at least `LINE_OVERLAP` of the lower one's height), so a slightly tilted line stays one; lines
+    written at a slant `angle` (radians, `_slant`) are first turned level. Lines are ordered by their middle's height,
+    marks by their left edge."""
     top, left, bottom, right = (boxes[:, k].astype(float) for k in range(4))
+    if angle:  # the boxes turned about their centres so the slanted line runs level, their sides kept
+        cy, cx, h, w = (top + bottom) / 2, (left + right) / 2, bottom - top, right - left
+        along, across = cx * np.cos(angle) + cy * np.sin(angle), cy * np.cos(angle) - cx * np.sin(angle)
+        top, left, bottom, right = across - h / 2, along - w / 2, across + h / 2, along + w / 2
+    h = bottom - top
     level = np.minimum(bottom[:, None], bottom) - np.maximum(top[:, None], top) >= LINE_OVERLAP * np.minimum(
         h[:, None], h
     )
@@ -136,6 +145,22 @@ def _lines(boxes: np.ndarray) -> list[list[int]]:
     middle = (top + bottom) / 2
     order = sorted(range(line.max() + 1), key=lambda k: np.median(middle[line == k]))
     return [sorted(np.flatnonzero(line == k).tolist(), key=lambda i: left[i]) for k in order]
+
+
+def _slant(boxes: np.ndarray) -> float:
+    """The angle (radians, positive going down to the right) of a number written at a slant: the direction
+    from each mark to its nearest neighbour, when most of them agree on one between `SLANT` degrees; else 0.
+    A level line, lines one under another and a column of digits all give 0."""
+    if len(boxes) < 3:
+        return 0.0
+    centres = np.stack([boxes[:, 0] + boxes[:, 2], boxes[:, 1] + boxes[:, 3]], 1) / 2
+    distance = np.linalg.norm(centres[:, None] - centres[None], axis=-1)
+    np.fill_diagonal(distance, np.inf)
+    dy, dx = (centres[distance.argmin(1)] - centres).T
+    angles = np.degrees(np.arctan2(dy * np.sign(dx + 1e-9), np.abs(dx)))  # pointing right: within (-90, 90]
+    angle = float(np.median(angles))
+    agree = np.mean(np.abs(angles - angle) <= SLANT_AGREE)
+    return np.radians(angle) if SLANT[0] <= abs(angle) <= SLANT[1] and agree >= SLANT_SHARE else 0.0
 
 
 def _run_lengths(mask: np.ndarray) -> np.ndarray:
@@ -248,14 +273,15 @@ def find_marks(core: np.ndarray) -> Marks:
     if len(kept) > 4 * MAX_DIGITS:  # refused before comparing every pair of pieces
         raise ImageError(f"{len(kept):,} marks: crop closer to the digits.")
     if not len(kept):
-        return Marks(labels, [], np.zeros((0, 4), int), [], height, np.zeros(0), ruled)
+        return Marks(labels, [], np.zeros((0, 4), int), [], height, np.zeros(0), ruled, 0.0)
     group = _one_digit(boxes[kept], height)
     if group.max() + 1 > MAX_DIGITS:
         raise ImageError(f"{group.max() + 1:,} marks: crop closer to the digits.")
     merged = _merged_boxes(boxes[kept], group)
     pieces = [kept[group == g] + 1 for g in range(len(merged))]  # labels count from 1
-    lines = _lines(merged)
-    return Marks(labels, pieces, merged, lines, height, _line_heights(merged, lines), ruled)
+    slant = _slant(merged)
+    lines = _lines(merged, slant)
+    return Marks(labels, pieces, merged, lines, height, _line_heights(merged, lines), ruled, slant)
 
 
 def _line_heights(boxes: np.ndarray, lines: list[list[int]]) -> np.ndarray:

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 from scipy import ndimage
+from skimage import transform
 
 from .classifier import load_classifier, read
 from .digitize import LEVEL_Q, ImageError, _as_grey_array, grow_strokes
@@ -66,6 +67,7 @@ class Reading:
 
     marks: list[Mark]  # lines top to bottom, each left to right
     picture: np.ndarray  # (H, W) uint8: the upright greyscale picture searched, at most READ_SIDE on a side
+    # (turned level when its digits were written at a slant, and so a little larger)
     dark_ink: bool  # True when the ink was darker than the page
 
     @property
@@ -221,12 +223,17 @@ def _read_marks(found: Ink, marks: Marks, keep_noise: bool) -> list[Mark]:
 def read_picture(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) -> Reading:
     """Find and read every digit in a greyscale picture (uint8, or float in [0, 1]); see `find_digits`."""
     arr = _as_grey_array(grey)
-    picture = np.round(arr * 255).astype(np.uint8)
     try:
         found = find_ink(arr)
     except ImageError:  # no ink stands out of the page: a blank page holds no digits
-        return Reading([], picture, True)
-    return Reading(_read_marks(found, find_marks(found.core), keep_noise), picture, found.dark_ink)
+        return Reading([], np.round(arr * 255).astype(np.uint8), True)
+    marks = find_marks(found.core)
+    if marks.slant:  # a number written at a slant: its digits lean with it, so the picture is turned level
+        arr = transform.rotate(arr, np.degrees(marks.slant), resize=True, mode="edge", preserve_range=True)
+        found = find_ink(arr)
+        marks = find_marks(found.core)
+    picture = np.round(arr * 255).astype(np.uint8)
+    return Reading(_read_marks(found, marks, keep_noise), picture, found.dark_ink)
 
 
 def find_digits(data: bytes, *, keep_noise: bool = False) -> Reading:

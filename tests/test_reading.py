@@ -183,3 +183,11 @@ def test_a_reading_holds_its_digits_in_reading_order(sure):
     reading = find_digits(photo([glyphs(sure, "64", 22)]))
     assert torch.equal(reading.digits, torch.stack([m.digit for m in reading.marks]))
     assert reading.digits.min() >= 0 and reading.digits.max() <= 1
+
+
+@pytest.mark.parametrize("angle", [25.0, -35.0])
+def test_a_number_written_at_a_slant_is_one_line_read_in_order(sure, angle):
+    """Written going up or down across the page at 25-35 degrees, each digit's neighbour is half a digit
+    higher or lower and every digit leans: the number is still one line, read from its first digit to its last."""
+    reading = find_digits(photo([glyphs(sure, "237845", 9)], seed=5, angle=angle))
+    assert reading.lines == ["237845"]

@@ -235,6 +235,12 @@ def tilted(pool: Digits, rng: np.random.Generator) -> tuple[bytes, list[str]]:
     return _sheet(pool, rng, [10, 10], _height(rng), angle=angle)
 
 
+def slanted(pool: Digits, rng: np.random.Generator) -> tuple[bytes, list[str]]:
+    """A number of 6-10 digits written at a slant of 15-40 degrees up or down the page, every digit leaning with it."""
+    angle = float(rng.uniform(15, 40) * rng.choice([-1, 1]))
+    return _sheet(pool, rng, [int(rng.integers(6, 11))], _height(rng), angle=angle)
+
+
 def touching(pool: Digits, rng: np.random.Generator) -> tuple[bytes, list[str]]:
     """A row of ten in which one or two pairs of digits touch."""
     return _sheet(pool, rng, [10], _height(rng), touching=int(rng.integers(1, 3)))
@@ -301,6 +307,7 @@ SCENES: dict[str, tuple[Callable[[Digits, np.random.Generator], tuple[bytes, lis
     "uneven_light": (uneven_light, "two lines under uneven light"),
     "on_a_table": (on_a_table, "a sheet on a dark table, turned"),
     "tilted": (tilted, "two lines at 2-6 degrees"),
+    "slanted": (slanted, "a number written at 15-40 degrees"),
     "touching": (touching, "a row with touching pairs"),
     "a_letter": (a_letter, "a letter among the digits (read as ?)"),
     "big_photo": (big_photo, "12-megapixel photo, 34-40 small digits on one line"),
