@@ -35,6 +35,8 @@ PIECE_OVERLAP = 0.3  # pieces of one digit: the narrower lies over the wider for
 PIECE_GAP = 0.35  # ...side by side, or with at most this many heights between them and the lower one under
 PIECE_SMALL = 0.6  # this many heights high; and together at most
 PIECE_TALL = 1.4  # this many heights tall (a digit of the next line is further)
+PIECE_ALIKE, PIECE_SPLIT = 0.7, 0.1  # pieces one above the other of alike heights (the lower over this share of the
+# higher) are one digit only this many heights apart: the halves of a broken 0 are, a small 1 over a small 2 not
 LINE_OVERLAP = 0.5  # neighbours in a line share at least this share of the lower one's height
 SLANT, SLANT_AGREE = (10, 50), 10  # degrees: a number written at a slant this steep is turned level first, when
 SLANT_SHARE = 0.5  # this share of the marks' nearest neighbours lie within SLANT_AGREE of one direction (a digit
@@ -111,16 +113,23 @@ def _one_digit(boxes: np.ndarray, height: float) -> np.ndarray:
     """Group index (N,) of the pieces: pieces that lie over one another (the narrower within the wider's
     columns), no taller together than a digit, and side by side (an open 4) or one above the other, close,
     the lower one low (a 5's flag, a 7's bar, the halves of a 0, a stroke cut by a rule), are one digit drawn
-    in several strokes. Two digits written one above the other are both a digit's height: they stay two."""
+    in several strokes. Two digits written one above the other are both a digit's height: they stay two; and
+    a low piece that is already beside another (the top of a 2 written in two strokes) joins nothing above
+    or below it (the small 1 written over that 2)."""
     h, w = _sides(boxes)
     top, left, bottom, right = (boxes[:, k] for k in range(4))
     across = np.minimum(right[:, None], right) - np.maximum(left[:, None], left)
     gap = np.maximum(top[:, None], top) - np.minimum(bottom[:, None], bottom)  # negative: rows overlap
     tall = np.maximum(bottom[:, None], bottom) - np.minimum(top[:, None], top)
+    over = (across >= PIECE_OVERLAP * np.minimum(w[:, None], w)) & (tall <= PIECE_TALL * height)
+    beside = over & (gap < 0)
+    np.fill_diagonal(beside, False)
     lower = np.minimum(h[:, None], h)
-    close = (gap < 0) | ((gap <= PIECE_GAP * height) & (lower <= PIECE_SMALL * height))
-    joined = (across >= PIECE_OVERLAP * np.minimum(w[:, None], w)) & close & (tall <= PIECE_TALL * height)
-    return _union(len(boxes), np.argwhere(np.triu(joined, 1)))
+    alike = lower > PIECE_ALIKE * np.maximum(h[:, None], h)  # two small digits one above the other, or a 0 broken
+    shorter_beside = np.where(h[:, None] <= h, beside.any(1)[:, None], beside.any(1)[None, :])
+    above = (gap >= 0) & (gap <= PIECE_GAP * height) & (lower <= PIECE_SMALL * height) & ~shorter_beside
+    above &= ~alike | (gap <= PIECE_SPLIT * height)
+    return _union(len(boxes), np.argwhere(np.triu(beside | (over & above), 1)))
 
 
 def _lines(boxes: np.ndarray, angle: float = 0.0) -> list[list[int]]:

@@ -53,3 +53,21 @@ def test_a_rule_thicker_in_places_leaves_no_marks_behind():
     add_rings(core, gap=6)
     marks = find_marks(core)
     assert [len(line) for line in marks.lines] == [6, 6]
+
+
+def test_a_small_digit_over_one_drawn_in_two_strokes_stays_a_digit_of_its_own():
+    """A column of digits, one a line: a small 1 written over a small 2 whose top is a stroke of its own. That
+    stroke is low and close under the 1, as a 5's flag is close over its body, but it lies beside the rest of
+    its 2: the 1 and the 2 are two digits, not one."""
+    core = np.zeros((560, 300), bool)
+    core[20:67, 100:105] = True  # the 1
+    core[96:100, 95:126] = core[96:111, 121:126] = True  # the 2's top, a stroke of its own
+    core[104:151, 110:115] = core[146:151, 95:131] = True  # the rest of the 2, not touching its top
+    for top in (200, 320, 440):  # three large 0s below: a digit's height here is theirs
+        outer, inner = np.zeros_like(core), np.zeros_like(core)
+        outer[draw.ellipse(top + 45, 112, 45, 28, shape=core.shape)] = True
+        inner[draw.ellipse(top + 45, 112, 41, 24, shape=core.shape)] = True
+        core |= outer & ~inner
+    marks = find_marks(core)
+    assert [len(line) for line in marks.lines] == [1, 1, 1, 1, 1]
+    assert tuple(int(v) for v in marks.boxes[marks.lines[0][0]]) == (20, 100, 67, 105)
