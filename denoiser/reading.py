@@ -38,6 +38,7 @@ WIDEST = 1.6  # a mark wider than this many of its heights is no digit (a dash, 
 SHORTEST = 0.45  # ...nor one lower than this many of its line's heights (a small digit is more than half)
 WIDE = 1.0  # a mark wider than this many of its line's heights...
 CUTS = 3  # ...is tried cut into 2 (3 if twice as wide) digits, at this many columns of least ink for each cut
+# and at the one of most (where two 0s written overlapping cross, their loops are cut apart best)
 MAX_PARTS = 300  # digits made and read at most (every mark, and the cut ones' parts)
 PART_TALL = 0.6  # heights: each digit a mark is cut into is at least this tall
 DIGIT_WIDTH = (0.8, 0.3)  # a digit's width in its line's heights: mean and spread (a 1 is 0.3, a 0 up to 1.2)
@@ -133,7 +134,7 @@ def _digit(found: Ink, marks: Marks, part: Part, keep_noise: bool) -> tuple[np.n
 
 def _cut_columns(marks: Marks, index: int, parts: int) -> list[list[int]]:
     """Ways to cut a mark into `parts` digits: for each cut, the `CUTS` columns of least ink near where
-    an even cut would be (ink counted in the mark's own pieces)."""
+    an even cut would be, and the one of most (ink counted in the mark's own pieces)."""
     top, left, bottom, right = marks.boxes[index]
     profile = np.isin(marks.labels[top:bottom, left:right], marks.pieces[index]).sum(0)  # ink per column
     width, choices = right - left, []
@@ -141,7 +142,7 @@ def _cut_columns(marks: Marks, index: int, parts: int) -> list[list[int]]:
         centre, reach = k * width / parts, 0.3 * width / parts
         columns = np.arange(max(1, int(centre - reach)), min(width - 1, int(centre + reach) + 1))
         order = np.lexsort((np.abs(columns - centre), profile[columns]))  # least ink, then nearest the centre
-        choices.append(left + columns[order[:CUTS]])
+        choices.append(left + columns[np.r_[order[:CUTS], order[-1:]]])
     return [list(cuts) for cuts in np.array(np.meshgrid(*choices)).reshape(parts - 1, -1).T]
 
 
