@@ -37,6 +37,7 @@ PIECE_SMALL = 0.6  # this many heights high; and together at most
 PIECE_TALL = 1.4  # this many heights tall (a digit of the next line is further)
 PIECE_ALIKE, PIECE_SPLIT = 0.7, 0.1  # pieces one above the other of alike heights (the lower over this share of the
 # higher) are one digit only this many heights apart: the halves of a broken 0 are, a small 1 over a small 2 not
+LOW_LINE = 0.45  # a line whose marks are all lower than this many heights holds no digit (dashes, bits of a rule)
 LINE_OVERLAP = 0.5  # neighbours in a line share at least this share of the lower one's height
 SLANT, SLANT_AGREE = (10, 50), 10  # degrees: a number written at a slant this steep is turned level first, when
 SLANT_SHARE = 0.5  # this share of the marks' nearest neighbours lie within SLANT_AGREE of one direction (a digit
@@ -290,6 +291,9 @@ def find_marks(core: np.ndarray) -> Marks:
     pieces = [kept[group == g] + 1 for g in range(len(merged))]  # labels count from 1
     slant = _slant(merged)
     lines = _lines(merged, slant)
+    if low := {i for line in lines if _sides(merged[line])[0].max() < LOW_LINE * height for i in line}:
+        merged, pieces = np.delete(merged, list(low), axis=0), [p for i, p in enumerate(pieces) if i not in low]
+        lines = _lines(merged, slant)
     return Marks(labels, pieces, merged, lines, height, _line_heights(merged, lines), ruled, slant)
 
 

@@ -71,3 +71,15 @@ def test_a_small_digit_over_one_drawn_in_two_strokes_stays_a_digit_of_its_own():
     marks = find_marks(core)
     assert [len(line) for line in marks.lines] == [1, 1, 1, 1, 1]
     assert tuple(int(v) for v in marks.boxes[marks.lines[0][0]]) == (20, 100, 67, 105)
+
+
+def test_a_line_of_dashes_in_the_margin_is_no_line_of_digits():
+    """Short flat marks far from the digits (bits of a rule in a page's bent margin, dashes) make no line of
+    their own: the page holds the rings' two lines and nothing else."""
+    core = np.zeros((300, 700), bool)
+    rings = add_rings(core, gap=2)  # no rules on this page: the rings alone
+    for k in range(3):
+        core[260:263, 40 + 60 * k : 70 + 60 * k] = True
+    marks = find_marks(core)
+    assert [len(line) for line in marks.lines] == [6, 6]
+    assert [tuple(int(v) for v in box) for box in marks.boxes] == rings
