@@ -27,6 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from denoiser.bench.report import markdown_table
 from deploy.launch import free_port, start_server, wait_healthy
 from scripts.measure import provenance
 
@@ -126,11 +127,10 @@ def capacity(rows: list[dict]) -> int:
     return best
 
 
-def run_row(row: dict) -> str:
+def run_row(row: dict) -> list:
     lat, mem = row["latency_s"], row["memory"]
-    cells = [row["setup"], row["load"], row["visitors"], f"{lat['p95']:.2f} s", f"{lat['max']:.2f} s", row["errors"],
-             row["lost"], f"{mem['peak_pss_mb_sum']:.0f} / {mem['peak_rss_mb_sum']:.0f}"]  # fmt: skip
-    return "| " + " | ".join(map(str, cells)) + " |"
+    return [row["setup"], row["load"], row["visitors"], f"{lat['p95']:.2f} s", f"{lat['max']:.2f} s", row["errors"],
+            row["lost"], f"{mem['peak_pss_mb_sum']:.0f} / {mem['peak_rss_mb_sum']:.0f}"]  # fmt: skip
 
 
 def role(command: str) -> str:
@@ -162,10 +162,9 @@ def markdown(results: dict) -> str:
     intro = (f"Visitors served with a 95th percentile latency under {results['limit']:.1f} s (think time 1.5-4.5 s, "
              f"10 moves each), counted in steps of {results['step']}; `{results['command']}`.")  # fmt: skip
     lines = [f"### Capacity, {results['timestamp']}, commit {results['commit']} on {results['machine']}", "", intro, ""]
-    lines += ["| setup | " + " | ".join(LOADS) + " |", "| --- |" + " ---: |" * len(LOADS)]
-    lines += [f"| {s} | " + " | ".join(str(results["capacity"][s][ld]) for ld in LOADS) + " |" for s in SETUPS]
-    lines += ["", "| setup | load | visitors | p95 | max | errors | lost | peak PSS / RSS (MB) |"]
-    lines += ["| --- | --- |" + " ---: |" * 6] + [run_row(row) for row in results["runs"]]
+    lines += markdown_table(["setup", *LOADS], [[s, *(results["capacity"][s][ld] for ld in LOADS)] for s in SETUPS])
+    header = ["setup", "load", "visitors", "p95", "max", "errors", "lost", "peak PSS / RSS (MB)"]
+    lines += ["", *markdown_table(header, [run_row(row) for row in results["runs"]], text=(0, 1))]
     lines += memory_lines(results["runs"])
     cost, before, other = results["move_cost"], results["move_cost_before"], results.get("move_cost_other")
     lines += ["", f"Server CPU per slider move on the default page (one visitor, {cost['moves']} moves): "

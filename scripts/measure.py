@@ -1,4 +1,4 @@
-"""What every measurement script shares: one percentile, one summary of a sample, one markdown table.
+"""What every measurement script shares: one percentile, one summary of a sample, the commit and machine measured.
 
 Figures the docs compare come from these, so a 95th percentile means the same on every page: the
 linear interpolation between the two nearest ranks (numpy's and `statistics.quantiles`' "inclusive").
@@ -34,13 +34,6 @@ def spread(values: list[float], digits: int = 4) -> dict:
     return {"count": len(values)} | {
         k: round(v, digits) for k, v in zip(("median", "p95", "max"), figures, strict=True)
     }
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    """A markdown table's lines: the first column left-aligned (names), the others right-aligned (figures)."""
-    align = ["---"] + ["---:"] * (len(header) - 1)
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
-    return [*lines, *("| " + " | ".join(map(str, row)) + " |" for row in rows)]
 
 
 def provenance() -> dict:

@@ -22,9 +22,9 @@ import numpy as np
 from denoiser import data, digitize, weights
 from denoiser import methods as by_name
 from denoiser.bench import realworld, simulate
+from denoiser.bench.report import markdown_table
 from denoiser.classifier import load_classifier
 from denoiser.evaluate import evaluate, model_method
-from scripts.measure import markdown_table
 
 LEVELS = (0.3, 0.5)  # gaussian levels at which the models are compared on other digits
 

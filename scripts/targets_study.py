@@ -28,6 +28,7 @@ from pathlib import Path
 
 import torch
 
+from denoiser.bench.report import markdown_table
 from denoiser.cli import main as denoiser_main
 from denoiser.data import load_mnist
 from denoiser.evaluate import denoise_batch, evaluate, make_noisy
@@ -184,15 +185,13 @@ def markdown(result: dict) -> str:
 
 def _cli_table(rows: list[dict]) -> list[str]:
     """The command line's short runs: each command, its PSNR on the test digits, and its gap to clean targets."""
-    lines = ["## The command line, a short run at gaussian 0.5", "",
-             f"Each with `--out` a temporary file, measured on the same test digits; {_SAME_LOSS}", "",
-             "| command | PSNR | vs clean targets | goal | met |", "| --- | ---: | ---: | --- | --- |"]  # fmt: skip
-    for r in rows:
-        goal = f"within {CLI_GOALS[r['targets']]} dB" if "gap_db" in r else ""
-        versus = f"{r['gap_db']:+.2f} dB" if "gap_db" in r else ""
-        met = ("yes" if r["met"] else "**no**") if "met" in r else ""
-        lines.append(f"| `{r['command']}` | {r['psnr']:.2f} dB | {versus} | {goal} | {met} |")
-    return [*lines, ""]
+    cells = [[f"`{r['command']}`", f"{r['psnr']:.2f} dB", f"{r['gap_db']:+.2f} dB" if "gap_db" in r else "",
+              f"within {CLI_GOALS[r['targets']]} dB" if "gap_db" in r else "",
+              ("yes" if r["met"] else "**no**") if "met" in r else ""] for r in rows]  # fmt: skip
+    header = ["command", "PSNR", "vs clean targets", "goal", "met"]
+    return ["## The command line, a short run at gaussian 0.5", "",
+            f"Each with `--out` a temporary file, measured on the same test digits; {_SAME_LOSS}", "",
+            *markdown_table(header, cells, text=(0, 3, 4)), ""]  # fmt: skip
 
 
 def psnr_png(result: dict) -> bytes:

@@ -20,6 +20,13 @@ from ..weights import atomic_write_bytes
 FILES = ("results.md", "results.json", "psnr_vs_level.html", "psnr_vs_level.png")
 
 
+def markdown_table(header: list[str], rows: list[list], text: tuple[int, ...] = (0,)) -> list[str]:
+    """A markdown table's lines: the columns `text` left-aligned (names, words), the others right-aligned (figures)."""
+    align = ["---" if k in text else "---:" for k in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
+    return [*lines, *("| " + " | ".join(map(str, row)) + " |" for row in rows)]
+
+
 def _fmt(value: float, digits: int) -> str:
     return "inf" if math.isinf(value) else f"{value:.{digits}f}"
 
@@ -27,16 +34,10 @@ def _fmt(value: float, digits: int) -> str:
 def _kind_table(kind: str, by_level: dict, methods: list[str], seconds: dict) -> list[str]:
     """One markdown table: a row per method, a column per level, cells 'PSNR dB / SSIM'."""
     levels = list(by_level)
-    lines = [
-        f"### {kind}",
-        "",
-        "| method | " + " | ".join(f"level {level}" for level in levels) + " | ms / image |",
-        "| --- |" + " ---: |" * (len(levels) + 1),
-    ]
-    for name in methods:
-        cells = [f"{_fmt(by_level[lv][name]['psnr'], 2)} / {_fmt(by_level[lv][name]['ssim'], 3)}" for lv in levels]
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {seconds[name] * 1000:.2f} |")
-    return [*lines, ""]
+    header = ["method", *(f"level {level}" for level in levels), "ms / image"]
+    rows = [[name, *(f"{_fmt(by_level[lv][name]['psnr'], 2)} / {_fmt(by_level[lv][name]['ssim'], 3)}" for lv in levels),
+             f"{seconds[name] * 1000:.2f}"] for name in methods]  # fmt: skip
+    return [f"### {kind}", "", *markdown_table(header, rows), ""]
 
 
 def _classifier_table(report: dict) -> list[str]:
@@ -45,15 +46,10 @@ def _classifier_table(report: dict) -> list[str]:
     if not info["available"]:
         return [f"Classifier unavailable: {info['reason'].splitlines()[0]}", ""]
     kinds = list(info["accuracy"])
-    lines = [
-        f"### Digit classifier accuracy (%), clean test digits: {100 * info['clean']:.1f}",
-        "",
-        "| method | " + " | ".join(f"{kind} {info['levels'][kind]}" for kind in kinds) + " |",
-        "| --- |" + " ---: |" * len(kinds),
-    ]
-    for name in report["methods"]:
-        lines.append(f"| {name} | " + " | ".join(f"{100 * info['accuracy'][k][name]:.1f}" for k in kinds) + " |")
-    return [*lines, ""]
+    header = ["method", *(f"{kind} {info['levels'][kind]}" for kind in kinds)]
+    rows = [[name, *(f"{100 * info['accuracy'][k][name]:.1f}" for k in kinds)] for name in report["methods"]]
+    title = f"### Digit classifier accuracy (%), clean test digits: {100 * info['clean']:.1f}"
+    return [title, "", *markdown_table(header, rows), ""]
 
 
 def _targets_table(report: dict) -> list[str]:
@@ -61,9 +57,8 @@ def _targets_table(report: dict) -> list[str]:
     if "targets" not in report:
         return []
     marks = {True: "yes", False: "**no**", None: "not measured"}
-    lines = ["### Targets", "", "| target | measured | met |", "| --- | --- | --- |"]
-    lines += [f"| {t['target']} | {t['measured']} | {marks[t['met']]} |" for t in report["targets"]]
-    return [*lines, ""]
+    rows = [[t["target"], t["measured"], marks[t["met"]]] for t in report["targets"]]
+    return ["### Targets", "", *markdown_table(["target", "measured", "met"], rows, text=(0, 1, 2)), ""]
 
 
 def markdown(report: dict) -> str:
