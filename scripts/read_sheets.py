@@ -79,10 +79,10 @@ def total(scenes: list[dict]) -> dict:
 
 def run(args: argparse.Namespace) -> dict:
     pool = data.load_mnist(args.data_root, "test", download=False)
+    measured = provenance()  # the checkout and the machine's load as the run starts
     read_timed(sheets.row(pool, np.random.default_rng(1))[0])  # the classifier's loading is not timed
     scenes = [scene(name, pool, args.big if name == "big_photo" else args.count, args.seed) for name in sheets.SCENES]
-    results = {"command": command(args), **provenance(), "read_side": READ_SIDE, "scenes": scenes,
-               "total": total(scenes)}  # fmt: skip
+    results = {"command": command(args), **measured, "read_side": READ_SIDE, "scenes": scenes, "total": total(scenes)}
     if args.photos:
         results["photos"] = photos(args.photos)
     return results
