@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from denoiser.bench.report import markdown_table
 from deploy.launch import free_port, start_server, stop_server
 from scripts.measure import percentile, provenance
 
@@ -175,7 +176,7 @@ def cold_starts(starts: int) -> dict:
                 page.wait_for_function(
                     "document.querySelectorAll('[data-testid=stImage] img').length >= 3", timeout=60000
                 )
-                page.get_by_text("PSNR").first.wait_for(timeout=60000)
+                page.locator('[data-testid="stMetric"]').filter(has_text="PSNR").first.wait_for(timeout=60000)
                 times.append(time.perf_counter() - start)
                 peak = max(peak, vm_hwm_mb(server.pid))
                 page.close()
@@ -188,10 +189,10 @@ def cold_starts(starts: int) -> dict:
 def markdown(r: dict) -> str:
     lines = ["## Speed", "", f"`{r['command']}` at commit {r['commit']} on {r['machine']}: one digit with the app's "
              f"{r['threads']['app']} torch thread(s), batches with {r['threads']['batch']}.", ""]  # fmt: skip
-    lines += ["| method | one digit, median ms | p95 ms |", "| --- | ---: | ---: |"]
-    lines += [f"| {k} | {v['median_ms']:.2f} | {v['p95_ms']:.2f} |" for k, v in r["latency"].items()]
-    lines += ["", "| method @ batch | digits / s |", "| --- | ---: |"]
-    lines += [f"| {k} | {v:,.0f} |" for k, v in r["throughput"].items()]
+    latency = [[k, f"{v['median_ms']:.2f}", f"{v['p95_ms']:.2f}"] for k, v in r["latency"].items()]
+    lines += markdown_table(["method", "one digit, median ms", "p95 ms"], latency)
+    throughput = [[k, f"{v:,.0f}"] for k, v in r["throughput"].items()]
+    lines += ["", *markdown_table(["method @ batch", "digits / s"], throughput)]
     f = r["flops"]
     lines += ["", f"- unet: {f['unet_flops_per_digit'] / 1e6:.1f} MFLOP per digit; {f['unet_gflops_at_1024']:.1f} "
               f"GFLOP/s at batch 1,024 = {100 * f['fraction_of_peak']:.0f}% of this machine's matmul peak "
