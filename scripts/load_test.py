@@ -35,7 +35,6 @@ import os
 import random
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,8 +42,9 @@ from pathlib import Path
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from deploy.launch import free_port, start_server, stop_server, wait_healthy
+from scripts.load_test_report import markdown
 from scripts.measure import percentile
-from scripts.proc_stats import browser_cpu_by_pid, tree_cpu_seconds
+from scripts.proc_stats import RssMonitor, tree_cpu_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("DENOISER_CHROMIUM", "/usr/bin/chromium")
@@ -103,51 +103,6 @@ class Session:
     wrong_final_level: bool = False
     errors: list[str] = field(default_factory=list)
     training: dict | None = None
-
-
-def tree_rss_mb(pid: int) -> tuple[float, float]:
-    """Resident memory (all, and anonymous only) of `pid` and its descendants, in MB, read from /proc.
-
-    Anonymous memory is what the app allocates; the rest is mostly torch's shared libraries.
-    """
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue  # the process ended while we looked
-            children.setdefault(ppid, []).append(int(entry.name))
-    total_kb, anon_kb, todo = 0, 0, [pid]
-    while todo:
-        current = todo.pop()
-        todo.extend(children.get(current, []))
-        try:
-            status = (Path("/proc") / str(current) / "status").read_text()
-        except OSError:
-            continue
-        fields = {
-            line.split(":")[0]: line.split()[1] for line in status.splitlines() if line.startswith(("VmRSS", "RssAnon"))
-        }
-        total_kb, anon_kb = total_kb + int(fields.get("VmRSS", 0)), anon_kb + int(fields.get("RssAnon", 0))
-    return total_kb / 1024, anon_kb / 1024
-
-
-class RssMonitor(threading.Thread):
-    """Polls the server's process tree every `interval` seconds, keeping the peak memory; also the
-    CPU time of the test's browser processes, which end (and take their figures along) as sessions close."""
-
-    def __init__(self, pid: int, browser: str, interval: float = 0.25) -> None:
-        super().__init__(daemon=True)
-        self.pid, self.browser, self.interval, self.stop = pid, browser, interval, threading.Event()
-        self.peak_mb = self.peak_anon_mb = 0.0
-        self.browser_cpu: dict[int, float] = {}  # last CPU seconds seen per browser process
-
-    def run(self) -> None:
-        while not self.stop.wait(self.interval):
-            rss, anon = tree_rss_mb(self.pid)
-            self.peak_mb, self.peak_anon_mb = max(self.peak_mb, rss), max(self.peak_anon_mb, anon)
-            self.browser_cpu.update(browser_cpu_by_pid(self.browser))
 
 
 async def wait_changed(page, old: str | None, timeout_s: float) -> str | None:
@@ -341,54 +296,6 @@ def summarise(
         "wall_seconds": round(seconds, 1),
         "ok": not errors and lost == 0,
     }
-
-
-def think_text(think: float) -> str:
-    if not think:
-        return "no pause: the next move as soon as the PSNR updates"
-    return f"{0.5 * think:g} to {1.5 * think:g} s (uniform, seeded per session)"
-
-
-def by_move_text(results: dict) -> str:
-    """The median latency of every session's first move, second move, ...: shows whether the slow ones cluster."""
-    medians = [f"{m['median']:.1f}" for m in results.get("latency_by_move_s", [])]
-    return ", ".join(medians) + " s" if medians else "n/a"
-
-
-def markdown(results: dict) -> str:
-    """results.md: the figures as a short table, with their targets."""
-    c, lat, during = results["config"], results["latency_s"], results["latency_during_training_s"]
-    fmt = lambda x: "n/a" if x is None else f"{x:.2f} s"  # noqa: E731
-    rows = [
-        ("sessions x slider changes", f"{c['sessions']} x {c['changes']} ({results['interactions']['planned']})"),
-        ("trainings at the same time", f"{c['trainings']}" + (" (64 digits)" if c["small_training"] else "")),
-        ("look at each result before the next move", think_text(c.get("think", 0))),
-        ("arrivals", f"one every {c['ramp']:g} s after the trainers" if c.get("ramp") else "all at the same moment"),
-        ("latency, key press to new PSNR: median", fmt(lat["median"])),
-        ("latency: 95th percentile (target: < 2 s)", fmt(lat["p95"])),
-        ("latency: max", fmt(lat["max"])),
-        (
-            "latency while a training ran: n / median / 95th percentile",
-            f"{during['n']} / {fmt(during['median'])} / {fmt(during['p95'])}",
-        ),
-        ("latency median by move: 1st, 2nd, ... (each session's moves in order)", by_move_text(results)),
-        ("page load: median / max", f"{fmt(results['page_load_s']['median'])} / {fmt(results['page_load_s']['max'])}"),
-        ("lost interactions (target: 0)", str(results["interactions"]["lost"])),
-        ("errors (target: 0)", str(len(results["errors"]))),
-        ("server peak RSS (target: < 1,500 MB)", f"{results['server_peak_rss_mb']:.0f} MB"),
-        ("server peak anonymous RSS (without shared libraries)", f"{results['server_peak_anon_rss_mb']:.0f} MB"),
-        (
-            "CPU time: server (trainings included) / the test's Chromium",
-            f"{results['cpu_seconds']['server']:.0f} s / {results['cpu_seconds']['browser']:.0f} s",
-        ),
-        ("trainings", ", ".join(f"{t['outcome']} in {t['seconds']:.0f} s" for t in results["trainings"]) or "none"),
-        ("wall time", f"{results['wall_seconds']:.0f} s on {results['machine']['cpus']} CPUs"),
-    ]
-    pacing = f"about {c['think']:g} s between moves" if c.get("think") else "back-to-back moves (a stress test)"
-    lines = [f"# Load test, {pacing}, {results['date']}", "", "| | |", "| --- | --- |"]
-    lines += [f"| {name} | {value} |" for name, value in rows]
-    lines += ["", "Errors:" if results["errors"] else "No errors."] + [f"- {e}" for e in results["errors"][:20]]
-    return "\n".join(lines) + "\n"
 
 
 def run(args: argparse.Namespace) -> dict:

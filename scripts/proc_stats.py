@@ -209,3 +209,48 @@ def browser_cpu_by_pid(executable: str) -> dict[int, float]:
             if argv and Path(argv[0]).name == name:
                 found[int(entry.name)] = cpu_seconds(int(entry.name))
     return found
+
+
+def tree_rss_mb(pid: int) -> tuple[float, float]:
+    """Resident memory (all, and anonymous only) of `pid` and its descendants, in MB, read from /proc.
+
+    Anonymous memory is what the app allocates; the rest is mostly torch's shared libraries.
+    """
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # the process ended while we looked
+            children.setdefault(ppid, []).append(int(entry.name))
+    total_kb, anon_kb, todo = 0, 0, [pid]
+    while todo:
+        current = todo.pop()
+        todo.extend(children.get(current, []))
+        try:
+            status = (Path("/proc") / str(current) / "status").read_text()
+        except OSError:
+            continue
+        fields = {
+            line.split(":")[0]: line.split()[1] for line in status.splitlines() if line.startswith(("VmRSS", "RssAnon"))
+        }
+        total_kb, anon_kb = total_kb + int(fields.get("VmRSS", 0)), anon_kb + int(fields.get("RssAnon", 0))
+    return total_kb / 1024, anon_kb / 1024
+
+
+class RssMonitor(threading.Thread):
+    """Polls the server's process tree every `interval` seconds, keeping the peak memory; also the
+    CPU time of the test's browser processes, which end (and take their figures along) as sessions close."""
+
+    def __init__(self, pid: int, browser: str, interval: float = 0.25) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.browser, self.interval, self.stop = pid, browser, interval, threading.Event()
+        self.peak_mb = self.peak_anon_mb = 0.0
+        self.browser_cpu: dict[int, float] = {}  # last CPU seconds seen per browser process
+
+    def run(self) -> None:
+        while not self.stop.wait(self.interval):
+            rss, anon = tree_rss_mb(self.pid)
+            self.peak_mb, self.peak_anon_mb = max(self.peak_mb, rss), max(self.peak_anon_mb, anon)
+            self.browser_cpu.update(browser_cpu_by_pid(self.browser))
