@@ -1,12 +1,16 @@
-"""Serve the app as N Streamlit replicas behind nginx, with sticky sessions and an active health check.
+"""Serve the app as N Streamlit replicas behind nginx, run by supervisord, with sticky sessions and health checks.
 
     python -m deploy.serve --replicas 2 --port 8501
 
-Starts the replicas on free loopback ports, waits until each answers /_stcore/health, writes the
-nginx configuration (deploy/nginx.py) into a private directory and runs nginx in the foreground.
-Every few seconds it asks each replica's /_stcore/health: a replica that has exited, or failed
-several checks in a row, is restarted on its port. Ctrl-C or SIGTERM stops nginx and every replica.
-nginx itself only notices a dead replica when a request to it fails (passive checks).
+Renders supervisord's configuration (deploy/supervisord.py) and nginx's (deploy/nginx.py) into a private
+directory and runs supervisord, which starts the replicas on free loopback ports, restarts one that exits,
+and, through superlance's httpok, one whose health check goes unanswered. nginx is started once every
+replica answers its health check, so the first visitor meets warm replicas. Ctrl-C or SIGTERM stops
+supervisord, which stops nginx and every replica.
+
+What is left here is what supervisord cannot do: choose free ports and write both configurations, start
+nginx only when the replicas are warm, remove the private directory even when this process is killed with
+SIGKILL, and watch replicas on other hosts (`--backend`).
 """
 
 from __future__ import annotations
@@ -23,34 +27,19 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
+import xmlrpc.client
 from functools import partial
 from pathlib import Path
 
-from deploy import nginx
-from deploy.launch import free_port, server_command, wait_healthy
+from supervisor.xmlrpc import SupervisorTransport
+
+from deploy import nginx, supervisord
+from deploy.launch import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 NGINX_FALLBACK = "/usr/sbin/nginx"  # not on a non-root user's PATH on Debian
 INSTALL_HINT = "nginx is not installed: sudo apt-get install nginx"
 PR_SET_PDEATHSIG = 1
-
-
-@dataclass
-class Replica:
-    """One `streamlit run app.py` on 127.0.0.1:port; `failures` counts failed health checks in a row."""
-
-    name: str
-    port: int
-    log: Path
-    process: subprocess.Popen | None = None
-    failures: int = 0
-    ready: bool = False  # has answered a health check since it was last started
-    started: float = 0.0  # time.monotonic() of the last start
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
 
 
 class Stop(Exception):
@@ -62,7 +51,7 @@ def _on_signal(signum: int, frame: object) -> None:
 
 
 def die_with_parent(parent: int, signum: int = signal.SIGTERM) -> None:
-    """Have Linux send `signum` to this process when its parent exits, so nothing outlives a killed supervisor.
+    """Have Linux send `signum` to this process when its parent exits, so nothing outlives a killed `deploy.serve`.
 
     A parent that died before the request was made is never signalled for: then the process exits at once."""
     with contextlib.suppress(OSError, AttributeError):  # not Linux: Ctrl-C and SIGTERM still stop everything
@@ -83,56 +72,12 @@ def find_nginx() -> str:
     return found
 
 
-def spawn(command: list[str], log: Path) -> subprocess.Popen:
-    """Start `command` in its own session (Ctrl-C reaches the supervisor only), dying with the supervisor."""
-    with open(log, "a") as out:
-        return subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+def spawn(command: list[str], log: Path | None) -> subprocess.Popen:
+    """Start `command` in its own session (Ctrl-C reaches this process only), dying with this process; its output
+    goes to `log`, or to this process's own output if None."""
+    with open(log or os.devnull, "a") as out:
+        return subprocess.Popen(command, cwd=ROOT, stdout=out if log else None, stderr=subprocess.STDOUT,
                                 start_new_session=True, preexec_fn=partial(die_with_parent, os.getpid()))  # fmt: skip
-
-
-def start(replica: Replica) -> None:
-    replica.process = spawn(server_command(replica.port), replica.log)  # answers its health check once warm
-    replica.failures, replica.ready, replica.started = 0, False, time.monotonic()
-
-
-def stop(process: subprocess.Popen | None, timeout: float = 10.0) -> None:
-    """SIGTERM, then SIGKILL if the process is still there after `timeout` seconds; then the same for whatever
-    else runs in its process group (a replica's training worker, nginx's workers)."""
-    if process is None:
-        return
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    end_group(process.pid, timeout)
-
-
-def group_alive(pgid: int) -> bool:
-    """Whether a process of process group `pgid` still runs (a zombie waiting for its parent counts as gone)."""
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
-
-
-def end_group(pgid: int, timeout: float = 10.0) -> None:
-    """SIGTERM process group `pgid` (a process `spawn` started leads its own), SIGKILL it after `timeout` seconds;
-    returns once none of it runs (at once where there is no /proc to tell)."""
-    for signum in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pgid, signum)
-        deadline = time.monotonic() + timeout
-        while group_alive(pgid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if not group_alive(pgid):
-            return
 
 
 def healthy(address: str, timeout: float = 3.0) -> bool:
@@ -148,65 +93,12 @@ def log(message: str) -> None:
     print(f"{time.strftime('%H:%M:%S')} {message}", flush=True)
 
 
-@dataclass
-class Checks:
-    """The active health check: how often, how many failures in a row restart a replica, how long a start may take."""
-
-    interval: float = 3.0
-    max_failures: int = 3
-    startup: float = 120.0
-
-
-def launch(replica: Replica) -> None:
-    start(replica)
-    log(f"{replica.name} pid {replica.process.pid} on {replica.address}, log {replica.log}")
-
-
-def restart(replica: Replica, reason: str) -> None:
-    log(f"{replica.name} {reason}: restarting it")
-    stop(replica.process)
-    launch(replica)
-
-
-def check(replica: Replica, checks: Checks) -> None:
-    """One round of the active health check for a replica this supervisor runs: restart it if it is gone or stuck."""
-    status = replica.process.poll()
-    if status is not None:
-        return restart(replica, f"exited with status {status}")
-    if healthy(replica.address):
-        if replica.failures or not replica.ready:
-            log(f"{replica.name} is healthy")
-        replica.failures, replica.ready = 0, True
-        return None
-    if not replica.ready and time.monotonic() - replica.started < checks.startup:
-        return None  # still importing torch and loading the models
-    replica.failures += 1
-    log(f"{replica.name} failed its health check ({replica.failures} in a row)")
-    if replica.failures >= checks.max_failures:
-        restart(replica, f"failed {replica.failures} health checks in a row")
-    return None
-
-
 def check_remote(address: str, name: str, up: dict[str, bool]) -> None:
     """A replica on another host is only watched: its own host restarts it. Log when it goes down or comes back."""
     now = healthy(address)
     if up.get(name) != now:
         log(f"{name} at {address} is {'healthy' if now else 'not answering its health check'}")
     up[name] = now
-
-
-def supervise(replicas: list[Replica], remote: dict[str, str], proxy: subprocess.Popen, checks: Checks) -> int:
-    """Check every replica each `checks.interval` seconds until a signal arrives (or nginx dies: exit 1)."""
-    up: dict[str, bool] = {}
-    while True:
-        time.sleep(checks.interval)
-        if proxy.poll() is not None:
-            log(f"nginx exited with status {proxy.returncode}: stopping")
-            return 1
-        for replica in replicas:
-            check(replica, checks)
-        for name, address in remote.items():
-            check_remote(address, name, up)
 
 
 def private_dir() -> Path:
@@ -217,12 +109,15 @@ def private_dir() -> Path:
     return workdir
 
 
-# Removes the private directory when it gets SIGTERM, which Linux sends it when the supervisor dies, however
-# it dies: a supervisor killed with SIGKILL cleans up nothing itself. It waits for nginx (signalled too) to go.
+# Removes the private directory when it gets SIGTERM, which Linux sends it when deploy.serve dies, however it
+# dies: a process killed with SIGKILL cleans up nothing itself. supervisord (signalled too) is still stopping
+# the replicas and nginx then, in that directory: the janitor waits until supervisord is gone.
 JANITOR = """
-import shutil, signal, sys, time
+import os, shutil, signal, sys, time
 def clean(*_):
-    time.sleep(1.0)
+    deadline = time.monotonic() + 60
+    while os.path.exists(f"/proc/{sys.argv[2]}") and time.monotonic() < deadline:
+        time.sleep(0.2)
     shutil.rmtree(sys.argv[1], ignore_errors=True)
     sys.exit(0)
 signal.signal(signal.SIGTERM, clean)
@@ -232,43 +127,72 @@ while True:
 """
 
 
-def start_janitor(workdir: Path) -> subprocess.Popen:
-    """A process that removes `workdir` once the supervisor is gone (see JANITOR)."""
-    return spawn([sys.executable, "-c", JANITOR, str(workdir)], Path(os.devnull))
+def start_janitor(workdir: Path, manager: int) -> subprocess.Popen:
+    """A process that removes `workdir` once this process and then process `manager` are gone (see JANITOR)."""
+    return spawn([sys.executable, "-c", JANITOR, str(workdir), str(manager)], Path(os.devnull))
 
 
-def start_nginx(binary: str, addresses: list[str], port: int, workdir: Path, logdir: Path) -> subprocess.Popen:
-    """Write nginx.conf for `addresses`, check it with `nginx -t`, and run nginx in the foreground on `port`."""
+def start_supervisord(conf: Path) -> subprocess.Popen:
+    """supervisord in the foreground with `conf`; its log (starts, exits, restarts) goes to this process's output."""
+    return spawn([sys.executable, "-m", "supervisor.supervisord", "-c", str(conf)], None)
+
+
+def control(workdir: Path, timeout: float = 30.0) -> xmlrpc.client.ServerProxy:
+    """supervisord's XML-RPC interface on its socket in `workdir`, once it answers."""
+    deadline = time.monotonic() + timeout
+    while True:
+        # A fresh proxy per try: the transport's connection is unusable after a failed request.
+        proxy = xmlrpc.client.ServerProxy(
+            "http://localhost", transport=SupervisorTransport(None, None, f"unix://{workdir}/supervisor.sock")
+        )
+        try:
+            proxy.supervisor.getState()
+            return proxy
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"supervisord did not answer within {timeout:.0f} s") from None
+            time.sleep(0.2)
+
+
+def wait_warm(rpc: xmlrpc.client.ServerProxy, ports: dict[str, int], logdir: Path, timeout: float) -> None:
+    """Wait until every replica answers its health check (it opens its port only once warm); log each."""
+    deadline = time.monotonic() + timeout
+    for name, port in ports.items():
+        while not healthy(f"127.0.0.1:{port}"):
+            state = rpc.supervisor.getProcessInfo(name)["statename"]
+            if state in ("FATAL", "EXITED", "STOPPED") or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not become healthy (state {state}); see {logdir / name}.log")
+            time.sleep(0.3)
+        pid = rpc.supervisor.getProcessInfo(name)["pid"]
+        log(f"{name} pid {pid} on 127.0.0.1:{port}, log {logdir / name}.log")
+        log(f"{name} is healthy")
+
+
+def nginx_command(binary: str, addresses: list[str], port: int, workdir: Path, logdir: Path) -> list[str]:
+    """Write nginx.conf for `addresses`, check it with `nginx -t`; the command that runs nginx in the foreground."""
     conf = workdir / "nginx.conf"
     conf.write_text(nginx.render(addresses, str(port), workdir, logdir))
     command = [binary, "-p", str(workdir), "-c", str(conf), "-e", str(logdir / "nginx-error.log")]
     tested = subprocess.run([*command, "-t", "-q"], capture_output=True, text=True)
     if tested.returncode != 0:
         raise RuntimeError(f"nginx -t refused {conf}:\n{tested.stderr}")
-    proxy = spawn(command, logdir / "nginx-error.log")
-    log(f"nginx pid {proxy.pid}, config {conf}")
-    return proxy
+    return command
 
 
-def wait_listening(port: int, proxy: subprocess.Popen, timeout: float = 10.0) -> None:
+def start_nginx(rpc: xmlrpc.client.ServerProxy, workdir: Path) -> None:
+    try:
+        rpc.supervisor.startProcess("nginx")
+    except xmlrpc.client.Fault as fault:
+        raise RuntimeError(f"nginx did not start: {fault.faultString}") from None
+    log(f"nginx pid {rpc.supervisor.getProcessInfo('nginx')['pid']}, config {workdir / 'nginx.conf'}")
+
+
+def wait_listening(port: int, manager: subprocess.Popen, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not healthy(f"127.0.0.1:{port}"):
-        if proxy.poll() is not None or time.monotonic() > deadline:
+        if manager.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"nginx did not answer on port {port}: see its error log")
         time.sleep(0.2)
-
-
-def shut_down(replicas: list[Replica], proxy: subprocess.Popen | None) -> None:
-    """Stop nginx, then every replica at once (SIGTERM; SIGKILL after 10 s)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    stop(proxy)
-    for replica in replicas:
-        if replica.process is not None and replica.process.poll() is None:
-            replica.process.terminate()
-    for replica in replicas:
-        stop(replica.process)
-    log("stopped nginx and every replica")
 
 
 def port_in_use(port: int) -> bool:
@@ -286,40 +210,77 @@ def port_in_use(port: int) -> bool:
     return False
 
 
+def watch(manager: subprocess.Popen, rpc: xmlrpc.client.ServerProxy, remote: dict[str, str], interval: float) -> int:
+    """Until a signal arrives: every `interval` s see that supervisord and nginx run (else return 1), watch `remote`."""
+    up: dict[str, bool] = {}
+    while True:
+        time.sleep(interval)
+        if manager.poll() is not None:
+            log(f"supervisord exited with status {manager.returncode}: stopping")
+            return 1
+        if rpc.supervisor.getProcessInfo("nginx")["statename"] == "FATAL":
+            log("nginx could not be started again: stopping")
+            return 1
+        for name, address in remote.items():
+            check_remote(address, name, up)
+
+
+def stop(manager: subprocess.Popen | None, timeout: float = 60.0) -> None:
+    """SIGTERM supervisord, which stops nginx and every replica (SIGKILL after 10 s); SIGKILL it after `timeout`."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if manager is None or manager.poll() is not None:
+        return
+    manager.terminate()
+    try:
+        manager.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        manager.kill()
+        manager.wait()
+    log("stopped nginx and every replica")
+
+
+def configure(args: argparse.Namespace, binary: str, workdir: Path, logdir: Path) -> tuple[dict[str, int], dict]:
+    """Write nginx.conf and supervisord.conf into `workdir`: the local replicas' ports and the remote replicas."""
+    names = nginx.replica_names(args.replicas + len(args.backend))
+    ports = {name: free_port() for name in names[: args.replicas]}
+    remote = dict(zip(names[args.replicas :], args.backend, strict=True))
+    addresses = [f"127.0.0.1:{port}" for port in ports.values()] + args.backend
+    proxy = nginx_command(binary, addresses, args.port, workdir, logdir)
+    checks = supervisord.Checks(args.startup, args.check_timeout)
+    (workdir / "supervisord.conf").write_text(supervisord.render(ports, proxy, workdir, logdir, checks))
+    return ports, remote
+
+
 def run(args: argparse.Namespace) -> int:
     binary = find_nginx()
     if port_in_use(args.port):
         raise SystemExit(f"port {args.port} is in use: choose another with --port (make serve PORT=...)")
     workdir = private_dir()
-    janitor = start_janitor(workdir)
     logdir = args.log_dir.resolve() if args.log_dir else workdir  # nginx reads relative paths from its own prefix
     logdir.mkdir(parents=True, exist_ok=True)
-    names = nginx.replica_names(args.replicas + len(args.backend))
-    replicas = [Replica(name, free_port(), logdir / f"{name}.log") for name in names[: args.replicas]]
-    remote = dict(zip(names[args.replicas :], args.backend, strict=True))
-    proxy, failed = None, False
+    manager, janitor, failed = None, None, False
     try:
-        for replica in replicas:
-            launch(replica)
-        for replica in replicas:
-            wait_healthy(f"http://{replica.address}", replica.process, timeout=args.startup)
-            log(f"{replica.name} is healthy")
-            replica.ready = True
-        addresses = [r.address for r in replicas] + args.backend
-        proxy = start_nginx(binary, addresses, args.port, workdir, logdir)
-        wait_listening(args.port, proxy)
-        log(f"serving {len(addresses)} replicas at http://127.0.0.1:{args.port} (Ctrl-C stops them)")
-        return supervise(replicas, remote, proxy, Checks(args.interval, args.max_failures, args.startup))
+        ports, remote = configure(args, binary, workdir, logdir)
+        manager = start_supervisord(workdir / "supervisord.conf")
+        janitor = start_janitor(workdir, manager.pid)
+        rpc = control(workdir)
+        wait_warm(rpc, ports, logdir, args.startup + 60)
+        start_nginx(rpc, workdir)
+        wait_listening(args.port, manager)
+        log(f"serving {len(ports) + len(remote)} replicas at http://127.0.0.1:{args.port} (Ctrl-C stops them)")
+        return watch(manager, rpc, remote, args.interval)
     except Stop as signal_name:
         log(f"{signal_name}: stopping")
         return 0
-    except (RuntimeError, TimeoutError) as error:
+    except RuntimeError as error:
         log(f"{error}; logs in {logdir}")
         failed = True
         return 1
     finally:
-        shut_down(replicas, proxy)
-        janitor.kill()  # the directory's fate is decided here
+        stop(manager)
+        if janitor is not None:
+            janitor.kill()  # the directory's fate is decided here
         if not (failed and logdir == workdir):  # a failure's logs are kept for reading
             shutil.rmtree(workdir, ignore_errors=True)
 
@@ -330,9 +291,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=8501, help="port nginx listens on (default 8501)")
     parser.add_argument("--backend", action="append", default=[], metavar="HOST:PORT",
                         help="a replica on another host, served too but only watched (repeatable)")  # fmt: skip
-    parser.add_argument("--interval", type=float, default=3.0, help="seconds between health checks (default 3)")
-    parser.add_argument("--max-failures", type=int, default=3, help="failed checks in a row that restart a replica")
-    parser.add_argument("--startup", type=float, default=120.0, help="seconds a replica may take to start")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=3.0,
+        help="seconds between checks of supervisord, nginx and --backend replicas (default 3)",
+    )
+    parser.add_argument(
+        "--startup",
+        type=float,
+        default=60.0,
+        help="seconds a replica counts as starting, unchecked; must exceed its warm-up (default 60)",
+    )
+    parser.add_argument(
+        "--check-timeout",
+        type=float,
+        default=10.0,
+        help="seconds a replica may take to answer a health check before it is restarted (default 10)",
+    )
     parser.add_argument("--log-dir", type=Path, help="keep the replicas' and nginx's logs here (default: a temp dir)")
     return parser
 
@@ -344,9 +320,13 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("--replicas must be >= 0, and with --backend at least one replica in all")
     if not 1 <= args.port <= 65535:
         raise SystemExit(f"--port must be in 1..65535, got {args.port}")
+    try:
+        supervisord.Checks(args.startup, args.check_timeout)
+    except ValueError as error:
+        raise SystemExit(f"--{error}") from None
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-    die_with_parent(parent)  # `make serve` killed: its supervisor stops everything too
+    die_with_parent(parent)  # `make serve` killed: this process stops everything too
     return run(args)
 
 

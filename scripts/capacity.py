@@ -136,7 +136,8 @@ def run_row(row: dict) -> list:
 def role(command: str) -> str:
     """What a process is, from its command line."""
     roles = {"webapp.worker": "training worker", "webapp.server": "web process", "streamlit run": "web process",
-             "deploy.serve": "supervisor",
+             "deploy.serve": "deploy.serve", "supervisor.supervisord": "supervisord",
+             "superlance.httpok": "health check", "shutil.rmtree": "janitor",
              "nginx: master": "nginx master", "nginx: worker": "nginx worker"}  # fmt: skip
     return next((name for key, name in roles.items() if key in command), command.split()[0])
 

@@ -24,7 +24,7 @@ import uvicorn
 from conftest import headless_chromium, skip_or_fail
 from streamlit.web.server.starlette.starlette_server import _get_uvicorn_config_kwargs
 
-from deploy import nginx
+from deploy import nginx, supervisord
 from deploy.launch import free_port
 from deploy.serve import healthy, nginx_path
 from scripts.load_test import METRIC_JS, SLIDER
@@ -72,6 +72,34 @@ def test_a_config_needs_a_replica(tmp_path):
         nginx.render([], "8598", tmp_path, tmp_path)
 
 
+def test_supervisord_restarts_every_replica_and_checks_its_health(tmp_path):
+    """The configuration supervisord reads: each replica restarted whenever it exits, stopped with its whole
+    process group (its training worker too), checked by httpok every 5 s once started; nginx waits to be
+    started; a startup that is no time at all is refused."""
+    from supervisor.events import Tick5Event
+    from supervisor.options import ServerOptions
+
+    conf = tmp_path / "supervisord.conf"
+    conf.write_text(supervisord.render({"r0": 8601, "r1": 8602}, ["nginx", "-c", "x"], tmp_path, tmp_path,
+                                       supervisord.Checks(startup=45, timeout=4)))  # fmt: skip
+    options = ServerOptions()
+    options.realize(args=["-c", str(conf)])
+    groups = {group.name: group for group in options.process_group_configs}
+    assert set(groups) == {"r0", "r1", "r0-health", "r1-health", "nginx"}
+    for name, port in (("r0", 8601), ("r1", 8602)):
+        (replica,) = groups[name].process_configs
+        assert f"webapp.server --server.port {port}" in replica.command
+        assert replica.autostart and replica.autorestart.__name__ == "RestartUnconditionally"
+        assert replica.stopasgroup and replica.killasgroup and replica.startsecs == 45
+        (check,) = groups[f"{name}-health"].process_configs
+        assert groups[f"{name}-health"].pool_events == [Tick5Event]
+        assert f"superlance.httpok -p {name} -E -t 4 http://127.0.0.1:{port}/_stcore/health" in check.command
+    (proxy,) = groups["nginx"].process_configs
+    assert not proxy.autostart and proxy.killasgroup
+    with pytest.raises(ValueError, match="startup"):
+        supervisord.Checks(startup=0)
+
+
 class Supervisor:
     """`python -m deploy.serve --replicas 2` on a free port, its output read from a file."""
 
@@ -97,10 +125,10 @@ class Supervisor:
         raise AssertionError(f"no line matching {pattern!r} within {timeout:.0f} s:\n{self.text()}")
 
     def replicas(self) -> dict[str, tuple[int, str]]:
-        """Each replica's name -> (pid, address), as last started."""
-        return {
-            name: (int(pid), address) for name, pid, address in re.findall(r"(r\d) pid (\d+) on (\S+),", self.text())
-        }
+        """Each replica's name -> (pid, address), as last started (supervisord logs every start)."""
+        text = self.text()
+        pids = dict(re.findall(r"spawned: '(r\d)' with pid (\d+)", text))  # the last start wins
+        return {name: (int(pids[name]), address) for name, address in re.findall(r"(r\d) pid \d+ on (\S+),", text)}
 
 
 def test_a_supervisor_killed_with_sigkill_leaves_no_nginx_and_no_private_folder():
@@ -173,6 +201,41 @@ def supervisor(tmp_path):
         if running.process.poll() is None:
             running.process.terminate()
             running.process.wait(timeout=30)
+
+
+def wait_until_healthy(address: str, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not healthy(address):
+        assert time.monotonic() < deadline, f"{address} not healthy within {timeout:.0f} s"
+        time.sleep(0.5)
+
+
+def assert_stops_cleanly(supervisor: Supervisor) -> None:
+    """SIGTERM: the supervisor exits with 0 and no process it started is left."""
+    processes = descendants(supervisor.process.pid)
+    assert len(processes) >= 4  # supervisord, a replica, its health check, nginx
+    supervisor.process.send_signal(signal.SIGTERM)
+    assert supervisor.process.wait(timeout=60) == 0
+    assert [pid for pid in processes if alive(pid)] == []
+
+
+@pytest.mark.slow
+def test_a_stuck_replica_is_restarted(tmp_path):
+    """A replica that stops answering (SIGSTOP: alive, port open, no answer) is restarted by its health check,
+    and serves again."""
+    nginx_binary()
+    supervisor = Supervisor(tmp_path, "--replicas", "1", "--startup", "10", "--check-timeout", "2")
+    try:
+        supervisor.wait_for(r"serving 1 replicas at")
+        supervisor.wait_for(r"success: r0 entered RUNNING state")  # checked from now on
+        stuck, address = supervisor.replicas()["r0"]
+        os.kill(stuck, signal.SIGSTOP)
+        supervisor.wait_for(r"stopped: r0 \(terminated by SIGKILL\)\n(.*\n)*.*spawned: 'r0'", timeout=60)
+        assert supervisor.replicas()["r0"][0] != stuck
+        wait_until_healthy(address)
+        assert_stops_cleanly(supervisor)
+    finally:
+        supervisor.process.kill()
 
 
 @pytest.fixture
@@ -299,13 +362,10 @@ def test_visitors_survive_a_killed_replica(supervisor, browser, tmp_path):
             assert served_by(page.context, supervisor.url) == replicas[live][1]
     upload_a_drawn_seven(pages[pinned.index(victim)], tmp_path)  # the upload and its pictures reach the session
 
-    supervisor.wait_for(rf"^\S+ {victim} exited with status -9: restarting it$", timeout=30)
-    supervisor.wait_for(rf"restarting it\n(.*\n)*\S+ {victim} is healthy$", timeout=90)
+    supervisor.wait_for(rf"exited: {victim} \(terminated by SIGKILL; not expected\)\n(.*\n)*.*spawned: '{victim}'",
+                        timeout=30)  # fmt: skip
     restarted_pid, address = supervisor.replicas()[victim]
-    assert restarted_pid != replicas[victim][0] and healthy(address)
+    assert restarted_pid != replicas[victim][0]
+    wait_until_healthy(address)
 
-    processes = descendants(supervisor.process.pid)
-    assert len(processes) >= 4  # two replicas, nginx and its workers
-    supervisor.process.send_signal(signal.SIGTERM)
-    assert supervisor.process.wait(timeout=30) == 0
-    assert [pid for pid in processes if alive(pid)] == []
+    assert_stops_cleanly(supervisor)
