@@ -14,6 +14,7 @@ a page of many digits needs besides:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,7 +28,8 @@ VOTE_GRID, VOTE = 64, 0.7  # the ink's side is voted by cells of 1/64 of the lon
 GRAIN = 3  # ink stands this many times further from the page than the page's own grain
 STEP = 0.1  # neighbouring cells whose light differs by more than this (of white): a step (an edge, a shadow)
 LIGHT_GRID = 128  # the page's light is measured in cells of 1/128 of the picture's longer side...
-LIGHT_CLOSING = 7  # ...and strokes up to 7 cells wide (5% of the side) are bridged
+LIGHT_CLOSING = 7  # ...and strokes up to 7 cells wide (5% of the side) are bridged,
+THICK = 0.75  # or, where the ink's strokes are wider than this share of that, twice their width
 MIN_CELL = 4  # pixels: a small picture's cells are no smaller (strokes cross several)
 SAMPLES = 256  # pixels of a cell enough for its median and percentiles
 SMOOTH = 1.0  # pixels: the least smoothing of the ink; a picture shrunk to READ_SIDE has little grain left
@@ -45,9 +47,9 @@ class Ink:
     dark_ink: bool
 
 
-def _page_light(arr: np.ndarray, dark_ink: bool) -> tuple[np.ndarray, int]:
+def _page_light(arr: np.ndarray, dark_ink: bool, closing: int = LIGHT_CLOSING) -> tuple[np.ndarray, int]:
     """The page's light by cell of a fine grid (`LIGHT_GRID` cells along the longer side), and the cell's side:
-    each cell's median, the strokes taken out by a grey closing `LIGHT_CLOSING` cells wide (an opening for
+    each cell's median, the strokes taken out by a grey closing `closing` cells wide (an opening for
     light ink).
 
     Unlike the smoothing of `digitize.background`, a closing keeps a step of the light to within a
@@ -55,7 +57,30 @@ def _page_light(arr: np.ndarray, dark_ink: bool) -> tuple[np.ndarray, int]:
     page beside it (which made the page's margin light "ink"), and a vignette's corners are followed."""
     cells, cell = _grid(arr, LIGHT_GRID)
     cells = np.median(cells, axis=-1)
-    return (ndimage.grey_closing if dark_ink else ndimage.grey_opening)(cells, size=LIGHT_CLOSING, mode="nearest"), cell
+    return (ndimage.grey_closing if dark_ink else ndimage.grey_opening)(cells, size=closing, mode="nearest"), cell
+
+
+def run_lengths(mask: np.ndarray) -> np.ndarray:
+    """For each pixel (H, W) of `mask`, the length of the run along its row that it belongs to (0 off the mask)."""
+    h, w = mask.shape
+    edges = np.diff(np.pad(mask, ((0, 0), (1, 1))).astype(np.int8), axis=1)  # +1 where a run starts, -1 past its end
+    starts, ends = np.argwhere(edges == 1), np.argwhere(edges == -1)  # both in row-major order: pairs
+    lengths = ends[:, 1] - starts[:, 1]
+    steps = np.zeros((h, w + 1), np.int64)
+    np.add.at(steps, (starts[:, 0], starts[:, 1]), lengths)
+    np.add.at(steps, (ends[:, 0], ends[:, 1]), -lengths)
+    return np.cumsum(steps, axis=1)[:, :w]
+
+
+def stroke_width(core: np.ndarray) -> float:
+    """The width of the widest strokes of `core` (H, W) bool, in pixels: the 90th percentile over the ink of the
+    shorter of each pixel's runs along its row and its column. Measured on every other row and column: only
+    strokes far wider than two pixels matter here."""
+    half = core[::2, ::2]
+    if not half.any():
+        return 0.0
+    across = np.minimum(run_lengths(half), run_lengths(half.T).T)[half]
+    return 2.0 * float(np.percentile(across, 90))
 
 
 def _steps(light: np.ndarray, cell: int, shape: tuple[int, int]) -> np.ndarray:
@@ -101,23 +126,35 @@ def _enlarge(cells: np.ndarray, cell: int, shape: tuple[int, int]) -> np.ndarray
 def find_ink(arr: np.ndarray) -> Ink:
     """The picture's ink: what stands out of the page's light by more than the noise, and by more than
     `GRAIN` times the page's own grain where it lies (so the texture of a desk or a carpet in view is no
-    ink), nor along a step of the light."""
+    ink), nor along a step of the light.
+
+    A digit in thick marker filling the picture can have strokes wider than the page's light bridges: where two
+    of them meet, the light followed the ink and cut the stroke in two (a 9 read as a 0 over a 1). The light is
+    then measured again, bridging twice the strokes' width."""
     arr = arr.astype(np.float32)  # half the memory and time of float64 on a 12-megapixel photo
     cells, cell = _grid(arr, VOTE_GRID)
     low, below, middle, above, high = np.quantile(cells, [0.02, 0.16, 0.5, 0.84, 0.98], axis=-1)
     dark_ink = _dark_ink(low, middle, high)
-    light, light_cell = _page_light(arr, dark_ink)
-    ink = _enlarge(light, light_cell, arr.shape) - arr
-    ink = ink if dark_ink else -ink
-    ink_s = ndimage.gaussian_filter(ink, SMOOTH)
-    sigma = _noise_sigma(ink_s)
     # The page's grain in each cell: the spread of one of its tails, the narrower. A stroke through a cell
     # widens its dark tail, and its light one only once it fills the cell (the spread about the median grew
     # with every stroke); a desk's grain or a carpet widens both.
     grain = _enlarge(np.minimum(high - above, below - low), cell, arr.shape)
+    found, light_cell = _ink(arr, dark_ink, grain, LIGHT_CLOSING)
+    if (width := stroke_width(found.core)) > THICK * LIGHT_CLOSING * light_cell:
+        found, _ = _ink(arr, dark_ink, grain, math.ceil(2 * width / light_cell))
+    return found
+
+
+def _ink(arr: np.ndarray, dark_ink: bool, grain: np.ndarray, closing: int) -> tuple[Ink, int]:
+    """`find_ink` with the page's light bridging strokes `closing` cells wide; and the light's cell side."""
+    light, light_cell = _page_light(arr, dark_ink, closing)
+    ink = _enlarge(light, light_cell, arr.shape) - arr
+    ink = ink if dark_ink else -ink
+    ink_s = ndimage.gaussian_filter(ink, SMOOTH)
+    sigma = _noise_sigma(ink_s)
     aside = (ink_s <= GRAIN * grain) | _steps(light, light_cell, arr.shape)
     core, peak = _strong_ink(ink_s, sigma, aside)
-    return Ink(ink, ink_s, core, max(0.25 * peak, 3 * sigma), SMOOTH, dark_ink)
+    return Ink(ink, ink_s, core, max(0.25 * peak, 3 * sigma), SMOOTH, dark_ink), light_cell
 
 
 def _strong_ink(ink_s: np.ndarray, sigma: float, aside: np.ndarray) -> tuple[np.ndarray, float]:

@@ -21,6 +21,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .digitize import ImageError
+from .ink import run_lengths
 
 MAX_DIGITS = 200  # more marks than this on a page are not read: the digits are too many to show or check
 SPECK = 0.3  # a piece less than this many heights on its longer side is a speck or a dot (a dash is longer)
@@ -173,18 +174,6 @@ def _slant(boxes: np.ndarray) -> float:
     return np.radians(angle) if SLANT[0] <= abs(angle) <= SLANT[1] and agree >= SLANT_SHARE else 0.0
 
 
-def _run_lengths(mask: np.ndarray) -> np.ndarray:
-    """For each pixel (H, W) of `mask`, the length of the run along its row that it belongs to (0 off the mask)."""
-    h, w = mask.shape
-    edges = np.diff(np.pad(mask, ((0, 0), (1, 1))).astype(np.int8), axis=1)  # +1 where a run starts, -1 past its end
-    starts, ends = np.argwhere(edges == 1), np.argwhere(edges == -1)  # both in row-major order: pairs
-    lengths = ends[:, 1] - starts[:, 1]
-    steps = np.zeros((h, w + 1), np.int64)
-    np.add.at(steps, (starts[:, 0], starts[:, 1]), lengths)
-    np.add.at(steps, (ends[:, 0], ends[:, 1]), -lengths)
-    return np.cumsum(steps, axis=1)[:, :w]
-
-
 def ruled_lines(core: np.ndarray, band: int, length: float, least: int = 1) -> np.ndarray:
     """The ink of ruled lines (H, W) bool: runs along a row (or a column) at least `length` long once the ink is
     thickened `band` pixels across them, in an orientation with at least `least` such lines. A rule a few
@@ -195,10 +184,10 @@ def ruled_lines(core: np.ndarray, band: int, length: float, least: int = 1) -> n
     for axis in (0, 1):  # rules along rows, then along columns
         flip = (lambda a: a) if axis == 0 else np.transpose
         thick = ndimage.maximum_filter1d(flip(core).view(np.uint8), 2 * band + 1, axis=0).astype(bool)
-        runs = _run_lengths(thick) >= length
+        runs = run_lengths(thick) >= length
         bands, count = ndimage.label(runs)
         if count >= least:
-            across = _run_lengths(flip(core).T).T * runs  # the ink's runs across the rules, on them
+            across = run_lengths(flip(core).T).T * runs  # the ink's runs across the rules, on them
             thick = np.median(across[across > 0])  # a rule's own thickness: most of the ink on the rules is rule
             ruled |= flip(_on_rule(flip(core) & runs & (across <= RULE_ACROSS * thick + 1), bands, thick, length))
     return core & ruled

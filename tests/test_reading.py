@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFilter
 
 from denoiser import find_digits
 from denoiser.bench import realworld, sheets
@@ -108,6 +108,18 @@ def test_a_digit_in_two_strokes_that_do_not_touch_is_one_digit(sure):
     zero[middle - 2 : middle + 2] = 0
     reading = find_digits(photo([[*glyphs(sure, "3", 16), (zero, "0"), *glyphs(sure, "8", 17)]]))
     assert reading.lines == ["308"]
+
+
+@pytest.mark.parametrize("width", [60, 80, 100])
+def test_one_digit_in_thick_marker_filling_the_picture_is_one_digit(width):
+    """A 9 drawn in marker strokes 5-8% of the picture's side wide: the page's light must not follow the ink
+    where its strokes meet, which cut the 9 into a 0 over a 1."""
+    page = Image.new("L", (1200, 1600), 200)
+    draw = ImageDraw.Draw(page)
+    draw.ellipse([300, 520, 760, 1000], outline=20, width=width)
+    draw.line([(740, 700), (700, 1350)], fill=20, width=width)
+    reading = find_digits(encode(np.asarray(page.filter(ImageFilter.GaussianBlur(2))), "JPEG"))
+    assert reading.lines == ["9"]
 
 
 def test_two_touching_digits_are_read_as_two(sure):
