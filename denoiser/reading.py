@@ -186,7 +186,7 @@ def _read_all(found: Ink, marks: Marks, parts: list[Part]) -> dict[Part, _Read]:
     """Every part's digit made and read, in one batch of the classifier."""
     made = [_digit(found, marks, part, keep_noise=False) for part in parts]
     digits = torch.from_numpy(np.stack([field for field, _ in made])).float().unsqueeze(1)  # (N, 1, 28, 28)
-    labels, confidence = read(_classifier(), digits)
+    labels, confidence = read(_classifier(), digits, shifted=True)
     return {part: _Read(digits[k], box, int(labels[k]), float(confidence[k])) for k, (part, (_, box)) in
             enumerate(zip(parts, made, strict=True))}  # fmt: skip
 
