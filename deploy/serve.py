@@ -102,7 +102,8 @@ def check_remote(address: str, name: str, up: dict[str, bool]) -> None:
 
 
 def private_dir() -> Path:
-    """A fresh directory for nginx's pid and temporary files (uploads being received)."""
+    """A fresh directory for both configurations, supervisord's socket and pid, nginx's pid and temporary files
+    (uploads being received), and the logs unless --log-dir is given."""
     workdir = Path(tempfile.mkdtemp(prefix="denoiser-nginx-"))
     if os.geteuid() == 0:
         workdir.chmod(0o711)  # started by root, nginx's workers run as nobody and write their temp files in here
