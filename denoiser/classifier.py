@@ -145,12 +145,12 @@ def read(
     if batch.shape[-2:] != (size, size):
         raise ValueError(f"images must be {size}x{size} pixels for the classifier; got shape {tuple(images.shape)}")
     device, padded = model_device(model), F.pad(batch, (1, 1, 1, 1))
-    probabilities = 0
+    readings = []
     for dy, dx in SHIFTS if shifted else SHIFTS[:1]:
         moved = padded[..., 1 - dy : 1 - dy + size, 1 - dx : 1 - dx + size]  # moved by (dy, dx), background coming in
         chunks = [model(moved[i : i + batch_size].to(device)).softmax(1) for i in range(0, len(batch), batch_size)]
-        probabilities = probabilities + torch.cat(chunks)
-    confidence, labels = (probabilities / (len(SHIFTS) if shifted else 1)).max(1)
+        readings.append(torch.cat(chunks))
+    confidence, labels = torch.stack(readings).mean(0).max(1)
     return labels.to(batch.device), confidence.to(batch.device)
 
 

@@ -12,6 +12,8 @@ import socket
 import tomllib
 from pathlib import Path
 
+from deploy import fill
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = Path(__file__).with_name("nginx.conf.template")
 STREAMLIT_CONFIG = ROOT / ".streamlit" / "config.toml"
@@ -85,7 +87,4 @@ def render(addresses: list[str], listen: str, workdir: Path, logdir: Path, uploa
         "listen": listen,
         "max_body": f"{upload_mb * 1024 + ENVELOPE_KB}k",
     }
-    text = TEMPLATE.read_text()
-    for key, value in fills.items():
-        text = text.replace("{{" + key + "}}", value)
-    return text
+    return fill(TEMPLATE, fills)

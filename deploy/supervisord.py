@@ -14,8 +14,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from deploy import fill
+from deploy.launch import ROOT, server_command
+
 TEMPLATE = Path(__file__).with_name("supervisord.conf.template")
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -40,8 +42,7 @@ def _die_with_supervisord(command: list[str]) -> str:
 
 def _replica(name: str, port: int, logdir: Path, checks: Checks) -> str:
     """A replica's [program] and the [eventlistener] that restarts it when its health check fails."""
-    server = [sys.executable, "-m", "webapp.server", "--server.port", str(port), "--server.address", "127.0.0.1",
-              "--server.headless", "true"]  # fmt: skip
+    server = server_command(port)  # `python -m webapp.server` on 127.0.0.1:port, ready only once warm
     # Streamlit answers its health check with 200 only when ok (503 otherwise); httpok's -b (a text in the body)
     # compares str with bytes on Python 3 and fails.
     httpok = [sys.executable, "-m", "superlance.httpok", "-p", name, "-E", "-t", str(int(checks.timeout)),
@@ -78,7 +79,4 @@ def render(replicas: dict[str, int], nginx: list[str], workdir: Path, logdir: Pa
         "replicas": "\n".join(_replica(name, port, logdir, checks) for name, port in replicas.items()),
         "nginx": _die_with_supervisord(nginx),
     }
-    text = TEMPLATE.read_text()
-    for key, value in fills.items():
-        text = text.replace("{{" + key + "}}", value)
-    return text
+    return fill(TEMPLATE, fills)
