@@ -7,7 +7,8 @@ it into marks and lines (`marks`), and makes each mark an MNIST-style digit with
 reads them all in one batch. A mark wide for its line may be two digits that touch: it is also
 read cut in two or three at columns of little ink, and the likeliest reading is kept (the
 classifier's confidence, times how usual each digit's width is). A mark the classifier is unsure
-of, or shaped like no digit (a dash), reads as "?".
+of, that the classifier with a class for what is no digit (`classifier.NOT_A_DIGIT`) takes for none (a
+letter, a symbol), or shaped like no digit (a dash), reads as "?".
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from PIL import Image
 from scipy import ndimage
 from skimage import transform
 
-from .classifier import load_classifier, read
+from .classifier import NOT_A_DIGIT as NO_DIGIT_CLASS
+from .classifier import load_classifier, probabilities, read
 from .digitize import LEVEL_Q, ImageError, _as_grey_array, grow_strokes
 from .ink import Ink, find_ink
 from .marks import Marks, find_marks
@@ -34,6 +36,8 @@ READ_SIDE = 2048  # pictures are decoded at up to this many pixels on their long
 # forty digits is then ~30 px tall); the digits are made at 20x20 whatever the picture's size
 NOT_A_DIGIT = "?"
 CONFIDENT = 0.6  # a mark the classifier gives less than this is not read as a digit
+NOT_SURE = 0.8  # a mark the classifier with a class for no digit gives more than this is not read as a digit: a
+# higher bar than CONFIDENT, since refusing a real digit costs a reading as much as taking a letter for one
 WIDEST = 1.6  # a mark wider than this many of its heights is no digit (a dash, a word)...
 SHORTEST = 0.45  # ...nor one lower than this many of its line's heights (a small digit is more than half)
 WIDE = 1.0  # a mark wider than this many of its line's heights...
@@ -54,7 +58,7 @@ class Mark:
     digit: torch.Tensor  # (1, 28, 28) in [0, 1], white on black, made as `image_to_mnist` makes one
     label: int  # the digit the classifier reads in it
     confidence: float  # the classifier's confidence in `label`, in [0, 1]
-    is_digit: bool  # False for a mark the classifier is unsure of or shaped like no digit
+    is_digit: bool  # False for a mark the classifier is unsure of, one taken for no digit, or shaped like none
 
     @property
     def text(self) -> str:
@@ -84,9 +88,9 @@ class Reading:
 
 
 @functools.cache
-def _classifier():
-    """The shipped classifier, loaded (and its checksum checked) once per process."""
-    return load_classifier()
+def _classifier(not_a_digit: bool = False):
+    """The shipped classifier (or the one with the `NOT_A_DIGIT` class), loaded and checked once per process."""
+    return load_classifier(not_a_digit=not_a_digit)
 
 
 def _window(box: tuple[int, int, int, int], shape: tuple[int, int], margin: int) -> tuple[slice, slice]:
@@ -107,6 +111,7 @@ class _Read(NamedTuple):
     box: Box  # in the picture
     label: int
     confidence: float
+    not_a_digit: float  # the probability that it is no digit at all
 
 
 def _digit(found: Ink, marks: Marks, part: Part, keep_noise: bool) -> tuple[np.ndarray, Box]:
@@ -187,14 +192,15 @@ def _read_all(found: Ink, marks: Marks, parts: list[Part]) -> dict[Part, _Read]:
     made = [_digit(found, marks, part, keep_noise=False) for part in parts]
     digits = torch.from_numpy(np.stack([field for field, _ in made])).float().unsqueeze(1)  # (N, 1, 28, 28)
     labels, confidence = read(_classifier(), digits, shifted=True)
-    return {part: _Read(digits[k], box, int(labels[k]), float(confidence[k])) for k, (part, (_, box)) in
+    no_digit = probabilities(_classifier(not_a_digit=True), digits, shifted=True)[:, NO_DIGIT_CLASS].tolist()
+    return {part: _Read(digits[k], box, int(labels[k]), float(confidence[k]), no_digit[k]) for k, (part, (_, box)) in
             enumerate(zip(parts, made, strict=True))}  # fmt: skip
 
 
 def _mark(found: Ink, marks: Marks, part: Part, reading: _Read, place: tuple[int, int], keep_noise: bool) -> Mark:
     """The mark a part makes, at `place` (line, position); with `keep_noise`, its digit keeps the picture's values.
-    It is no digit if the classifier is unsure of it, or it is far wider than tall or far lower than its line's
-    digits (a dash, a dot that is not a speck)."""
+    It is no digit if the classifier is unsure of it or takes it for none (a letter), or it is far wider than tall
+    or far lower than its line's digits (a dash, a dot that is not a speck)."""
     digit = reading.digit
     if keep_noise:
         digit = torch.from_numpy(_digit(found, marks, part, keep_noise=True)[0]).float().unsqueeze(0)
@@ -203,10 +209,11 @@ def _mark(found: Ink, marks: Marks, part: Part, reading: _Read, place: tuple[int
 
 
 def _is_digit(reading: _Read, line_height: float) -> bool:
-    """Whether the classifier is sure of a digit and its box is shaped like one (`WIDEST`, `SHORTEST`)."""
+    """Whether the classifier is sure of a digit, the classifier with a class for no digit not sure it is none
+    (`NOT_SURE`), and its box is shaped like one (`WIDEST`, `SHORTEST`)."""
     top, left, bottom, right = reading.box
     shaped = right - left <= WIDEST * (bottom - top) and bottom - top >= SHORTEST * line_height
-    return reading.confidence >= CONFIDENT and shaped
+    return reading.confidence >= CONFIDENT and reading.not_a_digit <= NOT_SURE and shaped
 
 
 def _read_marks(found: Ink, marks: Marks, keep_noise: bool) -> list[Mark]:

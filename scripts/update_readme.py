@@ -276,6 +276,8 @@ def weights_readme(root: Path = ROOT) -> str:
         lines += [f"## `{name}`", "", "```bash", *_commands(meta), "```", ""]
         lines += [f"- wall time: {_wall_time(meta)} on {meta.get('versions', {}).get('torch', '?')} (CPU)"]
         lines += [f"- trained on {meta.get('n_train', '?')} digits, source `{meta.get('source', '?')}`"]
+        if meta.get("n_not_digits"):  # the classifier with a class for what is no digit
+            lines[-1] += f", and {meta['n_not_digits']} typeset letters and symbols as no digit"
         lines += [f"- {_figure(meta)}", f"- date: {meta.get('date', '?')}", f"- SHA-256: `{digest}`", ""]
     tuned = json.loads((root / "weights" / "baselines.json").read_text())["meta"]
     lines += ["## `baselines.json` (the classical filters' parameters)", "", "```bash", tuned["command"], "```", ""]

@@ -5,22 +5,29 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
 
+from denoiser import not_digits
+from denoiser.bench import sheets
 from denoiser.classifier import (
     CLASSIFIER_FILE,
+    NOT_A_DIGIT,
+    NOT_A_DIGIT_FILE,
     ClassifierConfig,
     DigitClassifier,
     accuracy,
     load_classifier,
     load_classifier_file,
     predict,
+    probabilities,
     read,
     save_classifier,
     train_classifier,
 )
 from denoiser.data import Digits
+from denoiser.digitize import to_mnist
 from denoiser.weights import MANIFEST, WeightsError, sha256
 
 
@@ -130,3 +137,45 @@ def test_the_classifier_takes_digits_under_the_common_contract(images, named):
     with pytest.raises(ValueError, match=named):
         predict(model, images)
     assert predict(model, torch.zeros(28, 28, dtype=torch.float64)).shape == (1,)
+
+
+def test_not_digit_marks_are_made_like_the_digits_the_classifier_is_shown():
+    """Typeset letters and symbols, made as a digit found in a picture is: 28x28, ink in [0, 1] inside MNIST's
+    20x20 box, one picture per glyph, font and copy."""
+    marks = not_digits.marks(copies=2, glyphs="A+")
+    assert marks.shape == (2 * 2 * len(not_digits.fonts()), 1, 28, 28)
+    assert marks.min() >= 0 and marks.amax(dim=(1, 2, 3)).min() > 0.9
+    assert marks[..., :3, :].max() < 0.05 and marks[..., -3:, :].max() < 0.05  # the margin MNIST leaves
+    with pytest.raises(ValueError, match="copies"):
+        not_digits.marks(copies=0)
+
+
+def test_a_classifier_trained_with_marks_learns_a_class_for_no_digit(train_digits):
+    """With `not_digits`, training adds an eleventh class; a few epochs on 200 digits and the marks of four
+    glyphs already read most of those marks as no digit, and few of the digits."""
+    digits = train_digits.subset(slice(0, 200))
+    marks = not_digits.marks(copies=1, glyphs="AEKM")
+    model, _ = train_classifier(digits, epochs=8, seed=0, batch_size=16, config=ClassifierConfig(width=8),
+                                not_digits=marks)  # fmt: skip
+    assert model.config.classes == NOT_A_DIGIT + 1
+    on_marks, on_digits = probabilities(model, marks), probabilities(model, digits.images)
+    assert torch.allclose(on_digits.sum(1), torch.ones(len(digits)), atol=1e-5)
+    assert (on_marks.argmax(1) == NOT_A_DIGIT).float().mean() >= 0.8
+    assert (on_digits.argmax(1) == NOT_A_DIGIT).float().mean() <= 0.2
+
+
+def test_shipped_not_a_digit_classifier_reads_digits_and_refuses_letters_of_another_typeface(test_digits):
+    """The shipped classifier with the class for no digit still reads test digits (>= 97%, rarely calling one no
+    digit), and takes most letters typeset in DejaVu, a family it was not trained on, for no digit."""
+    model = load_classifier(not_a_digit=True)
+    digits = test_digits.subset(slice(0, 1000))
+    labels, _ = read(model, digits.images)
+    assert float((labels == digits.labels).float().mean()) >= 0.97 and int((labels == NOT_A_DIGIT).sum()) <= 10
+    glyphs = [sheets.letter(60, np.random.default_rng(k), char=c)[0] for k, c in enumerate(sheets.LETTERS)]
+    letters = torch.stack([to_mnist(1 - np.pad(ink, 20)) for ink in glyphs])  # dark ink on a white page
+    assert float((read(model, letters)[0] == NOT_A_DIGIT).float().mean()) >= 0.8
+
+
+def test_shipped_not_a_digit_classifier_is_listed_in_the_manifest():
+    manifest = json.loads((NOT_A_DIGIT_FILE.parent / MANIFEST).read_text())["sha256"]
+    assert manifest[NOT_A_DIGIT_FILE.name] == sha256(NOT_A_DIGIT_FILE)

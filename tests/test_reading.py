@@ -94,11 +94,20 @@ def test_a_dash_between_digits_is_not_a_digit(sure):
 
 
 def test_a_letter_the_classifier_is_unsure_of_is_not_a_digit(sure):
-    """A typeset X: the classifier's best guess (a 1) is far from sure. A letter it is sure of (an A read
-    as a 4) is read as that digit: see docs/reading."""
+    """A typeset X: the classifier's best guess (a 1) is far from sure."""
     letter = sheets.letter(HEIGHT, np.random.default_rng(12), char="X")
     reading = find_digits(photo([[*glyphs(sure, "90", 13), letter, *glyphs(sure, "6", 14)]]))
     assert reading.lines == ["90?6"]
+
+
+def test_letters_the_digit_classifier_is_sure_of_are_not_digits(sure):
+    """A typeset A and E among digits: the ten-class classifier reads them as digits and is sure of it (a 4, a 6);
+    the classifier with a class for no digit takes them for none, so they read "?"."""
+    a, e = (sheets.letter(HEIGHT, np.random.default_rng(seed), char=c) for seed, c in ((15, "A"), (16, "E")))
+    reading = find_digits(photo([[*glyphs(sure, "12", 17), a, *glyphs(sure, "34", 18), e, *glyphs(sure, "5", 19)]]))
+    assert reading.lines == ["12?34?5"]
+    letters = [reading.marks[2], reading.marks[5]]
+    assert all(m.confidence > 0.8 and not m.is_digit for m in letters)
 
 
 def test_a_digit_in_two_strokes_that_do_not_touch_is_one_digit(sure):

@@ -28,7 +28,17 @@ def add_train_classifier_parser(sub) -> None:
     common.add_data_args(tc, "mnist")
     tc.add_argument("--epochs", type=common.positive_int, default=30)
     tc.add_argument("--seed", type=common.seed, default=0)
-    tc.add_argument("--out", type=Path, help="checkpoint path (default runs/classifier.pt; weights/ only when named)")
+    tc.add_argument(
+        "--not-a-digit",
+        action="store_true",
+        help="an eleventh class, not a digit, learnt from typeset letters and symbols (for find_digits)",
+    )
+    tc.add_argument(
+        "--out",
+        type=Path,
+        help="checkpoint path (default runs/classifier.pt, or runs/not-a-digit.pt with "
+        "--not-a-digit; weights/ only when named)",
+    )
     tc.add_argument("--threads", type=common.threads(1), default=min(2, os.cpu_count() or 1), help="torch CPU threads")
     common.add_device_arg(tc)
 
@@ -71,21 +81,24 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
 
     import torch
 
+    from .. import not_digits
     from ..classifier import accuracy, save_classifier, train_classifier
     from ..weights import write_manifest
 
     device = resolve_device(args.device, "--device")
-    out = args.out or Path("runs") / "classifier.pt"
+    out = args.out or Path("runs") / ("not-a-digit.pt" if args.not_a_digit else "classifier.pt")
     check_writable(out)  # before the training, not after it
     torch.set_num_threads(args.threads)
     digits = common.load_split(args, "train")
     start = time.perf_counter()
-    model, losses = train_classifier(digits, epochs=args.epochs, seed=args.seed, device=device)
+    marks = not_digits.marks(seed=args.seed) if args.not_a_digit else None
+    model, losses = train_classifier(digits, epochs=args.epochs, seed=args.seed, device=device, not_digits=marks)
     seconds = time.perf_counter() - start
     test = common.load_split(args, "test") if args.source == "mnist" else None
     test_accuracy = accuracy(model, test.images, test.labels) if test else None
     meta = {
         "command": common.command(args), "source": args.source, "n_train": len(digits),
+        "n_not_digits": len(marks) if marks is not None else 0,
         "epochs": args.epochs, "seed": args.seed, "seconds": round(seconds, 1), "final_loss": losses[-1],
         "test_accuracy": test_accuracy, "n_test": len(test) if test else 0,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "versions": common.versions(),
