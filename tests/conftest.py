@@ -90,17 +90,26 @@ def gen() -> torch.Generator:
 
 
 def number_picture(digits, text: str, fmt: str = "PNG") -> bytes:
-    """`text` written with test digits the shipped classifier is sure of, dark on a light page, enlarged 3 times."""
+    """`text` written with test digits the shipped classifier is sure of (a letter in it typeset), dark on a light
+    page, enlarged 3 times."""
     import io
 
     import numpy as np
     from PIL import Image
 
+    from denoiser.bench import sheets
     from denoiser.classifier import load_classifier, read
 
     labels, confidence = read(load_classifier(), digits.images[:500])
-    sure = [int(np.flatnonzero((labels.numpy() == int(c)) & (confidence.numpy() > 0.99))[0]) for c in text]
-    strip = np.concatenate([np.pad(digits.images[i, 0].numpy(), 4) for i in sure], axis=1)  # (36, 36 * N)
+
+    def tile(c: str) -> np.ndarray:  # (36, 36)
+        if not c.isdigit():
+            ink = sheets.letter(24, np.random.default_rng(0), char=c)[0]
+            return np.pad(ink, [((36 - n) // 2, 36 - n - (36 - n) // 2) for n in ink.shape])
+        i = int(np.flatnonzero((labels.numpy() == int(c)) & (confidence.numpy() > 0.99))[0])
+        return np.pad(digits.images[i, 0].numpy(), 4)
+
+    strip = np.concatenate([tile(c) for c in text], axis=1)  # (36, 36 * N)
     page = np.pad(255 - np.kron(strip, np.ones((3, 3))) * 220, 40, constant_values=255)
     buffer = io.BytesIO()
     Image.fromarray(page.astype(np.uint8)).save(buffer, format=fmt)

@@ -125,6 +125,13 @@ def test_a_photo_of_a_number_is_read_and_any_of_its_digits_fills_the_main_view(a
     assert metric(at, "Noisy PSNR") == expected != first
 
 
+def test_a_letter_among_the_digits_is_read_as_no_digit_and_said_so(at, test_digits):
+    upload(at, number_picture(test_digits, "12A34", fmt="JPEG"))
+    assert not at.exception
+    assert any("12?34" in m.value for m in at.markdown)
+    assert any("3: ? (no digit" in c.value for c in at.caption)
+
+
 def test_the_camera_is_a_digit_source(at):
     at.button_group(key="source").set_value("camera").run()
     assert not at.exception

@@ -16,7 +16,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from denoiser import picture_io
-from denoiser.reading import Reading, find_digits
+from denoiser.reading import CONFIDENT, NOT_SURE, Reading, find_digits
 
 from .resources import shown
 
@@ -55,7 +55,18 @@ def lines_ui(reading: Reading) -> None:
     """What is read, line by line, and each digit's number, reading and the classifier's confidence."""
     for k, line in enumerate(reading.lines, start=1):
         st.markdown(f"**Line {k}:** {line or '(nothing)'}")
-    st.caption(" · ".join(f"{i}: {m.text} ({100 * m.confidence:.0f}%)" for i, m in enumerate(reading.marks, 1)))
+    st.caption(" · ".join(f"{i}: {mark_text(m)}" for i, m in enumerate(reading.marks, 1)))
+
+
+def mark_text(mark) -> str:
+    """A mark as the caption lists it: its digit and the classifier's confidence, or why it is no digit."""
+    if mark.is_digit:
+        return f"{mark.text} ({100 * mark.confidence:.0f}%)"
+    if mark.not_a_digit > NOT_SURE:
+        return f"? (no digit: {100 * mark.not_a_digit:.0f}% sure)"
+    if mark.confidence < CONFIDENT:
+        return f"? (unsure: {mark.label} at {100 * mark.confidence:.0f}%)"
+    return "? (not shaped like a digit)"
 
 
 def strips_ui(reading: Reading, denoised: torch.Tensor) -> None:
