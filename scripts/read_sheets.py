@@ -178,7 +178,8 @@ def intro(results: dict) -> list[str]:
             f"`denoiser.find_digits(data)` decodes the picture at up to {results['read_side']} pixels on its longer "
             "side, finds the ink (`denoiser/ink.py`), sorts it into marks and lines (`denoiser/marks.py`), makes each "
             "mark a 28x28 digit with the code `image_to_mnist` uses, and reads them all in one batch of the shipped "
-            "classifier (`denoiser/reading.py`).", ""]  # fmt: skip
+            "classifier, asking a second one with a class for no digit which marks are none "
+            "(`denoiser/reading.py`).", ""]  # fmt: skip
 
 
 def photo_section(results: dict) -> list[str]:
