@@ -179,3 +179,16 @@ def test_shipped_not_a_digit_classifier_reads_digits_and_refuses_letters_of_anot
 def test_shipped_not_a_digit_classifier_is_listed_in_the_manifest():
     manifest = json.loads((NOT_A_DIGIT_FILE.parent / MANIFEST).read_text())["sha256"]
     assert manifest[NOT_A_DIGIT_FILE.name] == sha256(NOT_A_DIGIT_FILE)
+
+
+@pytest.mark.slow
+def test_the_command_line_trains_a_classifier_with_a_class_for_no_digit(tmp_path, capsys):
+    """`train-classifier --not-a-digit` typesets the marks, trains with them and records how many in the file."""
+    from denoiser.cli import main
+
+    out = tmp_path / "not-a-digit.pt"
+    assert main(["train-classifier", "--not-a-digit", "--source", "sample", "--epochs", "1", "--out", str(out)]) == 0
+    model, meta = load_classifier_file(out)
+    assert model.config.classes == NOT_A_DIGIT + 1
+    assert meta["n_not_digits"] == len(not_digits.GLYPHS) * 3 * len(not_digits.fonts())
+    assert f"saved {out}" in capsys.readouterr().out
