@@ -132,6 +132,22 @@ def test_a_letter_among_the_digits_is_read_as_no_digit_and_said_so(at, test_digi
     assert any("3: ? (no digit" in c.value for c in at.caption)
 
 
+def test_without_the_reading_classifiers_a_number_is_taken_as_one_digit_with_a_notice(at, test_digits, monkeypatch):
+    """A missing or damaged classifier file: a notice says why numbers are not read, and the page still
+    denoises the picture's largest mark as the digit."""
+    from denoiser import reading
+    from denoiser.weights import WeightsError
+
+    def unavailable(not_a_digit: bool = False):
+        raise WeightsError("weights file weights/not-a-digit.pt does not exist")
+
+    monkeypatch.setattr(reading, "_classifier", unavailable)
+    upload(at, number_picture(test_digits, "123", fmt="JPEG"))
+    assert not at.exception
+    assert any("Reading numbers is unavailable" in w.value and "not-a-digit.pt" in w.value for w in at.warning)
+    assert metric(at, "Noisy PSNR")  # the main view shows the digit taken
+
+
 def test_the_camera_is_a_digit_source(at):
     at.button_group(key="source").set_value("camera").run()
     assert not at.exception

@@ -10,7 +10,7 @@ import streamlit as st
 import torch
 from streamlit_drawable_canvas import st_canvas
 
-from denoiser import digitize
+from denoiser import digitize, weights
 
 from . import numbers
 from .resources import class_indices, row, sample_digit
@@ -94,6 +94,9 @@ def picture_ui(data: bytes, keep_noise: bool, denoise: Denoise) -> torch.Tensor 
     try:
         reading = numbers.reading_of(data, keep_noise)
     except digitize.ImageError:  # the single-digit path below says what is wrong with the picture
+        reading = None
+    except weights.WeightsError as err:  # the one-digit path needs no classifier: the page still denoises
+        st.warning(f"Reading numbers is unavailable ({str(err)[:300]}); the picture is taken as one digit.")
         reading = None
     if reading is not None and len(reading.marks) > 1:
         return numbers.numbers_ui(reading, denoise)
