@@ -11,7 +11,7 @@ on one core) it classifies 98.5% of the 5,000 test digits. Its weights live in
 "state_dict", "meta"}, loaded with `torch.load(weights_only=True)`, checked against the
 SHA-256 in `weights/manifest.json`), but outside `weights.REGISTRY`, which lists denoisers only.
 
-`weights/not-a-digit.pt` is the same network with an eleventh class, `NOT_A_DIGIT`, trained on the same
+`weights/not-a-digit.pt` is the same network with an eleventh class, `NO_DIGIT`, trained on the same
 digits and on letters and symbols typeset by `denoiser.not_digits`: `find_digits` asks it whether a mark
 is a digit at all, and the ten-class classifier which digit it is.
 """
@@ -37,7 +37,7 @@ from .weights import WEIGHTS_DIR, atomic_write_bytes, check_fits, checkpoint_byt
 CLASSIFIER_NAME = "classifier"
 CLASSIFIER_FILE = WEIGHTS_DIR / "classifier.pt"
 REGENERATE = "python -m denoiser train-classifier --data-root DIR --out weights/classifier.pt"
-NOT_A_DIGIT = 10  # the eleventh class of a classifier trained with `not_digits` marks
+NO_DIGIT = 10  # the eleventh class of a classifier trained with `not_digits` marks
 NOT_A_DIGIT_FILE = WEIGHTS_DIR / "not-a-digit.pt"
 REGENERATE_NOT_A_DIGIT = (
     "python -m denoiser train-classifier --not-a-digit --data-root DIR --out weights/not-a-digit.pt"
@@ -49,7 +49,7 @@ class ClassifierConfig:
     channels: int = 1  # image channels
     width: int = 32  # filters of the first convolution; the second has twice as many
     hidden: int = 128  # units of the dense layer
-    classes: int = 10  # digits 0-9 (11 with `NOT_A_DIGIT`)
+    classes: int = 10  # digits 0-9 (11 with `NO_DIGIT`)
     size: int = 28  # input height and width (divisible by 4)
 
 
@@ -91,14 +91,14 @@ def train_classifier(
 ) -> tuple[DigitClassifier, list[float]]:
     """Train a classifier on clean `digits` with Adam and cross-entropy; returns it (eval mode, on `device`)
     and each step's loss. With `not_digits` (N, 1, 28, 28), marks that are no digit (`not_digits.marks`),
-    it has an eleventh class, `NOT_A_DIGIT`, for them."""
+    it has an eleventh class, `NO_DIGIT`, for them."""
     if len(digits) == 0 or epochs < 1:
         raise ValueError(f"need at least one digit and one epoch; got {len(digits)} digits, {epochs} epochs")
     if not_digits is not None:
         marks, _ = as_batch(not_digits, "not_digits")
-        labels = torch.cat([digits.labels, torch.full((len(marks),), NOT_A_DIGIT)])
+        labels = torch.cat([digits.labels, torch.full((len(marks),), NO_DIGIT)])
         digits = Digits(torch.cat([digits.images, marks]), labels)
-        config = dataclasses.replace(config or ClassifierConfig(), classes=NOT_A_DIGIT + 1)
+        config = dataclasses.replace(config or ClassifierConfig(), classes=NO_DIGIT + 1)
     device = resolve_device(device)
     # The initialisation and dropout draw from torch's global RNG (the GPU's for dropout on a GPU):
     # seed it, and restore it afterwards.
@@ -152,7 +152,7 @@ def read(
     model: nn.Module, images: torch.Tensor, batch_size: int = 1024, *, shifted: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The digit each image (N, 1, 28, 28) shows (N,) and the classifier's confidence in it (N,), in [0, 1]
-    (`NOT_A_DIGIT` may be among them for a classifier with that class); `shifted` as for `probabilities`."""
+    (`NO_DIGIT` may be among them for a classifier with that class); `shifted` as for `probabilities`."""
     confidence, labels = probabilities(model, images, batch_size, shifted=shifted).max(1)
     return labels, confidence
 
@@ -210,7 +210,7 @@ def _build(name: str, config: dict, file_size: int) -> DigitClassifier:
 
 
 def load_classifier(weights_dir: str | os.PathLike = WEIGHTS_DIR, *, not_a_digit: bool = False) -> DigitClassifier:
-    """The shipped classifier (with `not_a_digit`, the one with the `NOT_A_DIGIT` class), in eval mode on the
+    """The shipped classifier (with `not_a_digit`, the one with the `NO_DIGIT` class), in eval mode on the
     CPU, after checking its SHA-256 against the manifest."""
     name, how = (NOT_A_DIGIT_FILE.name, REGENERATE_NOT_A_DIGIT) if not_a_digit else (CLASSIFIER_FILE.name, REGENERATE)
     return load_classifier_file(shipped_file(weights_dir, name, f"regenerate with `{how}`"))[0]

@@ -5,7 +5,7 @@ the digits of a photo, it reads an A as a 4 and an E as a 6, and is as sure of t
 (a softmax over ten classes sums to one whatever it is shown). `marks` typesets letters and symbols
 that nobody would take for a digit, in several typefaces, stroke widths and slants, and makes each an
 MNIST-style 28x28 picture with `digitize.to_mnist`, the code that makes a digit found in a picture;
-a classifier trained on them as an eleventh class (`classifier.NOT_A_DIGIT`) learns that answer.
+a classifier trained on them as an eleventh class (`classifier.NO_DIGIT`) learns that answer.
 
 Left out are the letters that are written like digits (O, I, l, S, Z, B, b, g, q, D, G, T, P, U, V, J, L,
 r, u, v, y, Y): a reader cannot tell them apart either, and a classifier taught they are no digit

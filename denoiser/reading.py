@@ -7,7 +7,7 @@ it into marks and lines (`marks`), and makes each mark an MNIST-style digit with
 reads them all in one batch. A mark wide for its line may be two digits that touch: it is also
 read cut in two or three at columns of little ink, and the likeliest reading is kept (the
 classifier's confidence, times how usual each digit's width is). A mark the classifier is unsure
-of, that the classifier with a class for what is no digit (`classifier.NOT_A_DIGIT`) takes for none (a
+of, that the classifier with a class for what is no digit (`classifier.NO_DIGIT`) takes for none (a
 letter, a symbol), or shaped like no digit (a dash), reads as "?".
 """
 
@@ -24,8 +24,7 @@ from PIL import Image
 from scipy import ndimage
 from skimage import transform
 
-from .classifier import NOT_A_DIGIT as NO_DIGIT_CLASS
-from .classifier import load_classifier, probabilities, read
+from .classifier import NO_DIGIT, load_classifier, probabilities, read
 from .digitize import LEVEL_Q, ImageError, _as_grey_array, grow_strokes
 from .ink import Ink, find_ink
 from .marks import Marks, find_marks
@@ -39,6 +38,8 @@ CONFIDENT = 0.6  # a mark the classifier gives less than this is not read as a d
 NOT_SURE = 0.98  # a mark the classifier with a class for no digit gives more than this is not read as a digit: only
 # when nearly sure, since digits are far more common than letters among them (at 0.8 it refused one digit in 200 of
 # the reading benchmark's; at 0.98 almost none, and still 51 of its 55 letters)
+# Why a mark is no digit (`Mark.why_not`)
+TAKEN_FOR_NONE, UNSURE, SHAPED_LIKE_NONE = "taken for no digit", "unsure", "not shaped like a digit"
 WIDEST = 1.6  # a mark wider than this many of its heights is no digit (a dash, a word)...
 SHORTEST = 0.45  # ...nor one lower than this many of its line's heights (a small digit is more than half)
 WIDE = 1.0  # a mark wider than this many of its line's heights...
@@ -59,8 +60,12 @@ class Mark:
     digit: torch.Tensor  # (1, 28, 28) in [0, 1], white on black, made as `image_to_mnist` makes one
     label: int  # the digit the classifier reads in it
     confidence: float  # the classifier's confidence in `label`, in [0, 1]
-    is_digit: bool  # False for a mark the classifier is unsure of, one taken for no digit, or shaped like none
     not_a_digit: float  # the probability that it is no digit at all (a letter, a symbol), in [0, 1]
+    why_not: str | None  # why it is no digit: TAKEN_FOR_NONE, UNSURE or SHAPED_LIKE_NONE; None for a digit
+
+    @property
+    def is_digit(self) -> bool:
+        return self.why_not is None
 
     @property
     def text(self) -> str:
@@ -91,7 +96,7 @@ class Reading:
 
 @functools.cache
 def _classifier(not_a_digit: bool = False):
-    """The shipped classifier (or the one with the `NOT_A_DIGIT` class), loaded and checked once per process."""
+    """The shipped classifier (or the one with the `NO_DIGIT` class), loaded and checked once per process."""
     return load_classifier(not_a_digit=not_a_digit)
 
 
@@ -194,7 +199,7 @@ def _read_all(found: Ink, marks: Marks, parts: list[Part]) -> dict[Part, _Read]:
     made = [_digit(found, marks, part, keep_noise=False) for part in parts]
     digits = torch.from_numpy(np.stack([field for field, _ in made])).float().unsqueeze(1)  # (N, 1, 28, 28)
     labels, confidence = read(_classifier(), digits, shifted=True)
-    no_digit = probabilities(_classifier(not_a_digit=True), digits, shifted=True)[:, NO_DIGIT_CLASS].tolist()
+    no_digit = probabilities(_classifier(not_a_digit=True), digits, shifted=True)[:, NO_DIGIT].tolist()
     return {part: _Read(digits[k], box, int(labels[k]), float(confidence[k]), no_digit[k]) for k, (part, (_, box)) in
             enumerate(zip(parts, made, strict=True))}  # fmt: skip
 
@@ -206,16 +211,21 @@ def _mark(found: Ink, marks: Marks, part: Part, reading: _Read, place: tuple[int
     digit = reading.digit
     if keep_noise:
         digit = torch.from_numpy(_digit(found, marks, part, keep_noise=True)[0]).float().unsqueeze(0)
-    is_digit = _is_digit(reading, marks.line_heights[part[0]])
-    return Mark(reading.box, *place, digit, reading.label, reading.confidence, is_digit, reading.not_a_digit)
+    why_not = _why_not(reading, marks.line_heights[part[0]])
+    return Mark(reading.box, *place, digit, reading.label, reading.confidence, reading.not_a_digit, why_not)
 
 
-def _is_digit(reading: _Read, line_height: float) -> bool:
-    """Whether the classifier is sure of a digit, the classifier with a class for no digit not sure it is none
-    (`NOT_SURE`), and its box is shaped like one (`WIDEST`, `SHORTEST`)."""
+def _why_not(reading: _Read, line_height: float) -> str | None:
+    """Why a part is no digit: the classifier with a class for none is sure it is none (`NOT_SURE`), the digit
+    classifier is unsure (`CONFIDENT`), or its box is shaped like no digit (`WIDEST`, `SHORTEST`); None if it is one."""
     top, left, bottom, right = reading.box
-    shaped = right - left <= WIDEST * (bottom - top) and bottom - top >= SHORTEST * line_height
-    return reading.confidence >= CONFIDENT and reading.not_a_digit <= NOT_SURE and shaped
+    if reading.not_a_digit > NOT_SURE:
+        return TAKEN_FOR_NONE
+    if reading.confidence < CONFIDENT:
+        return UNSURE
+    if right - left > WIDEST * (bottom - top) or bottom - top < SHORTEST * line_height:
+        return SHAPED_LIKE_NONE
+    return None
 
 
 def _read_marks(found: Ink, marks: Marks, keep_noise: bool) -> list[Mark]:

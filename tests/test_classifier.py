@@ -13,7 +13,7 @@ from denoiser import not_digits
 from denoiser.bench import sheets
 from denoiser.classifier import (
     CLASSIFIER_FILE,
-    NOT_A_DIGIT,
+    NO_DIGIT,
     NOT_A_DIGIT_FILE,
     ClassifierConfig,
     DigitClassifier,
@@ -157,11 +157,11 @@ def test_a_classifier_trained_with_marks_learns_a_class_for_no_digit(train_digit
     marks = not_digits.marks(copies=1, glyphs="AEKM")
     model, _ = train_classifier(digits, epochs=8, seed=0, batch_size=16, config=ClassifierConfig(width=8),
                                 not_digits=marks)  # fmt: skip
-    assert model.config.classes == NOT_A_DIGIT + 1
+    assert model.config.classes == NO_DIGIT + 1
     on_marks, on_digits = probabilities(model, marks), probabilities(model, digits.images)
     assert torch.allclose(on_digits.sum(1), torch.ones(len(digits)), atol=1e-5)
-    assert (on_marks.argmax(1) == NOT_A_DIGIT).float().mean() >= 0.8
-    assert (on_digits.argmax(1) == NOT_A_DIGIT).float().mean() <= 0.2
+    assert (on_marks.argmax(1) == NO_DIGIT).float().mean() >= 0.8
+    assert (on_digits.argmax(1) == NO_DIGIT).float().mean() <= 0.2
 
 
 def test_shipped_not_a_digit_classifier_reads_digits_and_refuses_letters_of_another_typeface(test_digits):
@@ -170,10 +170,10 @@ def test_shipped_not_a_digit_classifier_reads_digits_and_refuses_letters_of_anot
     model = load_classifier(not_a_digit=True)
     digits = test_digits.subset(slice(0, 1000))
     labels, _ = read(model, digits.images)
-    assert float((labels == digits.labels).float().mean()) >= 0.97 and int((labels == NOT_A_DIGIT).sum()) <= 10
+    assert float((labels == digits.labels).float().mean()) >= 0.97 and int((labels == NO_DIGIT).sum()) <= 10
     glyphs = [sheets.letter(60, np.random.default_rng(k), char=c)[0] for k, c in enumerate(sheets.LETTERS)]
     letters = torch.stack([to_mnist(1 - np.pad(ink, 20)) for ink in glyphs])  # dark ink on a white page
-    assert float((read(model, letters)[0] == NOT_A_DIGIT).float().mean()) >= 0.8
+    assert float((read(model, letters)[0] == NO_DIGIT).float().mean()) >= 0.8
 
 
 def test_shipped_not_a_digit_classifier_is_listed_in_the_manifest():
@@ -189,6 +189,6 @@ def test_the_command_line_trains_a_classifier_with_a_class_for_no_digit(tmp_path
     out = tmp_path / "not-a-digit.pt"
     assert main(["train-classifier", "--not-a-digit", "--source", "sample", "--epochs", "1", "--out", str(out)]) == 0
     model, meta = load_classifier_file(out)
-    assert model.config.classes == NOT_A_DIGIT + 1
+    assert model.config.classes == NO_DIGIT + 1
     assert meta["n_not_digits"] == len(not_digits.GLYPHS) * 3 * len(not_digits.fonts())
     assert f"saved {out}" in capsys.readouterr().out

@@ -16,7 +16,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from denoiser import picture_io
-from denoiser.reading import CONFIDENT, NOT_SURE, Reading, find_digits
+from denoiser.reading import TAKEN_FOR_NONE, UNSURE, Reading, find_digits
 
 from .resources import shown
 
@@ -62,11 +62,11 @@ def mark_text(mark) -> str:
     """A mark as the caption lists it: its digit and the classifier's confidence, or why it is no digit."""
     if mark.is_digit:
         return f"{mark.text} ({100 * mark.confidence:.0f}%)"
-    if mark.not_a_digit > NOT_SURE:
+    if mark.why_not == TAKEN_FOR_NONE:
         return f"? (no digit: {100 * mark.not_a_digit:.0f}% sure)"
-    if mark.confidence < CONFIDENT:
+    if mark.why_not == UNSURE:
         return f"? (unsure: {mark.label} at {100 * mark.confidence:.0f}%)"
-    return "? (not shaped like a digit)"
+    return f"? ({mark.why_not})"
 
 
 def strips_ui(reading: Reading, denoised: torch.Tensor) -> None:
