@@ -36,6 +36,8 @@ PIECE_OVERLAP = 0.3  # pieces of one digit: the narrower lies over the wider for
 PIECE_GAP = 0.35  # ...side by side, or with at most this many heights between them and the lower one under
 PIECE_SMALL = 0.6  # this many heights high; and together at most
 PIECE_TALL = 1.4  # this many heights tall (a digit of the next line is further)
+ARM_GAP, ARM_WIDE = 0.05, 1.0  # an arm and its stem: columns this many heights apart at most, together this wide...
+ARM_LOW, ARM_TOP = 0.35, 0.05  # ...the arm this share of the stem's height at least, its top at most this share lower
 PIECE_ALIKE, PIECE_SPLIT = 0.7, 0.1  # pieces one above the other of alike heights (the lower over this share of the
 # higher) are one digit only this many heights apart: the halves of a broken 0 are, a small 1 over a small 2 not
 LOW_LINE = 0.45  # a line whose marks are all lower than this many heights holds no digit (dashes, bits of a rule)
@@ -113,9 +115,9 @@ def _merged_boxes(boxes: np.ndarray, group: np.ndarray) -> np.ndarray:
 
 def _one_digit(boxes: np.ndarray, height: float) -> np.ndarray:
     """Group index (N,) of the pieces: pieces that lie over one another (the narrower within the wider's
-    columns), no taller together than a digit, and side by side (an open 4) or one above the other, close,
-    the lower one low (a 5's flag, a 7's bar, the halves of a 0, a stroke cut by a rule), are one digit drawn
-    in several strokes. Two digits written one above the other are both a digit's height: they stay two; and
+    columns) or are an arm and its stem (`_arms`), no taller together than a digit, and side by side (an open
+    4) or one above the other, close, the lower one low (a 5's flag, a 7's bar, the halves of a 0, a stroke cut
+    by a rule), are one digit drawn in several strokes. Two digits written one above the other are both a digit's height: they stay two; and
     a low piece that is already beside another (the top of a 2 written in two strokes) joins nothing above
     or below it (the small 1 written over that 2)."""
     h, w = _sides(boxes)
@@ -124,14 +126,29 @@ def _one_digit(boxes: np.ndarray, height: float) -> np.ndarray:
     gap = np.maximum(top[:, None], top) - np.minimum(bottom[:, None], bottom)  # negative: rows overlap
     tall = np.maximum(bottom[:, None], bottom) - np.minimum(top[:, None], top)
     over = (across >= PIECE_OVERLAP * np.minimum(w[:, None], w)) & (tall <= PIECE_TALL * height)
-    beside = over & (gap < 0)
-    np.fill_diagonal(beside, False)
     lower = np.minimum(h[:, None], h)
     alike = lower > PIECE_ALIKE * np.maximum(h[:, None], h)  # two small digits one above the other, or a 0 broken
+    beside = (over | (_arms(boxes, across, height) & ~alike & (tall <= PIECE_TALL * height))) & (gap < 0)
+    np.fill_diagonal(beside, False)
     shorter_beside = np.where(h[:, None] <= h, beside.any(1)[:, None], beside.any(1)[None, :])
     above = (gap >= 0) & (gap <= PIECE_GAP * height) & (lower <= PIECE_SMALL * height) & ~shorter_beside
     above &= ~alike | (gap <= PIECE_SPLIT * height)
     return _union(len(boxes), np.argwhere(np.triu(beside | (over & above), 1)))
+
+
+def _arms(boxes: np.ndarray, across: np.ndarray, height: float) -> np.ndarray:
+    """Pairs of pieces (N, N) bool that may be an arm and the stem of one digit: an open 4 whose arm stops at its
+    stem, a 5 whose flag was written apart. They meet or nearly (`ARM_GAP`), are no wider together than a digit
+    (`ARM_WIDE`), and the shorter is no speck or dash (`ARM_LOW`) and starts no lower than the taller's top
+    (`ARM_TOP`); a small digit written beside a long-tailed 7 starts lower, and stays a digit of its own."""
+    h = boxes[:, 2] - boxes[:, 0]
+    top, left, right = boxes[:, 0], boxes[:, 1], boxes[:, 3]
+    taller = h[:, None] >= h  # [i, j]: piece i is the taller
+    tall_top, short_top = np.where(taller, top[:, None], top), np.where(taller, top, top[:, None])
+    longest = np.maximum(h[:, None], h)
+    wide = np.maximum(right[:, None], right) - np.minimum(left[:, None], left)
+    near = (across >= -ARM_GAP * height) & (wide <= ARM_WIDE * height)
+    return near & (np.minimum(h[:, None], h) >= ARM_LOW * longest) & (short_top <= tall_top + ARM_TOP * longest)
 
 
 def _lines(boxes: np.ndarray, angle: float = 0.0) -> list[list[int]]:

@@ -119,6 +119,23 @@ def test_a_digit_in_two_strokes_that_do_not_touch_is_one_digit(sure):
     assert reading.lines == ["308"]
 
 
+def open_four(gap: int) -> sheets.Glyph:
+    """An open 4 written in two strokes 6 pixels wide: the arm (down, then across) stops `gap` pixels short of
+    the stem."""
+    img = Image.new("L", (40, HEIGHT), 0)
+    draw = ImageDraw.Draw(img)
+    draw.line([(14, 3), (5, 36), (25 - gap, 36)], fill=255, width=6, joint="curve")
+    draw.line([(31, 6), (31, HEIGHT - 1)], fill=255, width=6)
+    return np.asarray(img, np.float64) / 255.0, "4"
+
+
+def test_an_open_four_whose_arm_stops_short_of_its_stem_is_one_digit(sure):
+    """The arm and the stem are pieces that do not touch and barely share a column: one mark, read as a 4."""
+    reading = find_digits(photo([[*glyphs(sure, "1", 20), open_four(gap=2), *glyphs(sure, "3", 21)]]))
+    assert len(reading.marks) == 3
+    assert reading.lines == ["143"]
+
+
 @pytest.mark.parametrize("width", [60, 80, 100])
 def test_one_digit_in_thick_marker_filling_the_picture_is_one_digit(width):
     """A 9 drawn in marker strokes 5-8% of the picture's side wide: the page's light must not follow the ink
