@@ -32,6 +32,7 @@ LINE_BIT = 1.5  # heights: a flat piece as thin and wider than this is a bit of 
 RULE_BAND = 0.1  # heights: a rule is found, and taken out, this far above and below its ink
 RULE_ACROSS = 1.5  # ...and of that, the ink less than this many times a rule's thickness across it
 GRID_BAND, GRID_RUN = 0.006, 1 / 3  # a grid's lines: thickened by 0.6% of the picture's side, a third of it long
+GRID_MEND = 2  # pixels beyond a grid line's thickness that a stroke crossing it is looked for at either side
 PIECE_OVERLAP = 0.3  # pieces of one digit: the narrower lies over the wider for at least this share of its width
 PIECE_GAP = 0.35  # ...side by side, or with at most this many heights between them and the lower one under
 PIECE_SMALL = 0.6  # this many heights high; and together at most
@@ -117,9 +118,9 @@ def _one_digit(boxes: np.ndarray, height: float) -> np.ndarray:
     """Group index (N,) of the pieces: pieces that lie over one another (the narrower within the wider's
     columns) or are an arm and its stem (`_arms`), no taller together than a digit, and side by side (an open
     4) or one above the other, close, the lower one low (a 5's flag, a 7's bar, the halves of a 0, a stroke cut
-    by a rule), are one digit drawn in several strokes. Two digits written one above the other are both a digit's height: they stay two; and
-    a low piece that is already beside another (the top of a 2 written in two strokes) joins nothing above
-    or below it (the small 1 written over that 2)."""
+    by a rule), are one digit drawn in several strokes. Two digits written one above the other are both a digit's
+    height: they stay two; and a low piece that is already beside another (the top of a 2 written in two strokes)
+    joins nothing above or below it (the small 1 written over that 2)."""
     h, w = _sides(boxes)
     top, left, bottom, right = (boxes[:, k] for k in range(4))
     across = np.minimum(right[:, None], right) - np.maximum(left[:, None], left)
@@ -248,7 +249,24 @@ def _without_grid(core: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     if not ((h > core.shape[0] / 2) & (w > core.shape[1] / 2)).any():
         return core
     band = max(1, round(GRID_BAND * max(core.shape)))
-    return core & ~ruled_lines(core, band, GRID_RUN * min(core.shape), least=3)
+    grid = ruled_lines(core, band, GRID_RUN * min(core.shape), least=3)
+    return (core & ~grid) | _under_strokes(core & ~grid, grid)
+
+
+def _under_strokes(kept: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """The grid's ink (H, W) bool that a digit's stroke goes on from at both sides, across a row or a column, within
+    the grid's thickness and `GRID_MEND` pixels: where a stroke crosses a line of the grid, or lies along one and
+    stands out of it both sides. Taken out with the grid, it cut the digits written on dark squared paper apart."""
+    if not grid.any():
+        return grid
+    thick = float(np.median(np.minimum(run_lengths(grid), run_lengths(grid.T).T)[grid]))
+    size, ink = int(thick) + GRID_MEND + 1, kept.view(np.uint8)  # the window holds the grid pixel, no kept ink
+    mended = np.zeros_like(grid)
+    for axis in (0, 1):
+        before = ndimage.maximum_filter1d(ink, size, axis=axis, origin=(size - 1) // 2)  # ink in [x - size + 1, x]
+        after = ndimage.maximum_filter1d(ink, size, axis=axis, origin=-(size // 2))  # ink in [x, x + size - 1]
+        mended |= (before & after).astype(bool)
+    return grid & mended
 
 
 def _ruled_out(core: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray]:

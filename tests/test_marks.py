@@ -83,3 +83,29 @@ def test_a_line_of_dashes_in_the_margin_is_no_line_of_digits():
     marks = find_marks(core)
     assert [len(line) for line in marks.lines] == [6, 6]
     assert [tuple(int(v) for v in box) for box in marks.boxes] == rings
+
+
+def test_a_stroke_along_a_line_of_squared_paper_stays_whole():
+    """Squared paper's lines, 3 px, under 0s and 1s, each 1 along a line of the grid, its pen's stroke 5 to 7 px
+    wide. Where it is no wider than twice the line it is taken for the line: the grid goes, and the 1s stay whole
+    (they fell apart into bits too small to be digits)."""
+    core = np.zeros((300, 700), bool)
+    core[::30, :], core[1::30, :], core[2::30, :] = True, True, True
+    core[:, ::30], core[:, 1::30], core[:, 2::30] = True, True, True
+    middles = [91 + 120 * k for k in range(5)]  # a grid line's middle column: 90-92
+    for middle in middles:
+        for row in range(110, 170):
+            half = 2 if row % 10 < 4 else 4  # 4 rows 5 px wide, then 6 rows 7 px, and so on
+            core[row, middle - half : middle + 3] = True
+    for k in range(5):
+        outer, inner = np.zeros_like(core), np.zeros_like(core)
+        outer[draw.ellipse(140, 140 + 120 * k, 30, 18, shape=core.shape)] = True
+        inner[draw.ellipse(140, 140 + 120 * k, 22, 10, shape=core.shape)] = True
+        core |= outer & ~inner
+    marks = find_marks(core)
+    assert [len(line) for line in marks.lines] == [10]
+    for middle in middles:
+        (one,) = [i for i, box in enumerate(marks.boxes) if box[1] <= middle < box[3]]
+        top, left, bottom, right = (int(v) for v in marks.boxes[one])
+        assert (left, right, bottom) == (middle - 4, middle + 3, 170) and top <= 114  # its tip may go with the line
+        assert len(marks.pieces[one]) == 1
