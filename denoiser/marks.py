@@ -254,9 +254,9 @@ def _without_grid(core: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 
 
 def _under_strokes(kept: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """The grid's ink (H, W) bool that a digit's stroke goes on from at both sides, across a row or a column, within
-    the grid's thickness and `GRID_MEND` pixels: where a stroke crosses a line of the grid, or lies along one and
-    stands out of it both sides. Taken out with the grid, it cut the digits written on dark squared paper apart."""
+    """The grid's ink (H, W) bool with the kept ink on both sides of it along its row or its column, within the
+    grid's thickness and `GRID_MEND` pixels: where a stroke crosses a line of the grid, or lies along one and
+    stands out of it at both sides. Taken out with the grid, it cut the digits written on dark squared paper apart."""
     if not grid.any():
         return grid
     thick = float(np.median(np.minimum(run_lengths(grid), run_lengths(grid.T).T)[grid]))
