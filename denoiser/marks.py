@@ -126,10 +126,11 @@ def _one_digit(boxes: np.ndarray, height: float) -> np.ndarray:
     across = np.minimum(right[:, None], right) - np.maximum(left[:, None], left)
     gap = np.maximum(top[:, None], top) - np.minimum(bottom[:, None], bottom)  # negative: rows overlap
     tall = np.maximum(bottom[:, None], bottom) - np.minimum(top[:, None], top)
-    over = (across >= PIECE_OVERLAP * np.minimum(w[:, None], w)) & (tall <= PIECE_TALL * height)
+    fits = tall <= PIECE_TALL * height
+    over = (across >= PIECE_OVERLAP * np.minimum(w[:, None], w)) & fits
     lower = np.minimum(h[:, None], h)
     alike = lower > PIECE_ALIKE * np.maximum(h[:, None], h)  # two small digits one above the other, or a 0 broken
-    beside = (over | (_arms(boxes, across, height) & ~alike & (tall <= PIECE_TALL * height))) & (gap < 0)
+    beside = (over | (_arms(boxes, across, height) & ~alike & fits)) & (gap < 0)
     np.fill_diagonal(beside, False)
     shorter_beside = np.where(h[:, None] <= h, beside.any(1)[:, None], beside.any(1)[None, :])
     above = (gap >= 0) & (gap <= PIECE_GAP * height) & (lower <= PIECE_SMALL * height) & ~shorter_beside
@@ -142,7 +143,7 @@ def _arms(boxes: np.ndarray, across: np.ndarray, height: float) -> np.ndarray:
     stem, a 5 whose flag was written apart. They meet or nearly (`ARM_GAP`), are no wider together than a digit
     (`ARM_WIDE`), and the shorter is no speck or dash (`ARM_LOW`) and starts no lower than the taller's top
     (`ARM_TOP`); a small digit written beside a long-tailed 7 starts lower, and stays a digit of its own."""
-    h = boxes[:, 2] - boxes[:, 0]
+    h, _ = _sides(boxes)
     top, left, right = boxes[:, 0], boxes[:, 1], boxes[:, 3]
     taller = h[:, None] >= h  # [i, j]: piece i is the taller
     tall_top, short_top = np.where(taller, top[:, None], top), np.where(taller, top, top[:, None])

@@ -147,6 +147,14 @@ def readme(results: dict) -> str:
         f"digit-string accuracy {big['accuracy']:.1%}, {big['exact']:.0%} read exactly.",
         *photo_section(results),
         "",
+        *what_goes_wrong(),
+    ]
+    return "\n".join(text)
+
+
+def what_goes_wrong() -> list[str]:
+    """The page's last section: where reading fails, and why."""
+    return [
         "## What goes wrong",
         "",
         "The first pictures of each scene read wrong, as written and as read, are in results.json.",
@@ -172,7 +180,6 @@ def readme(results: dict) -> str:
         "as often as every one of its digits is.",
         "",
     ]
-    return "\n".join(text)
 
 
 def intro(results: dict) -> list[str]:
