@@ -109,3 +109,17 @@ def test_a_stroke_along_a_line_of_squared_paper_stays_whole():
         top, left, bottom, right = (int(v) for v in marks.boxes[one])
         assert (left, right, bottom) == (middle - 4, middle + 3, 170) and top <= 114  # its tip may go with the line
         assert len(marks.pieces[one]) == 1
+
+
+def test_a_short_thin_stroke_beside_a_line_of_digits_is_no_digit():
+    """A row of 0s and full-height 1s, and at its start a thin stroke half as tall (what is left of a page's
+    edge once a ruled line is taken out of it, a tick): the 0s and the 1s are the marks, the stroke is not."""
+    core = np.zeros((300, 700), bool)
+    rings = add_rings(core, gap=2)  # two lines of six 0s, the first in rows 50-98
+    ones = [(50, 150 + 100 * k, 98, 156 + 100 * k) for k in range(3)]  # between its 0s, as tall as they are
+    for top, left, bottom, right in ones:
+        core[top:bottom, left:right] = True
+    core[62:86, 30:34] = True  # the stroke: 24 px of the line's 48, 4 px wide
+    marks = find_marks(core)
+    first = sorted([*rings[:6], *ones], key=lambda box: box[1])
+    assert [tuple(int(v) for v in box) for box in marks.boxes] == [*first, *rings[6:]]
