@@ -42,9 +42,10 @@ ARM_LOW, ARM_TOP = 0.35, 0.05  # ...the arm this share of the stem's height at l
 PIECE_ALIKE, PIECE_SPLIT = 0.7, 0.1  # pieces one above the other of alike heights (the lower over this share of the
 # higher) are one digit only this many heights apart: the halves of a broken 0 are, a small 1 over a small 2 not
 LOW_LINE = 0.45  # a line whose marks are all lower than this many heights holds no digit (dashes, bits of a rule)
-STROKE_THIN, STROKE_LOW = 0.25, 0.55  # a mark this many times narrower than tall and lower than this many of its
-# line's heights is a stroke, no digit: a 1 is about as tall as the digits beside it; the sliver a page's edge
-# leaves once a ruled line is taken out of it, or a tick, is not
+STROKE_THIN, STROKE_LOW, STROKE_TALL = 0.25, 0.55, 1.8  # a mark this many times narrower than tall, and lower
+# or taller than this many of its line's heights, is a stroke, no digit: a 1 is about as tall as the digits beside
+# it; the sliver a page's edge leaves once a ruled line is taken out of it, a tick, a hand-ruled table's line
+# between two digits are not
 LINE_OVERLAP = 0.5  # neighbours in a line share at least this share of the lower one's height
 SLANT, SLANT_AGREE = (10, 50), 10  # degrees: a number written at a slant this steep is turned level first, when
 SLANT_SHARE = 0.5  # this share of the marks' nearest neighbours lie within SLANT_AGREE of one direction (a digit
@@ -320,17 +321,21 @@ def find_marks(core: np.ndarray) -> Marks:
     slant = _slant(merged)
     lines = _lines(merged, slant)
     if gone := _no_digits(merged, lines, height):
-        merged, pieces = np.delete(merged, gone, axis=0), [p for i, p in enumerate(pieces) if i not in gone]
-        lines = _lines(merged, slant)
+        stays = np.ones(len(merged), bool)
+        stays[gone] = False
+        merged, pieces, index = merged[stays], [p for p, s in zip(pieces, stays, strict=True) if s], stays.cumsum() - 1
+        # The lines as they were: a stroke taken out may have joined two parts of a bent line into one
+        lines = [line for line in ([int(index[i]) for i in line if stays[i]] for line in lines) if line]
     return Marks(labels, pieces, merged, lines, height, _line_heights(merged, lines), ruled, slant)
 
 
 def _no_digits(boxes: np.ndarray, lines: list[list[int]], height: float) -> list[int]:
     """The marks that hold no digit, by their size alone: every mark of a line of low marks (`LOW_LINE`), and
-    thin strokes low for their line (`STROKE_THIN`, `STROKE_LOW`)."""
+    thin strokes low or tall for their line (`STROKE_THIN`, `STROKE_LOW`, `STROKE_TALL`)."""
     h, w = _sides(boxes)
     low = {i for line in lines if h[line].max() < LOW_LINE * height for i in line}
-    stroke = (w < STROKE_THIN * h) & (h < STROKE_LOW * _line_heights(boxes, lines))
+    line = _line_heights(boxes, lines)
+    stroke = (w < STROKE_THIN * h) & ((h < STROKE_LOW * line) | (h > STROKE_TALL * line))
     return sorted(low | set(np.flatnonzero(stroke).tolist()))
 
 

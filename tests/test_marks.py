@@ -123,3 +123,17 @@ def test_a_short_thin_stroke_beside_a_line_of_digits_is_no_digit():
     marks = find_marks(core)
     first = sorted([*rings[:6], *ones], key=lambda box: box[1])
     assert [tuple(int(v) for v in box) for box in marks.boxes] == [*first, *rings[6:]]
+
+
+def test_a_bit_of_a_hand_ruled_table_between_two_digits_is_no_digit():
+    """A table's line drawn by hand, of which a piece between two cells is left once the table is taken out:
+    3 px wide and twice the digits' height, between two 0s of a line. The 0s and a 1 as tall as they are marks,
+    the piece of the table is not."""
+    core = np.zeros((300, 700), bool)
+    rings = add_rings(core, gap=2)
+    one = (50, 150, 98, 156)
+    core[one[0] : one[2], one[1] : one[3]] = True
+    core[28:124, 230:233] = True  # 96 px of the line's 48, between the second 0 and the third
+    marks = find_marks(core)
+    first = sorted([*rings[:6], one], key=lambda box: box[1])
+    assert [tuple(int(v) for v in box) for box in marks.boxes] == [*first, *rings[6:]]
