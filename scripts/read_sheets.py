@@ -174,8 +174,9 @@ def what_goes_wrong() -> list[str]:
         "- Squared paper is the hardest scene: its grid is taken out line by line, and the grid's ink that a "
         "digit's stroke goes on from at both sides is put back, but where a line runs along a stroke no wider "
         "than twice the line, the stroke goes with it; on a dark grid of small squares digits fall apart into "
-        "bits that read `?`. A table ruled by hand, in lines broken into pieces, is not taken out as a grid: "
-        "its pieces can read as 1s.",
+        "bits that read `?`. A table ruled by hand, in lines broken into pieces, is not taken out as a grid: of "
+        "its pieces, those as thin as a line and much taller than the digits beside them are left out as strokes, "
+        "shorter ones can still read as 1s.",
         "- A digit the classifier misreads is misread here too: every picture of n digits is read exactly only "
         "as often as every one of its digits is.",
         "",
