@@ -2,10 +2,10 @@
 
 `find_marks` takes the ink (from `digitize`) of a whole picture and returns its marks: the strong
 ink's connected pieces, with what no digit is taken out (pieces touching the picture's edge, cut off
-or beyond the page; specks and dots; ruled lines), the pieces of one digit drawn in strokes that do
-not touch (a 5's flag, an open 4, a crossed 7) put together, and the marks ordered into lines, top
-to bottom, left to right. Every step works on the marks' boxes as arrays: a page of thousands of
-specks is sorted out in milliseconds.
+or beyond the page; specks and dots; ruled lines; thin strokes far lower or taller than the digits of
+their line), the pieces of one digit drawn in strokes that do not touch (a 5's flag, an open 4, a
+crossed 7) put together, and the marks ordered into lines, top to bottom, left to right. Every step
+works on the marks' boxes as arrays: a page of thousands of specks is sorted out in milliseconds.
 
 The one scale everything is measured by is the *height* of the ink: the median height of the
 pieces weighted by their ink, which is a digit's height on a page where digits hold most of the ink.
@@ -334,8 +334,8 @@ def _no_digits(boxes: np.ndarray, lines: list[list[int]], height: float) -> list
     thin strokes low or tall for their line (`STROKE_THIN`, `STROKE_LOW`, `STROKE_TALL`)."""
     h, w = _sides(boxes)
     low = {i for line in lines if h[line].max() < LOW_LINE * height for i in line}
-    line = _line_heights(boxes, lines)
-    stroke = (w < STROKE_THIN * h) & ((h < STROKE_LOW * line) | (h > STROKE_TALL * line))
+    line_h = _line_heights(boxes, lines)
+    stroke = (w < STROKE_THIN * h) & ((h < STROKE_LOW * line_h) | (h > STROKE_TALL * line_h))
     return sorted(low | set(np.flatnonzero(stroke).tolist()))
 
 
