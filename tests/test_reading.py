@@ -100,6 +100,23 @@ def test_a_letter_the_classifier_is_unsure_of_is_not_a_digit(sure):
     assert reading.lines == ["90?6"]
 
 
+def test_a_digit_read_right_at_better_than_even_odds_is_read(sure, test_digits):
+    """A written digit that the classifier reads right but at only 50-60% (an unusual hand) reads as that digit,
+    not "?": among digits, refusing such marks lost more digits read right than it spared letters, which the
+    classifier with a class for no digit refuses anyway."""
+    labels, confidence = read(load_classifier(), test_digits.images[:2000])
+    doubtful = np.flatnonzero((labels == test_digits.labels[:2000]).numpy() & (confidence.numpy() > 0.4)
+                              & (confidence.numpy() < 0.8))  # fmt: skip
+    for k in doubtful:
+        label = int(test_digits.labels[k])
+        written = sheets.written(test_digits.images[k, 0].numpy(), str(label), HEIGHT, np.random.default_rng(20))
+        reading = find_digits(photo([[*glyphs(sure, "3", 21), written, *glyphs(sure, "7", 22)]]))
+        if len(reading.marks) == 3 and reading.marks[1].label == label and 0.5 <= reading.marks[1].confidence < 0.6:
+            assert reading.lines == [f"3{label}7"]
+            return
+    pytest.skip("no test digit read right at 50-60% once written in a photo")
+
+
 def test_letters_the_digit_classifier_is_sure_of_are_not_digits(sure):
     """A typeset A and E among digits: the ten-class classifier reads them as digits and is sure of it (a 4, a 6);
     the classifier with a class for no digit takes them for none, so they read "?"."""
