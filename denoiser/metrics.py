@@ -18,6 +18,7 @@ from skimage.restoration import estimate_sigma
 from .checks import as_batch
 
 METRIC_NAMES = ("mse", "psnr", "ssim")
+SSIM_WINDOW = 7  # scikit-image's default window for SSIM, which every figure here uses
 
 
 def _as_arrays(images: object, name: str) -> np.ndarray:
@@ -37,8 +38,22 @@ def image_metrics(clean: torch.Tensor | np.ndarray, other: torch.Tensor | np.nda
         raise ValueError(f"clean and other must have the same shape; got {a.shape} and {b.shape}")
     mse = np.array([mean_squared_error(x, y) for x, y in zip(a, b, strict=True)])
     psnr = np.array([psnr_from_mse(m) for m in mse])
-    ssim = np.array([structural_similarity(x, y, data_range=1.0) for x, y in zip(a, b, strict=True)])
-    return {"mse": mse, "psnr": psnr, "ssim": ssim}
+    return {"mse": mse, "psnr": psnr, "ssim": _ssim(a, b)}
+
+
+def _ssim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-image SSIM of (N, H, W) arrays, from one scikit-image call on the pictures laid side by side.
+
+    SSIM averages a map over each picture less a border of half its 7-pixel window, and the window of
+    every pixel so kept lies inside its own picture: the values are those of one call per picture (to
+    1e-15), at a third of the cost on a page that ranks nine pictures per slider move."""
+    n, h, w = a.shape
+    if n == 1 or min(h, w) < SSIM_WINDOW:  # too small to crop: skimage's own error or per-picture handling
+        return np.array([structural_similarity(x, y, data_range=1.0) for x, y in zip(a, b, strict=True)])
+    side_by_side = lambda images: images.transpose(1, 0, 2).reshape(h, n * w)  # noqa: E731
+    _, full = structural_similarity(side_by_side(a), side_by_side(b), data_range=1.0, full=True)
+    pad = (SSIM_WINDOW - 1) // 2
+    return full.reshape(h, n, w).transpose(1, 0, 2)[:, pad : h - pad, pad : w - pad].mean(axis=(1, 2))
 
 
 def mean_metrics(clean: torch.Tensor | np.ndarray, other: torch.Tensor | np.ndarray) -> dict[str, float]:
