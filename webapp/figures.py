@@ -60,14 +60,20 @@ def comparison_figure(rows: list[dict]) -> go.Figure:
 def level_figure(levels: list[float], curves: dict[str, list[float]], current: float, kind: str) -> go.Figure:
     """PSNR against noise level, one line per method, with the current level marked."""
     import_pandas()
-    fig = go.Figure()
-    for name, psnrs in curves.items():
-        dash = "dot" if name == NOISY else None
-        fig.add_trace(go.Scatter(x=levels, y=[_finite(p) for p in psnrs], mode="lines+markers", name=name,
-                                 line={"dash": dash}))  # fmt: skip
-    fig.add_vline(x=current, line_dash="dash", line_color="grey", annotation_text=f"now: {current:.2f}")
-    fig.update_layout(xaxis_title=f"{kind} noise level", yaxis_title="PSNR (dB)", **_LAYOUT)
-    return fig
+    lines = [
+        {"type": "scatter", "x": levels, "y": [_finite(p) for p in psnrs], "mode": "lines+markers", "name": name,
+         "line": {"dash": "dot" if name == NOISY else None}}
+        for name, psnrs in curves.items()
+    ]  # fmt: skip
+    # The marked level as a shape and its label, as `add_vline` makes them: built as one figure from
+    # plain data, it costs a fifth of `add_trace` and `add_vline` (12 ms), paid on every new level.
+    now = {"x": current, "xref": "x", "yref": "y domain"}
+    marker = {"type": "line", "x0": current, "x1": current, "xref": "x", "y0": 0, "y1": 1, "yref": "y domain",
+              "line": {"dash": "dash", "color": "grey"}}  # fmt: skip
+    label = {**now, "y": 1, "text": f"now: {current:.2f}", "showarrow": False, "xanchor": "left", "yanchor": "top"}
+    layout = {"shapes": [marker], "annotations": [label], "xaxis": {"title": {"text": f"{kind} noise level"}},
+              "yaxis": {"title": {"text": "PSNR (dB)"}}, **_LAYOUT}  # fmt: skip
+    return go.Figure(lines, layout)
 
 
 def smoothed(values: list[float], keep: float = 0.9) -> list[float]:
