@@ -88,12 +88,9 @@ def arrival_seconds(index: int, plan: Plan) -> float:
     return (index - plan.trainings + (1 if plan.trainings else 0)) * plan.ramp
 
 
-def next_level(rng: random.Random, current: float) -> float:
-    """A new slider position at least 0.05 away from `current` (level 0 gives an infinite PSNR: avoided)."""
-    while True:
-        level = round(rng.uniform(0.05, 1.0), 2)
-        if abs(level - current) >= 0.05:
-            return level
+def next_level(rng: random.Random, current: float, positions: list[float]) -> float:
+    """Another of the slider's `positions` than `current`, above 0 (level 0 gives an infinite PSNR: avoided)."""
+    return rng.choice([level for level in positions if level > 0 and abs(level - current) > 1e-9])
 
 
 def url_level(visitor: Visitor) -> float | None:
@@ -160,9 +157,9 @@ async def visit(record: Record, plan: Plan, shared: Shared) -> None:
 
 async def moves(visitor: Visitor, record: Record, plan: Plan, shared: Shared, rng: random.Random) -> None:
     """`plan.moves` slider moves, each followed by a look at the result; a run with an exception is an error."""
-    level = url_level(visitor) or 0.5
+    level, positions = url_level(visitor) or 0.5, visitor.slider_positions("noise_level")
     for number in range(1, plan.moves + 1):
-        level = next_level(rng, level)
+        level = next_level(rng, level, positions)
         move = await one_move(visitor, number, level, shared)
         record.moves.append(move)
         if "exception" in move.get("detail", ""):

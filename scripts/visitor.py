@@ -203,6 +203,14 @@ class Visitor:
         """Move the noise-level slider to `level` and wait for the page to be redrawn."""
         return await self.set_widget("noise_level", double_array_value={"data": [level]})
 
+    def slider_positions(self, key: str) -> list[float]:
+        """The values slider `key` on the current page can take (its minimum to its maximum, by its step)."""
+        sliders = [e.slider for e in self.page.elements("slider") if widget_key(e.slider.id) == key]
+        if not sliders:
+            raise VisitorError(f"no slider {key!r} on the page")
+        low, high, step = sliders[0].min, sliders[0].max, sliders[0].step
+        return [round(low + i * step, 10) for i in range(round((high - low) / step) + 1)]
+
     async def open_tab(self, label: str) -> Run:
         """Open the tab `label` of the st.tabs widget keyed "view"."""
         return await self.set_widget("view", string_value=label)

@@ -16,6 +16,7 @@ from typing import ClassVar
 import pytest
 
 from scripts.visitor import Visitor, VisitorError
+from webapp import view
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,6 +41,7 @@ def test_every_move_shows_a_new_noisy_psnr(run):
     assert results["moves"] == {"planned": 6, "finished": 6, "lost": 0, "updated": 6}
     moves = results["raw"]["moves"]
     assert all(m["psnr_after"] != m["psnr_before"] and m["psnr_after"].endswith("dB") for m in moves)
+    assert all(m["level"] in view.SLIDER_LEVELS and m["level"] > 0 for m in moves)  # positions the slider has
     assert [m["move"] for m in results["latency_by_move_s"]] == [1, 2, 3]
     assert 0 < results["latency_s"]["median"] <= results["latency_s"]["p95"] <= results["latency_s"]["max"]
     assert done.returncode == 0, done.stdout + done.stderr

@@ -56,6 +56,14 @@ def test_a_link_asking_to_denoise_a_sample_digit_as_it_is_gets_a_notice():
                                                                                 "source": "draw"}, [])  # fmt: skip
 
 
+def test_a_level_between_the_sliders_positions_is_shown_at_the_nearest_with_a_notice():
+    """The slider moves by 0.05: a link's 0.37 (made by hand, or by a version with finer steps) shows 0.35."""
+    values, notices = view.parse_query({"level": "0.37"}, MODELS)
+    assert values == {"noise_level": 0.35} and view.to_query(values) == {"level": "0.35"}
+    assert len(notices) == 1 and "level=0.37" in notices[0] and "0.35" in notices[0]
+    assert all(level in view.SLIDER_LEVELS for level in (0.0, 0.05, 0.5, 1.0)) and 0.01 not in view.SLIDER_LEVELS
+
+
 def test_a_negative_zero_level_is_written_back_as_zero():
     values, _ = view.parse_query({"level": "-0.0"}, MODELS)
     assert view.to_query(values) == {"level": "0.0"}

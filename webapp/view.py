@@ -16,7 +16,11 @@ SOURCES = ("pick", "draw", "upload", "camera")
 # U-Net takes about a millisecond either way), and with many visitors a second thread would
 # spin-wait on a core that another visitor's rerun or a training needs.
 SERVE_THREADS = 1
-SLIDER_LEVELS = [round(0.01 * i, 2) for i in range(101)]  # the noise slider's positions: 0 to 1 in steps of 0.01
+# The noise slider's positions: 0 to 1 in steps of 0.05. Neighbouring positions differ visibly on a
+# digit (0.01 apart they did not), and a server computes each digit's results at 21 levels, not 101:
+# a visitor moving the slider back and forth soon finds every level already computed.
+SLIDER_STEP = 0.05
+SLIDER_LEVELS = [round(SLIDER_STEP * i, 2) for i in range(round(1 / SLIDER_STEP) + 1)]
 # A noise choice for drawings and uploads: add none, and denoise the noise the picture already has.
 AS_IS = "as_is"
 AS_IS_LABEL = "as it is"  # the row of the undenoised picture
@@ -45,13 +49,19 @@ def _parse_one(key: str, text: str, models: list[str]) -> str | int | float:
         return text
     if key == "noise_level":
         try:
-            return round(check_level(float(text)), 2) + 0.0  # + 0.0: -0.0 is 0.0, in the URL written back too
+            level = check_level(float(text))
         except ValueError:
             raise ValueError("must be a number from 0 to 1") from None
+        return min(SLIDER_LEVELS, key=lambda position: abs(position - level))  # -0.0 is 0.0 (the URL written back too)
     # The length first: Python refuses to convert over 4,300 digits, in words of its own.
     if not (text.isascii() and text.isdigit() and len(text) <= len(str(_MAX_INT[key])) and int(text) <= _MAX_INT[key]):
         raise ValueError(f"must be a whole number from 0 to {_MAX_INT[key]}")
     return int(text)
+
+
+def _inert(text: str) -> str:
+    """A link's value as a notice shows it: the notice is markdown (no backticks, newlines or control characters)."""
+    return "".join(c for c in text[:40] if c.isprintable() and c != "`")
 
 
 def parse_query(query: dict[str, str | list[str]], models: list[str]) -> tuple[dict, list[str]]:
@@ -64,10 +74,11 @@ def parse_query(query: dict[str, str | list[str]], models: list[str]) -> tuple[d
         text = raw[-1] if isinstance(raw, list) and raw else str(raw) if not isinstance(raw, list) else ""
         try:
             values[key] = _parse_one(key, text, models)
+            if key == "noise_level" and abs(values[key] - float(text)) > 1e-9:
+                shown = f"{values[key]:.2f}"
+                notices.append(f"The link's `level={_inert(text)}` is shown at the slider's nearest level, {shown}.")
         except ValueError as err:
-            # The notice is markdown: keep the link's text inert (no backticks, newlines or control characters).
-            shown = "".join(c for c in text[:40] if c.isprintable() and c != "`")
-            notices.append(f"Ignored `{name}={shown}` from the link ({err}); using the default.")
+            notices.append(f"Ignored `{name}={_inert(text)}` from the link ({err}); using the default.")
     if values.get("noise_kind") == AS_IS and values.get("source", DEFAULTS["source"]) == "pick":
         del values["noise_kind"]  # a sample digit has no noise of its own to denoise
         notices.append(f"Ignored `kind={AS_IS}` from the link: it needs a drawing or an upload; using the default.")

@@ -21,7 +21,7 @@ def freeze_once() -> None:
 
 @st.fragment
 def results() -> None:
-    level = st.slider("Noise level", 0.0, 1.0, 0.5, step=0.01, key="noise_level")
+    level = st.slider("Noise level", 0.0, 1.0, 0.5, step=0.05, key="noise_level")
     st.metric("Noisy PSNR", f"{-20 * (level or 0.001):.2f} dB")
     st.query_params["level"] = str(level)
 
