@@ -34,6 +34,7 @@ PAGES = {  # docs page -> its generated sections: marker name -> (generated mark
         "load-stress": ("docs/load/stress/results.md", None),
         "loadgen": ("docs/load/loadgen/results.md", None),
         "capacity": ("docs/load/capacity/results.md", None),
+        "move-cost": ("docs/load/move_cost/results.md", None),
     },
 }
 

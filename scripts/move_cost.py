@@ -1,0 +1,98 @@
+"""The server's CPU per slider move, page by page, each against the first page and a trivial page of the same run.
+
+One visitor (the protocol-level load generator, `scripts.loadgen`) moves the noise slider 60 times,
+0.3 s apart, on: a trivial page (`scripts/pages/floor.py`: one slider, one figure), the page a new
+visitor opens, another digit (whose results are computed on the move, where the first page's are
+computed when the server starts), and the first page with each other tab open. Each page is one
+fresh server. A machine's speed moves between runs by more than the differences measured here, so
+the pages are measured in turns, `--rounds` times, and each figure is the median of its rounds; a
+ratio compares figures of the same run only.
+
+    python -m scripts.move_cost --out docs/load/move_cost
+
+Writes results.json and results.md to --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import sys
+from pathlib import Path
+
+from denoiser.bench.report import markdown_table
+from scripts.capacity import FLOOR, OTHER_PAGE, OTHER_TABS, ROOT, loadgen
+from scripts.measure import provenance
+
+MOVES = ["--moves", "60", "--think", "0.3", "0.3"]
+FIRST = "the first page"
+PAGES = {  # what the table calls a page -> the load generator's arguments for it
+    "a trivial page": ["--script", FLOOR],
+    FIRST: [],
+    "another digit": ["--page", OTHER_PAGE],
+    **{f"{tab} tab": ["--tab", tab] for tab in OTHER_TABS},
+}
+
+
+def measure(out: Path, rounds: int) -> dict[str, list[float]]:
+    """Every page's server CPU per move (s), one figure per round, the pages taken in turns."""
+    costs: dict[str, list[float]] = {page: [] for page in PAGES}
+    for turn in range(1, rounds + 1):
+        for page, extra in PAGES.items():
+            run = loadgen(out / "runs" / f"{turn}-{page.replace(' ', '-')}", 1, 0, None, None, [*MOVES, *extra])
+            if not run["passed"]:
+                raise RuntimeError(f"{page}, round {turn}: the load generator's run failed ({run['errors'][:3]})")
+            costs[page].append(run["server_cpu"]["per_move_s"])
+    return costs
+
+
+def medians(costs: dict[str, list[float]]) -> dict[str, float]:
+    """Each page's median over its rounds."""
+    return {page: statistics.median(rounds) for page, rounds in costs.items()}
+
+
+def markdown(results: dict) -> str:
+    """A table: each page's CPU per move, its rounds, and how it compares with the first and the trivial page."""
+    medians = results["median_s"]
+    rows = [
+        [page, f"{1000 * medians[page]:.1f}", " / ".join(f"{1000 * c:.1f}" for c in costs),
+         f"{medians[page] / medians[FIRST]:.2f}", f"{medians[page] / medians['a trivial page']:.2f}"]
+        for page, costs in results["rounds_s"].items()
+    ]  # fmt: skip
+    header = ["page", "ms per move (median)", "each round", "x the first page", "x a trivial page"]
+    lines = [f"### Server CPU per slider move, {results['timestamp']}, commit {results['commit']} on "
+             f"{results['machine']}", "", f"`{results['command']}`: one visitor, 60 moves 0.3 s apart, "
+             f"{results['rounds']} rounds with the pages in turns.", ""]  # fmt: skip
+    lines += markdown_table(header, rows, text=(0, 2))
+    worst = max((p for p in medians if p not in (FIRST, "a trivial page")), key=lambda p: medians[p])
+    lines += ["", f"Dearest page but the first: {worst}, {medians[worst] / medians[FIRST]:.2f} x the first page."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3, help="times every page is measured, in turns")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "load" / "move_cost")
+    args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error(f"--rounds must be at least 1; got {args.rounds}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    costs = measure(args.out, args.rounds)
+    results = {
+        "command": " ".join(["python -m scripts.move_cost", *(argv if argv is not None else sys.argv[1:])]),
+        "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **provenance(),
+        "rounds": args.rounds,
+        "rounds_s": costs,
+        "median_s": medians(costs),
+    }
+    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "results.md").write_text(markdown(results))
+    print(markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
