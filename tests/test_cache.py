@@ -13,7 +13,7 @@ from PIL import Image
 from denoiser import methods
 from denoiser.evaluate import make_noisy, rank
 from denoiser.picture_io import tensor_to_png
-from webapp import cache
+from webapp import cache, view
 
 NAMES = ("median", "gaussian_blur")
 
@@ -55,6 +55,26 @@ def test_precompute_fills_every_level_for_every_method_and_any_of_them(clean, mo
             assert all(outputs[n] is expected[level][1][n] for n in names)
             assert [r["method"] for r in rows] == [r["method"] for r in expected[level][2] if r["method"] in
                                                    (*names, methods.NOISY)]  # fmt: skip
+
+
+def test_a_model_asked_for_one_level_denoises_every_slider_position_in_one_call(clean, monkeypatch):
+    """A move to another slider position of the same digit and noise finds the model's output computed, and it is
+    the output the model gives that noisy digit alone."""
+    real, calls = methods.get, []
+
+    def counting(name, *args, **kwargs):
+        method = real(name, *args, **kwargs)
+        return (lambda noisy: calls.append(len(noisy)) or method(noisy)) if name == "seed-ae" else method
+
+    monkeypatch.setattr(methods, "get", counting)
+    cache.shared_results(clean[3], "poisson", 0.5, 7, ("seed-ae",))
+    assert calls == [len(view.SLIDER_LEVELS)]
+    for level in (0.05, 0.95):
+        noisy, outputs, rows = cache.shared_results(clean[3], "poisson", level, 7, ("seed-ae",))
+        assert torch.equal(noisy, make_noisy(clean[3][None], "poisson", level, 7))
+        assert torch.allclose(outputs["seed-ae"], real("seed-ae")(noisy), atol=1e-5)
+        assert {row["method"] for row in rows} == {"seed-ae", methods.NOISY}
+    assert calls == [len(view.SLIDER_LEVELS)]
 
 
 def test_png_url_is_the_lossless_enlarged_picture(clean):

@@ -22,6 +22,8 @@ from denoiser import methods
 from denoiser.evaluate import make_noisy, rank
 from denoiser.picture_io import tensor_to_png
 
+from . import view
+
 RESULTS_KEPT = 4096  # (digit, noise) results: ~40 KB each with every method's output
 PICTURES_KEPT = 4096  # encoded pictures: ~1-2 KB each
 
@@ -51,7 +53,7 @@ def shared_results(clean: torch.Tensor, kind: str, level: float, seed: int,
     results computed for every method (the first page's, when the server started), and the reverse."""
     key = (_key(clean), kind, float(level), int(seed))
     entry = _results.get(key)
-    if entry is None or not all(name in entry[1] for name in names):
+    if entry is None or not all(name in entry[2] for name in names):  # ranked, not only computed
         with _turns:
             entry = _complete(key, names)
     noisy, outputs, rows = entry
@@ -61,14 +63,39 @@ def shared_results(clean: torch.Tensor, kind: str, level: float, seed: int,
 
 def _complete(key: tuple, names: tuple[str, ...]) -> tuple:
     """The entry of `key` (noisy digit, outputs by method, ranking rows by method) with every one of `names`."""
-    clean_key, kind, level, seed = key
+    clean_key, kind, level, _ = key
     clean = _image(clean_key)[None]
-    noisy, outputs, rows = _results.get(key) or (make_noisy(clean, kind, level, seed), {}, {})
-    missing = {name: methods.get(name, kind, level)(noisy) for name in names if name not in outputs}
-    outputs |= missing
-    rows |= {row["method"]: row for row in rank(clean, missing | ({} if rows else {methods.NOISY: noisy}))}
+    for name in names:
+        if name in methods.MODEL_NAMES and name not in _entry(key, clean)[1]:
+            _model_at_every_level(name, key, clean)
+    noisy, outputs, rows = _entry(key, clean)
+    outputs |= {name: methods.get(name, kind, level)(noisy) for name in names if name not in outputs}
+    unranked = {name: outputs[name] for name in names if name not in rows} | ({} if rows else {methods.NOISY: noisy})
+    rows |= {row["method"]: row for row in rank(clean, unranked)}
     _results.put(key, (noisy, outputs, rows))
     return noisy, outputs, rows
+
+
+def _entry(key: tuple, clean: torch.Tensor) -> tuple:
+    """The entry of `key` as far as it is computed: at least its noisy digit."""
+    _, kind, level, seed = key
+    return _results.get(key) or (make_noisy(clean, kind, level, seed), {}, {})
+
+
+def _model_at_every_level(name: str, key: tuple, clean: torch.Tensor) -> None:
+    """Shipped model `name` on the noisy digit of `key` and of every other slider position, in one batch.
+
+    The page's main interaction is moving that slider. One batch of the 21 positions costs the U-Net about
+    what 10 calls of one digit cost here (each call pays its overheads again, and a call after a visitor's
+    pause runs on cold caches): a visitor who tries more than a few positions of a digit costs less."""
+    clean_key, kind, level, seed = key
+    keys = [(clean_key, kind, at, seed) for at in dict.fromkeys([level, *view.SLIDER_LEVELS])]
+    entries = [_entry(k, clean) for k in keys]
+    todo = [i for i, (_, outputs, _) in enumerate(entries) if name not in outputs]
+    denoised = methods.get(name)(torch.cat([entries[i][0] for i in todo]))
+    for row, i in enumerate(todo):
+        entries[i][1][name] = denoised[row : row + 1]
+        _results.put(keys[i], entries[i])
 
 
 class _Kept:
