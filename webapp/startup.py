@@ -54,7 +54,7 @@ def warm_up() -> None:
 
 def precompute_default_page() -> None:
     """Every shared method at every slider position on the page a new visitor opens, its pictures and its Batch and
-    levels tabs (about 2.5 s of CPU, once).
+    levels tabs (about 1 s of CPU, once; the models run on all 21 slider positions in one batch).
 
     Nearly every visitor of a hosted demo starts by moving the noise slider on this page; with its
     results computed once at start, those moves cost a lookup instead of every method's run."""
