@@ -3,10 +3,10 @@
 One visitor (the protocol-level load generator, `scripts.loadgen`) moves the noise slider 60 times,
 0.3 s apart, on: a trivial page (`scripts/pages/floor.py`: one slider, one figure), the page a new
 visitor opens, another digit (whose results are computed on the move, where the first page's are
-computed when the server starts), and the first page with each other tab open. Each page is one
-fresh server. A machine's speed moves between runs by more than the differences measured here, so
-the pages are measured in turns, `--rounds` times, and each figure is the median of its rounds; a
-ratio compares figures of the same run only.
+computed when the server starts), the first page with each other tab open, and the levels tab on
+another digit. Each page is one fresh server. A machine's speed moves between runs by more than the
+differences measured here, so the pages are measured in turns, `--rounds` times, and each figure is
+the median of its rounds; a ratio compares figures of the same run only.
 
     python -m scripts.move_cost --out docs/load/move_cost
 
@@ -33,6 +33,8 @@ PAGES = {  # what the table calls a page -> the load generator's arguments for i
     FIRST: [],
     "another digit": ["--page", OTHER_PAGE],
     **{f"{tab} tab": ["--tab", tab] for tab in OTHER_TABS},
+    # Its chart is made on every new level, and its curves once per digit: on another digit, both are new.
+    f"{OTHER_TABS[0]} tab, another digit": ["--page", OTHER_PAGE, "--tab", OTHER_TABS[0]],
 }
 
 
@@ -41,7 +43,8 @@ def measure(out: Path, rounds: int) -> dict[str, list[float]]:
     costs: dict[str, list[float]] = {page: [] for page in PAGES}
     for turn in range(1, rounds + 1):
         for page, extra in PAGES.items():
-            run = loadgen(out / "runs" / f"{turn}-{page.replace(' ', '-')}", 1, 0, None, None, [*MOVES, *extra])
+            folder = out / "runs" / f"{turn}-{page.replace(' ', '-').replace(',', '')}"
+            run = loadgen(folder, 1, 0, None, None, [*MOVES, *extra])
             if not run["passed"]:
                 raise RuntimeError(f"{page}, round {turn}: the load generator's run failed ({run['errors'][:3]})")
             costs[page].append(run["server_cpu"]["per_move_s"])
