@@ -121,7 +121,7 @@ def rerun_cost(reruns: int) -> dict:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     times = []
     for i in range(reruns):
-        at.slider(key="noise_level").set_value(round(0.2 + 0.5 * (i % 2) + 0.01 * (i % 7), 2))
+        at.slider(key="noise_level").set_value(round(0.2 + 0.5 * (i % 2) + 0.05 * (i % 7), 2))
         start = time.perf_counter()
         at.run()
         times.append(time.perf_counter() - start)

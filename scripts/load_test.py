@@ -45,6 +45,7 @@ from deploy.launch import free_port, start_server, stop_server, wait_healthy
 from scripts.load_test_report import markdown
 from scripts.measure import percentile
 from scripts.proc_stats import RssMonitor, tree_cpu_seconds
+from webapp.view import SLIDER_STEP
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("DENOISER_CHROMIUM", "/usr/bin/chromium")
@@ -151,7 +152,7 @@ async def move_slider(page, session: Session, changes: int, timeout_s: float, th
             session.latencies.append(time.perf_counter() - pressed)
             session.pressed_at.append(pressed)
         # else a lost interaction: counted as planned minus updated
-    expected = round(start_value + 0.01 * (changes % 2), 2)
+    expected = round(start_value + SLIDER_STEP * (changes % 2), 2)
     final = float(await thumb.input_value())
     session.wrong_final_level = abs(final - expected) > 1e-6  # a key press the app never applied
     await page_errors(page, session)
