@@ -20,10 +20,10 @@ from PIL import Image, ImageDraw
 from skimage import transform
 
 from ..data import Digits
-from .simulate import _camera, _encode, _ink_colour, _light, _page, _strokes, _write
+from ..reading import NOT_A_DIGIT  # what a letter among the digits reads as
 from .realworld import _font
+from .simulate import _camera, _encode, _ink_colour, _light, _page, _strokes, _write
 
-NOT_A_DIGIT = "?"  # what a letter among the digits reads as
 LETTERS = "ACEFHKMNRWXYacefhkmnrwxy"  # letters no reader would take for a digit (no O, I, l, S, Z, B, g, q)
 LETTER_FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSansCondensed-Oblique.ttf")
 
