@@ -32,8 +32,8 @@ from ..methods import FILTER_NAMES, MODEL_NAMES, NOISY
 from ..metrics import mean_metrics
 from ..noise import NOISE_KINDS
 from ..noisy_targets import trained_on
-from .targets import check_targets
 from ..weights import WEIGHTS_DIR, WeightsError, load_checkpoint, load_pretrained, pretrained_meta
+from .targets import check_targets
 
 GRID: dict[str, tuple[float, ...]] = {
     "gaussian": (0.1, 0.3, 0.5, 0.7),

@@ -21,11 +21,11 @@ from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 from skimage import morphology, transform
 
-from . import simulate
 from .. import digitize
 from ..classifier import predict
 from ..data import Digits
 from ..metrics import noise_sigma, psnr_from_mse
+from . import simulate
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")  # Debian's fonts-dejavu-core; Pillow's own font otherwise
 FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf",
