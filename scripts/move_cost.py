@@ -4,11 +4,12 @@ One visitor (the protocol-level load generator, `scripts.loadgen`) moves the noi
 0.3 s apart, on: a trivial page (`scripts/pages/floor.py`: one slider, one figure), the page a new
 visitor opens, another digit (whose results are computed on the move, where the first page's are
 computed when the server starts), the first page with each other tab open, and the levels tab on
-another digit. Each page is one fresh server. A machine's speed moves between runs by more than the
-differences measured here, so the pages are measured in turns, `--rounds` times, and each figure is
-the median of its rounds; a ratio compares figures of the same run only.
+another digit; with `--before REF`, the first page as an older commit served it. Each page is one
+fresh server. A machine's speed moves between runs by more than the differences measured here, so
+the pages are measured in turns, `--rounds` times, and each figure is the median of its rounds; a
+ratio compares figures of the same run only.
 
-    python -m scripts.move_cost --out docs/load/move_cost
+    python -m scripts.move_cost --out docs/load/move_cost --before ba3ee19
 
 Writes results.json and results.md to --out.
 """
@@ -23,13 +24,13 @@ import sys
 from pathlib import Path
 
 from denoiser.bench.report import markdown_table
-from scripts.capacity import FLOOR, OTHER_PAGE, OTHER_TABS, ROOT, loadgen
+from scripts.capacity import FLOOR, OTHER_PAGE, OTHER_TABS, ROOT, loadgen, move_cost_before
 from scripts.measure import provenance
 
 MOVES = ["--moves", "60", "--think", "0.3", "0.3"]
-FIRST = "the first page"
+FIRST, TRIVIAL = "the first page", "a trivial page"
 PAGES = {  # what the table calls a page -> the load generator's arguments for it
-    "a trivial page": ["--script", FLOOR],
+    TRIVIAL: ["--script", FLOOR],
     FIRST: [],
     "another digit": ["--page", OTHER_PAGE],
     **{f"{tab} tab": ["--tab", tab] for tab in OTHER_TABS},
@@ -38,9 +39,10 @@ PAGES = {  # what the table calls a page -> the load generator's arguments for i
 }
 
 
-def measure(out: Path, rounds: int) -> dict[str, list[float]]:
-    """Every page's server CPU per move (s), one figure per round, the pages taken in turns."""
-    costs: dict[str, list[float]] = {page: [] for page in PAGES}
+def measure(out: Path, rounds: int, before: tuple[str, ...] = ()) -> dict[str, list[float]]:
+    """Every page's server CPU per move (s), one figure per round, the pages taken in turns; with `before`, the
+    first page as each of those git commits served it, in the same turns (`before_name` names them)."""
+    costs: dict[str, list[float]] = {page: [] for page in [*PAGES, *map(before_name, before)]}
     for turn in range(1, rounds + 1):
         for page, extra in PAGES.items():
             folder = out / "runs" / f"{turn}-{page.replace(' ', '-').replace(',', '')}"
@@ -48,7 +50,20 @@ def measure(out: Path, rounds: int) -> dict[str, list[float]]:
             if not run["passed"]:
                 raise RuntimeError(f"{page}, round {turn}: the load generator's run failed ({run['errors'][:3]})")
             costs[page].append(run["server_cpu"]["per_move_s"])
+        for ref in before:
+            costs[before_name(ref)].append(move_cost_before(ref, out / "runs" / f"{turn}-at-{ref}")["per_move_s"])
     return costs
+
+
+def before_name(ref: str) -> str:
+    """How the table names the first page as git commit `ref` served it."""
+    return f"{FIRST} at commit {ref}"
+
+
+def dearest(medians: dict[str, float]) -> str:
+    """The page whose move costs most, of the pages other than the first (this commit's or an older one's)."""
+    others = [page for page in medians if page in PAGES and page not in (FIRST, TRIVIAL)]
+    return max(others, key=medians.__getitem__)
 
 
 def medians(costs: dict[str, list[float]]) -> dict[str, float]:
@@ -61,7 +76,7 @@ def markdown(results: dict) -> str:
     medians = results["median_s"]
     rows = [
         [page, f"{1000 * medians[page]:.1f}", " / ".join(f"{1000 * c:.1f}" for c in costs),
-         f"{medians[page] / medians[FIRST]:.2f}", f"{medians[page] / medians['a trivial page']:.2f}"]
+         f"{medians[page] / medians[FIRST]:.2f}", f"{medians[page] / medians[TRIVIAL]:.2f}"]
         for page, costs in results["rounds_s"].items()
     ]  # fmt: skip
     header = ["page", "ms per move (median)", "each round", "x the first page", "x a trivial page"]
@@ -69,7 +84,7 @@ def markdown(results: dict) -> str:
              f"{results['machine']}", "", f"`{results['command']}`: one visitor, 60 moves 0.3 s apart, "
              f"{results['rounds']} rounds with the pages in turns.", ""]  # fmt: skip
     lines += markdown_table(header, rows, text=(0, 2))
-    worst = max((p for p in medians if p not in (FIRST, "a trivial page")), key=lambda p: medians[p])
+    worst = dearest(medians)
     lines += ["", f"Dearest page but the first: {worst}, {medians[worst] / medians[FIRST]:.2f} x the first page."]
     return "\n".join(lines) + "\n"
 
@@ -78,11 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3, help="times every page is measured, in turns")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "load" / "move_cost")
+    parser.add_argument("--before", metavar="GIT_REF", nargs="+", default=[],
+                        help="also measure the first page as these commits served it, in the same turns")  # fmt: skip
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error(f"--rounds must be at least 1; got {args.rounds}")
     args.out.mkdir(parents=True, exist_ok=True)
-    costs = measure(args.out, args.rounds)
+    costs = measure(args.out, args.rounds, tuple(args.before))
     results = {
         "command": " ".join(["python -m scripts.move_cost", *(argv if argv is not None else sys.argv[1:])]),
         "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

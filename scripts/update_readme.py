@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from denoiser.baselines import BASELINE_NAMES
+from scripts import move_cost
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = {  # docs page -> its generated sections: marker name -> (generated markdown, figure shown under it or None)
@@ -191,12 +192,11 @@ def _capacity_rows(result: dict) -> list[Row]:
 
 def _move_cost_rows(result: dict) -> list[Row]:
     """The server's CPU per slider move: the first page, the dearest other page, a trivial page (medians)."""
-    medians = result["median_s"]
-    first, floor = medians["the first page"], medians["a trivial page"]
-    dearest = max((page for page in medians if page not in ("the first page", "a trivial page")), key=medians.get)
+    medians, other = result["median_s"], move_cost.dearest(result["median_s"])
     what = (f"server CPU per slider move, one visitor (median of {result['rounds']} runs): the first page / the "
-            f"dearest other ({dearest}) / a trivial page")  # fmt: skip
-    return [(what, " / ".join(f"{1000 * ms:.0f} ms" for ms in (first, medians[dearest], floor)))]
+            f"dearest other ({other}) / a trivial page")  # fmt: skip
+    figures = (medians[move_cost.FIRST], medians[other], medians[move_cost.TRIVIAL])
+    return [(what, " / ".join(f"{1000 * ms:.0f} ms" for ms in figures))]
 
 
 HEADLINES: list[tuple[str, str, Callable[[dict], list[Row]]]] = [  # results file, page that explains it, its rows
