@@ -65,9 +65,8 @@ def _complete(key: tuple, names: tuple[str, ...]) -> tuple:
     """The entry of `key` (noisy digit, outputs by method, ranking rows by method) with every one of `names`."""
     clean_key, kind, level, _ = key
     clean = _image(clean_key)[None]
-    for name in names:
-        if name in methods.MODEL_NAMES and name not in _entry(key, clean)[1]:
-            _model_at_every_level(name, key, clean)
+    computed = (_results.get(key) or (None, {}, None))[1]
+    _models_at_every_level([n for n in names if n in methods.MODEL_NAMES and n not in computed], key, clean)
     noisy, outputs, rows = _entry(key, clean)
     outputs |= {name: methods.get(name, kind, level)(noisy) for name in names if name not in outputs}
     unranked = {name: outputs[name] for name in names if name not in rows} | ({} if rows else {methods.NOISY: noisy})
@@ -82,20 +81,24 @@ def _entry(key: tuple, clean: torch.Tensor) -> tuple:
     return _results.get(key) or (make_noisy(clean, kind, level, seed), {}, {})
 
 
-def _model_at_every_level(name: str, key: tuple, clean: torch.Tensor) -> None:
-    """Shipped model `name` on the noisy digit of `key` and of every other slider position, in one batch.
+def _models_at_every_level(names: list[str], key: tuple, clean: torch.Tensor) -> None:
+    """Shipped models `names` on the noisy digit of `key` and of every other slider position, in one batch each.
 
     The page's main interaction is moving that slider. One batch of the 21 positions costs the U-Net about
     what 10 calls of one digit cost here (each call pays its overheads again, and a call after a visitor's
     pause runs on cold caches): a visitor who tries more than a few positions of a digit costs less."""
+    if not names:
+        return
     clean_key, kind, level, seed = key
     keys = [(clean_key, kind, at, seed) for at in dict.fromkeys([level, *view.SLIDER_LEVELS])]
     entries = [_entry(k, clean) for k in keys]
-    todo = [i for i, (_, outputs, _) in enumerate(entries) if name not in outputs]
-    denoised = methods.get(name)(torch.cat([entries[i][0] for i in todo]))
-    for row, i in enumerate(todo):
-        entries[i][1][name] = denoised[row : row + 1]
-        _results.put(keys[i], entries[i])
+    for name in names:
+        todo = [i for i, (_, outputs, _) in enumerate(entries) if name not in outputs]
+        denoised = methods.get(name)(torch.cat([entries[i][0] for i in todo]))
+        for row, i in enumerate(todo):
+            entries[i][1][name] = denoised[row : row + 1]
+    for k, entry in zip(keys, entries, strict=True):
+        _results.put(k, entry)
 
 
 class _Kept:
