@@ -173,10 +173,8 @@ def cold_starts(starts: int) -> dict:
                         break
                     except Exception:
                         time.sleep(0.05)
-                page.wait_for_function(
-                    "document.querySelectorAll('[data-testid=stImage] img').length >= 3", timeout=60000
-                )
-                page.locator('[data-testid="stMetric"]').filter(has_text="PSNR").first.wait_for(timeout=60000)
+                page.wait_for_function("document.querySelectorAll('.dn-pictures img').length >= 3", timeout=60000)
+                page.locator(".dn-figure").filter(has_text="PSNR").first.wait_for(timeout=60000)
                 times.append(time.perf_counter() - start)
                 peak = max(peak, vm_hwm_mb(server.pid))
                 page.close()

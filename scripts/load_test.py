@@ -57,9 +57,9 @@ SLIDER = ".st-key-noise_level input[type=range]"
 DIGITS_SLIDER = ".st-key-retrain_digits input[type=range]"
 # The noisy PSNR on the page. textContent, not innerText: innerText lays the page out on every read.
 METRIC_JS = """() => {
-    const m = [...document.querySelectorAll('[data-testid="stMetric"]')]
-        .find(e => e.textContent.includes("Noisy PSNR"));
-    const v = m && m.querySelector('[data-testid="stMetricValue"]');
+    const m = [...document.querySelectorAll('.dn-figure')]
+        .find(e => e.querySelector('.dn-label').textContent === "Noisy PSNR");
+    const v = m && m.querySelector('.dn-value');
     return v ? v.textContent : null;
 }"""
 # Resolves with the new PSNR once it differs from `old` (null: once there is one), or null after `ms`.

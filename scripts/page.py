@@ -16,6 +16,8 @@ from streamlit.proto.NumberInput_pb2 import NumberInput
 from streamlit.proto.Slider_pb2 import Slider
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
+from webapp.panel import read_figures
+
 TEXT_TYPES = ("markdown", "alert", "text", "heading", "progress", "exception", "metric")
 Path = tuple[int, ...]  # where an element sits: a delta path, e.g. (0, 2, 1) (main area, 3rd block, 2nd child)
 
@@ -171,5 +173,8 @@ class Page:
         return [t for e in shown if e.WhichOneof("type") in TEXT_TYPES and (t := element_text(e))]
 
     def metric(self, label_part: str) -> str | None:
-        """The value of the first metric whose label contains `label_part`."""
-        return next((m.metric.body for m in self.elements("metric") if label_part in m.metric.label), None)
+        """The value of the first figure whose label contains `label_part`: a metric's, or one of the
+        app's blocks of figures (`webapp.panel`)."""
+        shown = [(m.metric.label, m.metric.body) for m in self.elements("metric")]
+        shown += [(f.label, f.value) for e in self.elements("markdown") for f in read_figures(e.markdown.body).values()]
+        return next((value for label, value in shown if label_part in label), None)

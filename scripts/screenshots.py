@@ -25,8 +25,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 LAPTOP = {"viewport": {"width": 1440, "height": 1000}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 IMAGES_JS = (
-    "n => [...document.querySelectorAll('[data-testid=\"stImage\"] img')].filter(i => i.complete"
-    " && i.naturalWidth > 0).length >= n"
+    "n => [...document.querySelectorAll('.dn-pictures img')].filter(i => i.complete && i.naturalWidth > 0).length >= n"
 )
 
 
@@ -43,7 +42,7 @@ def default_page(page, out: Path) -> Path:
 def phone_page(page, out: Path) -> Path:
     """The first screen a visitor sees on a phone."""
     page.wait_for_function(IMAGES_JS, arg=3)
-    page.locator('[data-testid="stMetric"]').first.wait_for()
+    page.locator(".dn-figure").first.wait_for()
     page.wait_for_timeout(1500)
     page.screenshot(path=str(out / "phone.png"))
     return out / "phone.png"

@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from denoiser.data import DATA_ROOT_ENV, load_mnist
+from webapp import panel
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = os.environ.get("DENOISER_CHROMIUM", "/usr/bin/chromium")
@@ -50,6 +51,24 @@ def headless_chromium() -> Iterator:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield chromium
         chromium.close()
+
+
+def view_blocks(app) -> list[str]:
+    """The app's main views on the page: its blocks of pictures and figures (`webapp.panel`)."""
+    return [m.value for m in app.markdown if m.value.startswith('<div class="dn-view">')]
+
+
+def figures(app) -> dict[str, panel.Figure]:
+    """Every figure the page shows by label: its metrics' and its main view's (label -> value and delta)."""
+    shown = {m.label: panel.Figure(m.label, m.value, m.delta or None) for m in app.metric}
+    for block in view_blocks(app):
+        shown |= panel.read_figures(block)
+    return shown
+
+
+def main_pictures(app) -> list[panel.Picture]:
+    """The pictures of the page's main view, in order (original, noisy, denoised, ...)."""
+    return [picture for block in view_blocks(app) for picture in panel.read_pictures(block)]
 
 
 def table_rows(app) -> list[dict]:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import streamlit as st
 import torch
-from conftest import table_rows
+from conftest import figures, main_pictures, table_rows
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -41,7 +41,7 @@ def at() -> AppTest:
 
 
 def metric(app: AppTest, label: str) -> str:
-    return next(m.value for m in app.metric if m.label == label)
+    return figures(app)[label].value
 
 
 def psnr(app: AppTest, which: str = "Noisy") -> float:
@@ -69,17 +69,20 @@ def open_tab(app: AppTest, label: str) -> AppTest:
 
 
 def test_default_page_renders_images_and_metrics(at):
-    """The default page runs without an exception and shows three images and six metrics."""
+    """The default page runs without an exception and shows three pictures, the noisy and the denoised one
+    with a download, and six figures, each of the denoised digit with what denoising changed."""
     assert not at.exception
-    assert len(at.main.image) >= 3
-    labels = {m.label for m in at.metric}
-    assert labels == {f"{w} {m}" for w in ("Noisy", "Denoised") for m in ("PSNR", "SSIM", "MSE")}
-    assert all(m.delta for m in at.metric if m.label.startswith("Denoised"))
+    pictures = main_pictures(at)
+    assert [p.caption.split(" (")[0] for p in pictures] == ["Original", "Noisy", "Denoised"]
+    assert [p.download for p in pictures] == [None, "noisy.png", "denoised.png"]
+    shown = figures(at)
+    assert set(shown) == {f"{w} {m}" for w in ("Noisy", "Denoised") for m in ("PSNR", "SSIM", "MSE")}
+    assert all(f.delta for label, f in shown.items() if label.startswith("Denoised"))
 
 
 def shown_pixels(app: AppTest, index: int) -> np.ndarray:
     """The pixels of the page's `index`-th main picture, decoded from what the browser is sent."""
-    url = app.main.image[index].proto.imgs[0].url
+    url = main_pictures(app)[index].url
     assert url.startswith("data:image/png;base64,"), url[:40]
     return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
 
@@ -158,7 +161,7 @@ def test_bad_upload_shows_a_message(at):
     at.file_uploader(key="upload").upload("digit.png", b"not an image at all", "image/png").run()
     assert not at.exception
     assert any("not an image" in w.value for w in at.warning)
-    assert len(at.metric) == 6
+    assert len(figures(at)) == 6
 
 
 def test_view_is_mirrored_in_the_url(at):
@@ -213,14 +216,14 @@ def test_levels_and_batch_tabs_render(at):
     assert not at.exception
     open_tab(at, "Batch")
     assert not at.exception
-    assert sum(len(image.value) for image in at.main.image) >= 3 + 30
+    assert sum(len(image.value) for image in at.main.image) >= 30
 
 
 def test_residual_toggle_adds_an_image(at):
     """The residual toggle shows a fourth image."""
-    before = len(at.main.image)
+    before = len(main_pictures(at))
     at.toggle(key="residual").set_value(True).run()
-    assert len(at.main.image) == before + 1
+    assert len(main_pictures(at)) == before + 1
 
 
 def test_retrain_changes_session_model_not_weights(at):
@@ -294,7 +297,7 @@ def test_damaged_weights_leave_the_filters_working(monkeypatch):
         assert not app.exception
         assert sum("unavailable" in w.value for w in app.sidebar.warning) == len(weights.REGISTRY)
         assert app.selectbox(key="model").value not in weights.REGISTRY
-        assert len(app.metric) == 6
+        assert len(figures(app)) == 6
     finally:
         monkeypatch.undo()
         st.cache_resource.clear()

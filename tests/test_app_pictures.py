@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import number_picture, table_rows
+from conftest import figures, number_picture, table_rows
 from streamlit.testing.v1 import AppTest
 
 from denoiser.bench import simulate
@@ -44,7 +44,7 @@ def upload(app: AppTest, data: bytes) -> AppTest:
 
 
 def metric(app: AppTest, label: str) -> str:
-    return next(m.value for m in app.metric if m.label == label)
+    return figures(app)[label].value
 
 
 def test_a_phone_photo_shows_where_the_digit_was_found_and_becomes_the_digit(at, pictures):
@@ -77,7 +77,7 @@ def test_as_it_is_denoises_the_pictures_own_noise_with_no_reference_figures(at, 
     upload(at, pictures["dim"])
     at.selectbox(key="noise_kind").set_value(AS_IS).run()
     assert not at.exception
-    labels = {m.label for m in at.metric}
+    labels = set(figures(at))
     assert "Noisy PSNR" not in labels
     assert {"Noise level, as it is", "Noise level, denoised", "The classifier reads, denoised"} <= labels
     assert float(metric(at, "Noise level, denoised")) < float(metric(at, "Noise level, as it is"))

@@ -49,9 +49,14 @@ def page(browser, server_url):
     context.close()
 
 
+def figure(page, label: str):
+    """The figure labelled `label` ("Noisy PSNR"): one of the main view's, or a metric (the as-it-is view's)."""
+    labelled = page.locator(".dn-label, [data-testid=stMetricLabel]", has_text=label)
+    return page.locator(".dn-figure, [data-testid=stMetric]").filter(has=labelled)
+
+
 def metric_text(page, label: str) -> str:
-    metric = page.locator('[data-testid="stMetric"]').filter(has_text=label)
-    return metric.locator('[data-testid="stMetricValue"]').inner_text()
+    return figure(page, label).locator(".dn-value, [data-testid=stMetricValue]").inner_text()
 
 
 def wait_for_change(page, label: str, old: str, timeout: float = 30.0) -> str:
@@ -67,7 +72,7 @@ def wait_for_change(page, label: str, old: str, timeout: float = 30.0) -> str:
 
 def wait_for_images(page, count: int = 3) -> None:
     page.wait_for_function(
-        "n => [...document.querySelectorAll('[data-testid=\"stImage\"] img')].filter(i => i.complete"
+        "n => [...document.querySelectorAll('.dn-pictures img, [data-testid=\"stImage\"] img')].filter(i => i.complete"
         " && i.naturalWidth > 0).length >= n",
         arg=count,
     )
@@ -89,7 +94,7 @@ def draw_seven(page) -> None:
 def test_page_slider_and_canvas(page, tmp_path):
     """Images load, the noise slider changes the noisy PSNR, a drawn stroke becomes the digit; screenshot."""
     wait_for_images(page)
-    page.locator('[data-testid="stMetric"]').filter(has_text="Noisy PSNR").wait_for()
+    figure(page, "Noisy PSNR").wait_for()
     before = metric_text(page, "Noisy PSNR")
 
     thumb = page.locator('[data-testid="stSlider"]').filter(has_text="Noise level").get_by_role("slider")
@@ -130,22 +135,23 @@ def test_retrain_in_the_browser(page):
 
 
 def test_download_gives_the_denoised_digit_enlarged(page):
-    """The page shows digits enlarged 8x with square pixels; "Denoised PNG" downloads a crisp 280x280 copy."""
+    """The page shows digits enlarged 8x with square pixels; "Denoised PNG" downloads that crisp 224x224 picture."""
     import io
 
     import numpy as np
     from PIL import Image
 
     wait_for_images(page)
-    shown = page.locator('[data-testid="stImage"] img').nth(2)
+    shown = page.locator(".dn-pictures img").nth(2)
     assert shown.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [224, 224]  # sent enlarged
     assert shown.bounding_box()["width"] > 200
     with page.expect_download() as download:
-        page.get_by_role("button", name="Denoised PNG").click()
+        page.get_by_role("link", name="Denoised PNG").click()
+    assert download.value.suggested_filename == "denoised.png"
     image = Image.open(io.BytesIO(Path(download.value.path()).read_bytes()))
-    assert image.size == (280, 280)
+    assert image.size == (224, 224)
     pixels = np.asarray(image.convert("L"))
-    assert (pixels[::10, ::10].repeat(10, 0).repeat(10, 1) == pixels).all()  # nearest-neighbour blocks
+    assert (pixels[::8, ::8].repeat(8, 0).repeat(8, 1) == pixels).all()  # nearest-neighbour blocks
     assert pixels.max() > 200 and pixels.min() < 50  # a digit, not a blank
 
 
@@ -217,8 +223,13 @@ def finger(page, element, path: list[tuple[float, float]]) -> None:
 
 def test_on_a_phone_the_three_pictures_stand_in_one_row_on_the_first_screen_with_the_slider(phone):
     wait_for_images(phone)
-    boxes = [img.bounding_box() for img in phone.locator('[data-testid="stImage"] img').all()[:3]]
-    slider = phone.locator('[data-testid="stSlider"]').filter(has_text="Noise level").bounding_box()
+    # Read in one go: the page may still move as its last parts arrive, and the pictures move with it.
+    boxes = phone.evaluate("""() => [...document.querySelectorAll('.dn-pictures img'),
+                                     document.querySelector('.st-key-noise_level')].map(e => {
+        const r = e.getBoundingClientRect();
+        return {x: r.x, y: r.y + window.scrollY, width: r.width, height: r.height};
+    })""")
+    boxes, slider = boxes[:3], boxes[-1]
     assert len({round(b["y"]) for b in boxes}) == 1  # one row, not stacked
     assert all(b["x"] >= 0 and b["x"] + b["width"] <= 390 for b in boxes)  # none off the screen's side
     bottom = boxes[0]["y"] + boxes[0]["height"]
@@ -228,7 +239,7 @@ def test_on_a_phone_the_three_pictures_stand_in_one_row_on_the_first_screen_with
 
 def test_a_finger_on_the_slider_and_on_the_canvas_works_on_a_phone(phone):
     """The noise slider follows a finger, and a digit drawn with a finger is the one the page denoises."""
-    phone.locator('[data-testid="stMetric"]').filter(has_text="Noisy PSNR").wait_for()
+    figure(phone, "Noisy PSNR").wait_for()
     before = metric_text(phone, "Noisy PSNR")
     thumb = phone.locator('[data-testid="stSlider"]').filter(has_text="Noise level").get_by_role("slider")
     px = 1 / thumb.bounding_box()["width"]  # the thumb's round grip is the box's first 16 px

@@ -327,9 +327,9 @@ def upload_a_drawn_seven(page, folder: Path) -> None:
     page.locator('[data-testid="stButtonGroup"]').get_by_text("Upload", exact=True).click()
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(path))
     page.get_by_text("the digit was found in the red box").wait_for()
-    page.wait_for_function(  # the uploaded picture and the digits come from the replica's /media/
-        "() => [...document.querySelectorAll('[data-testid=\"stImage\"] img')]"
-        ".filter(i => i.complete && i.naturalWidth > 0).length >= 3"
+    page.wait_for_function(  # the uploaded picture comes from the replica's /media/, the digits with the page
+        "() => [...document.querySelectorAll('[data-testid=\"stImage\"] img, .dn-pictures img')]"
+        ".filter(i => i.complete && i.naturalWidth > 0).length >= 4"
     )
     assert_no_exception(page)
 

@@ -15,7 +15,8 @@ from denoiser import methods, metrics
 from denoiser.evaluate import rank
 from denoiser.noise import NOISE_KINDS
 
-from . import cache, view
+from . import cache, panel, view
+from .panel import Picture
 from .resources import (
     SCALE,
     method_for,
@@ -53,7 +54,7 @@ PHONE_CSS = """<style>
   [data-testid="stMetricLabel"] p { font-size: 0.75rem; }
   [data-testid="stMetricDelta"] { font-size: 0.7rem; }
   [data-testid="stImageCaption"], [data-testid="caption"] { font-size: 0.7rem; }
-  /* The rows that never wrap (pictures, figures, the picker's buttons) share the phone's width. */
+  /* The rows that never wrap (the as-it-is view, the picker's buttons) share the phone's width. */
   [class*="st-key-row-"] [data-testid="stColumn"] { min-width: 0 !important; }
 }
 </style>"""
@@ -127,38 +128,21 @@ def model_ui(models: list[str]) -> tuple[str, bool]:
     return name, residual
 
 
-def metrics_ui(noisy_m: dict, denoised_m: dict) -> None:
-    """MSE, PSNR and SSIM of the noisy and the denoised digit; the delta is what denoising changed."""
-    labels = (("psnr", "PSNR"), ("ssim", "SSIM"), ("mse", "MSE"))
-    for col, (key, label) in zip(st.columns(3, wrap=False), labels, strict=True):  # in the pictures' row container
-        colour = "inverse" if key == "mse" else "normal"  # a lower MSE is better
-        col.metric(f"Noisy {label}", view.format_metric(key, noisy_m[key]))
-        delta = view.metric_delta(key, denoised_m[key], noisy_m[key])
-        col.metric(f"Denoised {label}", view.format_metric(key, denoised_m[key]), delta, delta_color=colour)
-
-
 def images_ui(clean: torch.Tensor, noisy: torch.Tensor, denoised: torch.Tensor, residual: bool,
               figures: tuple[dict, dict]) -> None:  # fmt: skip
-    """Original, noisy, denoised (and residual) side by side, with PNG downloads and the metrics
-    (`figures`: MSE, PSNR and SSIM of the noisy and of the denoised digit)."""
-    with st.container(key="row-pictures"):  # one keyed container for both rows: a move draws one block fewer
-        _pictures_and_figures(clean, noisy, denoised, residual, figures)
+    """Original, noisy, denoised (and residual) side by side, with PNG downloads and the figures
+    (`figures`: MSE, PSNR and SSIM of the noisy and of the denoised digit, each by key).
 
-
-def _pictures_and_figures(clean, noisy, denoised, residual: bool, figures: tuple[dict, dict]) -> None:
-    """The row of pictures with their downloads, then the row of figures."""
-    cols = st.columns(4 if residual else 3, wrap=False)
-    cols[0].image(shown(clean), caption="Original (28×28, what the model sees)", width="stretch")
-    cols[1].image(shown(noisy), caption="Noisy", width="stretch")
-    cols[2].image(shown(denoised), caption="Denoised", width="stretch")
+    One block of HTML (`panel`): a move sends one element where Streamlit's images, buttons and metrics were
+    twenty. Markdown, not st.html, since st.html drops a link's `data:` URL. Everything in it is escaped."""
+    pictures = [
+        Picture(shown(clean), "Original (28×28, what the model sees)"),
+        Picture(shown(noisy), "Noisy", "noisy.png"),
+        Picture(shown(denoised), "Denoised", "denoised.png"),
+    ]
     if residual:
-        cols[3].image(shown((denoised - clean).abs()), caption="|denoised − original|", width="stretch")
-    # The PNG is made only when the button is pressed, not on every slider move.
-    cols[1].download_button("Noisy PNG", lambda: png(noisy, SCALE), "noisy.png", "image/png", key="download_noisy")
-    cols[2].download_button(
-        "Denoised PNG", lambda: png(denoised, SCALE), "denoised.png", "image/png", key="download_denoised"
-    )
-    metrics_ui(*figures)
+        pictures.append(Picture(shown((denoised - clean).abs()), "|denoised − original|"))
+    st.markdown(panel.view_html(pictures, view.figure_columns(*figures)), unsafe_allow_html=True)
 
 
 def as_is_ui(noisy: torch.Tensor, denoised: torch.Tensor) -> None:

@@ -20,7 +20,7 @@ from . import cache
 SHOWN_SCALE = 8  # the three main pictures: 224x224
 
 
-SCALE = 10  # downloads are 280x280, upscaled nearest-neighbour so the pixels stay crisp
+SCALE = 10  # a download made on request (the as-it-is view's) is 280x280, upscaled nearest-neighbour: crisp pixels
 
 
 @st.cache_resource

@@ -11,6 +11,8 @@ import math
 
 from denoiser.noise import MAX_SEED, NOISE_KINDS, check_level
 
+from .panel import Figure
+
 SOURCES = ("pick", "draw", "upload", "camera")
 # torch threads the app denoises with. One digit is too small to split across cores (the
 # U-Net takes about a millisecond either way), and with many visitors a second thread would
@@ -103,6 +105,19 @@ def metric_delta(key: str, value: float, before: float) -> str | None:
         return None
     change = value - before
     return f"{change:+.2f} dB" if key == "psnr" else f"{change:+.4f}" if key == "mse" else f"{change:+.3f}"
+
+
+def figure_columns(noisy: dict, denoised: dict) -> list[list[Figure]]:
+    """PSNR, SSIM and MSE (`noisy` and `denoised`: each figure by key) a column each: the noisy digit's figure
+    above the denoised one's, whose delta is what denoising changed (a lower MSE is better)."""
+    columns = []
+    for key, label in (("psnr", "PSNR"), ("ssim", "SSIM"), ("mse", "MSE")):
+        delta = metric_delta(key, denoised[key], noisy[key])
+        change = denoised[key] - noisy[key] if delta else 0.0
+        better = None if change == 0 else (change < 0) == (key == "mse")
+        columns.append([Figure(f"Noisy {label}", format_metric(key, noisy[key])),
+                        Figure(f"Denoised {label}", format_metric(key, denoised[key]), delta, better)])  # fmt: skip
+    return columns
 
 
 def markdown_table(rows: list[dict], columns: tuple[str, ...]) -> str:
