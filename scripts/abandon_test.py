@@ -40,7 +40,7 @@ SPINNERS_JS = """() => document.getAnimations().filter(a => a.playState === "run
 
 async def start_long_training(page) -> None:
     """Retrain tab, 5 epochs on 4,000 digits, press Retrain, wait until the training is under way."""
-    await page.get_by_role("tab", name="Retrain").click()
+    await page.locator(".st-key-view").get_by_text("Retrain", exact=True).click()
     epochs = page.locator(".st-key-retrain_epochs input")
     await epochs.fill("5")
     await epochs.press("Enter")

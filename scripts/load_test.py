@@ -168,7 +168,7 @@ class Signals:
 
 async def retrain(page, session: Session, small: bool, timeout_s: float, training: asyncio.Event) -> None:
     """Open the Retrain tab, press Retrain (with the fewest training digits if `small`), wait for the end."""
-    await page.get_by_role("tab", name="Retrain").click()
+    await page.locator(".st-key-view").get_by_text("Retrain", exact=True).click()
     button = page.locator(".st-key-retrain button")
     await button.wait_for()
     if small:  # 64 digits instead of 1,000: a training of a few seconds

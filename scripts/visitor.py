@@ -212,8 +212,8 @@ class Visitor:
         return [round(low + i * step, 10) for i in range(round((high - low) / step) + 1)]
 
     async def open_tab(self, label: str) -> Run:
-        """Open the tab `label` of the st.tabs widget keyed "view"."""
-        return await self.set_widget("view", string_value=label)
+        """Open the tab `label`: the option of the segmented control keyed "view"."""
+        return await self.set_widget("view", string_array_value={"data": [label]})
 
     # --- a retraining ----------------------------------------------------------------------------
 

@@ -124,7 +124,7 @@ def test_page_slider_and_canvas(page, tmp_path):
 
 def test_retrain_in_the_browser(page):
     """A tiny retraining shows its progress, then the retrained model with its held-out PSNR."""
-    page.get_by_role("tab", name="Retrain").click()
+    page.locator(".st-key-view").get_by_text("Retrain", exact=True).click()
     digits = page.locator('[data-testid="stSlider"]').filter(has_text="Training digits").get_by_role("slider")
     digits.focus()
     digits.press("Home")  # the fewest digits: 64

@@ -124,18 +124,18 @@ def batch_tab(kind: str, level: float, seed: int, name: str) -> None:
 
 def tabs_ui(clean: torch.Tensor, noisy: torch.Tensor, rows: list[dict] | None, noise: tuple[str, float, int],
             name: str, models: list[str], as_is: bool) -> None:  # fmt: skip
-    """The tabs; only the open one is drawn, so a slider move recomputes only what is shown."""
+    """The tabs; only the open one is drawn, so a slider move recomputes only what is shown.
+
+    A segmented control, not st.tabs: st.tabs sends a block for every tab with every slider move, and
+    each element a move sends costs the server ~0.3 ms of CPU, as much as the rest of a move."""
     kind, level, seed = noise
-    tabs = st.tabs(TABS, key="view", on_change="rerun")
+    st.session_state.setdefault("view", TABS[0])
+    shown = st.segmented_control("View", TABS, key="view", required=True, label_visibility="collapsed", width="stretch")
     needs_original = lambda: st.info("This view adds noise to a clean digit: choose a noise kind to use it.")  # noqa: E731
-    compared = lambda: compare_tab(rows)  # noqa: E731
-    contents = (
-        (lambda: as_is_compare_tab(noisy, models)) if as_is else compared,
-        needs_original if as_is else lambda: levels_tab(clean, kind, level, seed, models),
-        needs_original if as_is else lambda: batch_tab(kind, level, seed, name),
-        lambda: retrain.retrain_tab(kind, level),
-    )
-    for tab, draw in zip(tabs, contents, strict=True):
-        if tab.open:
-            with tab:
-                draw()
+    contents = {
+        TABS[0]: (lambda: as_is_compare_tab(noisy, models)) if as_is else lambda: compare_tab(rows),
+        TABS[1]: needs_original if as_is else lambda: levels_tab(clean, kind, level, seed, models),
+        TABS[2]: needs_original if as_is else lambda: batch_tab(kind, level, seed, name),
+        TABS[3]: lambda: retrain.retrain_tab(kind, level),
+    }
+    contents[shown]()
