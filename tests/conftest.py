@@ -54,7 +54,7 @@ def headless_chromium() -> Iterator:
 
 
 def view_blocks(app) -> list[str]:
-    """The app's main views on the page: its blocks of pictures and figures (`webapp.panel`)."""
+    """The app's blocks of pictures and figures on the page (`webapp.panel`): the main view, the batch."""
     return [m.value for m in app.markdown if m.value.startswith('<div class="dn-view">')]
 
 
@@ -66,8 +66,9 @@ def figures(app) -> dict[str, panel.Figure]:
     return shown
 
 
-def main_pictures(app) -> list[panel.Picture]:
-    """The pictures of the page's main view, in order (original, noisy, denoised, ...)."""
+def shown_pictures(app) -> list[panel.Picture]:
+    """The pictures of the page's blocks, in order: the main view's (original, noisy, denoised, ...), then the
+    batch's if it is open."""
     return [picture for block in view_blocks(app) for picture in panel.read_pictures(block)]
 
 

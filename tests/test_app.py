@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import streamlit as st
 import torch
-from conftest import figures, main_pictures, table_rows
+from conftest import figures, shown_pictures, table_rows
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -72,7 +72,7 @@ def test_default_page_renders_images_and_metrics(at):
     """The default page runs without an exception and shows three pictures, the noisy and the denoised one
     with a download, and six figures, each of the denoised digit with what denoising changed."""
     assert not at.exception
-    pictures = main_pictures(at)
+    pictures = shown_pictures(at)
     assert [p.caption.split(" (")[0] for p in pictures] == ["Original", "Noisy", "Denoised"]
     assert [p.download for p in pictures] == [None, "noisy.png", "denoised.png"]
     shown = figures(at)
@@ -82,7 +82,7 @@ def test_default_page_renders_images_and_metrics(at):
 
 def shown_pixels(app: AppTest, index: int) -> np.ndarray:
     """The pixels of the page's `index`-th main picture, decoded from what the browser is sent."""
-    url = main_pictures(app)[index].url
+    url = shown_pictures(app)[index].url
     assert url.startswith("data:image/png;base64,"), url[:40]
     return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
 
@@ -216,14 +216,14 @@ def test_levels_and_batch_tabs_render(at):
     assert not at.exception
     open_tab(at, "Batch")
     assert not at.exception
-    assert sum(len(image.value) for image in at.main.image) >= 30
+    assert len(shown_pictures(at)) == 3 + 3 * 10
 
 
 def test_residual_toggle_adds_an_image(at):
     """The residual toggle shows a fourth image."""
-    before = len(main_pictures(at))
+    before = len(shown_pictures(at))
     at.toggle(key="residual").set_value(True).run()
-    assert len(main_pictures(at)) == before + 1
+    assert len(shown_pictures(at)) == before + 1
 
 
 def test_retrain_changes_session_model_not_weights(at):

@@ -50,3 +50,11 @@ def test_text_is_escaped_and_the_block_is_one_line():
     text = panel.view_html([panel.Picture("data:,x", '<img src=x onerror="alert(1)">')], [])
     assert "<img src=x" not in text and "\n" not in text
     assert panel.read_pictures(text)[0].caption == '<img src=x onerror="alert(1)">'
+
+
+def test_a_grid_shows_every_group_under_its_title():
+    titles = ("Original", "Noisy")
+    text = panel.grid_html([(t, [panel.Picture(f"data:,{t}{i}", f"{i}") for i in range(10)]) for t in titles])
+    assert [p.url for p in panel.read_pictures(text)] == [f"data:,{t}{i}" for t in titles for i in range(10)]
+    assert text.index(">Original<") < text.index("data:,Original0") < text.index(">Noisy<") < text.index("data:,Noisy0")
+    assert "\n" not in text

@@ -21,15 +21,17 @@ from html.parser import HTMLParser
 # picture is square (a digit enlarged): its place is kept while it loads, so nothing below it moves.
 STYLE = """
 .dn-pictures { display: grid; gap: 1rem; }
-.dn-pictures figure { margin: 0; }
-.dn-pictures img { width: 100%; height: auto; aspect-ratio: 1 / 1; display: block; image-rendering: pixelated;
+.dn-grid { display: grid; gap: 0.5rem; grid-template-columns: repeat(5, minmax(0, 1fr)); }
+.dn-title { font-size: 0.875rem; opacity: 0.6; margin: 0.5rem 0 0.25rem; }
+.dn-view figure { margin: 0; }
+.dn-view img { width: 100%; height: auto; aspect-ratio: 1 / 1; display: block; image-rendering: pixelated;
                    border-radius: 0.25rem; }
-.dn-pictures figcaption { font-size: 0.875rem; opacity: 0.6; text-align: center; padding-top: 0.25rem; }
+.dn-view figcaption { font-size: 0.875rem; opacity: 0.6; text-align: center; padding-top: 0.25rem; }
 .dn-download { display: inline-block; margin-top: 0.4rem; padding: 0.25rem 0.75rem; font-size: 0.875rem;
                border: 1px solid rgba(250, 250, 250, 0.2); border-radius: 0.5rem;
                color: inherit !important; text-decoration: none !important; }
 .dn-download:hover { border-color: #4da3ff; color: #4da3ff !important; }
-.dn-figures { margin-top: 0.75rem; display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 0.5rem 1rem; }
+.dn-figures { margin: 0.75rem 0; display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 0.5rem 1rem; }
 .dn-label { font-size: 0.875rem; }
 .dn-value { font-size: 2rem; line-height: 1.3; white-space: nowrap; }
 .dn-delta { display: inline-block; font-size: 0.875rem; padding: 0 0.4rem; border-radius: 1rem;
@@ -38,7 +40,7 @@ STYLE = """
 .dn-worse { color: #ff6c6c; background: rgba(255, 108, 108, 0.15); }
 @media (max-width: 640px) {
   .dn-pictures { gap: 0.4rem; }
-  .dn-pictures figcaption, .dn-label, .dn-delta, .dn-download { font-size: 0.7rem; }
+  .dn-view figcaption, .dn-label, .dn-delta, .dn-download { font-size: 0.7rem; }
   .dn-download { padding: 0.15rem 0.4rem; }
   .dn-value { font-size: 1.1rem; }
 }
@@ -72,6 +74,16 @@ def view_html(pictures: list[Picture], columns: list[list[Figure]]) -> str:
     The block brings its style: a style sheet sent apart may reach the browser after it (the pictures
     were seen stacked, unstyled, on a phone's first screen), and it is 1.5 kB."""
     return f'<div class="dn-view"><style>{_STYLE}</style>{_pictures(pictures)}{_figures(columns)}</div>'
+
+
+def grid_html(rows: list[tuple[str, list[Picture]]]) -> str:
+    """Groups of small pictures, each under its title (a batch of digits: as found, noisy, denoised), five
+    to a line, so that a picture stands where the same digit stands in the other groups."""
+    groups = "".join(
+        f'<div class="dn-title">{html.escape(title)}</div><div class="dn-grid">{"".join(map(_picture, pictures))}</div>'
+        for title, pictures in rows
+    )
+    return f'<div class="dn-view"><style>{_STYLE}</style>{groups}</div>'
 
 
 def _pictures(pictures: list[Picture]) -> str:

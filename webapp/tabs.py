@@ -14,7 +14,8 @@ from denoiser import metrics
 from denoiser.evaluate import make_noisy, psnr_by_level
 from denoiser.metrics import psnr_from_mse
 
-from . import cache, figures, retrain, view
+from . import cache, figures, panel, retrain, view
+from .panel import Picture
 from .resources import method_for, readings, sample, session_methods, shown
 
 TABS = ("Compare methods", "Across noise levels", "Batch", "Retrain")
@@ -114,12 +115,13 @@ def batch_tab(kind: str, level: float, seed: int, name: str) -> None:
     clean, order = batch_digits(seed)
     noisy, denoised = batch_results(clean, kind, level, seed, name)
     labels = [str(int(c)) for c in sample().labels[order]]
+    rows = []
     for title, images in (("Original", clean), ("Noisy", noisy), ("Denoised", denoised)):
         # PSNR alone, from the MSE: the captions show nothing else (SSIM cost most of a move here).
         mse = ((images - clean) ** 2).mean(dim=(1, 2, 3))
         captions = labels if title == "Original" else [view.format_metric("psnr", psnr_from_mse(float(m))) for m in mse]
-        st.caption(title)
-        st.image([shown(x, BATCH_SCALE) for x in images], caption=captions, width=28 * BATCH_SCALE)
+        rows.append((title, [Picture(shown(x, BATCH_SCALE), c) for x, c in zip(images, captions, strict=True)]))
+    st.markdown(panel.grid_html(rows), unsafe_allow_html=True)  # one element, not six (`panel`)
 
 
 def tabs_ui(clean: torch.Tensor, noisy: torch.Tensor, rows: list[dict] | None, noise: tuple[str, float, int],
