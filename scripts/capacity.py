@@ -57,7 +57,8 @@ def loadgen(out: Path, visitors: int, trainings: int, url: str | None, pid: int 
 
 
 def move_cost_before(ref: str, out: Path) -> dict:
-    """The server's CPU per move, one visitor moving the slider 60 times on the app as it was at git `ref`."""
+    """The server's CPU per move and the messages a move sent (median), one visitor moving the slider 60 times on
+    the app as it was at git `ref`."""
     tree = Path(tempfile.mkdtemp(prefix="denoiser-before-")) / "app"
     subprocess.run(["git", "worktree", "add", "--detach", str(tree), ref], cwd=ROOT, check=True, capture_output=True)
     port = free_port()
@@ -65,7 +66,11 @@ def move_cost_before(ref: str, out: Path) -> dict:
     try:
         wait_healthy(f"http://127.0.0.1:{port}", server)
         results = loadgen(out, 1, 0, f"http://127.0.0.1:{port}", server.pid, MOVE_COST)
-        return {"ref": ref, "per_move_s": results["server_cpu"]["per_move_s"]}
+        return {
+            "ref": ref,
+            "per_move_s": results["server_cpu"]["per_move_s"],
+            "messages": results.get("messages_per_move"),
+        }
     finally:
         stop(server)
         subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, capture_output=True)

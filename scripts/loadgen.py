@@ -104,14 +104,16 @@ async def one_move(visitor: Visitor, number: int, level: float, shared: Shared) 
     before = visitor.metric(NOISY_PSNR)
     if shared.cpu_start is None:
         shared.cpu_start = shared.watch.mark()
-    sent = time.perf_counter()
+    sent, received = time.perf_counter(), visitor.received
     move = {"move": number, "level": level, "sent_s": round(sent - shared.t0, 3), "psnr_before": before}
     try:
         await visitor.move(level)
     except VisitorError as err:
         return move | {"outcome": "lost", "detail": str(err)}
     after, shown = visitor.metric(NOISY_PSNR), url_level(visitor)
-    move |= {"latency_s": round(time.perf_counter() - sent, 4), "psnr_after": after}
+    # The messages the server sent for the move: each element it redraws is one, and each costs it CPU.
+    latency = round(time.perf_counter() - sent, 4)
+    move |= {"latency_s": latency, "psnr_after": after, "messages": visitor.received - received}
     if after is not None and after != before:
         return move | {"outcome": "updated"}
     if after is not None and shown is not None and abs(shown - level) < 1e-9:

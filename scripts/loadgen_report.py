@@ -12,6 +12,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import statistics
 from dataclasses import asdict
 
 from scripts.measure import provenance, spread
@@ -43,6 +44,7 @@ def figures(args: argparse.Namespace, raw: dict) -> dict:
             "lost": planned - len(done),
             "updated": sum(m["outcome"] == "updated" for m in done),
         },
+        "messages_per_move": statistics.median(m["messages"] for m in done) if done else None,
         "lost_moves": [m for m in moves if m["outcome"] == "lost"],
         "errors": raw["errors"] + [e for r in records for e in r.errors],
         "trainings": trainings,

@@ -39,10 +39,12 @@ PAGES = {  # what the table calls a page -> the load generator's arguments for i
 }
 
 
-def measure(out: Path, rounds: int, before: tuple[str, ...] = ()) -> dict[str, list[float]]:
-    """Every page's server CPU per move (s), one figure per round, the pages taken in turns; with `before`, the
-    first page as each of those git commits served it, in the same turns (`before_name` names them)."""
+def measure(out: Path, rounds: int, before: tuple[str, ...] = ()) -> tuple[dict[str, list[float]], dict[str, list]]:
+    """Every page's server CPU per move (s) and the messages a move sent it (median), one figure per round, the
+    pages taken in turns; with `before`, the first page as each of those git commits served it, in the same
+    turns (`before_name` names them)."""
     costs: dict[str, list[float]] = {page: [] for page in [*PAGES, *map(before_name, before)]}
+    messages: dict[str, list] = {page: [] for page in costs}
     for turn in range(1, rounds + 1):
         for page, extra in PAGES.items():
             folder = out / "runs" / f"{turn}-{page.replace(' ', '-').replace(',', '')}"
@@ -50,9 +52,12 @@ def measure(out: Path, rounds: int, before: tuple[str, ...] = ()) -> dict[str, l
             if not run["passed"]:
                 raise RuntimeError(f"{page}, round {turn}: the load generator's run failed ({run['errors'][:3]})")
             costs[page].append(run["server_cpu"]["per_move_s"])
+            messages[page].append(run.get("messages_per_move"))
         for ref in before:
-            costs[before_name(ref)].append(move_cost_before(ref, out / "runs" / f"{turn}-at-{ref}")["per_move_s"])
-    return costs
+            then = move_cost_before(ref, out / "runs" / f"{turn}-at-{ref}")
+            costs[before_name(ref)].append(then["per_move_s"])
+            messages[before_name(ref)].append(then.get("messages"))
+    return costs, messages
 
 
 def before_name(ref: str) -> str:
@@ -71,15 +76,22 @@ def medians(costs: dict[str, list[float]]) -> dict[str, float]:
     return {page: statistics.median(rounds) for page, rounds in costs.items()}
 
 
+def _count(rounds: list | None) -> str:
+    """The messages a move sent, the median of the rounds that counted them ("" if none did)."""
+    counted = [n for n in rounds or [] if n is not None]
+    return f"{statistics.median(counted):g}" if counted else ""
+
+
 def markdown(results: dict) -> str:
     """A table: each page's CPU per move, its rounds, and how it compares with the first and the trivial page."""
     medians = results["median_s"]
+    messages = results.get("messages", {})
     rows = [
         [page, f"{1000 * medians[page]:.1f}", " / ".join(f"{1000 * c:.1f}" for c in costs),
-         f"{medians[page] / medians[FIRST]:.2f}", f"{medians[page] / medians[TRIVIAL]:.2f}"]
+         f"{medians[page] / medians[FIRST]:.2f}", f"{medians[page] / medians[TRIVIAL]:.2f}", _count(messages.get(page))]
         for page, costs in results["rounds_s"].items()
     ]  # fmt: skip
-    header = ["page", "ms per move (median)", "each round", "x the first page", "x a trivial page"]
+    header = ["page", "ms per move (median)", "each round", "x the first page", "x a trivial page", "messages per move"]
     lines = [f"### Server CPU per slider move, {results['timestamp']}, commit {results['commit']} on "
              f"{results['machine']}", "", f"`{results['command']}`: one visitor, 60 moves 0.3 s apart, "
              f"{results['rounds']} rounds with the pages in turns.", ""]  # fmt: skip
@@ -99,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.rounds < 1:
         parser.error(f"--rounds must be at least 1; got {args.rounds}")
     args.out.mkdir(parents=True, exist_ok=True)
-    costs = measure(args.out, args.rounds, tuple(args.before))
+    costs, messages = measure(args.out, args.rounds, tuple(args.before))
     results = {
         "command": " ".join(["python -m scripts.move_cost", *(argv if argv is not None else sys.argv[1:])]),
         "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -107,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         "rounds": args.rounds,
         "rounds_s": costs,
         "median_s": medians(costs),
+        "messages": messages,
     }
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (args.out / "results.md").write_text(markdown(results))

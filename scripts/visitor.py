@@ -78,6 +78,7 @@ class Visitor:
         self.page = Page()
         self.runs: list[Run] = []
         self.query_string, self.page_hash, self.closed_reason = "", "", ""
+        self.received = 0  # messages from the server, all told
         self._cache: dict[str, tuple[ForwardMsg, int]] = {}  # hash -> (message, run index of last use)
         self._max_age, self._seen_media, self._run_media = 2, set(), set()
         self.media_errors: list[str] = []
@@ -281,6 +282,7 @@ class Visitor:
             async for data in self._ws:
                 msg = ForwardMsg()
                 msg.ParseFromString(data)
+                self.received += 1
                 self._handle(msg)
                 self._changed.set()
         except Exception as err:  # the reader must record why it stopped, whatever it was

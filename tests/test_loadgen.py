@@ -6,6 +6,7 @@ while the first visitor runs a small retraining (1 epoch, 64 digits), and writes
 
 import asyncio
 import json
+import statistics
 import subprocess
 import sys
 import threading
@@ -42,6 +43,9 @@ def test_every_move_shows_a_new_noisy_psnr(run):
     moves = results["raw"]["moves"]
     assert all(m["psnr_after"] != m["psnr_before"] and m["psnr_after"].endswith("dB") for m in moves)
     assert all(m["level"] in view.SLIDER_LEVELS and m["level"] > 0 for m in moves)  # positions the slider has
+    # A move's rerun sends its start, its status, the redrawn part of the page and its end.
+    assert all(m["messages"] >= 5 for m in moves), [m["messages"] for m in moves]
+    assert results["messages_per_move"] == statistics.median(m["messages"] for m in moves)
     assert [m["move"] for m in results["latency_by_move_s"]] == [1, 2, 3]
     assert 0 < results["latency_s"]["median"] <= results["latency_s"]["p95"] <= results["latency_s"]["max"]
     assert done.returncode == 0, done.stdout + done.stderr
