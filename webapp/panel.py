@@ -71,8 +71,8 @@ def view_html(pictures: list[Picture], columns: list[list[Figure]]) -> str:
     """The pictures side by side, sharing the width equally, each with its download link; under them the
     figures in columns, each column's figures one under another. One line: markdown takes it as raw HTML.
 
-    The block brings its style: a style sheet sent apart may reach the browser after it (the pictures
-    were seen stacked, unstyled, on a phone's first screen), and it is 1.5 kB."""
+    The block brings its style (1.5 kB): a style sheet sent apart may reach the browser after the block,
+    which then stands unstyled for a moment."""
     return f'<div class="dn-view"><style>{_STYLE}</style>{_pictures(pictures)}{_figures(columns)}</div>'
 
 
@@ -130,9 +130,9 @@ class _Reader(HTMLParser):
         self._open: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        names = (dict(attrs).get("class") or "").split()
-        self._open = next((n for n in names if n in ("dn-label", "dn-value", "dn-delta")), None)
         found = dict(attrs)
+        names = (found.get("class") or "").split()
+        self._open = next((n for n in names if n in ("dn-label", "dn-value", "dn-delta")), None)
         if tag == "img":
             self.pictures.append(Picture(found.get("src") or "", found.get("alt") or ""))
         elif tag == "a" and found.get("download") and self.pictures:

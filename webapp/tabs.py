@@ -132,7 +132,8 @@ def tabs_ui(clean: torch.Tensor, noisy: torch.Tensor, rows: list[dict] | None, n
     each element a move sends costs the server ~0.3 ms of CPU, as much as the rest of a move."""
     kind, level, seed = noise
     st.session_state.setdefault("view", TABS[0])
-    shown = st.segmented_control("View", TABS, key="view", required=True, label_visibility="collapsed", width="stretch")
+    opened = st.segmented_control("View", TABS, key="view", required=True, label_visibility="collapsed",
+                                  width="stretch")  # fmt: skip
     needs_original = lambda: st.info("This view adds noise to a clean digit: choose a noise kind to use it.")  # noqa: E731
     contents = {
         TABS[0]: (lambda: as_is_compare_tab(noisy, models)) if as_is else lambda: compare_tab(rows),
@@ -140,4 +141,4 @@ def tabs_ui(clean: torch.Tensor, noisy: torch.Tensor, rows: list[dict] | None, n
         TABS[2]: needs_original if as_is else lambda: batch_tab(kind, level, seed, name),
         TABS[3]: lambda: retrain.retrain_tab(kind, level),
     }
-    contents[shown]()
+    contents[opened]()
