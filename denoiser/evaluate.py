@@ -14,7 +14,7 @@ from torch import nn
 
 from .checks import as_batch
 from .device import model_device, resolve_device
-from .metrics import image_metrics, mean_metrics
+from .metrics import image_metrics, mean_metrics, mean_psnr
 from .noise import add_noise, check_seed
 
 Method = Callable[[torch.Tensor], torch.Tensor]
@@ -121,7 +121,7 @@ def psnr_by_level(
     curves: dict[str, list[float]] = {NOISY: []}
     for level in levels:
         noisy = make_noisy(clean, kind, level, seed)
-        curves[NOISY].append(mean_metrics(clean, noisy)["psnr"])
+        curves[NOISY].append(mean_psnr(clean, noisy))
         for name, method in methods_at(level).items():
-            curves.setdefault(name, []).append(mean_metrics(clean, method(noisy))["psnr"])
+            curves.setdefault(name, []).append(mean_psnr(clean, method(noisy)))
     return curves

@@ -31,11 +31,22 @@ def psnr_from_mse(mse: float) -> float:
     return math.inf if mse == 0 else 10.0 * math.log10(1.0 / mse)
 
 
-def image_metrics(clean: torch.Tensor | np.ndarray, other: torch.Tensor | np.ndarray) -> dict[str, np.ndarray]:
-    """Per-image MSE, PSNR and SSIM of `other` against `clean`; each value an array of length N."""
+def _pair(clean: torch.Tensor | np.ndarray, other: torch.Tensor | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     a, b = _as_arrays(clean, "clean"), _as_arrays(other, "other")
     if a.shape != b.shape:
         raise ValueError(f"clean and other must have the same shape; got {a.shape} and {b.shape}")
+    return a, b
+
+
+def mean_psnr(clean: torch.Tensor | np.ndarray, other: torch.Tensor | np.ndarray) -> float:
+    """The mean of per-image PSNRs, as `mean_metrics` gives it, without the SSIM that costs most of it."""
+    a, b = _pair(clean, other)
+    return float(np.mean([psnr_from_mse(mean_squared_error(x, y)) for x, y in zip(a, b, strict=True)]))
+
+
+def image_metrics(clean: torch.Tensor | np.ndarray, other: torch.Tensor | np.ndarray) -> dict[str, np.ndarray]:
+    """Per-image MSE, PSNR and SSIM of `other` against `clean`; each value an array of length N."""
+    a, b = _pair(clean, other)
     mse = np.array([mean_squared_error(x, y) for x, y in zip(a, b, strict=True)])
     psnr = np.array([psnr_from_mse(m) for m in mse])
     return {"mse": mse, "psnr": psnr, "ssim": _ssim(a, b)}

@@ -7,7 +7,7 @@ import pytest
 import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from denoiser.metrics import image_metrics, mean_metrics, psnr_from_mse
+from denoiser.metrics import image_metrics, mean_metrics, mean_psnr, psnr_from_mse
 
 
 def test_known_values_for_a_constant_offset():
@@ -41,6 +41,7 @@ def test_mean_is_the_mean_of_per_image_values(clean, gen):
     assert len(per_image["psnr"]) == len(clean)
     for key in ("mse", "psnr", "ssim"):
         assert mean[key] == pytest.approx(per_image[key].mean())
+    assert mean_psnr(clean, noisy) == mean["psnr"]  # the PSNR alone, to the last bit
 
 
 def test_more_noise_gives_lower_psnr_and_ssim(clean, gen):
@@ -53,6 +54,8 @@ def test_more_noise_gives_lower_psnr_and_ssim(clean, gen):
 def test_mismatched_shapes_raise_value_error():
     with pytest.raises(ValueError, match="same shape"):
         image_metrics(torch.zeros(2, 1, 28, 28), torch.zeros(3, 1, 28, 28))
+    with pytest.raises(ValueError, match="same shape"):
+        mean_psnr(torch.zeros(2, 1, 28, 28), torch.zeros(3, 1, 28, 28))
 
 
 def test_background_noise_reads_a_clean_digit_as_clean_and_grain_as_noise(clean):
