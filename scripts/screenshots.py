@@ -24,8 +24,10 @@ CHROMIUM = os.environ.get("DENOISER_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 LAPTOP = {"viewport": {"width": 1440, "height": 1000}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+# The main view's pictures, and st.image's (the as-it-is view's).
 IMAGES_JS = (
-    "n => [...document.querySelectorAll('.dn-pictures img')].filter(i => i.complete && i.naturalWidth > 0).length >= n"
+    "n => [...document.querySelectorAll('.dn-pictures img, [data-testid=\"stImage\"] img')]"
+    ".filter(i => i.complete && i.naturalWidth > 0).length >= n"
 )
 
 
