@@ -73,7 +73,7 @@ def view_html(pictures: list[Picture], columns: list[list[Figure]]) -> str:
 
     The block brings its style (1.5 kB): a style sheet sent apart may reach the browser after the block,
     which then stands unstyled for a moment."""
-    return f'<div class="dn-view"><style>{_STYLE}</style>{_pictures(pictures)}{_figures(columns)}</div>'
+    return _block(_pictures(pictures) + _figures(columns))
 
 
 def grid_html(rows: list[tuple[str, list[Picture]]]) -> str:
@@ -83,7 +83,11 @@ def grid_html(rows: list[tuple[str, list[Picture]]]) -> str:
         f'<div class="dn-title">{html.escape(title)}</div><div class="dn-grid">{"".join(map(_picture, pictures))}</div>'
         for title, pictures in rows
     )
-    return f'<div class="dn-view"><style>{_STYLE}</style>{groups}</div>'
+    return _block(groups)
+
+
+def _block(inner: str) -> str:
+    return f'<div class="dn-view"><style>{_STYLE}</style>{inner}</div>'
 
 
 def _pictures(pictures: list[Picture]) -> str:
