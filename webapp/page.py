@@ -30,7 +30,7 @@ from .resources import (
 )
 from .sources import source_ui
 from .startup import prepare
-from .tabs import TABS, tabs_ui
+from .tabs import TABS, retrain_opened, retrain_view, tabs_ui
 
 INTRO = "Noise is added to a handwritten digit and a denoiser removes it: the original, noisy and denoised digit."
 MORE = """The three pictures are the **original** (28×28 pixels, MNIST style), the **noisy** one and the
@@ -224,7 +224,10 @@ def main() -> None:
         as_found = method_for(name, view.DEFAULTS["noise_kind"], view.DEFAULTS["noise_level"])
         clean = source_ui(kind == view.AS_IS, as_found)
     with right:
+        retraining = retrain_opened()
         results(clean, kind, seed, name, residual, models)
+        if retraining:
+            retrain_view(kind)
 
 
 if __name__ == "__main__":

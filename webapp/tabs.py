@@ -19,6 +19,7 @@ from .panel import Picture
 from .resources import method_for, readings, sample, session_methods, shown
 
 TABS = ("Compare methods", "Across noise levels", "Batch", "Retrain")
+RETRAIN = TABS[3]  # drawn by the whole page's run, not by the fragment that a slider move reruns (`retrain_view`)
 
 
 BATCH = 10  # digits in the batch view
@@ -139,6 +140,25 @@ def tabs_ui(clean: torch.Tensor, noisy: torch.Tensor, rows: list[dict] | None, n
         TABS[0]: (lambda: as_is_compare_tab(noisy, models)) if as_is else lambda: compare_tab(rows),
         TABS[1]: needs_original if as_is else lambda: levels_tab(clean, kind, level, seed, models),
         TABS[2]: needs_original if as_is else lambda: batch_tab(kind, level, seed, name),
-        TABS[3]: lambda: retrain.retrain_tab(kind, level),
+        RETRAIN: lambda: None,  # drawn by the page (`retrain_view`)
     }
+    if (opened == RETRAIN) != st.session_state.get("retrain_drawn", False):
+        st.rerun()  # the Retrain view is opened or left: the whole page draws or removes it
     contents[opened]()
+
+
+def retrain_opened() -> bool:
+    """Whether the Retrain view is open. The page asks before its `results` fragment runs, which reruns the
+    whole page when a visitor opens or leaves the view."""
+    opened = st.session_state.get("view", TABS[0]) == RETRAIN
+    st.session_state["retrain_drawn"] = opened
+    return opened
+
+
+def retrain_view(kind: str) -> None:
+    """The Retrain view, drawn by the whole page's run after the `results` fragment: its ten training controls are
+    then not sent again with every slider move (each element a move sends costs the server as much CPU as the
+    rest of the move). The controls start from the noise on screen when the view is opened."""
+    as_is = kind == view.AS_IS  # no noise is added: the default noise, as the other views use
+    kind = view.DEFAULTS["noise_kind"] if as_is else kind
+    retrain.retrain_tab(kind, view.DEFAULTS["noise_level"] if as_is else st.session_state["noise_level"])
