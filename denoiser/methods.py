@@ -53,7 +53,7 @@ def get(
     check_name(name)
     if name in weights.REGISTRY:
         where = str(resolve_device(device)) if device is not None else None
-        return model_method(_shipped(name, Path(weights_dir).resolve(), where))
+        return _shipped_method(name, Path(weights_dir).resolve(), where)
     try:
         return baselines.get_method(name, kind, level, tuned_file)
     except weights.WeightsError:
@@ -69,6 +69,14 @@ def _shipped(name: str, weights_dir: Path, device: str | None) -> torch.nn.Modul
     return model.to(device) if device is not None else model
 
 
+@functools.cache
+def _shipped_method(name: str, weights_dir: Path, device: str | None) -> Method:
+    """The method of shipped model `name`: one object per model, so that a caller can tell it is the same
+    whatever the noise (`evaluate.psnr_by_level` runs it once for every level)."""
+    return model_method(_shipped(name, weights_dir, device))
+
+
 def forget_models() -> None:
     """Drop the shipped models loaded so far: the next `get` reads their files again."""
+    _shipped_method.cache_clear()
     _shipped.cache_clear()

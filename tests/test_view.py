@@ -8,7 +8,9 @@ import pytest
 import torch
 
 from denoiser.digitize import ImageError, canvas_to_mnist
-from denoiser.evaluate import compare, psnr_by_level
+from denoiser import methods
+from denoiser.evaluate import compare, make_noisy, psnr_by_level
+from denoiser.metrics import mean_psnr
 from webapp import figures, view
 
 MODELS = ["unet", "seed-ae", "median"]
@@ -97,6 +99,22 @@ def test_psnr_by_level_falls_with_noise():
     curves = psnr_by_level(lambda level: {"identity": lambda x: x}, clean, "gaussian", [0.1, 0.5, 0.9], seed=1)
     assert curves["noisy"] == curves["identity"]
     assert curves["noisy"][0] > curves["noisy"][1] > curves["noisy"][2]
+
+
+def test_a_model_on_the_levels_chart_runs_once_for_every_level_with_the_same_curve(clean):
+    """A shipped model is the same method at every level: one call on all the levels' noisy digits, whose
+    curve is what a call per level gives."""
+    clean = clean[:4]
+    unet = methods.get("unet")
+    assert methods.get("unet", "poisson", 0.3) is unet
+    calls = []
+    counted = lambda noisy: calls.append(len(noisy)) or unet(noisy)  # noqa: E731
+    levels = [0.1, 0.5, 0.9]
+    at = lambda level: {"unet": counted, "median": methods.get("median", "gaussian", level)}  # noqa: E731
+    curves = psnr_by_level(at, clean, "gaussian", levels, seed=2)
+    assert calls == [len(levels) * len(clean)] and list(curves) == ["noisy", "unet", "median"]
+    one_by_one = [mean_psnr(clean, unet(make_noisy(clean, "gaussian", level, 2))) for level in levels]
+    assert curves["unet"] == pytest.approx(one_by_one, abs=1e-3)
 
 
 def test_canvas_to_mnist_centres_a_stroke():
