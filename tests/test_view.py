@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from denoiser.digitize import ImageError, canvas_to_mnist
 from denoiser import methods
+from denoiser.digitize import ImageError, canvas_to_mnist
 from denoiser.evaluate import compare, make_noisy, psnr_by_level
 from denoiser.metrics import mean_psnr
 from webapp import figures, view
