@@ -34,8 +34,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data-root", type=Path, required=True, help="MNIST root; its test split makes the pictures")
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--count", type=int, default=40, help="pictures of each scene")
-    p.add_argument("--big", type=int, default=10, help="pictures of the 12-megapixel scene")
+    p.add_argument("--count", type=int, default=40, help="pictures of each scene (0: none)")
+    p.add_argument("--big", type=int, default=10, help="pictures of the 12-megapixel scene (0: none)")
     p.add_argument("--photos", type=Path, help="a folder of real photos with truth.json, read too")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> dict:
     pool = data.load_mnist(args.data_root, "test", download=False)
     measured = provenance()  # the checkout and the machine's load as the run starts
     read_timed(sheets.row(pool, np.random.default_rng(1))[0])  # the classifier's loading is not timed
-    scenes = [scene(name, pool, args.big if name == "big_photo" else args.count, args.seed) for name in sheets.SCENES]
+    counts = {name: args.big if name == "big_photo" else args.count for name in sheets.SCENES}
+    scenes = [scene(name, pool, count, args.seed) for name, count in counts.items() if count > 0]  # 0: left out
     results = {"command": command(args), **measured, "read_side": READ_SIDE, "scenes": scenes, "total": total(scenes)}
     if args.photos:
         results["photos"] = photos(args.photos)
@@ -126,7 +127,6 @@ def photo_table(photos: dict) -> list[str]:
 
 def readme(results: dict) -> str:
     """The results page: the command, the simulated scenes, the 12-megapixel photos, the real photos."""
-    big = next(s for s in results["scenes"] if s["scene"] == "big_photo")
     text = [
         *intro(results),
         "## Simulated pictures",
@@ -140,16 +140,23 @@ def readme(results: dict) -> str:
         f"Over all {results['total']['pictures']} pictures: every mark found in {results['total']['found']:.0%}, "
         f"read exactly {results['total']['exact']:.0%}.",
         "",
-        "## A 12-megapixel phone photo",
-        "",
-        f"{big['pictures']} JPEGs of 4608 x 2592 pixels, each a row of 34-40 digits (`sheets.big_photo`): read "
-        f"in {big['median_seconds']:.2f} s (median), {big['max_seconds']:.2f} s at most, decoding included; "
-        f"digit-string accuracy {big['accuracy']:.1%}, {big['exact']:.0%} read exactly.",
+        *big_photo_section(results),
         *photo_section(results),
         "",
         *what_goes_wrong(),
     ]
     return "\n".join(text)
+
+
+def big_photo_section(results: dict) -> list[str]:
+    """The 12-megapixel photos' figures, if the run made any (`--big 0` makes none)."""
+    big = next((s for s in results["scenes"] if s["scene"] == "big_photo"), None)
+    if big is None:
+        return []
+    return ["## A 12-megapixel phone photo", "",
+            f"{big['pictures']} JPEGs of 4608 x 2592 pixels, each a row of 34-40 digits (`sheets.big_photo`): read "
+            f"in {big['median_seconds']:.2f} s (median), {big['max_seconds']:.2f} s at most, decoding included; "
+            f"digit-string accuracy {big['accuracy']:.1%}, {big['exact']:.0%} read exactly."]  # fmt: skip
 
 
 def what_goes_wrong() -> list[str]:
