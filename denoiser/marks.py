@@ -46,6 +46,9 @@ STROKE_THIN, STROKE_LOW, STROKE_TALL = 0.25, 0.55, 1.8  # a mark this many times
 # or taller than this many of its line's heights, is a stroke, no digit: a 1 is about as tall as the digits beside
 # it; the sliver a page's edge leaves once a ruled line is taken out of it, a tick, a hand-ruled table's line
 # between two digits are not
+EDGE_THIN = 0.6  # of a piece at the picture's edge, the parts thinner than this share of its strokes are taken off
+RULE_GOES_ON, RULE_FILLS = 0.5, 0.6  # a thin mark is a bit of a rule when ink that is no mark goes on from it, up or
+# down, in this share of the rows up to this many heights away
 LINE_OVERLAP = 0.5  # neighbours in a line share at least this share of the lower one's height
 SLANT, SLANT_AGREE = (10, 50), 10  # degrees: a number written at a slant this steep is turned level first, when
 SLANT_SHARE = 0.5  # this share of the marks' nearest neighbours lie within SLANT_AGREE of one direction (a digit
@@ -255,7 +258,8 @@ def _without_grid(core: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         return core
     band = max(1, round(GRID_BAND * max(core.shape)))
     grid = ruled_lines(core, band, GRID_RUN * min(core.shape), least=3)
-    return (core & ~grid) | _under_strokes(core & ~grid, grid)
+    kept = (core & ~grid) | _under_strokes(core & ~grid, grid)
+    return _without_rest(kept, grid & ~kept, band)  # a hand-ruled line's bends, which read as 1s
 
 
 def _under_strokes(kept: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -293,7 +297,29 @@ def _ruled_out(core: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, fl
         core = _without_rest(core & ~rules, rules, band)
         ruled |= rules
         labels, boxes, areas = _pieces(core)
+    if (cut := _without_lines_to_edge(core, labels, boxes, height)) is not core:
+        core = cut
+        labels, boxes, areas = _pieces(core)
     return labels, boxes, areas, height, ruled
+
+
+def _without_lines_to_edge(core: np.ndarray, labels: np.ndarray, boxes: np.ndarray, height: float) -> np.ndarray:
+    """`core` with what is much thinner than its own strokes taken off each piece that touches the picture's edge
+    (a binary opening, `EDGE_THIN` of the piece's median stroke wide). A faint rule shows as ink only where a digit
+    stands on it, and that stretch of it ran from the first or last digit of a line to the edge: the digit was
+    left out as cut off. A digit that the edge cuts is as thick where it meets the edge, and stays there."""
+    h, w = _sides(boxes)
+    edge = (boxes[:, 0] == 0) | (boxes[:, 1] == 0) | (boxes[:, 2] == core.shape[0]) | (boxes[:, 3] == core.shape[1])
+    out = core
+    for i in np.flatnonzero(edge & (np.maximum(h, w) >= SPECK * height) & (np.minimum(h, w) < 2 * height)):
+        window = tuple(slice(boxes[i, k], boxes[i, k + 2]) for k in (0, 1))
+        piece = labels[window] == i + 1
+        across = np.minimum(run_lengths(piece), run_lengths(piece.T).T)[piece]
+        side = int(EDGE_THIN * np.median(across))
+        if side >= 2:
+            out = out.copy() if out is core else out
+            out[window] &= ~piece | ndimage.binary_opening(piece, np.ones((side, side), bool))
+    return out
 
 
 def _without_rest(core: np.ndarray, rules: np.ndarray, band: int) -> np.ndarray:
@@ -320,7 +346,7 @@ def find_marks(core: np.ndarray) -> Marks:
     pieces = [kept[group == g] + 1 for g in range(len(merged))]  # labels count from 1
     slant = _slant(merged)
     lines = _lines(merged, slant)
-    if gone := _no_digits(merged, lines, height):
+    if gone := sorted(set(_no_digits(merged, lines, height)) | set(_rule_bits(merged, pieces, labels, ruled, height))):
         stays = np.ones(len(merged), bool)
         stays[gone] = False
         merged, pieces, index = merged[stays], [p for p, s in zip(pieces, stays, strict=True) if s], stays.cumsum() - 1
@@ -337,6 +363,31 @@ def _no_digits(boxes: np.ndarray, lines: list[list[int]], height: float) -> list
     line_h = _line_heights(boxes, lines)
     stroke = (w < STROKE_THIN * h) & ((h < STROKE_LOW * line_h) | (h > STROKE_TALL * line_h))
     return sorted(low | set(np.flatnonzero(stroke).tolist()))
+
+
+def _rule_bits(boxes: np.ndarray, pieces: list[np.ndarray], labels: np.ndarray, ruled: np.ndarray,
+               height: float) -> list[int]:  # fmt: skip
+    """The thin upright marks that go on a rule of a table: above or below them, in their columns, ink that is
+    no mark (a rule taken out, or left out as a line) and no narrower than they are fills most rows up to
+    `RULE_GOES_ON` heights away. A hand-ruled table's lines bend and thin out, and what is left of them between
+    two of its rules reads as a 1."""
+    h, w = _sides(boxes)
+    thin = np.flatnonzero(w < STROKE_THIN * h)
+    if not len(thin):
+        return []
+    other = ruled | ((labels > 0) & ~np.isin(labels, np.concatenate(pieces)))
+    reach, bits = max(2, round(RULE_GOES_ON * height)), []
+    for i in thin:
+        top, left, bottom, right = boxes[i]
+        across = np.isin(labels[top:bottom, left:right], pieces[i]).sum(axis=1)
+        width, columns = np.median(across[across > 0]), slice(max(0, left - 1), right + 1)
+        for rows in (slice(max(0, top - reach), top), slice(bottom, bottom + reach)):
+            filled = other[rows, columns].sum(axis=1)
+            # No wider than the rule: a 1 written along a line of squared paper is wider than the line
+            if len(filled) >= reach // 2 and (filled > 0).mean() >= RULE_FILLS and width <= np.median(filled) + 1:
+                bits.append(int(i))
+                break
+    return bits
 
 
 def _line_heights(boxes: np.ndarray, lines: list[list[int]]) -> np.ndarray:

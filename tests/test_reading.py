@@ -246,3 +246,35 @@ def test_a_number_written_at_a_slant_is_one_line_read_in_order(sure, angle):
     higher or lower and every digit leans: the number is still one line, read from its first digit to its last."""
     reading = find_digits(photo([glyphs(sure, "237845", 9)], seed=5, angle=angle))
     assert reading.lines == ["237845"]
+
+
+def page_of(sure: dict[int, np.ndarray], text: str, shape: tuple[int, int], left: int, top: int) -> np.ndarray:
+    """`text` written in dark ink on a white page of `shape`, from (`top`, `left`), a digit's width apart."""
+    page = np.full(shape, 255, np.uint8)
+    for k, c in enumerate(text):
+        digit = np.asarray(Image.fromarray((sure[int(c)] * 255).astype(np.uint8)).resize((HEIGHT, HEIGHT)))
+        x = left + k * HEIGHT
+        page[top : top + HEIGHT, x : x + HEIGHT] = np.minimum(page[top : top + HEIGHT, x : x + HEIGHT],
+                                                              255 - digit.astype(np.int32) * 220 // 255)  # fmt: skip
+    return page
+
+
+def test_the_first_and_last_digits_on_a_faint_rule_that_runs_to_the_edge_are_read(sure):
+    """A faint rule shows only where the digits stand on it: a thin line from the first and the last digit to
+    the picture's edge leaves those two digits whole, not cut off."""
+    page = page_of(sure, "1234", (140, 340), left=30, top=40)
+    base = 40 + HEIGHT - 12  # the row the digits stand on
+    page[base : base + 2, : 30 + HEIGHT // 2] = 120
+    page[base : base + 2, 30 + 3 * HEIGHT + HEIGHT // 2 :] = 120
+    assert find_digits(encode(page)).lines == ["1234"]
+
+
+def test_what_is_left_of_a_table_rule_between_two_cells_is_no_digit(sure):
+    """A hand-ruled table's line thins out: a short stretch of it, apart from the rest, stands between two digits
+    of a row. It goes on a rule, so it is no 1."""
+    page = np.minimum(page_of(sure, "50", (400, 440), left=60, top=300), page_of(sure, "38", (400, 440), left=220,
+                                                                                top=300))  # fmt: skip
+    rule = 199  # between the 0 and the 3
+    page[:296, rule : rule + 4] = 60  # the table's line, down to just above the row
+    page[300 : 300 + HEIGHT - 8, rule : rule + 4] = 60  # the stretch of it left beside the digits
+    assert find_digits(encode(page)).lines == ["5038"]
