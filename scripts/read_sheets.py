@@ -176,14 +176,17 @@ def what_goes_wrong() -> list[str]:
         "that lean into each other cannot be cut by a straight column, and the classifier is as sure of the pair "
         'read as one digit as of the two. Zeros written overlapping in one stroke (a notebook\'s "1000") are cut '
         "into arcs more often than into 0s.",
-        "- On ruled paper only each rule's own line is taken out, so a digit written on a rule keeps its bottom; "
+        "- On ruled paper only each rule's own line is taken out, so a digit written on a rule keeps its bottom; a "
+        "faint rule that shows as ink only near the digits is taken off the first and last digits where it runs on "
+        "to the picture's edge (they would be left out as cut off); "
         "a looped 2 still reads as an 8 more often than in MNIST's hands.",
         "- Squared paper is the hardest scene: its grid is taken out line by line, and the grid's ink that a "
         "digit's stroke goes on from at both sides is put back, but where a line runs along a stroke no wider "
         "than twice the line, the stroke goes with it; on a dark grid of small squares digits fall apart into "
         "bits that read `?`. A table ruled by hand, in lines broken into pieces, is not taken out as a grid: of "
         "its pieces, those as thin as a line and much taller than the digits beside them are left out as strokes, "
-        "shorter ones can still read as 1s.",
+        "and so is a thin piece that the rest of the rule goes on from, above or below it; a piece of a rule that "
+        "stands alone can still read as a 1.",
         "- A digit the classifier misreads is misread here too: every picture of n digits is read exactly only "
         "as often as every one of its digits is.",
         "",
