@@ -311,6 +311,7 @@ def _without_lines_to_edge(core: np.ndarray, labels: np.ndarray, boxes: np.ndarr
     h, w = _sides(boxes)
     edge = (boxes[:, 0] == 0) | (boxes[:, 1] == 0) | (boxes[:, 2] == core.shape[0]) | (boxes[:, 3] == core.shape[1])
     out = core
+    # Not a speck, and no border or table whose pieces span the picture: those are left out whole, as before
     for i in np.flatnonzero(edge & (np.maximum(h, w) >= SPECK * height) & (np.minimum(h, w) < 2 * height)):
         window = tuple(slice(boxes[i, k], boxes[i, k + 2]) for k in (0, 1))
         piece = labels[window] == i + 1
@@ -375,14 +376,15 @@ def _rule_bits(boxes: np.ndarray, pieces: list[np.ndarray], labels: np.ndarray, 
     thin = np.flatnonzero(w < STROKE_THIN * h)
     if not len(thin):
         return []
-    other = ruled | ((labels > 0) & ~np.isin(labels, np.concatenate(pieces)))
+    marked = np.concatenate(pieces)
     reach, bits = max(2, round(RULE_GOES_ON * height)), []
     for i in thin:
         top, left, bottom, right = boxes[i]
         across = np.isin(labels[top:bottom, left:right], pieces[i]).sum(axis=1)
         width, columns = np.median(across[across > 0]), slice(max(0, left - 1), right + 1)
         for rows in (slice(max(0, top - reach), top), slice(bottom, bottom + reach)):
-            filled = other[rows, columns].sum(axis=1)
+            near = labels[rows, columns]
+            filled = (ruled[rows, columns] | ((near > 0) & ~np.isin(near, marked))).sum(axis=1)
             # No wider than the rule: a 1 written along a line of squared paper is wider than the line
             if len(filled) >= reach // 2 and (filled > 0).mean() >= RULE_FILLS and width <= np.median(filled) + 1:
                 bits.append(int(i))
