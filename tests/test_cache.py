@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from denoiser import methods
-from denoiser.evaluate import make_noisy, rank
+from denoiser.evaluate import make_noisy, psnr_by_level, rank
 from denoiser.picture_io import tensor_to_png
 from webapp import cache, view
 
@@ -40,6 +40,16 @@ def test_a_result_seen_before_is_looked_up_not_recomputed(clean):
     other = cache.shared_results(clean[1], "salt_pepper", 0.21, 0, NAMES)
     assert other[1]["median"] is not first[1]["median"]
     assert not torch.equal(other[0], first[0])
+
+
+def test_the_levels_curves_are_psnr_by_level_s_computed_once_per_digit(clean):
+    """The levels chart's curves are `psnr_by_level`'s; the same digit again, even a copy of it, is a lookup."""
+    digit, levels = clean[2:3], (0.1, 0.6)
+    curves = cache.level_curves(digit, "gaussian", levels, 3, NAMES)
+    at = lambda level: {n: methods.get(n, "gaussian", level) for n in NAMES}  # noqa: E731
+    assert curves == psnr_by_level(at, digit, "gaussian", levels, 3)
+    assert cache.level_curves(digit.clone(), "gaussian", levels, 3, NAMES) is curves
+    assert cache.level_curves(digit, "gaussian", levels, 4, NAMES) != curves  # another seed, other noise
 
 
 def test_precompute_fills_every_level_for_every_method_and_any_of_them(clean, monkeypatch):

@@ -4,6 +4,7 @@ level sweeps (`evaluate`), canvas preprocessing (`digitize`) and the figures (`f
 import math
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 import torch
 
@@ -144,6 +145,19 @@ def test_figures_cap_infinite_psnr():
     assert max(fig.data[0].x) == figures.PSNR_CAP
     assert len(figures.level_figure([0.1, 0.2], {"noisy": [20.0, 14.0]}, 0.15, "gaussian").data) == 1
     assert list(figures.loss_figure([0.3, 0.2]).data[0].y) == [0.3, 0.2]
+
+
+def test_the_levels_chart_moved_to_a_level_is_what_plotly_makes_of_it_checked():
+    """Built once and moved level by level without plotly's checks, the chart is what plotly makes of the same
+    figure when it checks it: the mark and its label at the level, the curves untouched."""
+    curves = {"noisy": [20.0, 14.0, 9.5], "unet": [30.0, math.inf, 18.0]}
+    base = figures.level_figure([0.1, 0.5, 0.9], curves, 0.1, "gaussian").to_dict()
+    moved = figures.moved_to(base, 0.55)
+    assert moved.to_plotly_json() == go.Figure(moved.to_dict()).to_plotly_json()
+    assert moved.layout.shapes[0].x0 == moved.layout.shapes[0].x1 == 0.55
+    assert moved.layout.annotations[0].text == "now: 0.55"
+    assert list(moved.data[1].y) == [30.0, figures.PSNR_CAP, 18.0]
+    assert base["layout"]["shapes"][0]["x0"] == 0.1  # the figure moved from is left as it was
 
 
 def test_the_loss_chart_draws_the_trend_over_each_steps_noise():

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from denoiser import methods
-from denoiser.evaluate import make_noisy, rank
+from denoiser.evaluate import make_noisy, psnr_by_level, rank
 from denoiser.picture_io import tensor_to_png
 
 from . import view
@@ -142,6 +142,20 @@ def precompute(clean: torch.Tensor, kind: str, levels: list[float], seed: int, n
     """Compute the shared results of one clean digit at every one of `levels`: moves among them then cost lookups."""
     for level in levels:
         shared_results(clean, kind, level, seed, names)
+
+
+def level_curves(clean: torch.Tensor, kind: str, levels: tuple[float, ...], seed: int,
+                 names: tuple[str, ...]) -> dict[str, list[float]]:  # fmt: skip
+    """PSNR at each of `levels` for the seeded noisy digits of `clean` (N, 1, H, W) and each shared method of `names`
+    (`evaluate.psnr_by_level`): the levels chart's curves."""
+    return _level_curves(_key(clean), kind, tuple(levels), int(seed), names)
+
+
+@functools.lru_cache(maxsize=256)
+def _level_curves(clean: tuple, kind: str, levels: tuple, seed: int, names: tuple) -> dict[str, list[float]]:
+    with _turns:
+        return psnr_by_level(lambda level: {n: methods.get(n, kind, level) for n in names}, _image(clean), kind,
+                             levels, seed)  # fmt: skip
 
 
 def png_url(image: torch.Tensor, scale: int = 1) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 
-import numpy as np
 import streamlit as st
 import torch
 
@@ -29,13 +28,6 @@ LEVELS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # x axis of t
 
 
 BATCH_SCALE = 3  # the batch view's small pictures: 84x84
-
-
-@st.cache_data(max_entries=256)
-def level_curves(clean: np.ndarray, kind: str, seed: int, names: tuple[str, ...]) -> dict[str, list[float]]:
-    """PSNR against noise level for the noisy input and every shared method, on one digit."""
-    methods_at = lambda level: {n: method_for(n, kind, level) for n in names}  # noqa: E731
-    return psnr_by_level(methods_at, torch.from_numpy(clean), kind, LEVELS, seed)
 
 
 def as_is_compare_tab(noisy: torch.Tensor, models: list[str]) -> None:
@@ -68,7 +60,7 @@ def compare_tab(rows: list[dict]) -> None:
 def levels_tab(clean: torch.Tensor, kind: str, level: float, seed: int, models: list[str]) -> None:
     """PSNR against noise level for this digit and noise kind, every method, the current level marked."""
     clean = clean.unsqueeze(0)  # (1, 1, 28, 28)
-    curves = dict(level_curves(clean.numpy(), kind, seed, tuple(models)))
+    curves = dict(cache.level_curves(clean, kind, LEVELS, seed, tuple(models)))  # a copy: the cached one is shared
     if "retrained" in st.session_state:
         at = lambda lv: {"retrained": method_for("retrained", kind, lv)}  # noqa: E731
         curves["retrained"] = psnr_by_level(at, clean, kind, LEVELS, seed)["retrained"]
@@ -77,13 +69,19 @@ def levels_tab(clean: torch.Tensor, kind: str, level: float, seed: int, models: 
 
 @functools.lru_cache(maxsize=1024)
 def level_chart(curves: tuple[tuple[str, tuple[float, ...]], ...], level: float, kind: str):
-    """The levels tab's figure, made once per server for its curves and level (plotly builds one in ~8 ms)."""
-    return figures.level_figure(list(LEVELS), {name: list(psnrs) for name, psnrs in curves}, level, kind)
+    """The levels tab's figure, made once per server for its curves and level: the one of its curves, moved."""
+    return figures.moved_to(_level_base(curves, kind), level)
+
+
+@functools.lru_cache(maxsize=256)
+def _level_base(curves: tuple[tuple[str, tuple[float, ...]], ...], kind: str) -> dict:
+    """The levels tab's figure for `curves`, checked by plotly once, as a dict (`figures.moved_to` moves its mark)."""
+    return figures.level_figure(list(LEVELS), {name: list(psnrs) for name, psnrs in curves}, LEVELS[0], kind).to_dict()
 
 
 def precompute_levels(clean: torch.Tensor, kind: str, seed: int, names: tuple[str, ...], levels: list[float]) -> None:
     """The levels tab's figure of the page a new visitor opens, at every slider position."""
-    curves = level_curves(clean.unsqueeze(0).numpy(), kind, seed, names)
+    curves = cache.level_curves(clean.unsqueeze(0), kind, LEVELS, seed, names)
     for level in levels:
         level_chart(tuple((k, tuple(v)) for k, v in curves.items()), level, kind)
 
