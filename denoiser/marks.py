@@ -96,10 +96,15 @@ def ink_height(boxes: np.ndarray, areas: np.ndarray) -> float:
     return float(heights[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
 
 
+def _at_edge(boxes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Pieces (N,) bool whose box touches the picture's edge."""
+    return (boxes[:, 0] == 0) | (boxes[:, 1] == 0) | (boxes[:, 2] == shape[0]) | (boxes[:, 3] == shape[1])
+
+
 def _kept(boxes: np.ndarray, areas: np.ndarray, shape: tuple[int, int], height: float) -> np.ndarray:
     """Pieces that may be (part of) a digit (N,) bool: not at the picture's edge, no speck, no ruled line."""
     length, thinness = _thinness(boxes, areas)
-    edge = (boxes[:, 0] == 0) | (boxes[:, 1] == 0) | (boxes[:, 2] == shape[0]) | (boxes[:, 3] == shape[1])
+    edge = _at_edge(boxes, shape)
     speck = (length < SPECK * height) | (length < MIN_HEIGHT)
     h, w = _sides(boxes)
     ruled = ((length > LINE_LENGTH * height) | ((w > LINE_BIT * height) & (w > 4 * h))) & (thinness > LINE_THIN)
@@ -308,9 +313,7 @@ def _without_lines_to_edge(core: np.ndarray, labels: np.ndarray, boxes: np.ndarr
     (a binary opening, `EDGE_THIN` of the piece's median stroke wide). A faint rule shows as ink only where a digit
     stands on it, and that stretch of it ran from the first or last digit of a line to the edge: the digit was
     left out as cut off. A digit that the edge cuts is as thick where it meets the edge, and stays there."""
-    h, w = _sides(boxes)
-    edge = (boxes[:, 0] == 0) | (boxes[:, 1] == 0) | (boxes[:, 2] == core.shape[0]) | (boxes[:, 3] == core.shape[1])
-    out = core
+    (h, w), edge, out = _sides(boxes), _at_edge(boxes, core.shape), core
     # Not a speck, and no border or table whose pieces span the picture: those are left out whole, as before
     for i in np.flatnonzero(edge & (np.maximum(h, w) >= SPECK * height) & (np.minimum(h, w) < 2 * height)):
         window = tuple(slice(boxes[i, k], boxes[i, k + 2]) for k in (0, 1))
@@ -374,10 +377,7 @@ def _rule_bits(boxes: np.ndarray, pieces: list[np.ndarray], labels: np.ndarray, 
     two of its rules reads as a 1."""
     h, w = _sides(boxes)
     thin = np.flatnonzero(w < STROKE_THIN * h)
-    if not len(thin):
-        return []
-    marked = np.concatenate(pieces)
-    reach, bits = max(2, round(RULE_GOES_ON * height)), []
+    marked, reach, bits = np.concatenate(pieces), max(2, round(RULE_GOES_ON * height)), []
     for i in thin:
         top, left, bottom, right = boxes[i]
         across = np.isin(labels[top:bottom, left:right], pieces[i]).sum(axis=1)

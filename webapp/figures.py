@@ -59,6 +59,11 @@ def comparison_figure(rows: list[dict]) -> go.Figure:
 
 def level_figure(levels: list[float], curves: dict[str, list[float]], current: float, kind: str) -> go.Figure:
     """PSNR against noise level, one line per method, with the current level marked."""
+    return moved_to(level_base(levels, curves, kind), current)
+
+
+def level_base(levels: list[float], curves: dict[str, list[float]], kind: str) -> dict:
+    """The levels figure with its mark at no level yet, checked by plotly, as a dict for `moved_to`."""
     import_pandas()
     lines = [
         {"type": "scatter", "x": levels, "y": [_finite(p) for p in psnrs], "mode": "lines+markers", "name": name,
@@ -72,13 +77,13 @@ def level_figure(levels: list[float], curves: dict[str, list[float]], current: f
     label = {"xref": "x", "y": 1, "yref": "y domain", "showarrow": False, "xanchor": "left", "yanchor": "top"}
     layout = {"shapes": [marker], "annotations": [label], "xaxis": {"title": {"text": f"{kind} noise level"}},
               "yaxis": {"title": {"text": "PSNR (dB)"}}, **_LAYOUT}  # fmt: skip
-    return moved_to(go.Figure(lines, layout).to_dict(), current)
+    return go.Figure(lines, layout).to_dict()
 
 
 def moved_to(figure: dict, current: float) -> go.Figure:
-    """A levels figure (`level_figure(...).to_dict()`) with its mark at level `current`. Not checked by plotly
-    again: all but the mark's place was checked when the figure was made, and checking it all cost three
-    quarters of a figure, paid on every new level."""
+    """A levels figure (`level_base(...)`, or `level_figure(...).to_dict()`) with its mark at level `current`.
+    Not checked by plotly again: all but the mark's place was checked when the figure was made, and checking
+    it all cost three quarters of a figure, paid on every new level."""
     layout = figure["layout"]
     marker = layout["shapes"][0] | {"x0": current, "x1": current}
     label = layout["annotations"][0] | {"x": current, "text": f"now: {current:.2f}"}

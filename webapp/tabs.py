@@ -62,8 +62,8 @@ def levels_tab(clean: torch.Tensor, kind: str, level: float, seed: int, models: 
     clean = clean.unsqueeze(0)  # (1, 1, 28, 28)
     curves = dict(cache.level_curves(clean, kind, LEVELS, seed, tuple(models)))  # a copy: the cached one is shared
     if "retrained" in st.session_state:
-        at = lambda lv: {"retrained": method_for("retrained", kind, lv)}  # noqa: E731
-        curves["retrained"] = psnr_by_level(at, clean, kind, LEVELS, seed)["retrained"]
+        retrained = method_for("retrained", kind, level)  # one object at every level: one batch (`psnr_by_level`)
+        curves["retrained"] = psnr_by_level(lambda _: {"retrained": retrained}, clean, kind, LEVELS, seed)["retrained"]
     st.plotly_chart(level_chart(tuple((k, tuple(v)) for k, v in curves.items()), level, kind), key="level_chart")
 
 
@@ -76,7 +76,7 @@ def level_chart(curves: tuple[tuple[str, tuple[float, ...]], ...], level: float,
 @functools.lru_cache(maxsize=256)
 def _level_base(curves: tuple[tuple[str, tuple[float, ...]], ...], kind: str) -> dict:
     """The levels tab's figure for `curves`, checked by plotly once, as a dict (`figures.moved_to` moves its mark)."""
-    return figures.level_figure(list(LEVELS), {name: list(psnrs) for name, psnrs in curves}, LEVELS[0], kind).to_dict()
+    return figures.level_base(list(LEVELS), {name: list(psnrs) for name, psnrs in curves}, kind)
 
 
 def precompute_levels(clean: torch.Tensor, kind: str, seed: int, names: tuple[str, ...], levels: list[float]) -> None:
