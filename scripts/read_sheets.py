@@ -199,8 +199,9 @@ def intro(results: dict) -> list[str]:
             "Every simulated picture is made by `denoiser/bench/sheets.py` from digits "
             "of the MNIST *test* split; the classifiers were trained on the training split.", "",
             f"`denoiser.find_digits(data)` decodes the picture at up to {results['read_side']} pixels on its longer "
-            "side, finds the ink (`denoiser/ink.py`), sorts it into marks and lines (`denoiser/marks.py`), makes each "
-            "mark a 28x28 digit with the code `image_to_mnist` uses, and reads them all in one batch of the shipped "
+            "side, finds the ink (`denoiser/ink.py`), takes out ruled lines and grids (`denoiser/rules.py`), sorts "
+            "it into marks and lines (`denoiser/marks.py`), makes each mark a 28x28 digit with the code "
+            "`image_to_mnist` uses, and reads them all in one batch of the shipped "
             "classifier, asking a second one with a class for no digit which marks are none "
             "(`denoiser/reading.py`).", ""]  # fmt: skip
 
