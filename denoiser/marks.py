@@ -262,7 +262,8 @@ def find_marks(core: np.ndarray) -> Marks:
     pieces = [kept[group == g] + 1 for g in range(len(merged))]  # labels count from 1
     slant = _slant(merged)
     lines = _lines(merged, slant)
-    if gone := sorted(set(_no_digits(merged, lines, height)) | set(_rule_bits(merged, pieces, labels, ruled, height))):
+    strokes = [i for i in _no_digits(merged, lines, height) if not _looped(merged[i], pieces[i], labels)]
+    if gone := sorted(set(strokes) | set(_rule_bits(merged, pieces, labels, ruled, height))):
         stays = np.ones(len(merged), bool)
         stays[gone] = False
         merged, pieces, index = merged[stays], [p for p, s in zip(pieces, stays, strict=True) if s], stays.cumsum() - 1
@@ -279,6 +280,16 @@ def _no_digits(boxes: np.ndarray, lines: list[list[int]], height: float) -> list
     line_h = _line_heights(boxes, lines)
     stroke = (w < STROKE_THIN * h) & ((h < STROKE_LOW * line_h) | (h > STROKE_TALL * line_h))
     return sorted(low | set(np.flatnonzero(stroke).tolist()))
+
+
+def _looped(box: np.ndarray, pieces: np.ndarray, labels: np.ndarray) -> bool:
+    """Whether a mark closes a loop at least a third of its width across: a 9 or a 6 whose stem runs on far
+    below or above its line is as thin and tall as a stroke, but a stroke (a table's line, a tick) has no loop."""
+    top, left, bottom, right = box
+    ink = np.isin(labels[top:bottom, left:right], pieces)
+    holes, count = ndimage.label(ndimage.binary_fill_holes(ink) & ~ink)
+    widths = [c.stop - c.start for _, c in ndimage.find_objects(holes)] if count else [0]
+    return max(widths) * 3 >= right - left
 
 
 def _rule_bits(boxes: np.ndarray, pieces: list[np.ndarray], labels: np.ndarray, ruled: np.ndarray,

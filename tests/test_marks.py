@@ -137,3 +137,21 @@ def test_a_bit_of_a_hand_ruled_table_between_two_digits_is_no_digit():
     marks = find_marks(core)
     first = sorted([*rings[:6], one], key=lambda box: box[1])
     assert [tuple(int(v) for v in box) for box in marks.boxes] == [*first, *rings[6:]]
+
+
+def test_a_nine_whose_stem_runs_far_below_its_line_is_a_digit():
+    """A 9 with a small loop on a stem that runs on to twice the height of the line's 0s is as thin and tall as
+    a table's line, but it closes a loop: it is a mark of the line, where a stroke as tall beside it is not."""
+    core = np.zeros((300, 700), bool)
+    rings = add_rings(core, gap=2)  # two lines of six 0s, the first in rows 50-98
+    loop = np.zeros_like(core)
+    loop[draw.ellipse(60, 125, 10, 10, shape=core.shape)] = True
+    loop[draw.ellipse(60, 125, 7, 7, shape=core.shape)] = False
+    loop[60:146, 132:136] = True  # its stem, from the loop's right side down to 96 px of the line's 48
+    core |= loop
+    core[28:124, 230:233] = True  # a table's line as tall, between the second 0 and the third
+    nine = (*np.argwhere(loop).min(0), *(np.argwhere(loop).max(0) + 1))
+    marks = find_marks(core)
+    first = sorted([*rings[:6], tuple(int(v) for v in nine)], key=lambda box: box[1])
+    in_order = [tuple(int(v) for v in marks.boxes[i]) for line in marks.lines for i in line]
+    assert in_order == [*first, *rings[6:]]
