@@ -10,10 +10,13 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from scipy import ndimage
+from skimage import draw
 
 from denoiser.bench import realworld, simulate
 from denoiser.classifier import load_classifier, predict
 from denoiser.digitize import ImageError, extract, extract_image, image_to_mnist
+from denoiser.mnist_style import mnist_digit
 
 
 def encode(arr: np.ndarray, fmt: str = "PNG", **kwargs) -> bytes:
@@ -177,3 +180,21 @@ def test_denoise_reads_a_small_dark_on_light_digit_like_the_same_digit_with_a_ma
         assert main(["denoise", "--model", "unet", str(tmp_path / name), str(tmp_path / f"out-{name}")]) == 0
         scores.append(realworld.aligned_psnr(load_png_as_is((tmp_path / f"out-{name}").read_bytes()), seven))
     assert min(scores) > 25
+
+
+def test_a_bold_marker_digit_keeps_its_thinner_strokes_when_thinned_to_mnist_widths():
+    """A 9 in a bold, soft-edged marker: its loop inked in nearly shut, its tail half as wide. Brought to MNIST's
+    stroke widths, the tail stays a stroke as wide as MNIST's (2 px and more) all the way down; thinning it as
+    much as the loop left a hairline, which the classifier reads as a 9's loop on nothing, or a dot."""
+    ink = np.zeros((140, 120))
+    rows, cols = draw.disk((45, 60), 35)
+    ink[rows, cols] = 1
+    rows, cols = draw.disk((45, 60), 6)
+    ink[rows, cols] = 0
+    rows, cols = draw.polygon([45, 45, 130, 130], [77, 95, 82, 64])
+    ink[rows, cols] = 1
+    ink = ndimage.gaussian_filter(ink, 3)
+    field, _ = mnist_digit(ink, ink, ink > 0.2, level=float(np.percentile(ink[ink > 0.5], 90)))
+    strokes = field > 0.5
+    tail = strokes[18:][strokes[18:].any(1)]  # the rows of the tail, under the loop
+    assert len(tail) >= 6 and tail.sum(1).min() >= 2
