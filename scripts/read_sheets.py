@@ -186,7 +186,12 @@ def what_goes_wrong() -> list[str]:
         "bits that read `?`. A table ruled by hand, in lines broken into pieces, is not taken out as a grid: of "
         "its pieces, those as thin as a line and much taller than the digits beside them are left out as strokes, "
         "and so is a thin piece that the rest of the rule goes on from, above or below it; a piece of a rule that "
-        "stands alone can still read as a 1.",
+        "stands alone can still read as a 1. A mark as thin and tall that closes a loop (a 9 whose stem runs on far "
+        "below its line) is kept as a digit, but it is made 20 pixels tall like any digit, its loop is then small, "
+        "and it reads as a 1.",
+        "- A digit written in a bold marker is thinned to MNIST's strokes along its skeleton, so that a stroke "
+        "thinner than the rest (a 9's tail under an inked-in loop) is not worn away; a loop inked in shut stays a "
+        "blob, and a 6 or a 9 written so reads less surely.",
         "- A digit the classifier misreads is misread here too: every picture of n digits is read exactly only "
         "as often as every one of its digits is.",
         "",
