@@ -45,6 +45,8 @@ STROKE_THIN, STROKE_LOW, STROKE_TALL = 0.25, 0.55, 1.8  # a mark this many times
 # or taller than this many of its line's heights, is a stroke, no digit: a 1 is about as tall as the digits beside
 # it; the sliver a page's edge leaves once a ruled line is taken out of it, a tick, a hand-ruled table's line
 # between two digits are not
+WHOLE_TALL, WHOLE_WIDE = (0.8, 1.5), 0.5  # heights: a piece at the picture's edge this tall, and at its side this
+# wide, is a whole digit that runs to the edge (a 1 at the side is taken for cut off: half a 0 is as narrow)
 EDGE_THIN = 0.6  # of a piece at the picture's edge, the parts thinner than this share of its strokes are taken off
 RULE_GOES_ON, RULE_FILLS = 0.5, 0.6  # a thin mark is a bit of a rule when ink that is no mark goes on from it, up or
 # down, in this share of the rows up to this many heights away
@@ -101,13 +103,24 @@ def _at_edge(boxes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def _kept(boxes: np.ndarray, areas: np.ndarray, shape: tuple[int, int], height: float) -> np.ndarray:
-    """Pieces that may be (part of) a digit (N,) bool: not at the picture's edge, no speck, no ruled line."""
+    """Pieces that may be (part of) a digit (N,) bool: not cut off at the picture's edge, no speck, no ruled line."""
     length, thinness = _thinness(boxes, areas)
-    edge = _at_edge(boxes, shape)
+    edge = _at_edge(boxes, shape) & ~_whole_at_edge(boxes, shape, height)
     speck = (length < SPECK * height) | (length < MIN_HEIGHT)
     h, w = _sides(boxes)
     ruled = ((length > LINE_LENGTH * height) | ((w > LINE_BIT * height) & (w > 4 * h))) & (thinness > LINE_THIN)
     return ~edge & ~speck & ~ruled
+
+
+def _whole_at_edge(boxes: np.ndarray, shape: tuple[int, int], height: float) -> np.ndarray:
+    """Pieces (N,) bool that touch the picture's edge but are whole digits, not cut off by it: as tall as the
+    ink's digits (`WHOLE_TALL`), and at the left or right edge as wide as one but a 1 (`WHOLE_WIDE`). A number
+    drawn on a canvas, or cropped close, runs to the edge; a digit the edge cuts off is cut shorter across it.
+    A page's edge, a table or a border is far longer than a digit."""
+    h, w = _sides(boxes)
+    side = (boxes[:, 1] == 0) | (boxes[:, 3] == shape[1])
+    tall = (h >= WHOLE_TALL[0] * height) & (h <= WHOLE_TALL[1] * height) & (w <= WHOLE_TALL[1] * height)
+    return tall & (~side | (w >= WHOLE_WIDE * height))
 
 
 def _union(n: int, pairs: np.ndarray) -> np.ndarray:

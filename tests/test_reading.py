@@ -278,3 +278,19 @@ def test_what_is_left_of_a_table_rule_between_two_cells_is_no_digit(sure):
     page[:296, rule : rule + 4] = 60  # the table's line, down to just above the row
     page[300 : 300 + HEIGHT - 8, rule : rule + 4] = 60  # the stretch of it left beside the digits
     assert find_digits(encode(page)).lines == ["5038"]
+
+
+def test_a_digit_that_runs_to_the_edge_is_read_and_one_cut_off_by_it_is_not(sure):
+    """A number drawn on a canvas, or cropped close, runs to the picture's edge: its 7 touches the top and the
+    right edges and is whole, so it is read. A 0 of which the left edge leaves only the right half is cut off,
+    and left out."""
+    page = page_of(sure, "0357", (HEIGHT + 30, 4 * HEIGHT + 20), left=0, top=10)
+    ink = page < 128
+    seven = np.zeros_like(ink)
+    seven[:, 3 * HEIGHT :] = ink[:, 3 * HEIGHT :]
+    rows, cols = np.nonzero(seven)
+    page[seven] = 255
+    page[rows - rows.min(), cols + page.shape[1] - 1 - cols.max()] = 35  # moved up and right onto both edges
+    zero = np.nonzero(ink[:, :HEIGHT].any(0))[0]
+    page = page[:, (zero.min() + zero.max()) // 2 :]  # the 0's left half beyond the picture's edge
+    assert find_digits(encode(page)).lines == ["357"]
