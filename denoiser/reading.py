@@ -182,11 +182,14 @@ def _choose(ways: list[list[Part]], height: float, readings: dict[Part, _Read]) 
     """The likeliest way of reading a mark: the classifier's confidence in each digit of it, times how usual
     the digit's width is for its line's height (`DIGIT_WIDTH`). The classifier alone is as sure of two
     touching digits read as one as of the two: a digit half again as wide as tall is what tells them apart.
-    A cut that leaves a part lower than `PART_TALL` heights cut a digit's tail off (a 6's, a 2's), not a digit."""
+    A cut that leaves a part lower than `PART_TALL` heights cut a digit's tail off (a 6's, a 2's), not a digit, and
+    one that makes a digit the classifier is unsure of (`CONFIDENT`) cut one digit apart (a 2's long base)."""
 
     def score(way: list[Part]) -> float:
         boxes = np.array([readings[part].box for part in way])
         if len(way) > 1 and (boxes[:, 2] - boxes[:, 0]).min() < PART_TALL * height:
+            return -np.inf
+        if len(way) > 1 and min(readings[part].confidence for part in way) < CONFIDENT:
             return -np.inf
         widths = np.array([(stop - start) / height for _, start, stop in way])
         usual = -0.5 * (((widths - DIGIT_WIDTH[0]) / DIGIT_WIDTH[1]) ** 2).sum()

@@ -13,7 +13,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw, ImageFilter
 
-from denoiser import find_digits
+from denoiser import find_digits, reading
 from denoiser.bench import realworld, sheets
 from denoiser.classifier import load_classifier, read
 from denoiser.digitize import ImageError, image_to_mnist
@@ -294,3 +294,20 @@ def test_a_digit_that_runs_to_the_edge_is_read_and_one_cut_off_by_it_is_not(sure
     zero = np.nonzero(ink[:, :HEIGHT].any(0))[0]
     page = page[:, (zero.min() + zero.max()) // 2 :]  # the 0's left half beyond the picture's edge
     assert find_digits(encode(page)).lines == ["357"]
+
+
+def test_a_wide_mark_is_cut_only_into_digits_the_classifier_is_sure_of():
+    """A 2 whose base runs on to the right (drawn with a mouse, "12x34") is 1.4 times as wide as tall, as wide as
+    two digits touching. Cut in two, its parts read as a bit of a 2 the classifier is unsure of (46%) and a flat
+    stroke it takes for a 4 (76%); whole, it reads as a 2 (90%). The widths alone favour the cut, which read
+    "?4": a cut is kept only when the classifier is sure of every digit it makes."""
+    height, digit = 60, torch.zeros(1, 28, 28)
+    whole, left, right = (0, 0, 84), (0, 0, 42), (0, 42, 84)
+    readings = {
+        whole: reading._Read(digit, (0, 0, 60, 84), 2, 0.90, 0.0),
+        left: reading._Read(digit, (0, 0, 60, 42), 2, 0.46, 0.0),
+        right: reading._Read(digit, (0, 42, 60, 84), 4, 0.76, 0.0),
+    }
+    assert reading._choose([[whole], [left, right]], height, readings) == [whole]
+    sure_of_both = {**readings, left: readings[left]._replace(confidence=0.99)}
+    assert reading._choose([[whole], [left, right]], height, sure_of_both) == [left, right]
