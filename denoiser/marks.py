@@ -1,8 +1,8 @@
 """The marks on a page of handwritten digits: which ink is a digit, and in which line it was written.
 
 `find_marks` takes the ink (from `digitize`) of a whole picture and returns its marks: the strong
-ink's connected pieces, with what no digit is taken out (pieces touching the picture's edge, cut off
-or beyond the page; specks and dots; ruled lines and grids, found by `rules`; thin strokes far lower
+ink's connected pieces, with what no digit is taken out (pieces the picture's edge cuts off, and those
+beyond the page; specks and dots; ruled lines and grids, found by `rules`; thin strokes far lower
 or taller than the digits of their line), the pieces of one digit drawn in strokes that do not touch
 (a 5's flag, an open 4, a crossed 7) put together, and the marks ordered into lines, top to bottom,
 left to right. Every step works on the marks' boxes as arrays: a page of thousands of specks is
