@@ -18,6 +18,7 @@ from skimage import morphology
 STROKE_WIDTHS = (1.9, 4.7)
 STROKE_QUARTILES = (2.4, 3.4)
 FINE = 4  # strokes are measured and corrected with the digit fitted into (20 * FINE) pixels
+STROKE_INK = 0.5  # of the ink's level: a stroke's own edge, as for the digit's box
 
 
 def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
@@ -70,7 +71,7 @@ def mnist_digit(
     """
     # The box is the strokes' own edge (half the ink's level), as in MNIST's binary originals: the mask
     # reaches further, by the smoothing, and would pad the box by a resolution-dependent margin.
-    edge = mask & (ink > 0.5 * level)
+    edge = mask & (ink > STROKE_INK * level)
     top, left, bottom, right = _box(edge) if edge.any() else _box(mask)
     crop = np.clip(
         strokes[top:bottom, left:right] * ndimage.binary_dilation(mask[top:bottom, left:right]) / level, 0, 1
@@ -94,9 +95,19 @@ def _field_as_is(ink: np.ndarray, box: tuple[int, int, int, int], fitted: tuple[
     y1, x1 = y0 + max(1, round(28 * step_y)), x0 + max(1, round(28 * step_x))
     h, w = ink.shape
     pad = ((max(0, -y0), max(0, y1 - h)), (max(0, -x0), max(0, x1 - w)))
-    region = np.pad(ink, pad, mode="reflect" if max(max(pad)) < min(h, w) else "edge")
+    region = _beyond_edge(ink, pad) if max(max(pad)) else ink
     region = region[y0 + pad[0][0] : y1 + pad[0][0], x0 + pad[1][0] : x1 + pad[1][0]]
     return _resize(region, (28, 28))
+
+
+def _beyond_edge(ink: np.ndarray, pad: tuple[tuple[int, int], tuple[int, int]]) -> np.ndarray:
+    """`ink` (ink / its level) padded by `pad` with its own page mirrored, strokes taken out: the page's noise
+    goes on beyond the picture's edge, but no stroke does. Mirrored with its strokes, a digit cropped close had
+    copies of its strokes beside it, which the denoiser kept and the classifier read."""
+    page = np.where(ndimage.binary_dilation(ink > STROKE_INK, iterations=2), 0.0, ink)
+    out = np.pad(page, pad, mode="reflect" if max(max(pad)) < min(ink.shape) else "edge")
+    out[pad[0][0] : pad[0][0] + ink.shape[0], pad[1][0] : pad[1][0] + ink.shape[1]] = ink
+    return out
 
 
 def _resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -198,3 +198,16 @@ def test_a_bold_marker_digit_keeps_its_thinner_strokes_when_thinned_to_mnist_wid
     strokes = field > 0.5
     tail = strokes[18:][strokes[18:].any(1)]  # the rows of the tail, under the loop
     assert len(tail) >= 6 and tail.sum(1).min() >= 2
+
+
+def test_a_digit_cropped_close_has_no_copies_of_its_strokes_as_it_is(seven):
+    """A photo cropped to a digit's own box: "as it is", the 28x28 field reaches beyond the picture's edge.
+    There the page's noise goes on, but no stroke: the digit mirrored at the edge put copies of its strokes
+    beside it, which the denoiser kept and the classifier read (an 8 beside an 8 read as a 0)."""
+    page = page_with(seven[0].numpy(), 160, ink=40, paper=215, top=24, left=24)
+    rows, cols = np.nonzero(page < 128)
+    crop = page[rows.min() - 1 : rows.max() + 2, cols.min() - 1 : cols.max() + 2]
+    clean = image_to_mnist(encode(crop))[0].numpy()
+    as_is = image_to_mnist(encode(crop), keep_noise=True)[0].numpy()
+    strokes = ndimage.binary_dilation(clean > 0.2, iterations=2)
+    assert as_is[strokes].max() > 0.8 and as_is[~strokes].max() < 0.3
