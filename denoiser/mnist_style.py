@@ -19,6 +19,7 @@ STROKE_WIDTHS = (1.9, 4.7)
 STROKE_QUARTILES = (2.4, 3.4)
 FINE = 4  # strokes are measured and corrected with the digit fitted into (20 * FINE) pixels
 STROKE_INK = 0.5  # of the ink's level: a stroke's own edge, as for the digit's box
+BLOB = 2  # ink deeper than this many times half the strokes' width is a blob (a loop inked in), and is not thinned
 
 
 def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
@@ -53,11 +54,17 @@ def _like_mnist_strokes(digit: np.ndarray) -> np.ndarray:
 
 def _thinned(digit: np.ndarray, radius: int, target: float) -> np.ndarray:
     """A digit of thick strokes thinned by a grey erosion `radius` wide, each of its strokes kept at least `target`
-    (20x20 pixels) wide along its skeleton. A bold marker's strokes are uneven: the erosion alone wore a
-    stroke thinner than the rest (a 9's tail under its inked-in loop) down to a hairline, or away."""
+    (20x20 pixels) wide along its skeleton, and its blobs as they are. A bold marker's strokes are uneven: the
+    erosion alone wore a stroke thinner than the rest (a 9's tail under its inked-in loop) down to a hairline, or
+    away; and a loop inked in shut, worn down as its strokes are, became the thick top of a 1."""
     eroded = ndimage.grey_erosion(digit, footprint=morphology.disk(radius))
-    along = ndimage.binary_dilation(morphology.skeletonize(digit > 0.5), morphology.disk(round(target / 2 * FINE)))
-    return np.maximum(eroded, digit * along)
+    strokes = digit > STROKE_INK
+    skeleton = morphology.skeletonize(strokes)
+    along = ndimage.binary_dilation(skeleton, morphology.disk(round(target / 2 * FINE)))
+    depth = ndimage.distance_transform_edt(strokes)  # how far each pixel is from the strokes' edge
+    half = float(np.median(depth[skeleton])) if skeleton.any() else 0.0  # half the strokes' usual width
+    blobs = ndimage.binary_dilation(depth > BLOB * half, morphology.disk(max(1, round(BLOB * half))))
+    return np.maximum(eroded, digit * (along | blobs))
 
 
 def mnist_digit(

@@ -211,3 +211,19 @@ def test_a_digit_cropped_close_has_no_copies_of_its_strokes_as_it_is(seven):
     as_is = image_to_mnist(encode(crop), keep_noise=True)[0].numpy()
     strokes = ndimage.binary_dilation(clean > 0.2, iterations=2)
     assert as_is[strokes].max() > 0.8 and as_is[~strokes].max() < 0.3
+
+
+def test_a_bold_marker_digit_keeps_an_inked_in_loop_as_wide_as_it_was_drawn():
+    """A 9 in a bold marker whose loop is inked in shut: a round blob half as wide as the digit is tall, on a
+    tail. Brought to MNIST's stroke widths, the tail is thinned, the blob is not: worn down with the strokes,
+    it became the thick top of a 1, and the classifier read it so."""
+    ink = np.zeros((140, 110))
+    rows, cols = draw.disk((40, 55), 30)
+    ink[rows, cols] = 1
+    rows, cols = draw.polygon([40, 40, 130, 130], [72, 86, 76, 62])
+    ink[rows, cols] = 1
+    ink = ndimage.gaussian_filter(ink, 2)
+    field, (top, _, bottom, _) = mnist_digit(ink, ink, ink > 0.2, level=float(np.percentile(ink[ink > 0.5], 90)))
+    drawn = 60 * 20 / (bottom - top)  # the blob's width in the 20x20 digit
+    strokes = field > 0.5
+    assert strokes.sum(1).max() >= 0.9 * drawn and strokes[18:].sum(1).max() <= 4
