@@ -190,8 +190,8 @@ def what_goes_wrong() -> list[str]:
         "below its line) is kept as a digit, but it is made 20 pixels tall like any digit, its loop is then small, "
         "and it reads as a 1.",
         "- A digit written in a bold marker is thinned to MNIST's strokes along its skeleton, so that a stroke "
-        "thinner than the rest (a 9's tail under an inked-in loop) is not worn away; a loop inked in shut stays a "
-        "blob, and a 6 or a 9 written so reads less surely.",
+        "thinner than the rest (a 9's tail under an inked-in loop) is not worn away, and a loop inked in shut is "
+        "kept as the blob it was drawn; a 6 or a 9 written so reads less surely than one whose loop is open.",
         "- A digit the classifier misreads is misread here too: every picture of n digits is read exactly only "
         "as often as every one of its digits is.",
         "",
