@@ -187,13 +187,12 @@ def _choose(ways: list[list[Part]], height: float, readings: dict[Part, _Read]) 
 
     def score(way: list[Part]) -> float:
         boxes = np.array([readings[part].box for part in way])
-        if len(way) > 1 and (boxes[:, 2] - boxes[:, 0]).min() < PART_TALL * height:
-            return -np.inf
-        if len(way) > 1 and min(readings[part].confidence for part in way) < CONFIDENT:
+        confidence = np.array([readings[part].confidence for part in way])
+        if len(way) > 1 and ((boxes[:, 2] - boxes[:, 0]).min() < PART_TALL * height or confidence.min() < CONFIDENT):
             return -np.inf
         widths = np.array([(stop - start) / height for _, start, stop in way])
         usual = -0.5 * (((widths - DIGIT_WIDTH[0]) / DIGIT_WIDTH[1]) ** 2).sum()
-        return float(np.log(np.maximum([readings[part].confidence for part in way], 1e-6)).sum() + usual)
+        return float(np.log(np.maximum(confidence, 1e-6)).sum() + usual)
 
     return max(ways, key=score)
 
