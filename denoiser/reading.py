@@ -43,6 +43,8 @@ NOT_SURE = 0.98  # a mark the classifier with a class for no digit gives more th
 TAKEN_FOR_NONE, UNSURE, SHAPED_LIKE_NONE = "taken for no digit", "unsure", "not shaped like a digit"
 WIDEST = 1.6  # a mark wider than this many of its heights is no digit (a dash, a word)...
 SHORTEST = 0.45  # ...nor one lower than this many of its line's heights (a small digit is more than half)
+FULL_HEIGHT = 0.8  # ...but a wide mark this many of its line's heights tall, that the classifier with a class for
+# no digit takes for a digit, is one: a 2 or a 7 drawn with a long stroke (a dash is low, a word is taken for none)
 WIDE = 1.0  # a mark wider than this many of its line's heights...
 CUTS = 3  # ...is tried cut into 2 (3 if twice as wide) digits, at this many columns of least ink for each cut
 # and at the one of most (where two 0s written overlapping cross, their loops are cut apart best)
@@ -183,12 +185,15 @@ def _choose(ways: list[list[Part]], height: float, readings: dict[Part, _Read]) 
     the digit's width is for its line's height (`DIGIT_WIDTH`). The classifier alone is as sure of two
     touching digits read as one as of the two: a digit half again as wide as tall is what tells them apart.
     A cut that leaves a part lower than `PART_TALL` heights cut a digit's tail off (a 6's, a 2's), not a digit, and
-    one that makes a digit the classifier is unsure of (`CONFIDENT`) cut one digit apart (a 2's long base)."""
+    one that makes a digit the classifier is unsure of (`CONFIDENT`), or a part the classifier with a class for no
+    digit is sure is none (`NOT_SURE`), cut one digit apart (a 2's long base)."""
 
     def score(way: list[Part]) -> float:
         boxes = np.array([readings[part].box for part in way])
         confidence = np.array([readings[part].confidence for part in way])
-        if len(way) > 1 and ((boxes[:, 2] - boxes[:, 0]).min() < PART_TALL * height or confidence.min() < CONFIDENT):
+        none = max(readings[part].not_a_digit for part in way)
+        low = (boxes[:, 2] - boxes[:, 0]).min() < PART_TALL * height
+        if len(way) > 1 and (low or confidence.min() < CONFIDENT or none > NOT_SURE):
             return -np.inf
         widths = np.array([(stop - start) / height for _, start, stop in way])
         usual = -0.5 * (((widths - DIGIT_WIDTH[0]) / DIGIT_WIDTH[1]) ** 2).sum()
@@ -226,7 +231,9 @@ def _why_not(reading: _Read, line_height: float) -> str | None:
         return TAKEN_FOR_NONE
     if reading.confidence < CONFIDENT:
         return UNSURE
-    if right - left > WIDEST * (bottom - top) or bottom - top < SHORTEST * line_height:
+    height = bottom - top
+    long_digit = height >= FULL_HEIGHT * line_height and reading.not_a_digit < 0.5
+    if (right - left > WIDEST * height and not long_digit) or height < SHORTEST * line_height:
         return SHAPED_LIKE_NONE
     return None
 

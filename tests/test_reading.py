@@ -311,3 +311,21 @@ def test_a_wide_mark_is_cut_only_into_digits_the_classifier_is_sure_of():
     assert reading._choose([[whole], [left, right]], height, readings) == [whole]
     sure_of_both = {**readings, left: readings[left]._replace(confidence=0.99)}
     assert reading._choose([[whole], [left, right]], height, sure_of_both) == [left, right]
+
+
+def long_based_two() -> sheets.Glyph:
+    """A 2 whose base runs on: nearly twice as wide as it is tall, as a 2 written fast often is."""
+    img = Image.new("L", (112, HEIGHT), 0)
+    draw = ImageDraw.Draw(img)
+    draw.line([(8, 14), (18, 4), (34, 3), (42, 14), (38, 30), (22, 46), (14, 56), (108, 57)], fill=255, width=6,
+              joint="curve")  # fmt: skip
+    return np.asarray(img, np.float64) / 255.0, "2"
+
+
+def test_a_two_with_a_long_base_is_a_digit_and_a_dash_is_not(sure):
+    """Wider than `WIDEST` heights, the 2 stands as tall as its line's digits and reads as one; a low dash does not."""
+    dash = (np.pad(np.ones((4, 28)), 2), "?")
+    found = find_digits(photo([[*glyphs(sure, "1", 22), dash, long_based_two(), *glyphs(sure, "3", 23)]]))
+    top, left, bottom, right = found.marks[2].box
+    assert right - left > reading.WIDEST * (bottom - top)
+    assert found.lines == ["1?23"]
