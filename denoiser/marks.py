@@ -53,7 +53,8 @@ RULE_GOES_ON, RULE_FILLS = 0.5, 0.6  # a thin mark is a bit of a rule when ink t
 LINE_OVERLAP = 0.5  # neighbours in a line share at least this share of the lower one's height
 SLANT, SLANT_AGREE = (10, 50), 10  # degrees: a number written at a slant this steep is turned level first, when
 SLANT_SHARE = 0.5  # this share of the marks' nearest neighbours lie within SLANT_AGREE of one direction (a digit
-# in two pieces has a neighbour in any direction)
+# in two pieces has a neighbour in any direction)...
+RULED_PAGE = 0.5  # ...unless rules were taken out across this share of the page's width: the digits follow them
 
 
 @dataclass(frozen=True)
@@ -273,7 +274,10 @@ def find_marks(core: np.ndarray) -> Marks:
         raise ImageError(f"{group.max() + 1:,} marks: crop closer to the digits.")
     merged = _merged_boxes(boxes[kept], group)
     pieces = [kept[group == g] + 1 for g in range(len(merged))]  # labels count from 1
-    slant = _slant(merged)
+    # On ruled or squared paper the digits follow the rules, which were found level enough to be taken out: the
+    # marks' neighbours (a rule's leftover ticks, a digit's tall stroke) would only make up a slant. A rule is
+    # across the page (a long stroke of a brace beside an equation is no paper's)
+    slant = 0.0 if ruled.any(axis=0).mean() > RULED_PAGE else _slant(merged)
     lines = _lines(merged, slant)
     strokes = [i for i in _no_digits(merged, lines, height) if not _looped(merged[i], pieces[i], labels)]
     if gone := sorted(set(strokes) | set(_rule_bits(merged, pieces, labels, ruled, height))):
@@ -310,10 +314,12 @@ def _rule_bits(boxes: np.ndarray, pieces: list[np.ndarray], labels: np.ndarray, 
     """The thin upright marks that go on a rule of a table: above or below them, in their columns, ink that is
     no mark (a rule taken out, or left out as a line) and no narrower than they are fills most rows up to
     `RULE_GOES_ON` heights away. A hand-ruled table's lines bend and thin out, and what is left of them between
-    two of its rules reads as a 1."""
+    two of its rules reads as a 1. And the marks lower than `STROKE_LOW` heights that a rule runs through: strokes
+    of the writing on the page's other side, seen through it, stand across its rules."""
     h, w = _sides(boxes)
-    thin = np.flatnonzero(w < STROKE_THIN * h)
-    marked, reach, bits = np.concatenate(pieces), max(2, round(RULE_GOES_ON * height)), []
+    low = (h < STROKE_LOW * height) & np.array([_rule_through(ruled, box) for box in boxes])
+    thin = np.flatnonzero((w < STROKE_THIN * h) & ~low)
+    marked, reach, bits = np.concatenate(pieces), max(2, round(RULE_GOES_ON * height)), np.flatnonzero(low).tolist()
     for i in thin:
         top, left, bottom, right = boxes[i]
         across = np.isin(labels[top:bottom, left:right], pieces[i]).sum(axis=1)
@@ -326,6 +332,16 @@ def _rule_bits(boxes: np.ndarray, pieces: list[np.ndarray], labels: np.ndarray, 
                 bits.append(int(i))
                 break
     return bits
+
+
+def _rule_through(ruled: np.ndarray, box: np.ndarray) -> bool:
+    """Whether a rule runs through a box: the ink of a rule at both its sides, in one of its rows that has rows of
+    the box above and below (a digit standing on a rule has the rule at its bottom)."""
+    top, left, bottom, right = box
+    rows = slice(top + 2, bottom - 2)
+    before = ruled[rows, max(0, left - 3) : left].any(axis=1)
+    after = ruled[rows, right : right + 3].any(axis=1)
+    return bool((before & after).any())
 
 
 def _line_heights(boxes: np.ndarray, lines: list[list[int]]) -> np.ndarray:

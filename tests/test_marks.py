@@ -155,3 +155,19 @@ def test_a_nine_whose_stem_runs_far_below_its_line_is_a_digit():
     first = sorted([*rings[:6], tuple(int(v) for v in nine)], key=lambda box: box[1])
     in_order = [tuple(int(v) for v in marks.boxes[i]) for line in marks.lines for i in line]
     assert in_order == [*first, *rings[6:]]
+
+
+def test_strokes_seen_through_the_page_across_its_rules_are_no_marks_and_give_it_no_slant():
+    """Lined paper written on its other side: short strokes that stand across a rule where nothing is written,
+    in pairs one under the other's right side (as a word's letters seen through the page are), and a line of 0s
+    on the other rule. The 0s are the only marks, and the page, its rules level, is read level."""
+    core = ruled_page()
+    rings = add_rings(core, gap=2)[:6]
+    core[150:200] = False  # the second line of 0s left unwritten
+    for k in range(5):
+        left = 60 + 120 * k
+        core[189:214, left : left + 4] = True  # 25 px, half the 0s' height, across the rule in rows 200-203
+        core[193:218, left + 12 : left + 16] = True  # its neighbour, down to the right
+    marks = find_marks(core)
+    assert marks.slant == 0
+    assert [tuple(int(v) for v in marks.boxes[i]) for line in marks.lines for i in line] == rings
