@@ -223,7 +223,7 @@ def _ruled_out(core: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, fl
     and the ink taken out (H, W) bool."""
     labels, boxes, areas = _pieces(core)
     ruled = np.zeros_like(core)
-    if len(boxes) and (clean := without_grid(core, boxes)) is not core:
+    if len(boxes) and (clean := without_grid(core, labels, boxes)) is not core:
         core, ruled = clean, core & ~clean
         labels, boxes, areas = _pieces(core)
     if not len(boxes):

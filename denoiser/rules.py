@@ -67,15 +67,17 @@ def _on_rule(thin: np.ndarray, bands: np.ndarray, thick: float, length: float) -
     return out
 
 
-def without_grid(core: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+def without_grid(core: np.ndarray, labels: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """The ink once a grid that holds the digits together is taken out: when a piece spans over half the
     picture both ways (squared paper, a table's cells, rules joined by a margin line), its runs over a third
-    of the picture, if there are three or more of them (a digit filling the picture has one or two)."""
+    of the picture, if there are three or more of them (a digit filling the picture has one or two). Only that
+    piece's: in a box drawn around a row of digits that fill its height, their strokes are as long."""
     h, w = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
-    if not ((h > core.shape[0] / 2) & (w > core.shape[1] / 2)).any():
+    spanning = np.flatnonzero((h > core.shape[0] / 2) & (w > core.shape[1] / 2))
+    if not len(spanning):
         return core
     band = max(1, round(GRID_BAND * max(core.shape)))
-    grid = ruled_lines(core, band, GRID_RUN * min(core.shape), least=3)
+    grid = ruled_lines(np.isin(labels, spanning + 1), band, GRID_RUN * min(core.shape), least=3)
     kept = (core & ~grid) | _under_strokes(core & ~grid, grid)
     return without_rest(kept, grid & ~kept, band)  # a hand-ruled line's bends, which read as 1s
 

@@ -171,3 +171,15 @@ def test_strokes_seen_through_the_page_across_its_rules_are_no_marks_and_give_it
     marks = find_marks(core)
     assert marks.slant == 0
     assert [tuple(int(v) for v in marks.boxes[i]) for line in marks.lines for i in line] == rings
+
+
+def test_digits_that_fill_a_box_drawn_around_them_keep_their_strokes():
+    """A box drawn around a row of digits as tall as it is a piece that spans the picture, as a table is; its
+    four sides are taken out, and the 1s' strokes, as long as its sides and not part of it, stay whole."""
+    core = np.zeros((140, 700), bool)
+    core[:3], core[-3:], core[:, :3], core[:, -3:] = True, True, True, True
+    ones = [(12, 100 + 120 * k, 128, 105 + 120 * k) for k in range(5)]
+    for top, left, bottom, right in ones:
+        core[top:bottom, left:right] = True
+    marks = find_marks(core)
+    assert [tuple(int(v) for v in marks.boxes[i]) for line in marks.lines for i in line] == ones
