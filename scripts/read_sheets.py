@@ -192,6 +192,12 @@ def what_goes_wrong() -> list[str]:
         "- A digit written in a bold marker is thinned to MNIST's strokes along its skeleton, so that a stroke "
         "thinner than the rest (a 9's tail under an inked-in loop) is not worn away, and a loop inked in shut is "
         "kept as the blob it was drawn; a 6 or a 9 written so reads less surely than one whose loop is open.",
+        "- A photo stored sideways, with no orientation of its own, is found by its pieces of ink being wider than "
+        "tall; when the classifier is unsure of it as it is and it holds no more than 60 marks, it is read turned a "
+        "quarter each way too, and kept turned when the classifier is surer of it so. A sideways page of more "
+        "marks, or one whose digits are broken into many small pieces, is read as it is, wrongly. On ruled paper "
+        "the digits are taken to follow the rules: a number written at a slant across the rules is not turned "
+        "level.",
         "- A digit the classifier misreads is misread here too: every picture of n digits is read exactly only "
         "as often as every one of its digits is.",
         "",

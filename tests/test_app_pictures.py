@@ -3,11 +3,13 @@ and a drawing or an upload can be denoised as it is, with figures that need no c
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import figures, number_picture, table_rows
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from denoiser.bench import simulate
@@ -173,3 +175,13 @@ def test_denoising_a_clean_photo_as_it_is_never_shows_noise_added(at, test_digit
         assert not at.exception
         after = next(m for m in at.metric if m.label == "Noise level, denoised")
         assert not after.delta or after.delta.startswith("-")
+
+
+def test_a_photo_taken_sideways_is_read_turned_and_said_so(at, test_digits):
+    upright = Image.open(io.BytesIO(number_picture(test_digits, "31415")))
+    sideways = io.BytesIO()
+    upright.transpose(Image.Transpose.ROTATE_90).save(sideways, format="PNG")
+    upload(at, sideways.getvalue())
+    assert not at.exception
+    assert any("31415" in m.value for m in at.markdown)
+    assert any("read turned a quarter to the right" in c.value for c in at.caption)

@@ -30,6 +30,7 @@ def test_json_is_strict_and_gives_every_digit_with_its_box_and_confidence(number
     result = json.loads(capsys.readouterr().out, parse_constant=lambda name: pytest.fail(f"not strict JSON: {name}"))
     [picture] = result["pictures"]
     assert picture["lines"] == ["4071"] and [d["text"] for d in picture["digits"]] == list("4071")
+    assert picture["quarters"] == 0  # read as it was taken
     for position, digit in enumerate(picture["digits"], start=1):
         top, left, bottom, right = digit["box"]
         assert digit["line"] == 1 and digit["position"] == position and 0 <= top < bottom and 0 <= left < right

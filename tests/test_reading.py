@@ -329,3 +329,15 @@ def test_a_two_with_a_long_base_is_a_digit_and_a_dash_is_not(sure):
     top, left, bottom, right = found.marks[2].box
     assert right - left > reading.WIDEST * (bottom - top)
     assert found.lines == ["1?23"]
+
+
+@pytest.mark.parametrize("quarters", [1, 3])
+def test_a_photo_taken_sideways_is_read_the_right_way_up(sure, quarters):
+    """A photo stored turned a quarter, with no orientation of its own (an app that dropped it): its marks are
+    wider than tall, and the picture read turned back is the one the classifier is sure of."""
+    upright = np.asarray(Image.open(io.BytesIO(photo([glyphs(sure, "31415", 24), glyphs(sure, "2718", 25)]))))
+    found = find_digits(encode(np.ascontiguousarray(np.rot90(upright, quarters))))
+    assert found.lines == ["31415", "2718"]
+    assert found.quarters == 4 - quarters
+    assert found.picture.shape[:2] == upright.shape[:2]  # the boxes are in the picture turned back
+    assert find_digits(encode(upright)).quarters == 0

@@ -53,6 +53,9 @@ def strip_png(digits: torch.Tensor, scale: int = 4) -> bytes:
 
 def lines_ui(reading: Reading) -> None:
     """What is read, line by line, and each digit's number, reading and the classifier's confidence."""
+    if reading.quarters:
+        side = "left" if reading.quarters == 1 else "right"
+        st.caption(f"The picture looks taken sideways: it was read turned a quarter to the {side}.")
     for k, line in enumerate(reading.lines, start=1):
         st.markdown(f"**Line {k}:** {line or '(nothing)'}")
     st.caption(" · ".join(f"{i}: {mark_text(m)}" for i, m in enumerate(reading.marks, 1)))

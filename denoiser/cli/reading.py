@@ -68,7 +68,8 @@ def _read_one(path: Path, method, out: Path | None) -> dict:
         print(f"denoiser read: {path}: no digits found", file=sys.stderr)
     if out is not None and reading.marks:
         _write_digits(out, path.stem, reading.marks, method(reading.digits))
-    return {"picture": str(path), "lines": reading.lines, "digits": [_mark_json(m) for m in reading.marks]}
+    return {"picture": str(path), "lines": reading.lines, "quarters": reading.quarters,
+            "digits": [_mark_json(m) for m in reading.marks]}  # fmt: skip
 
 
 def _mark_json(mark) -> dict:
