@@ -51,6 +51,7 @@ EDGE_THIN = 0.6  # of a piece at the picture's edge, the parts thinner than this
 RULE_GOES_ON, RULE_FILLS = 0.5, 0.6  # a thin mark is a bit of a rule when ink that is no mark goes on from it, up or
 # down, in this share of the rows up to this many heights away
 LINE_OVERLAP = 0.5  # neighbours in a line share at least this share of the lower one's height
+STRAY_GAP = 0.5  # heights: a mark alone in its line this close after a line's last mark, and beside it, ends it
 SLANT, SLANT_AGREE = (10, 50), 10  # degrees: a number written at a slant this steep is turned level first, when
 SLANT_SHARE = 0.5  # this share of the marks' nearest neighbours lie within SLANT_AGREE of one direction (a digit
 # in two pieces has a neighbour in any direction)...
@@ -197,9 +198,29 @@ def _lines(boxes: np.ndarray, angle: float = 0.0) -> list[list[int]]:
     nearest = gap.argmin(1)
     linked = np.isfinite(gap[np.arange(len(boxes)), nearest])
     line = _union(len(boxes), np.stack([np.flatnonzero(linked), nearest[linked]], 1))
+    line = _strays_joined(line, top, left, bottom, right)
     middle = (top + bottom) / 2
     order = sorted(range(line.max() + 1), key=lambda k: np.median(middle[line == k]))
     return [sorted(np.flatnonzero(line == k).tolist(), key=lambda i: left[i]) for k in order]
+
+
+def _strays_joined(line: np.ndarray, top, left, bottom, right) -> np.ndarray:
+    """Each mark's line (N,) with a mark that is a line of its own joined to the line it follows: one that starts
+    within `STRAY_GAP` of its height after a line's last mark ends, and shares some of that mark's rows (a 1 drawn
+    lower than the "92" it ends). A mark under another (a column of digits, a grid's last row) starts before it
+    ends, and stays a line of its own."""
+    lone = np.flatnonzero(np.bincount(line)[line] == 1)
+    if not len(lone):
+        return line
+    order = np.lexsort((right, line))
+    ends = order[np.r_[np.flatnonzero(np.diff(line[order])), len(order) - 1]]  # each line's last mark
+    for i in lone:
+        gap = left[i] - right[ends]
+        beside = np.minimum(bottom[i], bottom[ends]) > np.maximum(top[i], top[ends])
+        near = ends[(gap >= 0) & (gap <= STRAY_GAP * (bottom[i] - top[i])) & beside & (line[ends] != line[i])]
+        if len(near) == 1:
+            line = np.where(line == line[i], line[near[0]], line)
+    return np.unique(line, return_inverse=True)[1]  # lines numbered from 0 again, none empty
 
 
 def _slant(boxes: np.ndarray) -> float:

@@ -183,3 +183,19 @@ def test_digits_that_fill_a_box_drawn_around_them_keep_their_strokes():
         core[top:bottom, left:right] = True
     marks = find_marks(core)
     assert [tuple(int(v) for v in marks.boxes[i]) for line in marks.lines for i in line] == ones
+
+
+def test_a_digit_drawn_lower_than_the_line_it_ends_is_of_that_line_and_a_column_stays_a_column():
+    """A 1 drawn after a line's last 0, lower, sharing only a few of its rows (as on a canvas, the hand drifting
+    down): it ends that line. 1s one under another, each starting before the one above ends, stay a column."""
+    core = np.zeros((300, 700), bool)
+    rings = add_rings(core, gap=2)[:6]  # the first line of 0s, rows 50-98, the last ending at column 597
+    core[150:300] = False
+    stray = (88, 610, 136, 615)  # 10 of its 48 rows beside the last 0
+    core[stray[0] : stray[2], stray[1] : stray[3]] = True
+    column = [(150 + 50 * k, 40, 190 + 50 * k, 45) for k in range(3)]
+    for top, left, bottom, right in column:
+        core[top:bottom, left:right] = True
+    marks = find_marks(core)
+    in_lines = [[tuple(int(v) for v in marks.boxes[i]) for i in line] for line in marks.lines]
+    assert in_lines == [[*rings, stray], *[[box] for box in column]]
