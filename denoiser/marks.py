@@ -14,6 +14,7 @@ pieces weighted by their ink, which is a digit's height on a page where digits h
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -301,13 +302,21 @@ def find_marks(core: np.ndarray) -> Marks:
     slant = 0.0 if ruled.any(axis=0).mean() > RULED_PAGE else _slant(merged)
     lines = _lines(merged, slant)
     strokes = [i for i in _no_digits(merged, lines, height) if not _looped(merged[i], pieces[i], labels)]
-    if gone := sorted(set(strokes) | set(_rule_bits(merged, pieces, labels, ruled, height))):
-        stays = np.ones(len(merged), bool)
-        stays[gone] = False
-        merged, pieces, index = merged[stays], [p for p, s in zip(pieces, stays, strict=True) if s], stays.cumsum() - 1
-        # The lines as they were: a stroke taken out may have joined two parts of a bent line into one
-        lines = [line for line in ([int(index[i]) for i in line if stays[i]] for line in lines) if line]
-    return Marks(labels, pieces, merged, lines, height, _line_heights(merged, lines), ruled, slant)
+    marks = Marks(labels, pieces, merged, lines, height, _line_heights(merged, lines), ruled, slant)
+    return without(marks, sorted(set(strokes) | set(_rule_bits(merged, pieces, labels, ruled, height))))
+
+
+def without(marks: Marks, gone: list[int]) -> Marks:
+    """`marks` without the marks `gone` (indices). The lines stay as they were: a stroke taken out may have
+    joined two parts of a bent line into one."""
+    if not gone:
+        return marks
+    stays = np.ones(len(marks.boxes), bool)
+    stays[gone] = False
+    boxes, index = marks.boxes[stays], stays.cumsum() - 1
+    pieces = [p for p, s in zip(marks.pieces, stays, strict=True) if s]
+    lines = [line for line in ([int(index[i]) for i in line if stays[i]] for line in marks.lines) if line]
+    return dataclasses.replace(marks, pieces=pieces, boxes=boxes, lines=lines, line_heights=_line_heights(boxes, lines))
 
 
 def _no_digits(boxes: np.ndarray, lines: list[list[int]], height: float) -> list[int]:
