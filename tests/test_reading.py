@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageDraw, ImageFilter
+from scipy import ndimage
 
 from denoiser import find_digits, reading
 from denoiser.bench import realworld, sheets
@@ -341,3 +342,14 @@ def test_a_photo_taken_sideways_is_read_the_right_way_up(sure, quarters):
     assert found.quarters == 4 - quarters
     assert found.picture.shape[:2] == upright.shape[:2]  # the boxes are in the picture turned back
     assert find_digits(encode(upright)).quarters == 0
+
+
+def test_a_dark_bar_out_of_focus_beside_the_digits_is_no_mark(sure):
+    """Something out of focus beside the digits (a pen's shadow, a finger) is a dark bar as tall as a digit, its
+    edges far softer than the writing's: it is no mark, where it read as a 1."""
+    page = np.asarray(Image.open(io.BytesIO(photo([glyphs(sure, "4071", 26)]))).convert("L"), np.float64)
+    bar = np.zeros_like(page)
+    middle = page.shape[0] // 2
+    bar[middle - HEIGHT // 2 : middle + HEIGHT // 2, 14:20] = 400
+    found = find_digits(encode(np.clip(page - ndimage.gaussian_filter(bar, 8), 0, 255).astype(np.uint8)))
+    assert found.lines == ["4071"]
