@@ -347,7 +347,9 @@ def _rule_bits(boxes: np.ndarray, pieces: list[np.ndarray], labels: np.ndarray, 
     two of its rules reads as a 1. And the marks lower than `STROKE_LOW` heights that a rule runs through: strokes
     of the writing on the page's other side, seen through it, stand across its rules."""
     h, w = _sides(boxes)
-    low = (h < STROKE_LOW * height) & np.array([_rule_through(ruled, box) for box in boxes])
+    low = np.zeros(len(boxes), bool)
+    if ruled.any():  # no page without rules has a mark a rule runs through
+        low = (h < STROKE_LOW * height) & np.array([_rule_through(ruled, box) for box in boxes])
     thin = np.flatnonzero((w < STROKE_THIN * h) & ~low)
     marked, reach, bits = np.concatenate(pieces), max(2, round(RULE_GOES_ON * height)), np.flatnonzero(low).tolist()
     for i in thin:

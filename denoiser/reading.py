@@ -267,8 +267,9 @@ def read_picture(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) ->
     and it holds few marks (`SIDEWAYS_MOST`), it is also read turned a quarter each way, and the reading the
     classifier is surest of, by `SIDEWAYS_GAIN` over the picture as it is, is kept."""
     arr = _as_grey_array(grey)
-    reading, sideways = _read_level(arr, keep_noise)
-    if not sideways or len(reading.marks) > SIDEWAYS_MOST or _sureness(reading) > -SIDEWAYS_GAIN:
+    reading, marks = _read_level(arr, keep_noise)
+    few = 0 < len(reading.marks) <= SIDEWAYS_MOST
+    if not few or _sureness(reading) > -SIDEWAYS_GAIN or not _sideways(marks):  # the cheap tests first
         return reading
     turned = [dataclasses.replace(_read_level(np.rot90(arr, k).copy(), keep_noise, SIDEWAYS_CUTS)[0], quarters=k)
               for k in (1, 3)]  # fmt: skip
@@ -276,13 +277,13 @@ def read_picture(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) ->
     return best if _sureness(best) > _sureness(reading) + SIDEWAYS_GAIN else reading
 
 
-def _read_level(arr: np.ndarray, keep_noise: bool, cuts: int = MAX_PARTS) -> tuple[Reading, bool]:
+def _read_level(arr: np.ndarray, keep_noise: bool, cuts: int = MAX_PARTS) -> tuple[Reading, Marks | None]:
     """Every digit in a picture (H, W) float read, the picture turned level first when they were written at a
-    slant, with at most `cuts` digits made of wide marks cut; and whether the picture may be sideways (`_sideways`)."""
+    slant, with at most `cuts` digits made of wide marks cut; and the marks read (None on a blank page)."""
     try:
         found = find_ink(arr)
     except ImageError:  # no ink stands out of the page: a blank page holds no digits
-        return Reading([], np.round(arr * 255).astype(np.uint8), True), False
+        return Reading([], np.round(arr * 255).astype(np.uint8), True), None
     marks = find_marks(found.core)
     if marks.slant:  # a number written at a slant: its digits lean with it, so the picture is turned level
         arr = transform.rotate(arr, np.degrees(marks.slant), resize=True, mode="edge", preserve_range=True)
@@ -290,7 +291,7 @@ def _read_level(arr: np.ndarray, keep_noise: bool, cuts: int = MAX_PARTS) -> tup
         marks = find_marks(found.core)
     marks = without(marks, _blurred(found, marks))
     picture = np.round(arr * 255).astype(np.uint8)
-    return Reading(_read_marks(found, marks, keep_noise, cuts), picture, found.dark_ink), _sideways(marks)
+    return Reading(_read_marks(found, marks, keep_noise, cuts), picture, found.dark_ink), marks
 
 
 def _sideways(marks: Marks) -> bool:
