@@ -19,11 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from .digitize import ImageError
 from .ink import run_lengths
+from .lines import in_lines, line_heights, slant_of, union
 from .rules import ruled_lines, without_grid, without_rest
 
 MAX_DIGITS = 200  # more marks than this on a page are not read: the digits are too many to show or check
@@ -51,12 +50,8 @@ WHOLE_TALL, WHOLE_WIDE = (0.8, 1.5), 0.5  # heights: a piece at the picture's ed
 EDGE_THIN = 0.6  # of a piece at the picture's edge, the parts thinner than this share of its strokes are taken off
 RULE_GOES_ON, RULE_FILLS = 0.5, 0.6  # a thin mark is a bit of a rule when ink that is no mark goes on from it, up or
 # down, in this share of the rows up to this many heights away
-LINE_OVERLAP = 0.5  # neighbours in a line share at least this share of the lower one's height
-STRAY_GAP = 0.5  # heights: a mark alone in its line this close after a line's last mark, and beside it, ends it
-SLANT, SLANT_AGREE = (10, 50), 10  # degrees: a number written at a slant this steep is turned level first, when
-SLANT_SHARE = 0.5  # this share of the marks' nearest neighbours lie within SLANT_AGREE of one direction (a digit
-# in two pieces has a neighbour in any direction)...
-RULED_PAGE = 0.5  # ...unless rules were taken out across this share of the page's width: the digits follow them
+RULED_PAGE = 0.5  # a number is looked for at a slant (`lines.slant_of`) unless rules were taken out across this share
+# of the page's width: the digits follow them
 
 
 @dataclass(frozen=True)
@@ -126,12 +121,6 @@ def _whole_at_edge(boxes: np.ndarray, shape: tuple[int, int], height: float) -> 
     return tall & (~side | (w >= WHOLE_WIDE * height))
 
 
-def _union(n: int, pairs: np.ndarray) -> np.ndarray:
-    """Group index (n,) of the graph on n nodes with edges `pairs` (M, 2)."""
-    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
-    return connected_components(graph, directed=False)[1]
-
-
 def _merged_boxes(boxes: np.ndarray, group: np.ndarray) -> np.ndarray:
     """The box around each group's boxes (G, 4)."""
     low = np.full((group.max() + 1, 2), np.iinfo(np.int64).max)
@@ -162,7 +151,7 @@ def _one_digit(boxes: np.ndarray, height: float) -> np.ndarray:
     shorter_beside = np.where(h[:, None] <= h, beside.any(1)[:, None], beside.any(1)[None, :])
     above = (gap >= 0) & (gap <= PIECE_GAP * height) & (lower <= PIECE_SMALL * height) & ~shorter_beside
     above &= ~alike | (gap <= PIECE_SPLIT * height)
-    return _union(len(boxes), np.argwhere(np.triu(beside | (over & above), 1)))
+    return union(len(boxes), np.argwhere(np.triu(beside | (over & above), 1)))
 
 
 def _arms(boxes: np.ndarray, across: np.ndarray, height: float) -> np.ndarray:
@@ -178,66 +167,6 @@ def _arms(boxes: np.ndarray, across: np.ndarray, height: float) -> np.ndarray:
     wide = np.maximum(right[:, None], right) - np.minimum(left[:, None], left)
     near = (across >= -ARM_GAP * height) & (wide <= ARM_WIDE * height)
     return near & (np.minimum(h[:, None], h) >= ARM_LOW * longest) & (short_top <= tall_top + ARM_TOP * longest)
-
-
-def _lines(boxes: np.ndarray, angle: float = 0.0) -> list[list[int]]:
-    """The marks in lines: each linked to its nearest neighbour on the right among those level with it
-    (sharing at least `LINE_OVERLAP` of the lower one's height), so a slightly tilted line stays one; lines
-    written at a slant `angle` (radians, `_slant`) are first turned level. Lines are ordered by their middle's height,
-    marks by their left edge."""
-    top, left, bottom, right = (boxes[:, k].astype(float) for k in range(4))
-    if angle:  # the boxes turned about their centres so the slanted line runs level, their sides kept
-        cy, cx, h, w = (top + bottom) / 2, (left + right) / 2, bottom - top, right - left
-        along, across = cx * np.cos(angle) + cy * np.sin(angle), cy * np.cos(angle) - cx * np.sin(angle)
-        top, left, bottom, right = across - h / 2, along - w / 2, across + h / 2, along + w / 2
-    h = bottom - top
-    level = np.minimum(bottom[:, None], bottom) - np.maximum(top[:, None], top) >= LINE_OVERLAP * np.minimum(
-        h[:, None], h
-    )
-    centre = (left + right) / 2
-    gap = np.where(level & (centre[None, :] > centre[:, None]), left[None, :] - right[:, None], np.inf)
-    nearest = gap.argmin(1)
-    linked = np.isfinite(gap[np.arange(len(boxes)), nearest])
-    line = _union(len(boxes), np.stack([np.flatnonzero(linked), nearest[linked]], 1))
-    line = _strays_joined(line, top, left, bottom, right)
-    middle = (top + bottom) / 2
-    order = sorted(range(line.max() + 1), key=lambda k: np.median(middle[line == k]))
-    return [sorted(np.flatnonzero(line == k).tolist(), key=lambda i: left[i]) for k in order]
-
-
-def _strays_joined(line: np.ndarray, top, left, bottom, right) -> np.ndarray:
-    """Each mark's line (N,) with a mark that is a line of its own joined to the line it follows: one that starts
-    within `STRAY_GAP` of its height after a line's last mark ends, and shares some of that mark's rows (a 1 drawn
-    lower than the "92" it ends). A mark under another (a column of digits, a grid's last row) starts before it
-    ends, and stays a line of its own."""
-    lone = np.flatnonzero(np.bincount(line)[line] == 1)
-    if not len(lone):
-        return line
-    order = np.lexsort((right, line))
-    ends = order[np.r_[np.flatnonzero(np.diff(line[order])), len(order) - 1]]  # each line's last mark
-    for i in lone:
-        gap = left[i] - right[ends]
-        beside = np.minimum(bottom[i], bottom[ends]) > np.maximum(top[i], top[ends])
-        near = ends[(gap >= 0) & (gap <= STRAY_GAP * (bottom[i] - top[i])) & beside & (line[ends] != line[i])]
-        if len(near) == 1:
-            line = np.where(line == line[i], line[near[0]], line)
-    return np.unique(line, return_inverse=True)[1]  # lines numbered from 0 again, none empty
-
-
-def _slant(boxes: np.ndarray) -> float:
-    """The angle (radians, positive going down to the right) of a number written at a slant: the direction
-    from each mark to its nearest neighbour, when most of them agree on one between `SLANT` degrees; else 0.
-    A level line, lines one under another and a column of digits all give 0."""
-    if len(boxes) < 3:
-        return 0.0
-    centres = np.stack([boxes[:, 0] + boxes[:, 2], boxes[:, 1] + boxes[:, 3]], 1) / 2
-    distance = np.linalg.norm(centres[:, None] - centres[None], axis=-1)
-    np.fill_diagonal(distance, np.inf)
-    dy, dx = (centres[distance.argmin(1)] - centres).T
-    angles = np.degrees(np.arctan2(dy * np.sign(dx + 1e-9), np.abs(dx)))  # pointing right: within (-90, 90]
-    angle = float(np.median(angles))
-    agree = np.mean(np.abs(angles - angle) <= SLANT_AGREE)
-    return np.radians(angle) if SLANT[0] <= abs(angle) <= SLANT[1] and agree >= SLANT_SHARE else 0.0
 
 
 def _ruled_out(core: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray]:
@@ -299,10 +228,10 @@ def find_marks(core: np.ndarray) -> Marks:
     # On ruled or squared paper the digits follow the rules, which were found level enough to be taken out: the
     # marks' neighbours (a rule's leftover ticks, a digit's tall stroke) would only make up a slant. A rule is
     # across the page (a long stroke of a brace beside an equation is no paper's)
-    slant = 0.0 if ruled.any(axis=0).mean() > RULED_PAGE else _slant(merged)
-    lines = _lines(merged, slant)
+    slant = 0.0 if ruled.any(axis=0).mean() > RULED_PAGE else slant_of(merged)
+    lines = in_lines(merged, slant)
     strokes = [i for i in _no_digits(merged, lines, height) if not _looped(merged[i], pieces[i], labels)]
-    marks = Marks(labels, pieces, merged, lines, height, _line_heights(merged, lines), ruled, slant)
+    marks = Marks(labels, pieces, merged, lines, height, line_heights(merged, lines), ruled, slant)
     return without(marks, sorted(set(strokes) | set(_rule_bits(merged, pieces, labels, ruled, height))))
 
 
@@ -316,7 +245,7 @@ def without(marks: Marks, gone: list[int]) -> Marks:
     boxes, index = marks.boxes[stays], stays.cumsum() - 1
     pieces = [p for p, s in zip(marks.pieces, stays, strict=True) if s]
     lines = [line for line in ([int(index[i]) for i in line if stays[i]] for line in marks.lines) if line]
-    return dataclasses.replace(marks, pieces=pieces, boxes=boxes, lines=lines, line_heights=_line_heights(boxes, lines))
+    return dataclasses.replace(marks, pieces=pieces, boxes=boxes, lines=lines, line_heights=line_heights(boxes, lines))
 
 
 def _no_digits(boxes: np.ndarray, lines: list[list[int]], height: float) -> list[int]:
@@ -324,7 +253,7 @@ def _no_digits(boxes: np.ndarray, lines: list[list[int]], height: float) -> list
     thin strokes low or tall for their line (`STROKE_THIN`, `STROKE_LOW`, `STROKE_TALL`)."""
     h, w = _sides(boxes)
     low = {i for line in lines if h[line].max() < LOW_LINE * height for i in line}
-    line_h = _line_heights(boxes, lines)
+    line_h = line_heights(boxes, lines)
     stroke = (w < STROKE_THIN * h) & ((h < STROKE_LOW * line_h) | (h > STROKE_TALL * line_h))
     return sorted(low | set(np.flatnonzero(stroke).tolist()))
 
@@ -374,11 +303,3 @@ def _rule_through(ruled: np.ndarray, box: np.ndarray) -> bool:
     before = ruled[rows, max(0, left - 3) : left].any(axis=1)
     after = ruled[rows, right : right + 3].any(axis=1)
     return bool((before & after).any())
-
-
-def _line_heights(boxes: np.ndarray, lines: list[list[int]]) -> np.ndarray:
-    """The median height of the marks of each mark's line (N,)."""
-    heights, out = _sides(boxes)[0], np.zeros(len(boxes))
-    for line in lines:
-        out[line] = np.median(heights[line])
-    return out

@@ -1,0 +1,90 @@
+"""Marks sorted into lines of writing: which marks are one line, in what order, and at what slant a number was written.
+
+`marks.find_marks` gives these its marks' boxes, (N, 4) top, left, bottom, right; every step works on them as arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+LINE_OVERLAP = 0.5  # neighbours in a line share at least this share of the lower one's height
+STRAY_GAP = 0.5  # heights: a mark alone in its line this close after a line's last mark, and beside it, ends it
+SLANT, SLANT_AGREE = (10, 50), 10  # degrees: a number written at a slant this steep is turned level first, when
+SLANT_SHARE = 0.5  # this share of the marks' nearest neighbours lie within SLANT_AGREE of one direction (a digit
+# in two pieces has a neighbour in any direction)
+
+
+def in_lines(boxes: np.ndarray, angle: float = 0.0) -> list[list[int]]:
+    """The marks in lines: each linked to its nearest neighbour on the right among those level with it
+    (sharing at least `LINE_OVERLAP` of the lower one's height), so a slightly tilted line stays one; lines
+    written at a slant `angle` (radians, `slant_of`) are first turned level. Lines are ordered by their middle's height,
+    marks by their left edge."""
+    top, left, bottom, right = (boxes[:, k].astype(float) for k in range(4))
+    if angle:  # the boxes turned about their centres so the slanted line runs level, their sides kept
+        cy, cx, h, w = (top + bottom) / 2, (left + right) / 2, bottom - top, right - left
+        along, across = cx * np.cos(angle) + cy * np.sin(angle), cy * np.cos(angle) - cx * np.sin(angle)
+        top, left, bottom, right = across - h / 2, along - w / 2, across + h / 2, along + w / 2
+    h = bottom - top
+    level = np.minimum(bottom[:, None], bottom) - np.maximum(top[:, None], top) >= LINE_OVERLAP * np.minimum(
+        h[:, None], h
+    )
+    centre = (left + right) / 2
+    gap = np.where(level & (centre[None, :] > centre[:, None]), left[None, :] - right[:, None], np.inf)
+    nearest = gap.argmin(1)
+    linked = np.isfinite(gap[np.arange(len(boxes)), nearest])
+    line = union(len(boxes), np.stack([np.flatnonzero(linked), nearest[linked]], 1))
+    line = _strays_joined(line, top, left, bottom, right)
+    middle = (top + bottom) / 2
+    order = sorted(range(line.max() + 1), key=lambda k: np.median(middle[line == k]))
+    return [sorted(np.flatnonzero(line == k).tolist(), key=lambda i: left[i]) for k in order]
+
+
+def _strays_joined(line: np.ndarray, top, left, bottom, right) -> np.ndarray:
+    """Each mark's line (N,) with a mark that is a line of its own joined to the line it follows: one that starts
+    within `STRAY_GAP` of its height after a line's last mark ends, and shares some of that mark's rows (a 1 drawn
+    lower than the "92" it ends). A mark under another (a column of digits, a grid's last row) starts before it
+    ends, and stays a line of its own."""
+    lone = np.flatnonzero(np.bincount(line)[line] == 1)
+    if not len(lone):
+        return line
+    order = np.lexsort((right, line))
+    ends = order[np.r_[np.flatnonzero(np.diff(line[order])), len(order) - 1]]  # each line's last mark
+    for i in lone:
+        gap = left[i] - right[ends]
+        beside = np.minimum(bottom[i], bottom[ends]) > np.maximum(top[i], top[ends])
+        near = ends[(gap >= 0) & (gap <= STRAY_GAP * (bottom[i] - top[i])) & beside & (line[ends] != line[i])]
+        if len(near) == 1:
+            line = np.where(line == line[i], line[near[0]], line)
+    return np.unique(line, return_inverse=True)[1]  # lines numbered from 0 again, none empty
+
+
+def slant_of(boxes: np.ndarray) -> float:
+    """The angle (radians, positive going down to the right) of a number written at a slant: the direction
+    from each mark to its nearest neighbour, when most of them agree on one between `SLANT` degrees; else 0.
+    A level line, lines one under another and a column of digits all give 0."""
+    if len(boxes) < 3:
+        return 0.0
+    centres = np.stack([boxes[:, 0] + boxes[:, 2], boxes[:, 1] + boxes[:, 3]], 1) / 2
+    distance = np.linalg.norm(centres[:, None] - centres[None], axis=-1)
+    np.fill_diagonal(distance, np.inf)
+    dy, dx = (centres[distance.argmin(1)] - centres).T
+    angles = np.degrees(np.arctan2(dy * np.sign(dx + 1e-9), np.abs(dx)))  # pointing right: within (-90, 90]
+    angle = float(np.median(angles))
+    agree = np.mean(np.abs(angles - angle) <= SLANT_AGREE)
+    return np.radians(angle) if SLANT[0] <= abs(angle) <= SLANT[1] and agree >= SLANT_SHARE else 0.0
+
+
+def union(n: int, pairs: np.ndarray) -> np.ndarray:
+    """Group index (n,) of the graph on n nodes with edges `pairs` (M, 2)."""
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
+
+
+def line_heights(boxes: np.ndarray, lines: list[list[int]]) -> np.ndarray:
+    """The median height of the marks of each mark's line (N,)."""
+    heights, out = boxes[:, 2] - boxes[:, 0], np.zeros(len(boxes))
+    for line in lines:
+        out[line] = np.median(heights[line])
+    return out
