@@ -23,7 +23,7 @@ from scipy import ndimage
 from .digitize import ImageError
 from .ink import run_lengths
 from .lines import in_lines, line_heights, slant_of, union
-from .rules import ruled_lines, without_grid, without_rest
+from .rules import ruled_lines, tilt, without_grid, without_rest
 
 MAX_DIGITS = 200  # more marks than this on a page are not read: the digits are too many to show or check
 SPECK = 0.3  # a piece less than this many heights on its longer side is a speck or a dot (a dash is longer)
@@ -52,6 +52,8 @@ RULE_GOES_ON, RULE_FILLS = 0.5, 0.6  # a thin mark is a bit of a rule when ink t
 # down, in this share of the rows up to this many heights away
 RULED_PAGE = 0.5  # a number is looked for at a slant (`lines.slant_of`) unless rules were taken out across this share
 # of the page's width: the digits follow them
+RULE_TILT, RULE_SPAN = 1.0, 1 / 3  # rules left in (too steep to be found as runs along rows) this many degrees off
+# level, as wide as this share of the picture, are turned level (bits of rules left over are shorter)
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,8 @@ class Marks:
     height: float  # the height of the ink, in pixels
     line_heights: np.ndarray  # (N,) float: the median height of the marks of each mark's line
     ruled: np.ndarray  # (H, W) bool: the ink of ruled lines and grids, taken out
-    slant: float  # radians: the lines' slant when they were written at one (positive going down), else 0
+    slant: float  # radians: the lines' slant when they were written at one, or the rules' tilt when too steep to
+    # take out (positive going down), else 0
 
 
 def _pieces(core: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -102,12 +105,16 @@ def _at_edge(boxes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 def _kept(boxes: np.ndarray, areas: np.ndarray, shape: tuple[int, int], height: float) -> np.ndarray:
     """Pieces that may be (part of) a digit (N,) bool: not cut off at the picture's edge, no speck, no ruled line."""
-    length, thinness = _thinness(boxes, areas)
+    length, _ = _thinness(boxes, areas)
     edge = _at_edge(boxes, shape) & ~_whole_at_edge(boxes, shape, height)
     speck = (length < SPECK * height) | (length < MIN_HEIGHT)
-    h, w = _sides(boxes)
-    ruled = ((length > LINE_LENGTH * height) | ((w > LINE_BIT * height) & (w > 4 * h))) & (thinness > LINE_THIN)
-    return ~edge & ~speck & ~ruled
+    return ~edge & ~speck & ~_rule_like(boxes, areas, height)
+
+
+def _rule_like(boxes: np.ndarray, areas: np.ndarray, height: float) -> np.ndarray:
+    """Pieces (N,) bool long and thin as a ruled line, or flat and as wide as no digit is (a bit of one)."""
+    (length, thinness), (h, w) = _thinness(boxes, areas), _sides(boxes)
+    return ((length > LINE_LENGTH * height) | ((w > LINE_BIT * height) & (w > 4 * h))) & (thinness > LINE_THIN)
 
 
 def _whole_at_edge(boxes: np.ndarray, shape: tuple[int, int], height: float) -> np.ndarray:
@@ -181,6 +188,8 @@ def _ruled_out(core: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, fl
         return labels, boxes, areas, 0.0, ruled
     length, thinness = _thinness(boxes, areas)
     plain = thinness <= 2 * LINE_THIN  # ruled lines of any length left out of the height
+    if not plain.any():  # every digit on a rule: the rules are left out as too low for a digit
+        plain = _sides(boxes)[0] >= MIN_HEIGHT
     height = ink_height(boxes[plain], areas[plain]) if plain.any() else ink_height(boxes, areas)
     if ((length > LINE_LENGTH * height) & (thinness > LINE_THIN)).any():  # rules, maybe with digits written on them
         band = max(1, round(RULE_BAND * height))
@@ -215,11 +224,12 @@ def _without_lines_to_edge(core: np.ndarray, labels: np.ndarray, boxes: np.ndarr
 def find_marks(core: np.ndarray) -> Marks:
     """The marks in a page's strong ink `core` (H, W) bool, in reading order; ImageError for too many."""
     labels, boxes, areas, height, ruled = _ruled_out(core)
+    tilted = _rules_tilt(labels, boxes, areas, height) if len(boxes) else 0.0
     kept = np.flatnonzero(_kept(boxes, areas, core.shape, height)) if len(boxes) else np.zeros(0, int)
     if len(kept) > 4 * MAX_DIGITS:  # refused before comparing every pair of pieces
         raise ImageError(f"{len(kept):,} marks: crop closer to the digits.")
     if not len(kept):
-        return Marks(labels, [], np.zeros((0, 4), int), [], height, np.zeros(0), ruled, 0.0)
+        return Marks(labels, [], np.zeros((0, 4), int), [], height, np.zeros(0), ruled, tilted)
     group = _one_digit(boxes[kept], height)
     if group.max() + 1 > MAX_DIGITS:
         raise ImageError(f"{group.max() + 1:,} marks: crop closer to the digits.")
@@ -228,11 +238,24 @@ def find_marks(core: np.ndarray) -> Marks:
     # On ruled or squared paper the digits follow the rules, which were found level enough to be taken out: the
     # marks' neighbours (a rule's leftover ticks, a digit's tall stroke) would only make up a slant. A rule is
     # across the page (a long stroke of a brace beside an equation is no paper's)
-    slant = 0.0 if ruled.any(axis=0).mean() > RULED_PAGE else slant_of(merged)
+    slant = tilted or (0.0 if ruled.any(axis=0).mean() > RULED_PAGE else slant_of(merged))
     lines = in_lines(merged, slant)
     strokes = [i for i in _no_digits(merged, lines, height) if not _looped(merged[i], pieces[i], labels)]
     marks = Marks(labels, pieces, merged, lines, height, line_heights(merged, lines), ruled, slant)
     return without(marks, sorted(set(strokes) | set(_rule_bits(merged, pieces, labels, ruled, height))))
+
+
+def _rules_tilt(labels: np.ndarray, boxes: np.ndarray, areas: np.ndarray, height: float) -> float:
+    """The tilt (radians, positive going down to the right) of ruled lines too far off level to be found and taken
+    out (`rules.tilt` of the pieces left that are as long and thin as rules, and `RULE_SPAN` wide), when it is at
+    least `RULE_TILT`; else 0. The page is then read turned level: left in, a rule with digits written on it was
+    left out whole, digits and all."""
+    flat = np.flatnonzero(_rule_like(boxes, areas, height) & (_sides(boxes)[1] >= RULE_SPAN * labels.shape[1]))
+    if not len(flat):
+        return 0.0
+    top, left, bottom, right = boxes[flat, :2].min(0).tolist() + boxes[flat, 2:].max(0).tolist()
+    angle = tilt(np.isin(labels[top:bottom, left:right], flat + 1))
+    return angle if abs(angle) >= np.radians(RULE_TILT) else 0.0
 
 
 def without(marks: Marks, gone: list[int]) -> Marks:

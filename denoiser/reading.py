@@ -285,7 +285,7 @@ def _read_level(arr: np.ndarray, keep_noise: bool, cuts: int = MAX_PARTS) -> tup
     except ImageError:  # no ink stands out of the page: a blank page holds no digits
         return Reading([], np.round(arr * 255).astype(np.uint8), True), None
     marks = find_marks(found.core)
-    if marks.slant:  # a number written at a slant: its digits lean with it, so the picture is turned level
+    if marks.slant:  # a number written at a slant (its digits lean with it), or rules too steep to take out
         arr = transform.rotate(arr, np.degrees(marks.slant), resize=True, mode="edge", preserve_range=True)
         found = find_ink(arr)
         marks = find_marks(found.core)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
+from skimage import transform
 
 from .ink import run_lengths
 
 RULE_ACROSS = 1.5  # of a rule's band, the ink less than this many times a rule's thickness across it is the rule's
 GRID_BAND, GRID_RUN = 0.006, 1 / 3  # a grid's lines: thickened by 0.6% of the picture's side, a third of it long
 GRID_MEND = 2  # pixels beyond a grid line's thickness that a stroke crossing it is looked for at either side
+TILT_RANGE, TILT_STEP = 20.0, 0.25  # degrees: the tilts of rules looked for, either way of level, and their step
 
 
 def ruled_lines(core: np.ndarray, band: int, length: float, least: int = 1) -> np.ndarray:
@@ -105,3 +107,12 @@ def without_rest(core: np.ndarray, rules: np.ndarray, band: int) -> np.ndarray:
     near = ndimage.maximum_filter(rules.view(np.uint8), 2 * band + 1).astype(bool)
     outside = np.bincount(labels[core & ~near], minlength=count + 1)
     return core & (outside[labels] > 0)
+
+
+def tilt(lines: np.ndarray) -> float:
+    """The tilt (radians, positive going down to the right) of the straight lines in `lines` (H, W) bool, within
+    `TILT_RANGE` of level: the direction along which their ink lines up best (a Hough transform, each direction
+    scored by the sum of its squared votes, so that all the rules of a page count, and digits on them do not)."""
+    angles = np.radians(np.arange(-TILT_RANGE, TILT_RANGE + TILT_STEP / 2, TILT_STEP))
+    votes, _, _ = transform.hough_line(lines, theta=angles - np.pi / 2)
+    return float(angles[np.argmax((votes.astype(np.float64) ** 2).sum(axis=0))])

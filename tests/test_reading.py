@@ -71,6 +71,17 @@ def test_a_line_on_lined_paper_reads_without_the_rules(sure):
     assert reading.lines == ["24680", "13579"]
 
 
+@pytest.mark.parametrize("angle", [-7.0, 9.0])
+def test_digits_standing_on_the_rules_of_a_page_photographed_well_off_level_are_read(sure, angle):
+    """Turned this far, a rule is too steep to be found along the rows: left in, it took every digit standing on
+    it out of the reading with it. The page is read turned level."""
+    page = page_of(sure, "24680", (420, 520), left=110, top=150)
+    for row in range(58, 420, 70):  # rules across the page, one through the digits' lowest strokes
+        page[row : row + 2] = 90
+    page = np.asarray(Image.fromarray(page).rotate(angle, Image.Resampling.BICUBIC, expand=True, fillcolor=255))
+    assert find_digits(encode(page)).lines == ["24680"]
+
+
 def test_a_sheet_on_a_dark_table_reads_without_the_table(sure):
     reading = find_digits(photo([glyphs(sure, "4207", 7), glyphs(sure, "9516", 8)], seed=4, table=True, angle=3.0))
     assert reading.lines == ["4207", "9516"]
