@@ -14,13 +14,25 @@ STRAY_GAP = 0.5  # heights: a mark alone in its line this close after a line's l
 SLANT, SLANT_AGREE = (10, 50), 10  # degrees: a number written at a slant this steep is turned level first, when
 SLANT_SHARE = 0.5  # this share of the marks' nearest neighbours lie within SLANT_AGREE of one direction (a digit
 # in two pieces has a neighbour in any direction)
+LINE_TILT = 1.0  # degrees: the least lean of the links between neighbours by which a page's lines are grouped again
 
 
 def in_lines(boxes: np.ndarray, angle: float = 0.0) -> list[list[int]]:
     """The marks in lines: each linked to its nearest neighbour on the right among those level with it
     (sharing at least `LINE_OVERLAP` of the lower one's height), so a slightly tilted line stays one; lines
     written at a slant `angle` (radians, `slant_of`) are first turned level. Lines are ordered by their middle's height,
-    marks by their left edge."""
+    marks by their left edge. A page whose links lean one way (`LINE_TILT`, their median) is grouped again turned
+    level by as much, and so kept when that joins lines: on a page photographed a few degrees off level, a wide gap
+    in a line drifts by more than half a digit's height, and the line fell apart in two there."""
+    lines, tilt = _grouped(boxes, angle)
+    if not angle and abs(tilt) >= np.radians(LINE_TILT):
+        level, _ = _grouped(boxes, tilt)
+        return level if len(level) < len(lines) else lines
+    return lines
+
+
+def _grouped(boxes: np.ndarray, angle: float) -> tuple[list[list[int]], float]:
+    """`in_lines` with the boxes turned by `angle`; and the median angle of the links between neighbours."""
     top, left, bottom, right = (boxes[:, k].astype(float) for k in range(4))
     if angle:  # the boxes turned about their centres so the slanted line runs level, their sides kept
         cy, cx, h, w = (top + bottom) / 2, (left + right) / 2, bottom - top, right - left
@@ -34,11 +46,13 @@ def in_lines(boxes: np.ndarray, angle: float = 0.0) -> list[list[int]]:
     gap = np.where(level & (centre[None, :] > centre[:, None]), left[None, :] - right[:, None], np.inf)
     nearest = gap.argmin(1)
     linked = np.isfinite(gap[np.arange(len(boxes)), nearest])
-    line = union(len(boxes), np.stack([np.flatnonzero(linked), nearest[linked]], 1))
-    line = _strays_joined(line, top, left, bottom, right)
+    pairs = np.stack([np.flatnonzero(linked), nearest[linked]], 1)
+    line = _strays_joined(union(len(boxes), pairs), top, left, bottom, right)
     middle = (top + bottom) / 2
     order = sorted(range(line.max() + 1), key=lambda k: np.median(middle[line == k]))
-    return [sorted(np.flatnonzero(line == k).tolist(), key=lambda i: left[i]) for k in order]
+    lines = [sorted(np.flatnonzero(line == k).tolist(), key=lambda i: left[i]) for k in order]
+    rise, run = middle[pairs[:, 1]] - middle[pairs[:, 0]], centre[pairs[:, 1]] - centre[pairs[:, 0]]
+    return lines, float(np.median(np.arctan2(rise, run))) if len(pairs) else 0.0
 
 
 def _strays_joined(line: np.ndarray, top, left, bottom, right) -> np.ndarray:

@@ -82,6 +82,13 @@ def test_digits_standing_on_the_rules_of_a_page_photographed_well_off_level_are_
     assert find_digits(encode(page)).lines == ["24680"]
 
 
+def test_a_line_with_a_wide_gap_photographed_off_level_stays_one_line(sure):
+    """Across a gap four digits wide, a line 8 degrees off level drifts by more than half a digit's height."""
+    page = np.minimum(page_of(sure, "123", (300, 900), left=60, top=120), page_of(sure, "456", (300, 900), 540, 120))
+    page = np.asarray(Image.fromarray(page).rotate(8.0, Image.Resampling.BICUBIC, expand=True, fillcolor=255))
+    assert find_digits(encode(page)).lines == ["123456"]
+
+
 def test_a_sheet_on_a_dark_table_reads_without_the_table(sure):
     reading = find_digits(photo([glyphs(sure, "4207", 7), glyphs(sure, "9516", 8)], seed=4, table=True, angle=3.0))
     assert reading.lines == ["4207", "9516"]
