@@ -81,6 +81,14 @@ def large_16bit_scan() -> bytes:
     return encode(Image.fromarray(scan), "PNG", compress_level=1)
 
 
+def phone_photo_48_megapixels() -> bytes:
+    """An 8000x6000 JPEG, as a 48-megapixel phone takes: over the limit for a decoded picture, but a JPEG decodes
+    at a quarter of its size."""
+    page = np.full((6000, 8000), 235, np.uint8)
+    page[:, 1000:7000] -= digit_array(6000, ink=215)
+    return encode(Image.fromarray(page), "JPEG", quality=90)
+
+
 READABLE = {
     "grey PNG": lambda: encode(Image.fromarray(digit_array()), "PNG"),
     "16-bit PNG": lambda: encode(Image.fromarray(digit_array().astype(np.uint16) * 257), "PNG"),
@@ -93,6 +101,7 @@ READABLE = {
     "large colour photo": large_colour_photo,
     "large 16-bit scan": large_16bit_scan,
     "LAB TIFF": lab_tiff,
+    "48-megapixel phone photo": phone_photo_48_megapixels,
 }
 
 
@@ -143,6 +152,7 @@ BAD = {
     "all white": (lambda: encode(Image.new("RGB", (64, 64), "white"), "JPEG"), "blank"),
     "fully transparent": (lambda: encode(Image.new("RGBA", (64, 64), (0, 0, 0, 0)), "PNG"), "blank"),
     "just over the pixel limit": (lambda: zero_png(4097, 4097), "too large"),
+    "a JPEG just over its pixel limit": (lambda: encode(Image.new("L", (8193, 8192)), "JPEG"), "too large"),
 }
 
 

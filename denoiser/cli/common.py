@@ -110,7 +110,7 @@ def versions() -> dict:
     return {"python": platform.python_version(), "torch": str(torch.__version__), "numpy": numpy.__version__}
 
 
-# A picture file is read whole into memory: 64 MB holds any picture the decoder accepts (16 megapixels).
+# A picture file is read whole into memory: 64 MB holds any picture the decoder accepts (16 megapixels, a JPEG 67).
 MAX_PICTURE_BYTES = 64 * 1024 * 1024
 
 
