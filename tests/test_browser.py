@@ -156,15 +156,34 @@ def test_download_gives_the_denoised_digit_enlarged(page):
 
 
 def test_an_upload_over_the_size_cap_is_refused_on_the_page(page, tmp_path):
-    """`.streamlit/config.toml` caps uploads at 2 MB: a 3 MB file gets a message, the page keeps working."""
+    """`.streamlit/config.toml` caps uploads at 20 MB (a phone's photo is less): a 21 MB file gets a message, the page
+    keeps working."""
     wait_for_images(page)
     page.locator('[data-testid="stButtonGroup"]').get_by_text("Upload", exact=True).click()
     big = tmp_path / "huge.png"
-    big.write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(3 * 1024 * 1024))
+    big.write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(21 * 1024 * 1024))
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(big))
-    page.get_by_text("File must be 2.0MB or smaller").wait_for(timeout=15_000)  # Streamlit's own refusal
+    page.get_by_text("File must be 20.0MB or smaller").wait_for(timeout=15_000)  # Streamlit's own refusal
     assert page.locator('[data-testid="stException"]').count() == 0
     assert metric_text(page, "Noisy PSNR")  # the sample digit is still denoised
+
+
+def test_a_twelve_megapixel_photo_of_a_number_is_uploaded_and_read(page, tmp_path, test_digits):
+    """A phone's photo is larger than a few MB: it is taken, and its number read on the page."""
+    import numpy as np
+
+    from denoiser import find_digits
+    from denoiser.bench import sheets
+
+    data, _ = sheets.big_photo(test_digits, np.random.default_rng(2))  # 4608 x 2592, vignetted, grainy
+    assert len(data) > 2 * 1024 * 1024
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(data)
+    wait_for_images(page)
+    page.locator('[data-testid="stButtonGroup"]').get_by_text("Upload", exact=True).click()
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(photo))
+    page.get_by_text(find_digits(data).lines[0], exact=False).first.wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
 
 
 def test_a_phone_photo_is_found_and_denoised_as_it_is(page, tmp_path, test_digits):
