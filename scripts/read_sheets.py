@@ -179,7 +179,9 @@ def what_goes_wrong() -> list[str]:
         "- On ruled paper only each rule's own line is taken out, so a digit written on a rule keeps its bottom; a "
         "faint rule that shows as ink only near the digits is taken off the first and last digits where it runs on "
         "to the picture's edge (they would be left out as cut off); "
-        "a looped 2 still reads as an 8 more often than in MNIST's hands.",
+        "a looped 2 still reads as an 8 more often than in MNIST's hands. Rules over about 4 degrees off level are "
+        "too steep to be found along the rows: they are found by their tilt (a Hough transform) up to 20 degrees, "
+        "and the page is read turned level; steeper, a rule is left out whole with the digits standing on it.",
         "- Squared paper is the hardest scene: its grid is taken out line by line, and the grid's ink that a "
         "digit's stroke goes on from at both sides is put back, but where a line runs along a stroke no wider "
         "than twice the line, the stroke goes with it; on a dark grid of small squares digits fall apart into "
