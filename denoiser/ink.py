@@ -26,7 +26,7 @@ from .digitize import MIN_CONTRAST, ImageError, _noise_sigma, ink_peak, strong_i
 
 VOTE_GRID, VOTE = 64, 0.7  # the ink's side is voted by cells of 1/64 of the longer side that stray 0.7 as far as most
 GRAIN = 3  # ink stands this many times further from the page than the page's own grain
-STEP = 0.1  # neighbouring cells whose light differs by more than this (of white): a step (an edge, a shadow)
+STEP = 0.1  # the light bending by more than this (of white) between neighbouring cells: a step (an edge, a shadow)
 LIGHT_GRID = 128  # the page's light is measured in cells of 1/128 of the picture's longer side...
 LIGHT_CLOSING = 7  # ...and strokes up to 7 cells wide (5% of the side) are bridged,
 THICK = 0.75  # or, where the ink's strokes are wider than this share of that, twice their width
@@ -84,11 +84,20 @@ def stroke_width(core: np.ndarray) -> float:
 
 
 def _steps(light: np.ndarray, cell: int, shape: tuple[int, int]) -> np.ndarray:
-    """The pixels (H, W) bool beside a step of the light (the page's edge on a table, a shadow's edge): cells
-    whose neighbours' light differs by more than `STEP`. Interpolated across the step, the light is wrong by
-    up to the step there, and the page's edge became a dashed line of marks. The difference, not the ratio:
-    the dim corner of a page under uneven light changes by a large ratio but a small step, and holds digits."""
-    steps = ndimage.maximum_filter(light, 3) - ndimage.minimum_filter(light, 3) > STEP
+    """The pixels (H, W) bool beside a step of the light (the page's edge on a table, a shadow's sharp edge): cells
+    near one where the light bends by more than `STEP` (its second difference along a row or a column), which the
+    light interpolated between the cells' centres cannot follow: it is wrong there by up to the step, and the page's
+    edge became a dashed line of marks. The bend, not the slope: across a soft shadow the light changes as fast, but
+    evenly, and is followed; set aside, the strokes of the digits in it were lost (a 5 read as its bowl). The
+    difference, not the ratio: the dim corner of a page under uneven light changes by a large ratio but a small step,
+    and holds digits."""
+    bend = np.zeros_like(light)
+    for axis in (0, 1):
+        if light.shape[axis] >= 3:
+            pad = [(0, 0), (0, 0)]
+            pad[axis] = (1, 1)
+            bend = np.maximum(bend, np.pad(np.abs(np.diff(light, 2, axis=axis)), pad, mode="edge"))
+    steps = ndimage.maximum_filter(bend, 3) > STEP
     return steps.repeat(cell, 0).repeat(cell, 1)[: shape[0], : shape[1]]
 
 

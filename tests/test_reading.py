@@ -288,6 +288,14 @@ def test_the_first_and_last_digits_on_a_faint_rule_that_runs_to_the_edge_are_rea
     assert find_digits(encode(page)).lines == ["1234"]
 
 
+def test_digits_across_the_edge_of_a_shadow_keep_their_strokes(sure):
+    """A shadow (the phone's, a hand's) darkens the right of the row, its edge soft across a digit or two: the page's
+    light is followed through it, and no stroke there is set aside as the edge of the page."""
+    page = page_of(sure, "5094738261", (200, 700), left=50, top=70).astype(float)
+    page *= 1 - 0.45 / (1 + np.exp(-(np.arange(700) - 320) / 12))
+    assert find_digits(encode(page.astype(np.uint8))).lines == ["5094738261"]
+
+
 def test_what_is_left_of_a_table_rule_between_two_cells_is_no_digit(sure):
     """A hand-ruled table's line thins out: a short stretch of it, apart from the rest, stands between two digits
     of a row. It goes on a rule, so it is no 1."""
