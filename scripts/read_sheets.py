@@ -200,7 +200,9 @@ def what_goes_wrong() -> list[str]:
         "marks, or one whose digits are broken into many small pieces, is read as it is, wrongly. On ruled paper "
         "the digits are taken to follow the rules: a number written at a slant across the rules is not turned "
         "level. A mark whose edges are far softer than the page's other marks' (the edge of a shadow, a thing out of "
-        "focus beside the page) is left out; so a single digit far blurrier than its neighbours would be too.",
+        "focus beside the page) is left out; so a single digit far blurrier than its neighbours would be too. "
+        "A shadow across the page is followed, its soft edge too; a shadow darker than half the page's light loses "
+        "the digits in it, whose ink is measured against one level for the whole page.",
         "- A digit the classifier misreads is misread here too: every picture of n digits is read exactly only "
         "as often as every one of its digits is.",
         "",
