@@ -53,7 +53,8 @@ RULE_GOES_ON, RULE_FILLS = 0.5, 0.6  # a thin mark is a bit of a rule when ink t
 RULED_PAGE = 0.5  # a number is looked for at a slant (`lines.slant_of`) unless rules were taken out across this share
 # of the page's width: the digits follow them
 RULE_TILT, RULE_SPAN = 1.0, 1 / 3  # rules left in (too steep to be found as runs along rows) this many degrees off
-# level, as wide as this share of the picture, are turned level (bits of rules left over are shorter)
+# level, as wide as this share of the picture, are turned level (bits of rules left over are shorter)...
+RULE_STRAIGHT = 0.5  # ...when a straight line at their tilt holds ink this share of the widest one's width
 
 
 @dataclass(frozen=True)
@@ -248,14 +249,16 @@ def find_marks(core: np.ndarray) -> Marks:
 def _rules_tilt(labels: np.ndarray, boxes: np.ndarray, areas: np.ndarray, height: float) -> float:
     """The tilt (radians, positive going down to the right) of ruled lines too far off level to be found and taken
     out (`rules.tilt` of the pieces left that are as long and thin as rules, and `RULE_SPAN` wide), when it is at
-    least `RULE_TILT`; else 0. The page is then read turned level: left in, a rule with digits written on it was
-    left out whole, digits and all."""
+    least `RULE_TILT` and they are straight along it (`RULE_STRAIGHT`); else 0. The page is then read turned level:
+    left in, a rule with digits written on it was left out whole, digits and all."""
     flat = np.flatnonzero(_rule_like(boxes, areas, height) & (_sides(boxes)[1] >= RULE_SPAN * labels.shape[1]))
     if not len(flat):
         return 0.0
     top, left, bottom, right = boxes[flat, :2].min(0).tolist() + boxes[flat, 2:].max(0).tolist()
-    angle = tilt(np.isin(labels[top:bottom, left:right], flat + 1))
-    return angle if abs(angle) >= np.radians(RULE_TILT) else 0.0
+    angle, straightest = tilt(np.isin(labels[top:bottom, left:right], flat + 1))
+    # Rules steeper than the tilts looked through (or curves) line up along none of them: no line is half as long
+    straight = straightest >= RULE_STRAIGHT * _sides(boxes[flat])[1].max()
+    return angle if straight and abs(angle) >= np.radians(RULE_TILT) else 0.0
 
 
 def without(marks: Marks, gone: list[int]) -> Marks:

@@ -109,10 +109,12 @@ def without_rest(core: np.ndarray, rules: np.ndarray, band: int) -> np.ndarray:
     return core & (outside[labels] > 0)
 
 
-def tilt(lines: np.ndarray) -> float:
+def tilt(lines: np.ndarray) -> tuple[float, int]:
     """The tilt (radians, positive going down to the right) of the straight lines in `lines` (H, W) bool, within
     `TILT_RANGE` of level: the direction along which their ink lines up best (a Hough transform, each direction
-    scored by the sum of its squared votes, so that all the rules of a page count, and digits on them do not)."""
+    scored by the sum of its squared votes, so that all the rules of a page count, and digits on them do not); and
+    the pixels of the straightest line along it (its most votes), as long as a rule is when it is one."""
     angles = np.radians(np.arange(-TILT_RANGE, TILT_RANGE + TILT_STEP / 2, TILT_STEP))
     votes, _, _ = transform.hough_line(lines, theta=angles - np.pi / 2)
-    return float(angles[np.argmax((votes.astype(np.float64) ** 2).sum(axis=0))])
+    best = int(np.argmax((votes.astype(np.float64) ** 2).sum(axis=0)))
+    return float(angles[best]), int(votes[:, best].max())

@@ -199,3 +199,17 @@ def test_a_digit_drawn_lower_than_the_line_it_ends_is_of_that_line_and_a_column_
     marks = find_marks(core)
     in_lines = [[tuple(int(v) for v in marks.boxes[i]) for i in line] for line in marks.lines]
     assert in_lines == [[*rings, stray], *[[box] for box in column]]
+
+
+def test_rules_too_steep_to_take_out_give_the_page_their_tilt_within_twenty_degrees():
+    """A page of rules 3 px thick, with rings on them, tilted: the marks carry the rules' tilt (the page is then read
+    turned level); rules at 30 degrees, beyond the tilts looked through, give none (20 degrees would be wrong)."""
+    for angle, expected in ((8.0, 8.0), (-12.0, -12.0), (30.0, 0.0)):
+        core = np.zeros((600, 800), bool)
+        add_rings(core[100:400, 50:750], gap=0)
+        for start in range(-500, 700, 90):
+            rows, cols = draw.line(start, 0, int(start + 799 * np.tan(np.radians(angle))), 799)
+            for thick in range(3):
+                inside = (rows + thick >= 0) & (rows + thick < 600)
+                core[rows[inside] + thick, cols[inside]] = True
+        assert abs(np.degrees(find_marks(core).slant) - expected) < 0.5, angle
