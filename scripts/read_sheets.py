@@ -159,54 +159,54 @@ def big_photo_section(results: dict) -> list[str]:
             f"digit-string accuracy {big['accuracy']:.1%}, {big['exact']:.0%} read exactly."]  # fmt: skip
 
 
+# Where reading fails, and why: the points of the page's last section
+FAILURES = [
+    "- Letters: the digit classifier, trained on digits only, reads most letters as the digit they look most "
+    "like, and is sure of it. A second classifier with a class for no digit, trained on letters and symbols "
+    "typeset in the Liberation faces (`denoiser/not_digits.py`), refuses most of these letters, typeset in "
+    "DejaVu; of the letters written in the benchmark, it misses Y and y (read as a 4), which it was not shown. A "
+    "mark shaped like no digit (much wider than tall, or much lower than its line's digits: a dash) reads `?` "
+    "too. Bits of a digit cut apart (an arc of a 0 broken by a rule) are sometimes refused as no digit.",
+    "- Touching digits are cut at a column of little ink, or of most where two loops cross; two slanted digits "
+    "that lean into each other cannot be cut by a straight column, and the classifier is as sure of the pair "
+    'read as one digit as of the two. Zeros written overlapping in one stroke (a notebook\'s "1000") are cut '
+    "into arcs more often than into 0s.",
+    "- On ruled paper only each rule's own line is taken out, so a digit written on a rule keeps its bottom; a "
+    "faint rule that shows as ink only near the digits is taken off the first and last digits where it runs on "
+    "to the picture's edge (they would be left out as cut off); "
+    "a looped 2 still reads as an 8 more often than in MNIST's hands. Rules over about 4 degrees off level are "
+    "too steep to be found along the rows: they are found by their tilt (a Hough transform) up to 20 degrees, "
+    "and the page is read turned level; steeper, a rule is left out whole with the digits standing on it.",
+    "- Squared paper is the hardest scene: its grid is taken out line by line, and the grid's ink that a "
+    "digit's stroke goes on from at both sides is put back, but where a line runs along a stroke no wider "
+    "than twice the line, the stroke goes with it; on a dark grid of small squares digits fall apart into "
+    "bits that read `?`. A table ruled by hand, in lines broken into pieces, is not taken out as a grid: of "
+    "its pieces, those as thin as a line and much taller than the digits beside them are left out as strokes, "
+    "and so is a thin piece that the rest of the rule goes on from, above or below it; a piece of a rule that "
+    "stands alone can still read as a 1. A mark as thin and tall that closes a loop (a 9 whose stem runs on far "
+    "below its line) is kept as a digit, but it is made 20 pixels tall like any digit, its loop is then small, "
+    "and it reads as a 1.",
+    "- A digit written in a bold marker is thinned to MNIST's strokes along its skeleton, so that a stroke "
+    "thinner than the rest (a 9's tail under an inked-in loop) is not worn away, and a loop inked in shut is "
+    "kept as the blob it was drawn; a 6 or a 9 written so reads less surely than one whose loop is open.",
+    "- A photo stored sideways, with no orientation of its own, is found by its pieces of ink being wider than "
+    "tall; when the classifier is unsure of it as it is and it holds no more than 60 marks, it is read turned a "
+    "quarter each way too, and kept turned when the classifier is surer of it so. A sideways page of more "
+    "marks, or one whose digits are broken into many small pieces, is read as it is, wrongly. On ruled paper "
+    "the digits are taken to follow the rules: a number written at a slant across the rules is not turned "
+    "level. A mark whose edges are far softer than the page's other marks' (the edge of a shadow, a thing out of "
+    "focus beside the page) is left out; so a single digit far blurrier than its neighbours would be too. "
+    "A shadow across the page is followed, its soft edge too; a shadow darker than half the page's light loses "
+    "the digits in it, whose ink is measured against one level for the whole page.",
+    "- A digit the classifier misreads is misread here too: every picture of n digits is read exactly only "
+    "as often as every one of its digits is.",
+]
+
+
 def what_goes_wrong() -> list[str]:
-    """The page's last section: where reading fails, and why."""
-    return [
-        "## What goes wrong",
-        "",
-        "The first pictures of each scene read wrong, as written and as read, are in results.json.",
-        "",
-        "- Letters: the digit classifier, trained on digits only, reads most letters as the digit they look most "
-        "like, and is sure of it. A second classifier with a class for no digit, trained on letters and symbols "
-        "typeset in the Liberation faces (`denoiser/not_digits.py`), refuses most of these letters, typeset in "
-        "DejaVu; of the letters written in the benchmark, it misses Y and y (read as a 4), which it was not shown. A "
-        "mark shaped like no digit (much wider than tall, or much lower than its line's digits: a dash) reads `?` "
-        "too. Bits of a digit cut apart (an arc of a 0 broken by a rule) are sometimes refused as no digit.",
-        "- Touching digits are cut at a column of little ink, or of most where two loops cross; two slanted digits "
-        "that lean into each other cannot be cut by a straight column, and the classifier is as sure of the pair "
-        'read as one digit as of the two. Zeros written overlapping in one stroke (a notebook\'s "1000") are cut '
-        "into arcs more often than into 0s.",
-        "- On ruled paper only each rule's own line is taken out, so a digit written on a rule keeps its bottom; a "
-        "faint rule that shows as ink only near the digits is taken off the first and last digits where it runs on "
-        "to the picture's edge (they would be left out as cut off); "
-        "a looped 2 still reads as an 8 more often than in MNIST's hands. Rules over about 4 degrees off level are "
-        "too steep to be found along the rows: they are found by their tilt (a Hough transform) up to 20 degrees, "
-        "and the page is read turned level; steeper, a rule is left out whole with the digits standing on it.",
-        "- Squared paper is the hardest scene: its grid is taken out line by line, and the grid's ink that a "
-        "digit's stroke goes on from at both sides is put back, but where a line runs along a stroke no wider "
-        "than twice the line, the stroke goes with it; on a dark grid of small squares digits fall apart into "
-        "bits that read `?`. A table ruled by hand, in lines broken into pieces, is not taken out as a grid: of "
-        "its pieces, those as thin as a line and much taller than the digits beside them are left out as strokes, "
-        "and so is a thin piece that the rest of the rule goes on from, above or below it; a piece of a rule that "
-        "stands alone can still read as a 1. A mark as thin and tall that closes a loop (a 9 whose stem runs on far "
-        "below its line) is kept as a digit, but it is made 20 pixels tall like any digit, its loop is then small, "
-        "and it reads as a 1.",
-        "- A digit written in a bold marker is thinned to MNIST's strokes along its skeleton, so that a stroke "
-        "thinner than the rest (a 9's tail under an inked-in loop) is not worn away, and a loop inked in shut is "
-        "kept as the blob it was drawn; a 6 or a 9 written so reads less surely than one whose loop is open.",
-        "- A photo stored sideways, with no orientation of its own, is found by its pieces of ink being wider than "
-        "tall; when the classifier is unsure of it as it is and it holds no more than 60 marks, it is read turned a "
-        "quarter each way too, and kept turned when the classifier is surer of it so. A sideways page of more "
-        "marks, or one whose digits are broken into many small pieces, is read as it is, wrongly. On ruled paper "
-        "the digits are taken to follow the rules: a number written at a slant across the rules is not turned "
-        "level. A mark whose edges are far softer than the page's other marks' (the edge of a shadow, a thing out of "
-        "focus beside the page) is left out; so a single digit far blurrier than its neighbours would be too. "
-        "A shadow across the page is followed, its soft edge too; a shadow darker than half the page's light loses "
-        "the digits in it, whose ink is measured against one level for the whole page.",
-        "- A digit the classifier misreads is misread here too: every picture of n digits is read exactly only "
-        "as often as every one of its digits is.",
-        "",
-    ]
+    """The page's last section: where reading fails, and why (`FAILURES`)."""
+    return ["## What goes wrong", "", "The first pictures of each scene read wrong, as written and as read, are in "
+            "results.json.", "", *FAILURES, ""]  # fmt: skip
 
 
 def intro(results: dict) -> list[str]:
