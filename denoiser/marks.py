@@ -50,6 +50,7 @@ WHOLE_TALL, WHOLE_WIDE = (0.8, 1.5), 0.5  # heights: a piece at the picture's ed
 EDGE_THIN = 0.6  # of a piece at the picture's edge, the parts thinner than this share of its strokes are taken off
 RULE_GOES_ON, RULE_FILLS = 0.5, 0.6  # a thin mark is a bit of a rule when ink that is no mark goes on from it, up or
 # down, in this share of the rows up to this many heights away
+RULE_DRIFT = 0.1  # a rule that a thin mark goes on drifts up to this many pixels aside per row (6 degrees)
 RULED_PAGE = 0.5  # a number is looked for at a slant (`lines.slant_of`) unless rules were taken out across this share
 # of the page's width: the digits follow them
 RULE_TILT, RULE_SPAN = 1.0, 1 / 3  # rules left in (too steep to be found as runs along rows) this many degrees off
@@ -177,6 +178,17 @@ def _arms(boxes: np.ndarray, across: np.ndarray, height: float) -> np.ndarray:
     return near & (np.minimum(h[:, None], h) >= ARM_LOW * longest) & (short_top <= tall_top + ARM_TOP * longest)
 
 
+def _height(boxes: np.ndarray, areas: np.ndarray, plain: np.ndarray, shape: tuple[int, int]) -> float:
+    """The ink's height (`ink_height`) of the `plain` pieces (all when none is), measured again without the pieces
+    at the picture's edge that are no whole digit at that height: those are left out as cut off, and a dark border
+    or the wedges of a desk beside a page turned in the picture can hold more ink than the digits, which then
+    all passed for specks."""
+    chosen = plain if plain.any() else np.ones(len(boxes), bool)
+    height = ink_height(boxes[chosen], areas[chosen])
+    inside = chosen & (~_at_edge(boxes, shape) | _whole_at_edge(boxes, shape, height))
+    return ink_height(boxes[inside], areas[inside]) if inside.any() else height
+
+
 def _ruled_out(core: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray]:
     """The strong ink's pieces once grids and ruled lines are taken out (labels, boxes, areas), the ink's height,
     and the ink taken out (H, W) bool."""
@@ -191,7 +203,7 @@ def _ruled_out(core: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, fl
     plain = thinness <= 2 * LINE_THIN  # ruled lines of any length left out of the height
     if not plain.any():  # every digit on a rule: the rules are left out as too low for a digit
         plain = _sides(boxes)[0] >= MIN_HEIGHT
-    height = ink_height(boxes[plain], areas[plain]) if plain.any() else ink_height(boxes, areas)
+    height = _height(boxes, areas, plain, core.shape)
     if ((length > LINE_LENGTH * height) & (thinness > LINE_THIN)).any():  # rules, maybe with digits written on them
         band = max(1, round(RULE_BAND * height))
         rules = ruled_lines(core, band, LINE_LENGTH * height)
@@ -310,15 +322,38 @@ def _rule_bits(boxes: np.ndarray, pieces: list[np.ndarray], labels: np.ndarray, 
     for i in thin:
         top, left, bottom, right = boxes[i]
         across = np.isin(labels[top:bottom, left:right], pieces[i]).sum(axis=1)
-        width, columns = np.median(across[across > 0]), slice(max(0, left - 1), right + 1)
-        for rows in (slice(max(0, top - reach), top), slice(bottom, bottom + reach)):
-            near = labels[rows, columns]
-            filled = (ruled[rows, columns] | ((near > 0) & ~np.isin(near, marked))).sum(axis=1)
-            # No wider than the rule: a 1 written along a line of squared paper is wider than the line
-            if len(filled) >= reach // 2 and (filled > 0).mean() >= RULE_FILLS and width <= np.median(filled) + 1:
-                bits.append(int(i))
-                break
+        width = float(np.median(across[across > 0]))
+        if _rule_goes_on(labels, ruled, marked, boxes[i], width, reach) or _along_rule(ruled, boxes[i], width):
+            bits.append(int(i))
     return bits
+
+
+def _rule_goes_on(labels: np.ndarray, ruled: np.ndarray, marked: np.ndarray, box: np.ndarray, width: float,
+                  reach: int) -> bool:  # fmt: skip
+    """Whether ink that is no mark (`marked` pieces) and no narrower than a thin mark's `width` goes on from it, up
+    or down, in its columns, in most of the rows (`RULE_FILLS`) up to `reach` rows away."""
+    top, left, bottom, right = box
+    drift = 1 + round(RULE_DRIFT * reach)  # its columns widened by what a rule a few degrees off upright drifts
+    columns = slice(max(0, left - drift), right + drift)
+    for rows in (slice(max(0, top - reach), top), slice(bottom, bottom + reach)):
+        near = labels[rows, columns]
+        filled = (ruled[rows, columns] | ((near > 0) & ~np.isin(near, marked))).sum(axis=1)
+        # No wider than the rule: a 1 written along a line of squared paper is wider than the line
+        if len(filled) >= reach // 2 and (filled > 0).mean() >= RULE_FILLS and width <= np.median(filled) + 1:
+            return True
+    return False
+
+
+def _along_rule(ruled: np.ndarray, box: np.ndarray, width: float) -> bool:
+    """Whether a thin upright mark lies along a rule taken out, wider than the mark: the ink of a rule beside it, at
+    its left or its right, in most of its rows (`RULE_FILLS`). A page's edge on a dark desk, a few degrees off
+    upright, is taken out as a rule where it is long enough and leaves a sliver where it widens."""
+    top, left, bottom, right = box
+    for columns in (slice(max(0, left - 2 * round(width)), left), slice(right, right + 2 * round(width))):
+        beside = ruled[top:bottom, columns]
+        if beside.shape[1] and beside.any(axis=1).mean() >= RULE_FILLS and beside.sum(axis=1).max() >= width:
+            return True
+    return False
 
 
 def _rule_through(ruled: np.ndarray, box: np.ndarray) -> bool:
