@@ -16,6 +16,8 @@ from .ink import run_lengths
 
 RULE_ACROSS = 1.5  # of a rule's band, the ink less than this many times a rule's thickness across it is the rule's
 GRID_BAND, GRID_RUN = 0.006, 1 / 3  # a grid's lines: thickened by 0.6% of the picture's side, a third of it long
+GRID_SPAN = 0.34  # a grid is looked for in a piece of ink over this share of the picture wide and high (a row of
+# boxes photographed with the page around it is less than half its height)
 GRID_MEND = 2  # pixels beyond a grid line's thickness that a stroke crossing it is looked for at either side
 TILT_RANGE, TILT_STEP = 20.0, 0.25  # degrees: the tilts of rules looked for, either way of level, and their step
 
@@ -26,17 +28,29 @@ def ruled_lines(core: np.ndarray, band: int, length: float, least: int = 1) -> n
     degrees off level makes such runs and a digit's stroke does not. Of a rule's run, only the ink that is
     thin across it (`RULE_ACROSS`) is the rule's: a digit's stroke crossing the rule goes on beyond it, and
     stays whole."""
-    ruled = np.zeros_like(core)
-    for axis in (0, 1):  # rules along rows, then along columns
-        flip = (lambda a: a) if axis == 0 else np.transpose
-        thick = ndimage.maximum_filter1d(flip(core).view(np.uint8), 2 * band + 1, axis=0).astype(bool)
-        runs = run_lengths(thick) >= length
-        bands, count = ndimage.label(runs)
-        if count >= least:
-            across = run_lengths(flip(core).T).T * runs  # the ink's runs across the rules, on them
-            thick = np.median(across[across > 0])  # a rule's own thickness: most of the ink on the rules is rule
-            ruled |= flip(_on_rule(flip(core) & runs & (across <= RULE_ACROSS * thick + 1), bands, thick, length))
-    return core & ruled
+    along_rows, _ = _lines_along(core, band, length, least, 0)
+    along_columns, _ = _lines_along(core, band, length, least, 1)
+    return core & (along_rows | along_columns)
+
+
+def _lines_along(core: np.ndarray, band: int, length: float, least: int, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """`ruled_lines` along rows (`axis` 0) or along columns (1) only; and the runs' bands (`_bands`)."""
+    flip = (lambda a: a) if axis == 0 else np.transpose
+    bands = flip(_bands(core, band, length, axis))
+    if bands.max() < least:
+        return np.zeros_like(core), flip(bands)
+    runs = bands > 0
+    across = run_lengths(flip(core).T).T * runs  # the ink's runs across the rules, on them
+    thick = np.median(across[across > 0])  # a rule's own thickness: most of the ink on the rules is rule
+    return flip(_on_rule(flip(core) & runs & (across <= RULE_ACROSS * thick + 1), bands, thick, length)), flip(bands)
+
+
+def _bands(core: np.ndarray, band: int, length: float, axis: int) -> np.ndarray:
+    """The bands (H, W) int, labelled (0: none), where the ink thickened `band` pixels across runs at least `length`
+    along rows (`axis` 0) or along columns (1): a rule's band is whole where a stroke crossing it splits its ink."""
+    flip = (lambda a: a) if axis == 0 else np.transpose
+    thick = ndimage.maximum_filter1d(flip(core).view(np.uint8), 2 * band + 1, axis=0).astype(bool)
+    return flip(ndimage.label(run_lengths(thick) >= length)[0])
 
 
 def _on_rule(thin: np.ndarray, bands: np.ndarray, thick: float, length: float) -> np.ndarray:
@@ -70,18 +84,53 @@ def _on_rule(thin: np.ndarray, bands: np.ndarray, thick: float, length: float) -
 
 
 def without_grid(core: np.ndarray, labels: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """The ink once a grid that holds the digits together is taken out: when a piece spans over half the
-    picture both ways (squared paper, a table's cells, rules joined by a margin line), its runs over a third
-    of the picture, if there are three or more of them (a digit filling the picture has one or two). Only that
-    piece's: in a box drawn around a row of digits that fill its height, their strokes are as long."""
+    """The ink once a grid that holds the digits together is taken out: when a piece spans over `GRID_SPAN` of
+    the picture both ways (squared paper, a table's cells, a form's row of boxes, rules joined by a margin line),
+    its lines (`_across_grid`). Only that piece's: in a box drawn around a row of digits that fill its height,
+    their strokes are as long."""
     h, w = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
-    spanning = np.flatnonzero((h > core.shape[0] / 2) & (w > core.shape[1] / 2))
+    spanning = np.flatnonzero((h > GRID_SPAN * core.shape[0]) & (w > GRID_SPAN * core.shape[1]))
     if not len(spanning):
         return core
     band = max(1, round(GRID_BAND * max(core.shape)))
-    grid = ruled_lines(np.isin(labels, spanning + 1), band, GRID_RUN * min(core.shape), least=3)
+    piece = np.isin(labels, spanning + 1)
+    grid = _across_grid(piece, band)
     kept = (core & ~grid) | _under_strokes(core & ~grid, grid)
     return without_rest(kept, grid & ~kept, band)  # a hand-ruled line's bends, which read as 1s
+
+
+def _across_grid(piece: np.ndarray, band: int) -> np.ndarray:
+    """A grid's lines in `piece` (H, W) bool: runs a third of the picture long (`GRID_RUN` of its width along
+    rows, of its height along columns), three or more of them one way, each a line of the grid (`_grid_line`)."""
+    found = [_bands(piece, band, GRID_RUN * piece.shape[1 - axis], axis) for axis in (0, 1)]
+    rows, cols = np.nonzero(piece)
+    grid = np.zeros_like(piece)
+    for axis in (0, 1):
+        bands, across = found[axis], found[1 - axis]
+        if bands.max() < 3:
+            continue
+        lines, _ = _lines_along(piece, band, GRID_RUN * piece.shape[1 - axis], 3, axis)
+        near = ndimage.grey_dilation(across, size=3)  # the lines the other way, and what touches them
+        flip = (lambda a: a) if axis == 0 else np.transpose
+        ends = (cols.min(), cols.max() + 1) if axis == 0 else (rows.min(), rows.max() + 1)
+        keep = [False] + [_grid_line(flip(bands[box] == b), flip(near[box]), box[1 - axis], ends, 2 * band + 2)
+                          for b, box in enumerate(ndimage.find_objects(bands), start=1)]  # fmt: skip
+        grid |= lines & np.array(keep)[bands]
+    return grid
+
+
+def _grid_line(line: np.ndarray, near: np.ndarray, span: slice, ends: tuple[int, int], reach: int) -> bool:
+    """Whether the band of a run along rows (`line`, in its box; `near`, the labels of the lines across in that
+    box) is a line of the grid: it meets two lines across, or each of its ends (within `reach`) meets one or is
+    at the grid's end. A square's or a table's line runs from one line of it to another, and a page's rules from
+    the margin's line to the page's edge; the stroke of a digit touching the grid (a 4's stem standing on a
+    box's bottom line, as long as the box is high) meets one, and ends free."""
+    met = near[line & (near > 0)]
+    if len(np.unique(met)) >= 2:
+        return True
+    start = span.start <= ends[0] + reach or bool(near[:, :reach][line[:, :reach]].any())
+    stop = span.stop >= ends[1] - reach or bool(near[:, -reach:][line[:, -reach:]].any())
+    return start and stop
 
 
 def _under_strokes(kept: np.ndarray, grid: np.ndarray) -> np.ndarray:

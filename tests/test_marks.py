@@ -185,6 +185,35 @@ def test_digits_that_fill_a_box_drawn_around_them_keep_their_strokes():
     assert [tuple(int(v) for v in marks.boxes[i]) for line in marks.lines for i in line] == ones
 
 
+def test_strokes_standing_on_the_bottom_of_a_row_of_boxes_stay_whole():
+    """A row of boxes, a digit in each (a form's cells), cropped close: the boxes are a grid, taken out. Strokes
+    as long as half a box that stand on its bottom line, a 4's or a 7's stem, run along the grid's columns as its
+    sides do, but meet one line across and end free: they stay whole."""
+    core = np.zeros((120, 620), bool)
+    for row in (5, 105):
+        core[row : row + 3, 10:610] = True
+    for column in range(10, 611, 120):
+        core[5:108, column : column + 3] = True
+    stems = [(50, 60 + 120 * k, 108, 65 + 120 * k) for k in range(5)]  # down to the bottom line's last row
+    for top, left, bottom, right in stems:
+        core[top:bottom, left:right] = True
+    marks = find_marks(core)
+    assert [tuple(int(v) for v in marks.boxes[i]) for line in marks.lines for i in line] == stems
+
+
+def test_the_rules_of_a_page_joined_by_its_margin_line_are_taken_out():
+    """Lined paper whose margin's line joins its rules into one piece across the picture: the rules meet only
+    the margin, and run from it to the page's edge; they and the margin are taken out, the rings stay."""
+    core = np.zeros((300, 700), bool)
+    rings = add_rings(core, gap=2)
+    for row in (40, 100, 200, 260):
+        core[row : row + 3, 30:] = True
+    core[:, 30:33] = True
+    core[RULES[0] : RULES[0] + 3, 30:] = core[RULES[1] : RULES[1] + 3, 30:] = True
+    marks = find_marks(core)
+    assert sorted(tuple(int(v) for v in box) for box in marks.boxes) == sorted(rings)
+
+
 def test_a_digit_drawn_lower_than_the_line_it_ends_is_of_that_line_and_a_column_stays_a_column():
     """A 1 drawn after a line's last 0, lower, sharing only a few of its rows (as on a canvas, the hand drifting
     down): it ends that line. 1s one under another, each starting before the one above ends, stay a column."""

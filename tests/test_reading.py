@@ -112,6 +112,20 @@ def test_a_thin_dark_line_a_few_degrees_off_upright_down_the_page_leaves_no_mark
     assert find_digits(encode(np.asarray(page))).lines == ["2468"]
 
 
+@pytest.mark.parametrize("margin", [10, 40])
+def test_digits_written_in_a_row_of_boxes_touching_their_bottom_are_read_without_the_boxes(sure, margin):
+    """A form's row of boxes, a digit in each, photographed close or with the page around it (the boxes half
+    the picture high): the boxes are taken out, and the digits whose strokes run down onto a box's bottom line
+    (a 4's stem, a 7's, a 9's tail) keep them."""
+    image = Image.fromarray(page_of(sure, "47194", (HEIGHT + 2 * margin, 5 * HEIGHT + 2 * margin), margin, margin))
+    top, bottom = margin - 8, margin + HEIGHT - 8
+    for k in range(6):
+        ImageDraw.Draw(image).line((margin + k * HEIGHT, top, margin + k * HEIGHT, bottom), fill=40, width=3)
+    for row in (top, bottom):
+        ImageDraw.Draw(image).line((margin, row, margin + 5 * HEIGHT, row), fill=40, width=3)
+    assert find_digits(encode(np.asarray(image))).lines == ["47194"]
+
+
 def test_boxes_are_in_the_picture_around_each_digit(sure):
     reading = find_digits(photo([glyphs(sure, "57", 9)]))
     h, w = reading.picture.shape
