@@ -253,9 +253,10 @@ def find_marks(core: np.ndarray) -> Marks:
     # across the page (a long stroke of a brace beside an equation is no paper's)
     slant = tilted or (0.0 if ruled.any(axis=0).mean() > RULED_PAGE else slant_of(merged))
     lines = in_lines(merged, slant)
-    strokes = [i for i in _no_digits(merged, lines, height) if not _looped(merged[i], pieces[i], labels)]
+    low, strokes = _no_digits(merged, lines, height)
+    strokes = [i for i in strokes if not _looped(merged[i], pieces[i], labels)]
     marks = Marks(labels, pieces, merged, lines, height, line_heights(merged, lines), ruled, slant)
-    return without(marks, sorted(set(strokes) | set(_rule_bits(merged, pieces, labels, ruled, height))))
+    return without(marks, sorted(low | set(strokes) | set(_rule_bits(merged, pieces, labels, ruled, height))))
 
 
 def _rules_tilt(labels: np.ndarray, boxes: np.ndarray, areas: np.ndarray, height: float) -> float:
@@ -286,14 +287,15 @@ def without(marks: Marks, gone: list[int]) -> Marks:
     return dataclasses.replace(marks, pieces=pieces, boxes=boxes, lines=lines, line_heights=line_heights(boxes, lines))
 
 
-def _no_digits(boxes: np.ndarray, lines: list[list[int]], height: float) -> list[int]:
-    """The marks that hold no digit, by their size alone: every mark of a line of low marks (`LOW_LINE`), and
-    thin strokes low or tall for their line (`STROKE_THIN`, `STROKE_LOW`, `STROKE_TALL`)."""
+def _no_digits(boxes: np.ndarray, lines: list[list[int]], height: float) -> tuple[set[int], list[int]]:
+    """The marks that hold no digit, by their size alone: every mark of a line of low marks (`LOW_LINE`: dashes,
+    the dot of a division sign, however round); and the thin strokes low or tall for their line (`STROKE_THIN`,
+    `STROKE_LOW`, `STROKE_TALL`)."""
     h, w = _sides(boxes)
     low = {i for line in lines if h[line].max() < LOW_LINE * height for i in line}
     line_h = line_heights(boxes, lines)
     stroke = (w < STROKE_THIN * h) & ((h < STROKE_LOW * line_h) | (h > STROKE_TALL * line_h))
-    return sorted(low | set(np.flatnonzero(stroke).tolist()))
+    return low, np.flatnonzero(stroke).tolist()
 
 
 def _looped(box: np.ndarray, pieces: np.ndarray, labels: np.ndarray) -> bool:

@@ -126,6 +126,18 @@ def test_digits_written_in_a_row_of_boxes_touching_their_bottom_are_read_without
     assert find_digits(encode(np.asarray(image))).lines == ["47194"]
 
 
+def test_the_round_dot_of_a_division_sign_above_the_line_is_no_line_of_its_own(sure):
+    """A division sign after a number, its top dot a small ring drawn above the digits' tops: a line of marks all
+    far lower than the digits holds no digit, closed loop or not (it read as a line "0")."""
+    image = Image.fromarray(page_of(sure, "1386", (260, 520), left=40, top=100))
+    draw, x = ImageDraw.Draw(image), 40 + 4 * HEIGHT + 50
+    draw.ellipse((x - 7, 63, x + 7, 77), outline=40, width=3)
+    draw.line((x - 28, 130, x + 28, 130), fill=40, width=4)
+    draw.ellipse((x - 7, 145, x + 7, 159), outline=40, width=3)
+    lines = find_digits(encode(np.asarray(image))).lines
+    assert len(lines) == 1 and lines[0].startswith("1386")
+
+
 def test_boxes_are_in_the_picture_around_each_digit(sure):
     reading = find_digits(photo([glyphs(sure, "57", 9)]))
     h, w = reading.picture.shape
