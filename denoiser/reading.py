@@ -59,7 +59,8 @@ SIDEWAYS_GAIN = 0.05  # ...and is read turned when the classifier's mean log-con
 SIDEWAYS_MOST = 60  # marks: a page with more is not read three times...
 SIDEWAYS_CUTS = 40  # ...and turned, no more than this many digits are made of wide marks cut (a page of print, its
 # words wide marks, took near 2 s; a photo of digits has few that touch)
-DIGIT_WIDTH = (0.8, 0.3)  # a digit's width in its line's heights: mean and spread (a 1 is 0.3, a 0 up to 1.2)
+DIGIT_WIDTH = (0.8, 0.35)  # a digit's width in its line's heights: mean and spread (a 1 is 0.3, a 0 up to 1.2, a 2
+# with a long base or a 4 with a long bar 1.3)
 
 
 @dataclass(frozen=True)
@@ -193,8 +194,10 @@ def _options(marks: Marks, most: int = MAX_PARTS) -> list[list[list[Part]]]:
 
 def _choose(ways: list[list[Part]], height: float, readings: dict[Part, _Read]) -> list[Part]:
     """The likeliest way of reading a mark: the classifier's confidence in each digit of it, times how usual
-    the digit's width is for its line's height (`DIGIT_WIDTH`). The classifier alone is as sure of two
-    touching digits read as one as of the two: a digit half again as wide as tall is what tells them apart.
+    the digit's width is for its line's height (`DIGIT_WIDTH`), and, for a mark cut, the odds that each part is a
+    digit at all (the classifier with a class for no digit). The classifier alone is as sure of two touching
+    digits read as one as of the two: a digit half again as wide as tall is what tells them apart; and it reads
+    the end of a 2's long base, or the stem of a 4 with a long bar, as a digit too, but as one unlike any.
     A cut that leaves a part lower than `PART_TALL` heights cut a digit's tail off (a 6's, a 2's), not a digit, and
     one that makes a digit the classifier is unsure of (`CONFIDENT`), or a part the classifier with a class for no
     digit is sure is none (`NOT_SURE`), cut one digit apart (a 2's long base)."""
@@ -202,13 +205,15 @@ def _choose(ways: list[list[Part]], height: float, readings: dict[Part, _Read]) 
     def score(way: list[Part]) -> float:
         boxes = np.array([readings[part].box for part in way])
         confidence = np.array([readings[part].confidence for part in way])
-        none = max(readings[part].not_a_digit for part in way)
+        none = np.array([readings[part].not_a_digit for part in way])
         low = (boxes[:, 2] - boxes[:, 0]).min() < PART_TALL * height
-        if len(way) > 1 and (low or confidence.min() < CONFIDENT or none > NOT_SURE):
+        if len(way) > 1 and (low or confidence.min() < CONFIDENT or none.max() > NOT_SURE):
             return -np.inf
         widths = np.array([(stop - start) / height for _, start, stop in way])
         usual = -0.5 * (((widths - DIGIT_WIDTH[0]) / DIGIT_WIDTH[1]) ** 2).sum()
-        return float(np.log(np.maximum(confidence, 1e-6)).sum() + usual)
+        # A mark read whole is a digit or not by `_why_not`; the parts of a cut must each be one
+        digits = np.log(np.maximum(1 - none, 1e-6)).sum() if len(way) > 1 else 0.0
+        return float(np.log(np.maximum(confidence, 1e-6)).sum() + digits + usual)
 
     return max(ways, key=score)
 
