@@ -170,7 +170,9 @@ FAILURES = [
     "- Touching digits are cut at a column of little ink, or of most where two loops cross; two slanted digits "
     "that lean into each other cannot be cut by a straight column, and the classifier is as sure of the pair "
     'read as one digit as of the two. Zeros written overlapping in one stroke (a notebook\'s "1000") are cut '
-    "into arcs more often than into 0s.",
+    "into arcs more often than into 0s. A single digit a little wide (a 2 with a long base, a 4 whose bar runs "
+    "on past its stem) is cut only when each part looks like a digit to the classifier with a class for none; "
+    "two touching digits whose right one it doubts can so be cut into another pair.",
     "- On ruled paper only each rule's own line is taken out, so a digit written on a rule keeps its bottom; a "
     "faint rule that shows as ink only near the digits is taken off the first and last digits where it runs on "
     "to the picture's edge (they would be left out as cut off); "
@@ -180,7 +182,10 @@ FAILURES = [
     "- Squared paper is the hardest scene: its grid is taken out line by line, and the grid's ink that a "
     "digit's stroke goes on from at both sides is put back, but where a line runs along a stroke no wider "
     "than twice the line, the stroke goes with it; on a dark grid of small squares digits fall apart into "
-    "bits that read `?`. A table ruled by hand, in lines broken into pieces, is not taken out as a grid: of "
+    "bits that read `?`. A line of a grid meets two lines across it, or runs from one (or the grid's end) to "
+    "another: a digit's stroke standing on a box's bottom line (a form's row of boxes) stays with the digit. A "
+    "row of boxes in a small picture, a few degrees off level, is not found as a grid: its sides read as 1s. "
+    "A table ruled by hand, in lines broken into pieces, is not taken out as a grid: of "
     "its pieces, those as thin as a line and much taller than the digits beside them are left out as strokes, "
     "and so is a thin piece that the rest of the rule goes on from, above or below it; a piece of a rule that "
     "stands alone can still read as a 1. A mark as thin and tall that closes a loop (a 9 whose stem runs on far "
