@@ -325,7 +325,8 @@ def _rule_bits(boxes: np.ndarray, pieces: list[np.ndarray], labels: np.ndarray, 
         top, left, bottom, right = boxes[i]
         across = np.isin(labels[top:bottom, left:right], pieces[i]).sum(axis=1)
         width = float(np.median(across[across > 0]))
-        if _rule_goes_on(labels, ruled, marked, boxes[i], width, reach) or _along_rule(ruled, boxes[i], width):
+        if (_rule_goes_on(labels, ruled, marked, boxes[i], width, reach) or _along_rule(ruled, boxes[i], width)
+                or _between_rules(ruled, boxes[i])):  # fmt: skip
             bits.append(int(i))
     return bits
 
@@ -344,6 +345,18 @@ def _rule_goes_on(labels: np.ndarray, ruled: np.ndarray, marked: np.ndarray, box
         if len(filled) >= reach // 2 and (filled > 0).mean() >= RULE_FILLS and width <= np.median(filled) + 1:
             return True
     return False
+
+
+def _between_rules(ruled: np.ndarray, box: np.ndarray) -> bool:
+    """Whether a thin upright mark runs from a rule taken out across it to another: the side of a box, of a form's
+    row of boxes or a table's cell, once its top and bottom lines are gone. At both its ends, ink of a rule runs
+    on beside it, at its left or its right, for at least its width (a line of squared paper that a 1 is written
+    along runs on above and below it, in its own columns only)."""
+    top, left, bottom, right = box
+    width = right - left
+    sides = (slice(max(0, left - width), left), slice(right, right + width))
+    ends = (slice(max(0, top - 2), top + 2), slice(bottom - 2, bottom + 2))
+    return all(any(ruled[rows, side].any(axis=0).sum() >= width for side in sides) for rows in ends)
 
 
 def _along_rule(ruled: np.ndarray, box: np.ndarray, width: float) -> bool:

@@ -112,11 +112,12 @@ def test_a_thin_dark_line_a_few_degrees_off_upright_down_the_page_leaves_no_mark
     assert find_digits(encode(np.asarray(page))).lines == ["2468"]
 
 
-@pytest.mark.parametrize("margin", [10, 40])
+@pytest.mark.parametrize("margin", [10, 40, 100])
 def test_digits_written_in_a_row_of_boxes_touching_their_bottom_are_read_without_the_boxes(sure, margin):
-    """A form's row of boxes, a digit in each, photographed close or with the page around it (the boxes half
-    the picture high): the boxes are taken out, and the digits whose strokes run down onto a box's bottom line
-    (a 4's stem, a 7's, a 9's tail) keep them."""
+    """A form's row of boxes, a digit in each, photographed close or with the page around it (the boxes half, or a
+    quarter of the picture high, where they are no grid but two rules and the sides between them): the boxes are
+    taken out, and the digits whose strokes run down onto a box's bottom line (a 4's stem, a 7's, a 9's tail) keep
+    them."""
     image = Image.fromarray(page_of(sure, "47194", (HEIGHT + 2 * margin, 5 * HEIGHT + 2 * margin), margin, margin))
     top, bottom = margin - 8, margin + HEIGHT - 8
     for k in range(6):
