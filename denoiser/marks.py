@@ -310,11 +310,11 @@ def _looped(box: np.ndarray, pieces: np.ndarray, labels: np.ndarray) -> bool:
 
 def _rule_bits(boxes: np.ndarray, pieces: list[np.ndarray], labels: np.ndarray, ruled: np.ndarray,
                height: float) -> list[int]:  # fmt: skip
-    """The thin upright marks that go on a rule of a table: above or below them, in their columns, ink that is
-    no mark (a rule taken out, or left out as a line) and no narrower than they are fills most rows up to
-    `RULE_GOES_ON` heights away. A hand-ruled table's lines bend and thin out, and what is left of them between
-    two of its rules reads as a 1. And the marks lower than `STROKE_LOW` heights that a rule runs through: strokes
-    of the writing on the page's other side, seen through it, stand across its rules."""
+    """The thin upright marks that are bits of a rule: ink that is no mark (a rule taken out, or left out as a
+    line) goes on from them up or down (`_rule_goes_on`: a hand-ruled table's lines bend and thin out, and what is
+    left of them between two of its rules reads as a 1), lies beside them (`_along_rule`: a page's edge), or meets
+    them at both ends (`_between_rules`: a box's side). And the marks lower than `STROKE_LOW` heights that a rule
+    runs through: strokes of the writing on the page's other side, seen through it, stand across its rules."""
     h, w = _sides(boxes)
     low = np.zeros(len(boxes), bool)
     if ruled.any():  # no page without rules has a mark a rule runs through
