@@ -60,7 +60,7 @@ SIDEWAYS_MOST = 60  # marks: a page with more is not read three times...
 SIDEWAYS_CUTS = 40  # ...and turned, no more than this many digits are made of wide marks cut (a page of print, its
 # words wide marks, took near 2 s; a photo of digits has few that touch)
 DIGIT_WIDTH = (0.8, 0.35)  # a digit's width in its line's heights: mean and spread (a 1 is 0.3, a 0 up to 1.2, a 2
-# with a long base or a 4 with a long bar 1.3)
+# with a long base or a 4 with a long crossbar 1.3)
 
 
 @dataclass(frozen=True)
@@ -197,7 +197,7 @@ def _choose(ways: list[list[Part]], height: float, readings: dict[Part, _Read]) 
     the digit's width is for its line's height (`DIGIT_WIDTH`), and, for a mark cut, the odds that each part is a
     digit at all (the classifier with a class for no digit). The classifier alone is as sure of two touching
     digits read as one as of the two: a digit half again as wide as tall is what tells them apart; and it reads
-    the end of a 2's long base, or the stem of a 4 with a long bar, as a digit too, but as one unlike any.
+    the end of a 2's long base, or the stem of a 4 with a long crossbar, as a digit too, but as one unlike any.
     A cut that leaves a part lower than `PART_TALL` heights cut a digit's tail off (a 6's, a 2's), not a digit, and
     one that makes a digit the classifier is unsure of (`CONFIDENT`), or a part the classifier with a class for no
     digit is sure is none (`NOT_SURE`), cut one digit apart (a 2's long base)."""

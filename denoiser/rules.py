@@ -28,29 +28,33 @@ def ruled_lines(core: np.ndarray, band: int, length: float, least: int = 1) -> n
     degrees off level makes such runs and a digit's stroke does not. Of a rule's run, only the ink that is
     thin across it (`RULE_ACROSS`) is the rule's: a digit's stroke crossing the rule goes on beyond it, and
     stays whole."""
-    along_rows, _ = _lines_along(core, band, length, least, 0)
-    along_columns, _ = _lines_along(core, band, length, least, 1)
-    return core & (along_rows | along_columns)
+    ruled = np.zeros_like(core)
+    for axis in (0, 1):  # rules along rows, then along columns
+        bands = _bands(core, band, length, axis)
+        if bands.max() >= least:
+            ruled |= _on_bands(core, bands, length, axis)
+    return core & ruled
 
 
-def _lines_along(core: np.ndarray, band: int, length: float, least: int, axis: int) -> tuple[np.ndarray, np.ndarray]:
-    """`ruled_lines` along rows (`axis` 0) or along columns (1) only; and the runs' bands (`_bands`)."""
-    flip = (lambda a: a) if axis == 0 else np.transpose
-    bands = flip(_bands(core, band, length, axis))
-    if bands.max() < least:
-        return np.zeros_like(core), flip(bands)
-    runs = bands > 0
-    across = run_lengths(flip(core).T).T * runs  # the ink's runs across the rules, on them
-    thick = np.median(across[across > 0])  # a rule's own thickness: most of the ink on the rules is rule
-    return flip(_on_rule(flip(core) & runs & (across <= RULE_ACROSS * thick + 1), bands, thick, length)), flip(bands)
+def _along(a: np.ndarray, axis: int) -> np.ndarray:
+    """`a` turned so that lines along `axis` (0: rows, 1: columns) run along its rows (its own inverse)."""
+    return a if axis == 0 else a.T
 
 
 def _bands(core: np.ndarray, band: int, length: float, axis: int) -> np.ndarray:
     """The bands (H, W) int, labelled (0: none), where the ink thickened `band` pixels across runs at least `length`
     along rows (`axis` 0) or along columns (1): a rule's band is whole where a stroke crossing it splits its ink."""
-    flip = (lambda a: a) if axis == 0 else np.transpose
-    thick = ndimage.maximum_filter1d(flip(core).view(np.uint8), 2 * band + 1, axis=0).astype(bool)
-    return flip(ndimage.label(run_lengths(thick) >= length)[0])
+    thick = ndimage.maximum_filter1d(_along(core, axis).view(np.uint8), 2 * band + 1, axis=0).astype(bool)
+    return _along(ndimage.label(run_lengths(thick) >= length)[0], axis)
+
+
+def _on_bands(core: np.ndarray, bands: np.ndarray, length: float, axis: int) -> np.ndarray:
+    """The ink of the rules in `bands` (`_bands`) along `axis`: of each band, only the ink thin across it."""
+    core, bands = _along(core, axis), _along(bands, axis)
+    runs = bands > 0
+    across = run_lengths(core.T).T * runs  # the ink's runs across the rules, on them
+    thick = np.median(across[across > 0])  # a rule's own thickness: most of the ink on the rules is rule
+    return _along(_on_rule(core & runs & (across <= RULE_ACROSS * thick + 1), bands, thick, length), axis)
 
 
 def _on_rule(thin: np.ndarray, bands: np.ndarray, thick: float, length: float) -> np.ndarray:
@@ -102,20 +106,20 @@ def without_grid(core: np.ndarray, labels: np.ndarray, boxes: np.ndarray) -> np.
 def _across_grid(piece: np.ndarray, band: int) -> np.ndarray:
     """A grid's lines in `piece` (H, W) bool: runs a third of the picture long (`GRID_RUN` of its width along
     rows, of its height along columns), three or more of them one way, each a line of the grid (`_grid_line`)."""
-    found = [_bands(piece, band, GRID_RUN * piece.shape[1 - axis], axis) for axis in (0, 1)]
+    lengths = [GRID_RUN * piece.shape[1 - axis] for axis in (0, 1)]
+    found = [_bands(piece, band, lengths[axis], axis) for axis in (0, 1)]
     rows, cols = np.nonzero(piece)
     grid = np.zeros_like(piece)
     for axis in (0, 1):
         bands, across = found[axis], found[1 - axis]
         if bands.max() < 3:
             continue
-        lines, _ = _lines_along(piece, band, GRID_RUN * piece.shape[1 - axis], 3, axis)
         near = ndimage.grey_dilation(across, size=3)  # the lines the other way, and what touches them
-        flip = (lambda a: a) if axis == 0 else np.transpose
         ends = (cols.min(), cols.max() + 1) if axis == 0 else (rows.min(), rows.max() + 1)
-        keep = [False] + [_grid_line(flip(bands[box] == b), flip(near[box]), box[1 - axis], ends, 2 * band + 2)
+        reach = 2 * band + 2
+        keep = [False] + [_grid_line(_along(bands[box] == b, axis), _along(near[box], axis), box[1 - axis], ends, reach)
                           for b, box in enumerate(ndimage.find_objects(bands), start=1)]  # fmt: skip
-        grid |= lines & np.array(keep)[bands]
+        grid |= _on_bands(piece, bands, lengths[axis], axis) & np.array(keep)[bands]
     return grid
 
 

@@ -170,7 +170,7 @@ FAILURES = [
     "- Touching digits are cut at a column of little ink, or of most where two loops cross; two slanted digits "
     "that lean into each other cannot be cut by a straight column, and the classifier is as sure of the pair "
     'read as one digit as of the two. Zeros written overlapping in one stroke (a notebook\'s "1000") are cut '
-    "into arcs more often than into 0s. A single digit a little wide (a 2 with a long base, a 4 whose bar runs "
+    "into arcs more often than into 0s. A single digit a little wide (a 2 with a long base, a 4 whose crossbar runs "
     "on past its stem) is cut only when each part looks like a digit to the classifier with a class for none; "
     "two touching digits whose right one it doubts can so be cut into another pair.",
     "- On ruled paper only each rule's own line is taken out, so a digit written on a rule keeps its bottom; a "

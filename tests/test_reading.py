@@ -403,9 +403,9 @@ def test_a_two_with_a_long_base_is_a_digit_and_a_dash_is_not(sure):
     assert found.lines == ["1?23"]
 
 
-def test_a_four_whose_bar_runs_far_past_its_stem_is_one_digit(sure):
-    """A closed 4 whose bar runs on past its stem, as wide as it is tall: cut at the stem, its two halves each read
-    as a 4, but the right one (a stem crossing a bar) is unlike a digit to the classifier with a class for none,
+def test_a_four_whose_crossbar_runs_far_past_its_stem_is_one_digit(sure):
+    """A closed 4 whose crossbar runs on past its stem, as wide as it is tall: cut at the stem, its two halves each read
+    as a 4, but the right one (a stem crossing a crossbar) is unlike a digit to the classifier with a class for none,
     and the whole, a 4 a little wide, is the likelier reading."""
     img = Image.new("L", (84, HEIGHT), 0)
     ImageDraw.Draw(img).line([(30, 4), (6, 38), (80, 38)], fill=255, width=6, joint="curve")
