@@ -134,3 +134,11 @@ def number_picture(digits, text: str, fmt: str = "PNG") -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(page.astype(np.uint8)).save(buffer, format=fmt)
     return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def sure(test_digits):
+    """For each label 0-9, a test digit the classifier reads right and is sure of (`written.sure_digits`)."""
+    from written import sure_digits
+
+    return sure_digits(test_digits)

@@ -12,39 +12,12 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageDraw, ImageFilter
-from scipy import ndimage
+from written import HEIGHT, encode, glyphs, page_of, photo
 
 from denoiser import find_digits, reading
 from denoiser.bench import realworld, sheets
 from denoiser.classifier import load_classifier, read
 from denoiser.digitize import ImageError, image_to_mnist
-
-HEIGHT = 60  # pixels: the digits' height in the pictures made here
-
-
-def encode(arr: np.ndarray, fmt: str = "PNG") -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(arr).save(buffer, format=fmt)
-    return buffer.getvalue()
-
-
-@pytest.fixture(scope="module")
-def sure(test_digits) -> dict[int, np.ndarray]:
-    """For each label 0-9, the first test digit the classifier reads right with confidence above 0.999."""
-    labels, confidence = read(load_classifier(), test_digits.images[:500])
-    good = (labels == test_digits.labels[:500]) & (confidence > 0.999)
-    return {d: test_digits.images[int(np.flatnonzero(good & (labels == d))[0]), 0].numpy() for d in range(10)}
-
-
-def glyphs(sure: dict[int, np.ndarray], text: str, seed: int) -> list[sheets.Glyph]:
-    rng = np.random.default_rng(seed)
-    return [sheets.written(sure[int(c)], c, HEIGHT, rng) for c in text]
-
-
-def photo(rows: list[list[sheets.Glyph]], seed: int = 0, **kwargs) -> bytes:
-    """The rows written with a clear gap between digits (a slanted digit leans into a close neighbour's box)."""
-    kwargs.setdefault("spacing", (0.4, 0.7))
-    return sheets.photograph_lines(rows, HEIGHT, np.random.default_rng(seed), **kwargs)
 
 
 def test_a_row_of_ten_digits_in_a_photo_reads_in_order(sure):
@@ -66,65 +39,11 @@ def test_a_tilted_line_is_one_line(sure):
     assert reading.lines == ["0123456789"]
 
 
-def test_a_line_on_lined_paper_reads_without_the_rules(sure):
-    reading = find_digits(photo([glyphs(sure, "24680", 5), glyphs(sure, "13579", 6)], seed=3, rules="lined"))
-    assert reading.lines == ["24680", "13579"]
-
-
-@pytest.mark.parametrize("angle", [-7.0, 9.0])
-def test_digits_standing_on_the_rules_of_a_page_photographed_well_off_level_are_read(sure, angle):
-    """Turned this far, a rule is too steep to be found along the rows: left in, it took every digit standing on
-    it out of the reading with it. The page is read turned level."""
-    page = page_of(sure, "24680", (420, 520), left=110, top=150)
-    for row in range(58, 420, 70):  # rules across the page, one through the digits' lowest strokes
-        page[row : row + 2] = 90
-    page = np.asarray(Image.fromarray(page).rotate(angle, Image.Resampling.BICUBIC, expand=True, fillcolor=255))
-    assert find_digits(encode(page)).lines == ["24680"]
-
-
 def test_a_line_with_a_wide_gap_photographed_off_level_stays_one_line(sure):
     """Across a gap four digits wide, a line 8 degrees off level drifts by more than half a digit's height."""
     page = np.minimum(page_of(sure, "123", (300, 900), left=60, top=120), page_of(sure, "456", (300, 900), 540, 120))
     page = np.asarray(Image.fromarray(page).rotate(8.0, Image.Resampling.BICUBIC, expand=True, fillcolor=255))
     assert find_digits(encode(page)).lines == ["123456"]
-
-
-def test_a_sheet_on_a_dark_table_reads_without_the_table(sure):
-    reading = find_digits(photo([glyphs(sure, "4207", 7), glyphs(sure, "9516", 8)], seed=4, table=True, angle=3.0))
-    assert reading.lines == ["4207", "9516"]
-
-
-@pytest.mark.parametrize("angle", [-4.0, 5.0])
-def test_a_page_turned_in_the_picture_with_dark_desk_along_its_edges_is_read(sure, angle):
-    """A sheet photographed a little turned leaves wedges of a dark desk along the picture's edges, thin at one end:
-    as ink they hold more than the digits and are taller than any. Left out as cut off by the edge, they must not
-    set the digits' height either, or every digit passes for a speck."""
-    page = page_of(sure, "3907", (900, 700), left=120, top=160)
-    page = np.asarray(Image.fromarray(page).rotate(angle, Image.Resampling.BICUBIC, expand=True, fillcolor=60))
-    assert find_digits(encode(page)).lines == ["3907"]
-
-
-def test_a_thin_dark_line_a_few_degrees_off_upright_down_the_page_leaves_no_marks(sure):
-    """The edge of a sheet lying on another, photographed 5 degrees off upright: taken out as a rule where it runs
-    straight along the columns, its ends drift a few pixels aside of what was taken out and were read as 1s."""
-    page = Image.fromarray(page_of(sure, "2468", (500, 400), left=100, top=120))
-    ImageDraw.Draw(page).line((25, 0, 25 + 500 * np.tan(np.radians(5)), 500), fill=80, width=3)
-    assert find_digits(encode(np.asarray(page))).lines == ["2468"]
-
-
-@pytest.mark.parametrize("margin", [10, 40, 100])
-def test_digits_written_in_a_row_of_boxes_touching_their_bottom_are_read_without_the_boxes(sure, margin):
-    """A form's row of boxes, a digit in each, photographed close or with the page around it (the boxes half, or a
-    quarter of the picture high, where they are no grid but two rules and the sides between them): the boxes are
-    taken out, and the digits whose strokes run down onto a box's bottom line (a 4's stem, a 7's, a 9's tail) keep
-    them."""
-    image = Image.fromarray(page_of(sure, "47194", (HEIGHT + 2 * margin, 5 * HEIGHT + 2 * margin), margin, margin))
-    top, bottom = margin - 8, margin + HEIGHT - 8
-    for k in range(6):
-        ImageDraw.Draw(image).line((margin + k * HEIGHT, top, margin + k * HEIGHT, bottom), fill=40, width=3)
-    for row in (top, bottom):
-        ImageDraw.Draw(image).line((margin, row, margin + 5 * HEIGHT, row), fill=40, width=3)
-    assert find_digits(encode(np.asarray(image))).lines == ["47194"]
 
 
 def test_the_round_dot_of_a_division_sign_above_the_line_is_no_line_of_its_own(sure):
@@ -312,62 +231,6 @@ def test_a_number_written_at_a_slant_is_one_line_read_in_order(sure, angle):
     assert reading.lines == ["237845"]
 
 
-def page_of(sure: dict[int, np.ndarray], text: str, shape: tuple[int, int], left: int, top: int) -> np.ndarray:
-    """`text` written in dark ink on a white page of `shape`, from (`top`, `left`), a digit's width apart."""
-    page = np.full(shape, 255, np.uint8)
-    for k, c in enumerate(text):
-        digit = np.asarray(Image.fromarray((sure[int(c)] * 255).astype(np.uint8)).resize((HEIGHT, HEIGHT)))
-        x = left + k * HEIGHT
-        page[top : top + HEIGHT, x : x + HEIGHT] = np.minimum(page[top : top + HEIGHT, x : x + HEIGHT],
-                                                              255 - digit.astype(np.int32) * 220 // 255)  # fmt: skip
-    return page
-
-
-def test_the_first_and_last_digits_on_a_faint_rule_that_runs_to_the_edge_are_read(sure):
-    """A faint rule shows only where the digits stand on it: a thin line from the first and the last digit to
-    the picture's edge leaves those two digits whole, not cut off."""
-    page = page_of(sure, "1234", (140, 340), left=30, top=40)
-    base = 40 + HEIGHT - 12  # the row the digits stand on
-    page[base : base + 2, : 30 + HEIGHT // 2] = 120
-    page[base : base + 2, 30 + 3 * HEIGHT + HEIGHT // 2 :] = 120
-    assert find_digits(encode(page)).lines == ["1234"]
-
-
-def test_digits_across_the_edge_of_a_shadow_keep_their_strokes(sure):
-    """A shadow (the phone's, a hand's) darkens the right of the row, its edge soft across a digit or two: the page's
-    light is followed through it, and no stroke there is set aside as the edge of the page."""
-    page = page_of(sure, "5094738261", (200, 700), left=50, top=70).astype(float)
-    page *= 1 - 0.45 / (1 + np.exp(-(np.arange(700) - 320) / 12))
-    assert find_digits(encode(page.astype(np.uint8))).lines == ["5094738261"]
-
-
-def test_what_is_left_of_a_table_rule_between_two_cells_is_no_digit(sure):
-    """A hand-ruled table's line thins out: a short stretch of it, apart from the rest, stands between two digits
-    of a row. It goes on a rule, so it is no 1."""
-    page = np.minimum(page_of(sure, "50", (400, 440), left=60, top=300), page_of(sure, "38", (400, 440), left=220,
-                                                                                top=300))  # fmt: skip
-    rule = 199  # between the 0 and the 3
-    page[:296, rule : rule + 4] = 60  # the table's line, down to just above the row
-    page[300 : 300 + HEIGHT - 8, rule : rule + 4] = 60  # the stretch of it left beside the digits
-    assert find_digits(encode(page)).lines == ["5038"]
-
-
-def test_a_digit_that_runs_to_the_edge_is_read_and_one_cut_off_by_it_is_not(sure):
-    """A number drawn on a canvas, or cropped close, runs to the picture's edge: its 7 touches the top and the
-    right edges and is whole, so it is read. A 0 of which the left edge leaves only the right half is cut off,
-    and left out."""
-    page = page_of(sure, "0357", (HEIGHT + 30, 4 * HEIGHT + 20), left=0, top=10)
-    ink = page < 128
-    seven = np.zeros_like(ink)
-    seven[:, 3 * HEIGHT :] = ink[:, 3 * HEIGHT :]
-    rows, cols = np.nonzero(seven)
-    page[seven] = 255
-    page[rows - rows.min(), cols + page.shape[1] - 1 - cols.max()] = 35  # moved up and right onto both edges
-    zero = np.nonzero(ink[:, :HEIGHT].any(0))[0]
-    page = page[:, (zero.min() + zero.max()) // 2 :]  # the 0's left half beyond the picture's edge
-    assert find_digits(encode(page)).lines == ["357"]
-
-
 def test_a_wide_mark_is_cut_only_into_digits_the_classifier_is_sure_of():
     """A 2 whose base runs on to the right (drawn with a mouse, "12x34") is 1.4 times as wide as tall, as wide as
     two digits touching. Cut in two, its parts read as a bit of a 2 the classifier is unsure of (46%) and a flat
@@ -424,14 +287,3 @@ def test_a_photo_taken_sideways_is_read_the_right_way_up(sure, quarters):
     assert found.quarters == 4 - quarters
     assert found.picture.shape[:2] == upright.shape[:2]  # the boxes are in the picture turned back
     assert find_digits(encode(upright)).quarters == 0
-
-
-def test_a_dark_bar_out_of_focus_beside_the_digits_is_no_mark(sure):
-    """Something out of focus beside the digits (a pen's shadow, a finger) is a dark bar as tall as a digit, its
-    edges far softer than the writing's: it is no mark, where it read as a 1."""
-    page = np.asarray(Image.open(io.BytesIO(photo([glyphs(sure, "4071", 26)]))).convert("L"), np.float64)
-    bar = np.zeros_like(page)
-    middle = page.shape[0] // 2
-    bar[middle - HEIGHT // 2 : middle + HEIGHT // 2, 14:20] = 400
-    found = find_digits(encode(np.clip(page - ndimage.gaussian_filter(bar, 8), 0, 255).astype(np.uint8)))
-    assert found.lines == ["4071"]
