@@ -30,6 +30,8 @@ SPECK = 0.3  # a piece less than this many heights on its longer side is a speck
 MIN_HEIGHT = 6  # pixels: pieces of ink lower than this are grain or specks, too small to be digits
 LINE_LENGTH = 2.5  # a piece longer than this many heights and...
 LINE_THIN = 12  # ...this many times longer than thick is a ruled line (a "1" is 5-10 times)
+REST_INK, REST_HIGH = 0.1, 2 * MIN_HEIGHT  # a long thin piece lying beside digits holding this share of the ink,
+# this many pixels high, is no digit (see `_height`)
 LINE_BIT = 1.5  # heights: a flat piece as thin and wider than this is a bit of a rule (no digit is that wide)
 RULE_BAND = 0.1  # heights: a rule is found, and taken out, this far above and below its ink
 PIECE_OVERLAP = 0.3  # pieces of one digit: the narrower lies over the wider for at least this share of its width
@@ -179,11 +181,26 @@ def _arms(boxes: np.ndarray, across: np.ndarray, height: float) -> np.ndarray:
 
 
 def _height(boxes: np.ndarray, areas: np.ndarray, plain: np.ndarray, shape: tuple[int, int]) -> float:
-    """The ink's height (`ink_height`) of the `plain` pieces (all when none is), measured again without the pieces
-    at the picture's edge that are no whole digit at that height: those are left out as cut off, and a dark border
-    or the wedges of a desk beside a page turned in the picture can hold more ink than the digits, which then
-    all passed for specks."""
+    """The ink's height (`_inside_height`) of the `plain` pieces (all when none is), without a long thin thing lying
+    on the page (a pen, a pencil, a ruler's edge): one such piece can hold more ink than all the digits, which then
+    passed for specks beside it. A piece thinner than `LINE_THIN` is left out when it is longer than `LINE_LENGTH`
+    of the height of the rest, when the rest holds `REST_INK` of the ink and is no specks (`REST_HIGH`): a page of
+    thin 1s and specks keeps its 1s."""
     chosen = plain if plain.any() else np.ones(len(boxes), bool)
+    length, thinness = _thinness(boxes, areas)
+    long = chosen & (thinness > LINE_THIN)
+    rest = chosen & ~long
+    if long.any() and areas[rest].sum() >= REST_INK * areas[chosen].sum() > 0:
+        rest_height = _inside_height(boxes, areas, rest, shape)
+        if rest_height >= REST_HIGH:
+            chosen = chosen & ~(long & (length > LINE_LENGTH * rest_height))
+    return _inside_height(boxes, areas, chosen, shape)
+
+
+def _inside_height(boxes: np.ndarray, areas: np.ndarray, chosen: np.ndarray, shape: tuple[int, int]) -> float:
+    """The ink's height (`ink_height`) of the `chosen` pieces, measured again without the pieces at the picture's
+    edge that are no whole digit at that height: those are left out as cut off, and a dark border or the wedges of
+    a desk beside a page turned in the picture can hold more ink than the digits, which then all passed for specks."""
     height = ink_height(boxes[chosen], areas[chosen])
     inside = chosen & (~_at_edge(boxes, shape) | _whole_at_edge(boxes, shape, height))
     return ink_height(boxes[inside], areas[inside]) if inside.any() else height

@@ -10,7 +10,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 from scipy import ndimage
 from written import HEIGHT, encode, glyphs, page_of, photo
 
@@ -125,3 +125,15 @@ def test_a_dark_bar_out_of_focus_beside_the_digits_is_no_mark(sure):
     bar[middle - HEIGHT // 2 : middle + HEIGHT // 2, 14:20] = 400
     found = find_digits(encode(np.clip(page - ndimage.gaussian_filter(bar, 8), 0, 255).astype(np.uint8)))
     assert found.lines == ["4071"]
+
+
+@pytest.mark.parametrize(("angle", "place"), [(0, (140, 300)), (30, (140, 300)), (80, (560, 80))])
+def test_digits_beside_a_pen_lying_on_the_page_are_read(sure, angle, place):
+    """A pen lying on the page, as long as seven digits are tall and half as thick as one: it holds more ink than
+    all the digits, which passed for specks beside it (the pen read as a 1, or as the ink's height)."""
+    page = Image.fromarray(page_of(sure, "503846", (700, 900), left=150, top=150))
+    pen = Image.new("L", (420, 22), 0)
+    ImageDraw.Draw(pen).rounded_rectangle((0, 0, 419, 21), 10, fill=255)
+    pen = pen.rotate(angle, expand=True)
+    page.paste(Image.new("L", pen.size, 40), place, pen)
+    assert find_digits(encode(np.asarray(page.filter(ImageFilter.GaussianBlur(0.8))))).lines == ["503846"]
