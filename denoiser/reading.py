@@ -8,7 +8,8 @@ reads them all in one batch. A mark wide for its line may be two digits that tou
 read cut in two or three at columns of little ink, and the likeliest reading is kept (the
 classifier's confidence, times how usual each digit's width is). A mark the classifier is unsure
 of, that the classifier with a class for what is no digit (`classifier.NO_DIGIT`) takes for none (a
-letter, a symbol), or shaped like no digit (a dash), reads as "?".
+letter, a symbol), or shaped like no digit (a dash), reads as "?"; so do two strokes read as 1s that pair as
+round brackets (`brackets`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from PIL import Image
 from scipy import ndimage
 from skimage import transform
 
+from . import brackets
 from .classifier import NO_DIGIT, load_classifier, probabilities, read
 from .digitize import LEVEL_Q, ImageError, _as_grey_array, grow_strokes
 from .ink import Ink, find_ink
@@ -42,6 +44,9 @@ NOT_SURE = 0.98  # a mark the classifier with a class for no digit gives more th
 # the reading benchmark's; at 0.98 almost none, and still 51 of its 55 letters)
 # Why a mark is no digit (`Mark.why_not`)
 TAKEN_FOR_NONE, UNSURE, SHAPED_LIKE_NONE = "taken for no digit", "unsure", "not shaped like a digit"
+BRACKET = "a bracket"
+BRACKET_TALL = 1.0  # a round bracket stands at least this many of its line's heights tall (the median mark's):
+# of the 1s that bowed apart in one line of the benchmark's scenes, written by many hands, most were shorter
 WIDEST = 1.6  # a mark wider than this many of its heights is no digit (a dash, a word)...
 SHORTEST = 0.45  # ...nor one lower than this many of its line's heights (a small digit is more than half)
 FULL_HEIGHT = 0.8  # ...but a wide mark this many of its line's heights tall, that the classifier with a class for
@@ -74,7 +79,7 @@ class Mark:
     label: int  # the digit the classifier reads in it
     confidence: float  # the classifier's confidence in `label`, in [0, 1]
     not_a_digit: float  # the probability that it is no digit at all (a letter, a symbol), in [0, 1]
-    why_not: str | None  # why it is no digit: TAKEN_FOR_NONE, UNSURE or SHAPED_LIKE_NONE; None for a digit
+    why_not: str | None  # why it is no digit: TAKEN_FOR_NONE, UNSURE, SHAPED_LIKE_NONE or BRACKET; None for a digit
 
     @property
     def is_digit(self) -> bool:
@@ -262,8 +267,23 @@ def _read_marks(found: Ink, marks: Marks, keep_noise: bool, cuts: int = MAX_PART
     result = []
     for line, indices in enumerate(marks.lines):
         chosen = [part for i in indices for part in _choose(options[i], marks.line_heights[i], readings)]
-        result += [_mark(found, marks, part, readings[part], (line, k), keep_noise) for k, part in enumerate(chosen)]
+        result += _without_brackets(
+            [_mark(found, marks, part, readings[part], (line, k), keep_noise) for k, part in enumerate(chosen)],
+            marks.line_heights[indices[0]],
+        )
     return result
+
+
+def _without_brackets(line: list[Mark], height: float) -> list[Mark]:
+    """A line's marks, with those read as 1s that stand taller than the line's digits (`BRACKET_TALL` of its
+    `height`) and pair as round brackets (`brackets.pairs`) made no digits."""
+    bows = [brackets.bow(m.digit[0].numpy()) if _bracket_like(m, height) else 0.0 for m in line]
+    paired = brackets.pairs(bows)
+    return [dataclasses.replace(m, why_not=BRACKET) if k in paired else m for k, m in enumerate(line)]
+
+
+def _bracket_like(mark: Mark, height: float) -> bool:
+    return mark.is_digit and mark.label == 1 and mark.box[2] - mark.box[0] >= BRACKET_TALL * height
 
 
 def read_picture(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) -> Reading:

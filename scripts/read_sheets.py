@@ -166,7 +166,11 @@ FAILURES = [
     "typeset in the Liberation faces (`denoiser/not_digits.py`), refuses most of these letters, typeset in "
     "DejaVu; of the letters written in the benchmark, it misses Y and y (read as a 4), which it was not shown. A "
     "mark shaped like no digit (much wider than tall, or much lower than its line's digits: a dash) reads `?` "
-    "too. Bits of a digit cut apart (an arc of a 0 broken by a rule) are sometimes refused as no digit.",
+    "too. Bits of a digit cut apart (an arc of a 0 broken by a rule) are sometimes refused as no digit. A round "
+    "bracket is one bowed stroke that the classifier reads as a 1: two of them read as 1s, as tall as their "
+    "line's digits and bowing apart, '(' before ')', are brackets (`denoiser/brackets.py`); a bracket alone, a "
+    "square bracket or a slash still reads as a 1, and a '+' can read as a 4. One writer's 1s bow one way; two 1s "
+    "by other hands, side by side as in the scenes here, can bow apart and be taken for brackets.",
     "- Touching digits are cut at a column of little ink, or of most where two loops cross; two slanted digits "
     "that lean into each other cannot be cut by a straight column, and the classifier is as sure of the pair "
     'read as one digit as of the two. Zeros written overlapping in one stroke (a notebook\'s "1000") are cut '

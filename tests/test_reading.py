@@ -287,3 +287,27 @@ def test_a_photo_taken_sideways_is_read_the_right_way_up(sure, quarters):
     assert found.quarters == 4 - quarters
     assert found.picture.shape[:2] == upright.shape[:2]  # the boxes are in the picture turned back
     assert find_digits(encode(upright)).quarters == 0
+
+
+def bracketed(sure: dict[int, np.ndarray], text: str, bows: tuple[bool, bool]) -> bytes:
+    """`text` written on a white page between two strokes drawn as round brackets are, one before its first digit
+    and one after its last: each bows like "(" when True, like ")" when False."""
+    page = Image.fromarray(page_of(sure, text, (240, 600), left=120, top=80))
+    draw, width = ImageDraw.Draw(page), int(0.7 * HEIGHT)
+    for x, opening in zip((105, 135 + len(text) * HEIGHT), bows, strict=True):
+        box = (x, 70, x + width, 70 + HEIGHT) if opening else (x - width, 70, x, 70 + HEIGHT)
+        draw.arc(box, 120 if opening else -60, 240 if opening else 60, fill=40, width=4)
+    return encode(np.asarray(page))
+
+
+def test_round_brackets_around_digits_are_no_digits(sure):
+    """A "(" and a ")" read as 1s on their own, each one bowed stroke: as a pair, bowing apart, they are brackets."""
+    found = find_digits(bracketed(sure, "3745", (True, False)))
+    assert found.lines == ["?3745?"]
+    assert [m.why_not for m in found.marks][::5] == [reading.BRACKET, reading.BRACKET]
+
+
+@pytest.mark.parametrize("bows", [(True, True), (False, False)])
+def test_two_strokes_bowed_the_same_way_are_read_as_ones(sure, bows):
+    """A writer's 1s bow the same way, if at all: two of them around digits are no pair of brackets."""
+    assert find_digits(bracketed(sure, "74", bows)).lines == ["1741"]
