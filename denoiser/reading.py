@@ -42,6 +42,8 @@ CONFIDENT = 0.5  # a mark the classifier gives less than this is not read as a d
 NOT_SURE = 0.98  # a mark the classifier with a class for no digit gives more than this is not read as a digit: only
 # when nearly sure, since digits are far more common than letters among them (at 0.8 it refused one digit in 200 of
 # the reading benchmark's; at 0.98 almost none, and still 51 of its 55 letters)
+LOW, NOT_SURE_LOW = 0.8, 0.7  # ...or this, when it is lower than this many of its line's heights: a "+", a "x" sit
+# between the digits' tops and bottoms (of 1,890 marks read in the real photos, none so low and over 0.7 was a digit)
 # Why a mark is no digit (`Mark.why_not`)
 TAKEN_FOR_NONE, UNSURE, SHAPED_LIKE_NONE = "taken for no digit", "unsure", "not shaped like a digit"
 BRACKET = "a bracket"
@@ -245,14 +247,15 @@ def _mark(found: Ink, marks: Marks, part: Part, reading: _Read, place: tuple[int
 
 
 def _why_not(reading: _Read, line_height: float) -> str | None:
-    """Why a part is no digit: the classifier with a class for none is sure it is none (`NOT_SURE`), the digit
-    classifier is unsure (`CONFIDENT`), or its box is shaped like no digit (`WIDEST`, `SHORTEST`); None if it is one."""
+    """Why a part is no digit: the classifier with a class for none is sure it is none (`NOT_SURE`, or `NOT_SURE_LOW`
+    for a mark lower than its line's digits), the digit classifier is unsure (`CONFIDENT`), or its box is shaped
+    like no digit (`WIDEST`, `SHORTEST`); None if it is one."""
     top, left, bottom, right = reading.box
-    if reading.not_a_digit > NOT_SURE:
+    height = bottom - top
+    if reading.not_a_digit > (NOT_SURE if height >= LOW * line_height else NOT_SURE_LOW):
         return TAKEN_FOR_NONE
     if reading.confidence < CONFIDENT:
         return UNSURE
-    height = bottom - top
     long_digit = height >= FULL_HEIGHT * line_height and reading.not_a_digit < 0.5
     if (right - left > WIDEST * height and not long_digit) or height < SHORTEST * line_height:
         return SHAPED_LIKE_NONE

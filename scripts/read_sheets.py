@@ -169,7 +169,9 @@ FAILURES = [
     "too. Bits of a digit cut apart (an arc of a 0 broken by a rule) are sometimes refused as no digit. A round "
     "bracket is one bowed stroke that the classifier reads as a 1: two of them read as 1s, as tall as their "
     "line's digits and bowing apart, '(' before ')', are brackets (`denoiser/brackets.py`); a bracket alone, a "
-    "square bracket or a slash still reads as a 1, and a '+' can read as a 4. One writer's 1s bow one way; two 1s "
+    "square bracket or a slash still reads as a 1. A mark lower than its line's digits (a '+', a 'x' between "
+    "numbers) is refused once the classifier with a class for none gives it 70%, where a mark as tall as a digit "
+    "needs 98%; a '+' as tall as the digits can still read as a 4. One writer's 1s bow one way; two 1s "
     "by other hands, side by side as in the scenes here, can bow apart and be taken for brackets.",
     "- Touching digits are cut at a column of little ink, or of most where two loops cross; two slanted digits "
     "that lean into each other cannot be cut by a straight column, and the classifier is as sure of the pair "

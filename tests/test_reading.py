@@ -311,3 +311,17 @@ def test_round_brackets_around_digits_are_no_digits(sure):
 def test_two_strokes_bowed_the_same_way_are_read_as_ones(sure, bows):
     """A writer's 1s bow the same way, if at all: two of them around digits are no pair of brackets."""
     assert find_digits(bracketed(sure, "74", bows)).lines == ["1741"]
+
+
+@pytest.mark.parametrize(("rise", "lean"), [(4, 0), (0, 5)])
+def test_a_plus_sign_lower_than_the_digits_is_no_digit(sure, rise, lean):
+    """A "+" written between two numbers, three quarters as high as their digits, its crossbar rising or its stem
+    leaning a little: the classifier reads a 4 in it, the classifier with a class for none doubts it (90%), and
+    a mark that low is more likely none."""
+    page = Image.fromarray(
+        np.minimum(page_of(sure, "12", (200, 500), 80, 60), page_of(sure, "34", (200, 500), 260, 60))
+    )
+    x, y, arm = 80 + 2 * HEIGHT + HEIGHT // 2, 60 + HEIGHT // 2, int(0.55 * HEIGHT / 2)
+    ImageDraw.Draw(page).line((x + lean, y - arm, x - lean, y + arm), fill=40, width=4)
+    ImageDraw.Draw(page).line((x - arm + 4, y + rise, x + arm - 2, y - rise), fill=40, width=4)
+    assert find_digits(encode(np.asarray(page))).lines == ["12?34"]
