@@ -32,6 +32,8 @@ LIGHT_CLOSING = 7  # ...and strokes up to 7 cells wide (5% of the side) are brid
 THICK = 0.75  # or, where the ink's strokes are wider than this share of that, twice their width
 MIN_CELL = 4  # pixels: a small picture's cells are no smaller (strokes cross several)
 SAMPLES = 256  # pixels of a cell enough for its median and percentiles
+LIT, SHADOW_GAIN = 90, 1.5  # the lit page's light is this percentile of the cells'; ink in a shadow is brought up
+# to it, at most this many times (at twice, the grain of a deep shadow in a photo's corner became marks)
 SMOOTH = 1.0  # pixels: the least smoothing of the ink; a picture shrunk to READ_SIDE has little grain left
 
 
@@ -155,15 +157,28 @@ def find_ink(arr: np.ndarray) -> Ink:
 
 
 def _ink(arr: np.ndarray, dark_ink: bool, grain: np.ndarray, closing: int) -> tuple[Ink, int]:
-    """`find_ink` with the page's light bridging strokes `closing` cells wide; and the light's cell side."""
+    """`find_ink` with the page's light bridging strokes `closing` cells wide; and the light's cell side. Dark ink is
+    measured against the page's light where it lies, brought up to the lit page's (`in_shadow`)."""
     light, light_cell = _page_light(arr, dark_ink, closing)
-    ink = _enlarge(light, light_cell, arr.shape) - arr
-    ink = ink if dark_ink else -ink
+    page = _enlarge(light, light_cell, arr.shape)
+    ink = page - arr if dark_ink else arr - page
+    if dark_ink:
+        gain = in_shadow(light, page)
+        ink, grain = ink * gain, grain * gain
     ink_s = ndimage.gaussian_filter(ink, SMOOTH)
     sigma = _noise_sigma(ink_s)
     aside = (ink_s <= GRAIN * grain) | _steps(light, light_cell, arr.shape)
     core, peak = _strong_ink(ink_s, sigma, aside)
     return Ink(ink, ink_s, core, max(0.25 * peak, 3 * sigma), SMOOTH, dark_ink), light_cell
+
+
+def in_shadow(light: np.ndarray, page: np.ndarray) -> np.ndarray:
+    """How many times (H, W) the ink is brought up where the page's light (by cell, and at every pixel) is dimmer
+    than the lit page's (`LIT` percentile of the cells): ink in a shadow (the phone's, a hand's) stands out of
+    its page by as much less as the page is darker, and its faint strokes fell below the lit page's thresholds.
+    At most `SHADOW_GAIN` times: a desk or a deep shadow beyond the page would have its grain made ink."""
+    lit = float(np.percentile(light, LIT))
+    return np.clip(lit / np.maximum(page, 1e-3), 1.0, SHADOW_GAIN).astype(np.float32)
 
 
 def _strong_ink(ink_s: np.ndarray, sigma: float, aside: np.ndarray) -> tuple[np.ndarray, float]:

@@ -208,8 +208,9 @@ FAILURES = [
     "the digits are taken to follow the rules: a number written at a slant across the rules is not turned "
     "level. A mark whose edges are far softer than the page's other marks' (the edge of a shadow, a thing out of "
     "focus beside the page) is left out; so a single digit far blurrier than its neighbours would be too. "
-    "A shadow across the page is followed, its soft edge too; a shadow darker than half the page's light loses "
-    "the digits in it, whose ink is measured against one level for the whole page.",
+    "A shadow across the page is followed, its soft edge too, and the ink in it is brought up to the lit "
+    "page's, at most 1.5 times: a shadow darker than a third of the page's light loses the digits "
+    "in it, and where a deep shadow lies beyond the page the grain of its darkest corner can make marks.",
     "- A digit the classifier misreads is misread here too: every picture of n digits is read exactly only "
     "as often as every one of its digits is.",
 ]

@@ -89,6 +89,15 @@ def test_digits_across_the_edge_of_a_shadow_keep_their_strokes(sure):
     assert find_digits(encode(page.astype(np.uint8))).lines == ["5094738261"]
 
 
+@pytest.mark.parametrize("depth", [0.55, 0.65])
+def test_digits_in_a_deep_shadow_are_read(sure, depth):
+    """A shadow that leaves the page under half its light: the digits in it stand out of a darker page by as much
+    less, and their ink is brought up to the lit page's (half of them were lost)."""
+    page = page_of(sure, "5094738261", (200, 700), left=50, top=70).astype(float)
+    page *= 1 - depth / (1 + np.exp(-(np.arange(700) - 320) / 12))
+    assert find_digits(encode(page.astype(np.uint8))).lines == ["5094738261"]
+
+
 def test_what_is_left_of_a_table_rule_between_two_cells_is_no_digit(sure):
     """A hand-ruled table's line thins out: a short stretch of it, apart from the rest, stands between two digits
     of a row. It goes on a rule, so it is no 1."""
