@@ -270,17 +270,18 @@ def _read_marks(found: Ink, marks: Marks, keep_noise: bool, cuts: int = MAX_PART
     result = []
     for line, indices in enumerate(marks.lines):
         chosen = [part for i in indices for part in _choose(options[i], marks.line_heights[i], readings)]
+        line_marks = [_mark(found, marks, part, readings[part], (line, k), keep_noise) for k, part in enumerate(chosen)]
         result += _without_brackets(
-            [_mark(found, marks, part, readings[part], (line, k), keep_noise) for k, part in enumerate(chosen)],
-            marks.line_heights[indices[0]],
+            line_marks, [readings[part].digit for part in chosen], marks.line_heights[indices[0]]
         )
     return result
 
 
-def _without_brackets(line: list[Mark], height: float) -> list[Mark]:
-    """A line's marks, with those read as 1s that stand taller than the line's digits (`BRACKET_TALL` of its
-    `height`) and pair as round brackets (`brackets.pairs`) made no digits."""
-    bows = [brackets.bow(m.digit[0].numpy()) if _bracket_like(m, height) else 0.0 for m in line]
+def _without_brackets(line: list[Mark], digits: list[torch.Tensor], height: float) -> list[Mark]:
+    """A line's marks, with those read as 1s that stand as tall as the line's digits at least (`BRACKET_TALL` of its
+    `height`) and pair as round brackets (`brackets.pairs`) made no digits; their bows are measured on their `digits`
+    as read, without the picture's noise that `keep_noise` leaves in the marks'."""
+    bows = [brackets.bow(d[0].numpy()) if _bracket_like(m, height) else 0.0 for m, d in zip(line, digits, strict=True)]
     paired = brackets.pairs(bows)
     return [dataclasses.replace(m, why_not=BRACKET) if k in paired else m for k, m in enumerate(line)]
 

@@ -302,9 +302,11 @@ def bracketed(sure: dict[int, np.ndarray], text: str, bows: tuple[bool, bool]) -
 
 def test_round_brackets_around_digits_are_no_digits(sure):
     """A "(" and a ")" read as 1s on their own, each one bowed stroke: as a pair, bowing apart, they are brackets."""
-    found = find_digits(bracketed(sure, "3745", (True, False)))
+    data = bracketed(sure, "3745", (True, False))
+    found = find_digits(data)
     assert found.lines == ["?3745?"]
     assert [m.why_not for m in found.marks][::5] == [reading.BRACKET, reading.BRACKET]
+    assert find_digits(data, keep_noise=True).lines == ["?3745?"]
 
 
 @pytest.mark.parametrize("bows", [(True, True), (False, False)])
