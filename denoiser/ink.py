@@ -9,7 +9,8 @@ a page of many digits needs besides:
 - the page's light is a grey closing of the cells' medians, which keeps a step of the light (the
   page's edge on a table, a shadow) where `digitize.background`'s smoothing spread it;
 - ink must stand out of the page's own grain in its part of the picture (a leather desk, a carpet),
-  and is not looked for along a step of the light.
+  and is not looked for along a step of the light;
+- dark ink in a shadow is brought up to the lit page's, as far as its page is dimmer (at most 1.5 times).
 """
 
 from __future__ import annotations
@@ -158,12 +159,12 @@ def find_ink(arr: np.ndarray) -> Ink:
 
 def _ink(arr: np.ndarray, dark_ink: bool, grain: np.ndarray, closing: int) -> tuple[Ink, int]:
     """`find_ink` with the page's light bridging strokes `closing` cells wide; and the light's cell side. Dark ink is
-    measured against the page's light where it lies, brought up to the lit page's (`in_shadow`)."""
+    measured against the page's light where it lies, brought up to the lit page's (`_in_shadow`)."""
     light, light_cell = _page_light(arr, dark_ink, closing)
     page = _enlarge(light, light_cell, arr.shape)
     ink = page - arr if dark_ink else arr - page
     if dark_ink:
-        gain = in_shadow(light, page)
+        gain = _in_shadow(light, page)
         ink, grain = ink * gain, grain * gain
     ink_s = ndimage.gaussian_filter(ink, SMOOTH)
     sigma = _noise_sigma(ink_s)
@@ -172,7 +173,7 @@ def _ink(arr: np.ndarray, dark_ink: bool, grain: np.ndarray, closing: int) -> tu
     return Ink(ink, ink_s, core, max(0.25 * peak, 3 * sigma), SMOOTH, dark_ink), light_cell
 
 
-def in_shadow(light: np.ndarray, page: np.ndarray) -> np.ndarray:
+def _in_shadow(light: np.ndarray, page: np.ndarray) -> np.ndarray:
     """How many times (H, W) the ink is brought up where the page's light (by cell, and at every pixel) is dimmer
     than the lit page's (`LIT` percentile of the cells): ink in a shadow (the phone's, a hand's) stands out of
     its page by as much less as the page is darker, and its faint strokes fell below the lit page's thresholds.

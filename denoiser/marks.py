@@ -30,8 +30,7 @@ SPECK = 0.3  # a piece less than this many heights on its longer side is a speck
 MIN_HEIGHT = 6  # pixels: pieces of ink lower than this are grain or specks, too small to be digits
 LINE_LENGTH = 2.5  # a piece longer than this many heights and...
 LINE_THIN = 12  # ...this many times longer than thick is a ruled line (a "1" is 5-10 times)
-REST_INK, REST_HIGH = 0.1, 2 * MIN_HEIGHT  # a long thin piece lying beside digits holding this share of the ink,
-# this many pixels high, is no digit (see `_height`)
+REST_INK, REST_HIGH = 0.1, 2 * MIN_HEIGHT  # the digits beside a long thin piece: this share of the ink, this high
 LINE_BIT = 1.5  # heights: a flat piece as thin and wider than this is a bit of a rule (no digit is that wide)
 RULE_BAND = 0.1  # heights: a rule is found, and taken out, this far above and below its ink
 PIECE_OVERLAP = 0.3  # pieces of one digit: the narrower lies over the wider for at least this share of its width
@@ -180,14 +179,16 @@ def _arms(boxes: np.ndarray, across: np.ndarray, height: float) -> np.ndarray:
     return near & (np.minimum(h[:, None], h) >= ARM_LOW * longest) & (short_top <= tall_top + ARM_TOP * longest)
 
 
-def _height(boxes: np.ndarray, areas: np.ndarray, plain: np.ndarray, shape: tuple[int, int]) -> float:
-    """The ink's height (`_inside_height`) of the `plain` pieces (all when none is), without a long thin thing lying
-    on the page (a pen, a pencil, a ruler's edge): one such piece can hold more ink than all the digits, which then
-    passed for specks beside it. A piece thinner than `LINE_THIN` is left out when it is longer than `LINE_LENGTH`
-    of the height of the rest, when the rest holds `REST_INK` of the ink and is no specks (`REST_HIGH`): a page of
-    thin 1s and specks keeps its 1s."""
-    chosen = plain if plain.any() else np.ones(len(boxes), bool)
-    length, thinness = _thinness(boxes, areas)
+def _height(boxes: np.ndarray, areas: np.ndarray, thin: tuple[np.ndarray, np.ndarray], shape: tuple[int, int]) -> float:
+    """The ink's height (`_inside_height`) of the pieces (`thin`: `_thinness`) but ruled lines and a long thin thing
+    lying on the page (a pen, a ruler's edge), which can hold more ink than all the digits: those passed for specks
+    beside it. A piece thinner than `LINE_THIN` is left out when it is longer than `LINE_LENGTH` of the height of
+    the rest, if the rest holds `REST_INK` of the ink and is no specks (`REST_HIGH`; a page of thin 1s and specks)."""
+    length, thinness = thin
+    chosen = thinness <= 2 * LINE_THIN  # ruled lines of any length left out of the height
+    if not chosen.any():  # every digit on a rule: the rules are left out as too low for a digit
+        chosen = _sides(boxes)[0] >= MIN_HEIGHT
+    chosen = chosen if chosen.any() else np.ones(len(boxes), bool)
     long = chosen & (thinness > LINE_THIN)
     rest = chosen & ~long
     if long.any() and areas[rest].sum() >= REST_INK * areas[chosen].sum() > 0:
@@ -217,10 +218,7 @@ def _ruled_out(core: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, fl
     if not len(boxes):
         return labels, boxes, areas, 0.0, ruled
     length, thinness = _thinness(boxes, areas)
-    plain = thinness <= 2 * LINE_THIN  # ruled lines of any length left out of the height
-    if not plain.any():  # every digit on a rule: the rules are left out as too low for a digit
-        plain = _sides(boxes)[0] >= MIN_HEIGHT
-    height = _height(boxes, areas, plain, core.shape)
+    height = _height(boxes, areas, (length, thinness), core.shape)
     if ((length > LINE_LENGTH * height) & (thinness > LINE_THIN)).any():  # rules, maybe with digits written on them
         band = max(1, round(RULE_BAND * height))
         rules = ruled_lines(core, band, LINE_LENGTH * height)
@@ -371,21 +369,25 @@ def _between_rules(ruled: np.ndarray, box: np.ndarray) -> bool:
     along runs on above and below it, in its own columns only)."""
     top, left, bottom, right = box
     width = right - left
-    sides = (slice(max(0, left - width), left), slice(right, right + width))
     ends = (slice(max(0, top - 2), top + 2), slice(bottom - 2, bottom + 2))
-    return all(any(ruled[rows, side].any(axis=0).sum() >= width for side in sides) for rows in ends)
+    return all(any(ruled[rows, side].any(axis=0).sum() >= width for side in _beside(box, width)) for rows in ends)
 
 
 def _along_rule(ruled: np.ndarray, box: np.ndarray, width: float) -> bool:
     """Whether a thin upright mark lies along a rule taken out, wider than the mark: the ink of a rule beside it, at
     its left or its right, in most of its rows (`RULE_FILLS`). A page's edge on a dark desk, a few degrees off
     upright, is taken out as a rule where it is long enough and leaves a sliver where it widens."""
-    top, left, bottom, right = box
-    for columns in (slice(max(0, left - 2 * round(width)), left), slice(right, right + 2 * round(width))):
+    top, bottom = box[0], box[2]
+    for columns in _beside(box, 2 * round(width)):
         beside = ruled[top:bottom, columns]
         if beside.shape[1] and beside.any(axis=1).mean() >= RULE_FILLS and beside.sum(axis=1).max() >= width:
             return True
     return False
+
+
+def _beside(box: np.ndarray, reach: int) -> tuple[slice, slice]:
+    """The columns `reach` wide at the left and at the right of a box (top, left, bottom, right)."""
+    return slice(max(0, box[1] - reach), box[1]), slice(box[3], box[3] + reach)
 
 
 def _rule_through(ruled: np.ndarray, box: np.ndarray) -> bool:

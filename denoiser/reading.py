@@ -287,6 +287,7 @@ def _without_brackets(line: list[Mark], digits: list[torch.Tensor], height: floa
 
 
 def _bracket_like(mark: Mark, height: float) -> bool:
+    """Whether a mark may be a round bracket: read as a 1, and as tall as its line (`height`) at least."""
     return mark.is_digit and mark.label == 1 and mark.box[2] - mark.box[0] >= BRACKET_TALL * height
 
 
