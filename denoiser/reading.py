@@ -26,8 +26,8 @@ from PIL import Image
 from scipy import ndimage
 from skimage import transform
 
-from . import brackets
-from .classifier import NO_DIGIT, load_classifier, probabilities, read
+from . import brackets, hand
+from .classifier import NO_DIGIT, load_classifier, probabilities
 from .digitize import LEVEL_Q, ImageError, _as_grey_array, grow_strokes
 from .ink import Ink, find_ink
 from .marks import Marks, find_marks, without
@@ -141,6 +141,7 @@ class _Read(NamedTuple):
     label: int
     confidence: float
     not_a_digit: float  # the probability that it is no digit at all
+    digits: torch.Tensor  # (10,) the classifier's probability of each digit
 
 
 def _digit(found: Ink, marks: Marks, part: Part, keep_noise: bool) -> tuple[np.ndarray, Box]:
@@ -229,10 +230,11 @@ def _read_all(found: Ink, marks: Marks, parts: list[Part]) -> dict[Part, _Read]:
     """Every part's digit made and read, in one batch of the classifier."""
     made = [_digit(found, marks, part, keep_noise=False) for part in parts]
     digits = torch.from_numpy(np.stack([field for field, _ in made])).float().unsqueeze(1)  # (N, 1, 28, 28)
-    labels, confidence = read(_classifier(), digits, shifted=True)
+    chances = probabilities(_classifier(), digits, shifted=True)
+    confidence, labels = chances.max(1)
     no_digit = probabilities(_classifier(not_a_digit=True), digits, shifted=True)[:, NO_DIGIT].tolist()
-    return {part: _Read(digits[k], box, int(labels[k]), float(confidence[k]), no_digit[k]) for k, (part, (_, box)) in
-            enumerate(zip(parts, made, strict=True))}  # fmt: skip
+    return {part: _Read(digits[k], box, int(labels[k]), float(confidence[k]), no_digit[k], chances[k])
+            for k, (part, (_, box)) in enumerate(zip(parts, made, strict=True))}  # fmt: skip
 
 
 def _mark(found: Ink, marks: Marks, part: Part, reading: _Read, place: tuple[int, int], keep_noise: bool) -> Mark:
@@ -267,13 +269,28 @@ def _read_marks(found: Ink, marks: Marks, keep_noise: bool, cuts: int = MAX_PART
     options = _options(marks, min(MAX_PARTS, len(marks.boxes) + cuts))
     parts = sorted({part for ways in options for way in ways for part in way})
     readings = _read_all(found, marks, parts) if parts else {}
-    result = []
+    result, reads = [], []
     for line, indices in enumerate(marks.lines):
         chosen = [part for i in indices for part in _choose(options[i], marks.line_heights[i], readings)]
         line_marks = [_mark(found, marks, part, readings[part], (line, k), keep_noise) for k, part in enumerate(chosen)]
         result += _without_brackets(
             line_marks, [readings[part].digit for part in chosen], marks.line_heights[indices[0]]
         )
+        reads += [readings[part] for part in chosen]
+    return _flagged_ones(result, reads)
+
+
+def _flagged_ones(result: list[Mark], reads: list[_Read]) -> list[Mark]:
+    """The picture's marks, with the 1s written with a flag that the classifier read as 7s or 2s read as 1s, judged
+    by the writer's own digits among the marks (`hand.flagged_ones`, on the digits as read, without the noise that
+    `keep_noise` leaves in the marks')."""
+    kept = [k for k, m in enumerate(result) if m.is_digit]
+    if not kept:
+        return result
+    chances = torch.stack([reads[k].digits for k in kept])
+    ones = hand.flagged_ones(chances, torch.stack([reads[k].digit for k in kept]))
+    for j in ones:
+        result[kept[j]] = dataclasses.replace(result[kept[j]], label=1, confidence=float(chances[j, 1]))
     return result
 
 

@@ -236,12 +236,12 @@ def test_a_wide_mark_is_cut_only_into_digits_the_classifier_is_sure_of():
     two digits touching. Cut in two, its parts read as a bit of a 2 the classifier is unsure of (46%) and a flat
     stroke it takes for a 4 (76%); whole, it reads as a 2 (90%). The widths alone favour the cut, which read
     "?4": a cut is kept only when the classifier is sure of every digit it makes."""
-    height, digit = 60, torch.zeros(1, 28, 28)
+    height, digit, chances = 60, torch.zeros(1, 28, 28), torch.zeros(10)  # `_choose` uses only the label read
     whole, left, right = (0, 0, 84), (0, 0, 42), (0, 42, 84)
     readings = {
-        whole: reading._Read(digit, (0, 0, 60, 84), 2, 0.90, 0.0),
-        left: reading._Read(digit, (0, 0, 60, 42), 2, 0.46, 0.0),
-        right: reading._Read(digit, (0, 42, 60, 84), 4, 0.76, 0.0),
+        whole: reading._Read(digit, (0, 0, 60, 84), 2, 0.90, 0.0, chances),
+        left: reading._Read(digit, (0, 0, 60, 42), 2, 0.46, 0.0, chances),
+        right: reading._Read(digit, (0, 42, 60, 84), 4, 0.76, 0.0, chances),
     }
     assert reading._choose([[whole], [left, right]], height, readings) == [whole]
     sure_of_both = {**readings, left: readings[left]._replace(confidence=0.99)}
