@@ -248,6 +248,26 @@ def test_a_wide_mark_is_cut_only_into_digits_the_classifier_is_sure_of():
     assert reading._choose([[whole], [left, right]], height, sure_of_both) == [left, right]
 
 
+def written_wide(sure: dict[int, np.ndarray], text: str, wide: float, column: bool) -> bytes:
+    """`text` in a hand whose digits are `wide` times as wide as tall, in a row or a column (a line each)."""
+    width, n = int(HEIGHT * wide), len(text)
+    shape = (2 * n * HEIGHT + HEIGHT, 3 * width) if column else (3 * HEIGHT, n * (width + HEIGHT // 2) + 2 * HEIGHT)
+    page = np.full(shape, 255, np.uint8)
+    for k, c in enumerate(text):
+        digit = np.asarray(Image.fromarray((sure[int(c)] * 255).astype(np.uint8)).resize((width, HEIGHT)))
+        top, left = (HEIGHT // 2 + 2 * k * HEIGHT, width) if column else (HEIGHT, HEIGHT + k * (width + HEIGHT // 2))
+        page[top : top + HEIGHT, left : left + width] = 255 - digit.astype(np.int32) * 220 // 255
+    return encode(page)
+
+
+@pytest.mark.parametrize(("text", "wide", "column"), [("0123456789", 1.2, False), ("0234569", 1.5, True)])
+def test_digits_written_wider_than_tall_by_one_hand_are_not_cut_in_two(sure, text, wide, column):
+    """A hand that writes its digits as wide as tall or wider: the widths expected of a digit are scaled to the
+    hand's, or its 2s, 5s and 6s were cut in two ("21", "65")."""
+    found = find_digits(written_wide(sure, text, wide, column))
+    assert found.lines == (list(text) if column else [text])
+
+
 def long_based_two() -> sheets.Glyph:
     """A 2 whose base runs on: nearly twice as wide as it is tall, as a 2 written fast often is."""
     img = Image.new("L", (112, HEIGHT), 0)
