@@ -1,4 +1,4 @@
-"""The writer's own digits as the guide to a 1 the classifier doubts: a 1 with a flag.
+"""The writer's own digits as the guide: to a 1 the classifier doubts (a 1 with a flag), and to how wide a digit is.
 
 The classifier learnt the 1 from MNIST, where nearly every 1 is a single stroke. Many writers give
 theirs a flag at the top (and cross their 7s to tell the two apart), and the classifier reads such a
@@ -13,6 +13,7 @@ says little about another's 1 (their figures moved by under a tenth of a point).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -22,6 +23,8 @@ SURE_ONE = 0.85  # ...and, for a 1, this (a plain 1 is rarely read surer: MNIST'
 ALIKE = 0.7  # two digits less alike than this are written differently (`likeness`): a writer's own 7s are
 # 0.8 alike and more, a flagged 1 and the same writer's 7 0.4-0.7
 ONE_CHANCE = 0.02  # the classifier gives the doubted mark at least this chance of being a 1
+WIDE, WIDE_MARKS = 0.9, 5  # a hand whose marks are wider than this many line heights on median (of this many marks at
+# least) writes wide: as wide as tall, its 3s and 5s were cut in two. The benchmark's median marks are narrower.
 
 
 def likeness(digits: torch.Tensor) -> torch.Tensor:
@@ -49,3 +52,11 @@ def flagged_ones(probabilities: torch.Tensor, digits: torch.Tensor) -> list[int]
     return [k for k in range(len(labels))
             if confidence[k] < DOUBTED and labels[k] != 1 and probabilities[k, 1] >= ONE_CHANCE
             and unlike_the_hand(k, int(labels[k]), SURE) and not unlike_the_hand(k, 1, SURE_ONE)]  # fmt: skip
+
+
+def width(widths: np.ndarray) -> float:
+    """How much wider than most the writer's digits are, from the widths of a picture's marks (in line heights): their
+    median over `WIDE`, and 1 if that is less (or the picture holds fewer than `WIDE_MARKS` marks)."""
+    if len(widths) < WIDE_MARKS:
+        return 1.0
+    return max(1.0, float(np.median(widths)) / WIDE)

@@ -67,9 +67,7 @@ SIDEWAYS_MOST = 60  # marks: a page with more is not read three times...
 SIDEWAYS_CUTS = 40  # ...and turned, no more than this many digits are made of wide marks cut (a page of print, its
 # words wide marks, took near 2 s; a photo of digits has few that touch)
 DIGIT_WIDTH = (0.8, 0.35)  # a digit's width in its line's heights: mean and spread (a 1 is 0.3, a 0 up to 1.2, a 2
-# with a long base or a 4 with a long crossbar 1.3)...
-WIDE_HAND, WIDE_HAND_MARKS = 0.9, 5  # ...scaled up for a hand whose marks are wider than this on median (of this many
-# marks at least): as wide as tall, its 3s and 5s were cut in two. The scenes' median marks are narrower.
+# with a long base or a 4 with a long crossbar 1.3), scaled up for a hand that writes wide (`hand.width`)
 
 
 @dataclass(frozen=True)
@@ -204,7 +202,7 @@ def _options(marks: Marks, most: int = MAX_PARTS) -> list[list[list[Part]]]:
 
 def _choose(ways: list[list[Part]], height: float, readings: dict[Part, _Read], hand: float = 1.0) -> list[Part]:
     """The likeliest way of reading a mark: the classifier's confidence in each digit of it, times how usual the digit's
-    width is for its line's height (`DIGIT_WIDTH`, times `hand`: `_hand_width`), and, for a mark cut, the odds that
+    width is for its line's height (`DIGIT_WIDTH`, times `hand`: `hand.width`), and, for a mark cut, the odds that
     each part is a digit at all (the classifier with a class for no digit). The classifier alone is as sure of two
     touching digits read as one as of the two: a digit half again as wide as tall is what tells them apart; and it
     reads the end of a 2's long base, or the stem of a 4 with a long crossbar, as a digit too, but as one unlike any.
@@ -271,7 +269,8 @@ def _read_marks(found: Ink, marks: Marks, keep_noise: bool, cuts: int = MAX_PART
     options = _options(marks, min(MAX_PARTS, len(marks.boxes) + cuts))
     parts = sorted({part for ways in options for way in ways for part in way})
     readings = _read_all(found, marks, parts) if parts else {}
-    result, reads, hand_width = [], [], _hand_width(marks)
+    result, reads = [], []
+    hand_width = hand.width((marks.boxes[:, 3] - marks.boxes[:, 1]) / np.maximum(marks.line_heights, 1))
     for line, indices in enumerate(marks.lines):
         chosen = [part for i in indices for part in _choose(options[i], marks.line_heights[i], readings, hand_width)]
         line_marks = [_mark(found, marks, part, readings[part], (line, k), keep_noise) for k, part in enumerate(chosen)]
@@ -280,15 +279,6 @@ def _read_marks(found: Ink, marks: Marks, keep_noise: bool, cuts: int = MAX_PART
         )
         reads += [readings[part] for part in chosen]
     return _flagged_ones(result, reads)
-
-
-def _hand_width(marks: Marks) -> float:
-    """How much wider than `DIGIT_WIDTH` expects the writer's digits are: their median width in line heights over
-    `WIDE_HAND`, and 1 if that is less (or the picture holds fewer than `WIDE_HAND_MARKS` marks)."""
-    if len(marks.boxes) < WIDE_HAND_MARKS:
-        return 1.0
-    widths = (marks.boxes[:, 3] - marks.boxes[:, 1]) / np.maximum(marks.line_heights, 1)
-    return max(1.0, float(np.median(widths)) / WIDE_HAND)
 
 
 def _flagged_ones(result: list[Mark], reads: list[_Read]) -> list[Mark]:
