@@ -9,7 +9,8 @@ read cut in two or three at columns of little ink, and the likeliest reading is 
 classifier's confidence, times how usual each digit's width is). A mark the classifier is unsure
 of, that the classifier with a class for what is no digit (`classifier.NO_DIGIT`) takes for none (a
 letter, a symbol), or shaped like no digit (a dash), reads as "?"; so do two strokes read as 1s that pair as
-round brackets (`brackets`).
+round brackets (`brackets`). The writer's own digits are the guide to a 1 written with a flag, which the classifier
+reads as a 7, and to how wide the writer's digits are (`hand`).
 """
 
 from __future__ import annotations
@@ -141,7 +142,7 @@ class _Read(NamedTuple):
     label: int
     confidence: float
     not_a_digit: float  # the probability that it is no digit at all
-    digits: torch.Tensor  # (10,) the classifier's probability of each digit
+    chances: torch.Tensor  # (10,) the classifier's probability of each digit
 
 
 def _digit(found: Ink, marks: Marks, part: Part, keep_noise: bool) -> tuple[np.ndarray, Box]:
@@ -200,9 +201,9 @@ def _options(marks: Marks, most: int = MAX_PARTS) -> list[list[list[Part]]]:
     return options
 
 
-def _choose(ways: list[list[Part]], height: float, readings: dict[Part, _Read], hand: float = 1.0) -> list[Part]:
+def _choose(ways: list[list[Part]], height: float, readings: dict[Part, _Read], wide: float = 1.0) -> list[Part]:
     """The likeliest way of reading a mark: the classifier's confidence in each digit of it, times how usual the digit's
-    width is for its line's height (`DIGIT_WIDTH`, times `hand`: `hand.width`), and, for a mark cut, the odds that
+    width is for its line's height (`DIGIT_WIDTH`, times `wide`: `hand.width`), and, for a mark cut, the odds that
     each part is a digit at all (the classifier with a class for no digit). The classifier alone is as sure of two
     touching digits read as one as of the two: a digit half again as wide as tall is what tells them apart; and it
     reads the end of a 2's long base, or the stem of a 4 with a long crossbar, as a digit too, but as one unlike any.
@@ -217,7 +218,7 @@ def _choose(ways: list[list[Part]], height: float, readings: dict[Part, _Read], 
         low = (boxes[:, 2] - boxes[:, 0]).min() < PART_TALL * height
         if len(way) > 1 and (low or confidence.min() < CONFIDENT or none.max() > NOT_SURE):
             return -np.inf
-        widths = np.array([(stop - start) / (height * hand) for _, start, stop in way])
+        widths = np.array([(stop - start) / (height * wide) for _, start, stop in way])
         usual = -0.5 * (((widths - DIGIT_WIDTH[0]) / DIGIT_WIDTH[1]) ** 2).sum()
         # A mark read whole is a digit or not by `_why_not`; the parts of a cut must each be one
         digits = np.log(np.maximum(1 - none, 1e-6)).sum() if len(way) > 1 else 0.0
@@ -265,7 +266,8 @@ def _why_not(reading: _Read, line_height: float) -> str | None:
 
 
 def _read_marks(found: Ink, marks: Marks, keep_noise: bool, cuts: int = MAX_PARTS) -> list[Mark]:
-    """Every mark read, in reading order, each wide one as one digit or cut into the likeliest digits."""
+    """Every mark read, in reading order, each wide one as one digit or cut into the likeliest digits, the writer's
+    own digits taken as the guide to how wide a digit is and to a 1 with a flag (`hand`)."""
     options = _options(marks, min(MAX_PARTS, len(marks.boxes) + cuts))
     parts = sorted({part for ways in options for way in ways for part in way})
     readings = _read_all(found, marks, parts) if parts else {}
@@ -288,7 +290,7 @@ def _flagged_ones(result: list[Mark], reads: list[_Read]) -> list[Mark]:
     kept = [k for k, m in enumerate(result) if m.is_digit]
     if not kept:
         return result
-    chances = torch.stack([reads[k].digits for k in kept])
+    chances = torch.stack([reads[k].chances for k in kept])
     ones = hand.flagged_ones(chances, torch.stack([reads[k].digit for k in kept]))
     for j in ones:
         result[kept[j]] = dataclasses.replace(result[kept[j]], label=1, confidence=float(chances[j, 1]))
