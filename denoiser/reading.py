@@ -83,6 +83,8 @@ class Mark:
     confidence: float  # the classifier's confidence in `label`, in [0, 1]
     not_a_digit: float  # the probability that it is no digit at all (a letter, a symbol), in [0, 1]
     why_not: str | None  # why it is no digit: TAKEN_FOR_NONE, UNSURE, SHAPED_LIKE_NONE or BRACKET; None for a digit
+    overruled: int | None = None  # the digit the classifier read, when the writer's own digits overruled it: a 1
+    # with a flag read as a 7 or a 2 (`hand`); `confidence` is then the classifier's in a 1
 
     @property
     def is_digit(self) -> bool:
@@ -293,7 +295,8 @@ def _flagged_ones(result: list[Mark], reads: list[_Read]) -> list[Mark]:
     chances = torch.stack([reads[k].chances for k in kept])
     ones = hand.flagged_ones(chances, torch.stack([reads[k].digit for k in kept]))
     for j in ones:
-        result[kept[j]] = dataclasses.replace(result[kept[j]], label=1, confidence=float(chances[j, 1]))
+        mark = result[kept[j]]
+        result[kept[j]] = dataclasses.replace(mark, label=1, confidence=float(chances[j, 1]), overruled=mark.label)
     return result
 
 

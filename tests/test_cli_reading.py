@@ -34,7 +34,7 @@ def test_json_is_strict_and_gives_every_digit_with_its_box_and_confidence(number
     for position, digit in enumerate(picture["digits"], start=1):
         top, left, bottom, right = digit["box"]
         assert digit["line"] == 1 and digit["position"] == position and 0 <= top < bottom and 0 <= left < right
-        assert 0.5 < digit["confidence"] <= 1 and digit["is_digit"]
+        assert 0.5 < digit["confidence"] <= 1 and digit["is_digit"] and digit["overruled"] is None
 
 
 def test_out_writes_each_digit_denoised_named_by_picture_line_and_position(number, tmp_path, capsys):

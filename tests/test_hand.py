@@ -20,12 +20,25 @@ def flagged(one: np.ndarray) -> np.ndarray:
     return np.asarray(big.resize((28, 28), Image.BOX), np.float64) / 255
 
 
+def written_with_flags(sure: dict[int, np.ndarray], text: str) -> bytes:
+    return encode(page_of({**sure, 1: flagged(sure[1])}, text, (200, 60 * len(text) + 100), left=50, top=70))
+
+
 @pytest.mark.parametrize("text", ["1234567890", "7101"])
 def test_a_flagged_one_beside_the_writers_own_sevens_reads_as_a_one(sure, text):
     """The classifier, which learnt its 1s from MNIST's single strokes, reads the flagged 1 as a 7 (at 52%); the
     writer's 7 on the same page, which it is sure of, looks nothing like it."""
-    page = page_of({**sure, 1: flagged(sure[1])}, text, (200, 60 * len(text) + 100), left=50, top=70)
-    assert find_digits(encode(page)).lines == [text]
+    found = find_digits(written_with_flags(sure, text))
+    assert found.lines == [text]
+    assert [m.overruled for m in found.marks] == [7 if c == "1" else None for c in text]
+
+
+def test_the_page_says_why_a_flagged_one_reads_as_a_one(sure):
+    from webapp.numbers import mark_text
+
+    one, seven = find_digits(written_with_flags(sure, "17")).marks
+    assert mark_text(one) == "1 (with a flag: read as a 7, but unlike this writer's 7s)"
+    assert mark_text(seven) == f"7 ({100 * seven.confidence:.0f}%)"
 
 
 def chances(*readings: dict[int, float]) -> torch.Tensor:

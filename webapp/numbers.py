@@ -62,7 +62,10 @@ def lines_ui(reading: Reading) -> None:
 
 
 def mark_text(mark) -> str:
-    """A mark as the caption lists it: its digit and the classifier's confidence, or why it is no digit."""
+    """A mark as the caption lists it: its digit and the classifier's confidence (or why the writer's own digits
+    overruled the classifier), or why it is no digit."""
+    if mark.is_digit and mark.overruled is not None:
+        return f"{mark.text} (with a flag: read as a {mark.overruled}, but unlike this writer's {mark.overruled}s)"
     if mark.is_digit:
         return f"{mark.text} ({100 * mark.confidence:.0f}%)"
     if mark.why_not == TAKEN_FOR_NONE:

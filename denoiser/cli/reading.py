@@ -75,7 +75,8 @@ def _read_one(path: Path, method, out: Path | None) -> dict:
 def _mark_json(mark) -> dict:
     return {"line": mark.line + 1, "position": mark.position + 1, "box": [int(v) for v in mark.box],
             "text": mark.text, "label": int(mark.label), "confidence": round(float(mark.confidence), 4),
-            "is_digit": bool(mark.is_digit), "not_a_digit": round(float(mark.not_a_digit), 4)}  # fmt: skip
+            "is_digit": bool(mark.is_digit), "not_a_digit": round(float(mark.not_a_digit), 4),
+            "overruled": mark.overruled}  # fmt: skip
 
 
 def _write_digits(out: Path, stem: str, marks: list, denoised) -> None:
