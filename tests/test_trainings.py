@@ -37,11 +37,11 @@ def tiny_request(epochs: int = 1, digits: int = 32, max_seconds: float = 0.0) ->
             "curriculum": curriculum}  # fmt: skip
 
 
-def finish(job: worker.Worker, timeout: float = 120.0) -> tuple[list[dict], tuple[str, object]]:
-    """Every progress reply of the job, and its final reply."""
+def finish(job: worker.Worker, timeout: float = 120.0, wait: float = 1.0) -> tuple[list[dict], tuple[str, object]]:
+    """Every progress reply of the job, and its final reply, each waited for `wait` seconds at most."""
     progress, deadline = [], time.monotonic() + timeout
     while time.monotonic() < deadline:
-        reply = job.receive(timeout=1.0)
+        reply = job.receive(timeout=wait)
         if reply is None:
             continue
         if reply[0] != "progress":
@@ -210,10 +210,14 @@ def test_a_stopped_worker_is_killed_and_replaced_and_frees_its_slot(pool, tmp_pa
 
 
 def test_a_run_past_its_deadline_is_killed_although_it_reports_progress(pool):
+    """Its progress comes more often than each reply is waited for, so no wait runs out: the deadline is checked
+    on each reply too (a run reporting progress all along ran to its end, however long)."""
     job = pool.take()
     job.send(tiny_request(epochs=200, digits=512), limit=3.0)
+    started = time.monotonic()
     with pytest.raises(worker.WorkerStuck, match="time limit"):
-        finish(job)
+        finish(job, wait=30.0)
+    assert time.monotonic() - started < 10
     assert not job.process.is_alive()
 
 

@@ -94,6 +94,8 @@ class Worker:
         self.heard = time.monotonic()
         if kind != "progress":
             self.busy = False
+        else:  # a run that reports progress more often than `timeout` must be held to its deadline too
+            self._check_deadlines()
         return kind, body
 
     def _check_deadlines(self) -> None:
