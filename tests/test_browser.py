@@ -92,9 +92,9 @@ def draw_seven(page) -> None:
 
 
 def until_drawn(page, draw, tries: int = 3) -> None:
-    """`draw` on the canvas until the page takes the drawing instead of the sample digit. Just after it appears, the
-    canvas loads its blank drawing and so clears itself: a stroke drawn in that moment is lost (a visitor draws it
-    again). A page that never takes a drawing fails."""
+    """`draw` on the canvas until the page takes the drawing instead of the sample digit. A stroke drawn the moment
+    the canvas appears is now and then lost (it may still be loading its blank drawing, which clears it), and a
+    visitor draws it again. A page that never takes a drawing fails."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     meanwhile = page.get_by_text("Meanwhile, the page shows the sample digit.")
