@@ -188,7 +188,7 @@ def _options(marks: Marks, most: int = MAX_PARTS) -> list[list[list[Part]]]:
     """For each mark, the ways of reading it: as one digit and, for a mark wide for its line, cut into 2 or 3.
     The widest marks first, and no more than `most` digits to make in all: a page of 200 marks is read
     in well under 2 s."""
-    ratio = (marks.boxes[:, 3] - marks.boxes[:, 1]) / np.maximum(marks.line_heights, 1)  # width in line heights
+    ratio = _widths(marks)
     options = [[[(i, int(box[1]), int(box[3]))]] for i, box in enumerate(marks.boxes)]
     budget = most - len(options)
     for i in sorted(np.flatnonzero(ratio > WIDE), key=lambda i: -ratio[i]):
@@ -273,16 +273,20 @@ def _read_marks(found: Ink, marks: Marks, keep_noise: bool, cuts: int = MAX_PART
     options = _options(marks, min(MAX_PARTS, len(marks.boxes) + cuts))
     parts = sorted({part for ways in options for way in ways for part in way})
     readings = _read_all(found, marks, parts) if parts else {}
-    result, reads = [], []
-    hand_width = hand.width((marks.boxes[:, 3] - marks.boxes[:, 1]) / np.maximum(marks.line_heights, 1))
+    result, reads, wide = [], [], hand.width(_widths(marks))
     for line, indices in enumerate(marks.lines):
-        chosen = [part for i in indices for part in _choose(options[i], marks.line_heights[i], readings, hand_width)]
-        line_marks = [_mark(found, marks, part, readings[part], (line, k), keep_noise) for k, part in enumerate(chosen)]
-        result += _without_brackets(
-            line_marks, [readings[part].digit for part in chosen], marks.line_heights[indices[0]]
-        )
-        reads += [readings[part] for part in chosen]
+        chosen = [part for i in indices for part in _choose(options[i], marks.line_heights[i], readings, wide)]
+        line_reads = [readings[part] for part in chosen]
+        line_marks = [_mark(found, marks, part, r, (line, k), keep_noise) for k, (part, r) in
+                      enumerate(zip(chosen, line_reads, strict=True))]  # fmt: skip
+        result += _without_brackets(line_marks, [r.digit for r in line_reads], marks.line_heights[indices[0]])
+        reads += line_reads
     return _flagged_ones(result, reads)
+
+
+def _widths(marks: Marks) -> np.ndarray:
+    """Each mark's width in its line's heights (N,)."""
+    return (marks.boxes[:, 3] - marks.boxes[:, 1]) / np.maximum(marks.line_heights, 1)
 
 
 def _flagged_ones(result: list[Mark], reads: list[_Read]) -> list[Mark]:
