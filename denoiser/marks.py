@@ -22,7 +22,8 @@ from scipy import ndimage
 
 from .digitize import ImageError
 from .ink import run_lengths
-from .lines import in_lines, line_heights, slant_of, union
+from .lines import in_lines, line_heights, slant_of
+from .pieces import merged_boxes, one_digit, sides
 from .rules import ruled_lines, tilt, without_grid, without_rest
 
 MAX_DIGITS = 200  # more marks than this on a page are not read: the digits are too many to show or check
@@ -33,14 +34,6 @@ LINE_THIN = 12  # ...this many times longer than thick is a ruled line (a "1" is
 REST_INK, REST_HIGH = 0.1, 2 * MIN_HEIGHT  # the digits beside a long thin piece: this share of the ink, this high
 LINE_BIT = 1.5  # heights: a flat piece as thin and wider than this is a bit of a rule (no digit is that wide)
 RULE_BAND = 0.1  # heights: a rule is found, and taken out, this far above and below its ink
-PIECE_OVERLAP = 0.3  # pieces of one digit: the narrower lies over the wider for at least this share of its width
-PIECE_GAP = 0.35  # ...side by side, or with at most this many heights between them and the lower one under
-PIECE_SMALL = 0.6  # this many heights high; and together at most
-PIECE_TALL = 1.4  # this many heights tall (a digit of the next line is further)
-ARM_GAP, ARM_WIDE = 0.05, 1.0  # an arm and its stem: columns this many heights apart at most, together this wide...
-ARM_LOW, ARM_TOP = 0.35, 0.05  # ...the arm this share of the stem's height at least, its top at most this share lower
-PIECE_ALIKE, PIECE_SPLIT = 0.7, 0.1  # pieces one above the other of alike heights (the lower over this share of the
-# higher) are one digit only this many heights apart: the halves of a broken 0 are, a small 1 over a small 2 not
 LOW_LINE = 0.45  # a line whose marks are all lower than this many heights holds no digit (dashes, bits of a rule)
 STROKE_THIN, STROKE_LOW, STROKE_TALL = 0.25, 0.55, 1.8  # a mark this many times narrower than tall, and lower
 # or taller than this many of its line's heights, is a stroke, no digit: a 1 is about as tall as the digits beside
@@ -82,20 +75,15 @@ def _pieces(core: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return labels, boxes.reshape(-1, 4), areas
 
 
-def _sides(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Heights and widths of boxes (N, 4)."""
-    return boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
-
-
 def _thinness(boxes: np.ndarray, areas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each piece's length (its box's longer side) and how many times longer than thick it is (area / length)."""
-    length = np.maximum(*_sides(boxes))
+    length = np.maximum(*sides(boxes))
     return length, length**2 / areas
 
 
 def ink_height(boxes: np.ndarray, areas: np.ndarray) -> float:
     """The height of most of the ink: the median piece height, each piece weighted by its area."""
-    heights = _sides(boxes)[0]
+    heights = sides(boxes)[0]
     order = np.argsort(heights)
     cumulative = np.cumsum(areas[order])
     return float(heights[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
@@ -116,7 +104,7 @@ def _kept(boxes: np.ndarray, areas: np.ndarray, shape: tuple[int, int], height: 
 
 def _rule_like(boxes: np.ndarray, areas: np.ndarray, height: float) -> np.ndarray:
     """Pieces (N,) bool long and thin as a ruled line, or flat and as wide as no digit is (a bit of one)."""
-    (length, thinness), (h, w) = _thinness(boxes, areas), _sides(boxes)
+    (length, thinness), (h, w) = _thinness(boxes, areas), sides(boxes)
     return ((length > LINE_LENGTH * height) | ((w > LINE_BIT * height) & (w > 4 * h))) & (thinness > LINE_THIN)
 
 
@@ -125,58 +113,10 @@ def _whole_at_edge(boxes: np.ndarray, shape: tuple[int, int], height: float) -> 
     ink's digits (`WHOLE_TALL`), and at the left or right edge as wide as one but a 1 (`WHOLE_WIDE`). A number
     drawn on a canvas, or cropped close, runs to the edge; a digit the edge cuts off is cut shorter across it.
     A page's edge, a table or a border is far longer than a digit."""
-    h, w = _sides(boxes)
+    h, w = sides(boxes)
     side = (boxes[:, 1] == 0) | (boxes[:, 3] == shape[1])
     tall = (h >= WHOLE_TALL[0] * height) & (h <= WHOLE_TALL[1] * height) & (w <= WHOLE_TALL[1] * height)
     return tall & (~side | (w >= WHOLE_WIDE * height))
-
-
-def _merged_boxes(boxes: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """The box around each group's boxes (G, 4)."""
-    low = np.full((group.max() + 1, 2), np.iinfo(np.int64).max)
-    high = np.zeros((group.max() + 1, 2), np.int64)
-    np.minimum.at(low, group, boxes[:, :2])
-    np.maximum.at(high, group, boxes[:, 2:])
-    return np.hstack([low, high])
-
-
-def _one_digit(boxes: np.ndarray, height: float) -> np.ndarray:
-    """Group index (N,) of the pieces: pieces that lie over one another (the narrower within the wider's
-    columns) or are an arm and its stem (`_arms`), no taller together than a digit, and side by side (an open
-    4) or one above the other, close, the lower one low (a 5's flag, a 7's bar, the halves of a 0, a stroke cut
-    by a rule), are one digit drawn in several strokes. Two digits written one above the other are both a digit's
-    height: they stay two; and a low piece that is already beside another (the top of a 2 written in two strokes)
-    joins nothing above or below it (the small 1 written over that 2)."""
-    h, w = _sides(boxes)
-    top, left, bottom, right = (boxes[:, k] for k in range(4))
-    across = np.minimum(right[:, None], right) - np.maximum(left[:, None], left)
-    gap = np.maximum(top[:, None], top) - np.minimum(bottom[:, None], bottom)  # negative: rows overlap
-    tall = np.maximum(bottom[:, None], bottom) - np.minimum(top[:, None], top)
-    fits = tall <= PIECE_TALL * height
-    over = (across >= PIECE_OVERLAP * np.minimum(w[:, None], w)) & fits
-    lower = np.minimum(h[:, None], h)
-    alike = lower > PIECE_ALIKE * np.maximum(h[:, None], h)  # two small digits one above the other, or a 0 broken
-    beside = (over | (_arms(boxes, across, height) & ~alike & fits)) & (gap < 0)
-    np.fill_diagonal(beside, False)
-    shorter_beside = np.where(h[:, None] <= h, beside.any(1)[:, None], beside.any(1)[None, :])
-    above = (gap >= 0) & (gap <= PIECE_GAP * height) & (lower <= PIECE_SMALL * height) & ~shorter_beside
-    above &= ~alike | (gap <= PIECE_SPLIT * height)
-    return union(len(boxes), np.argwhere(np.triu(beside | (over & above), 1)))
-
-
-def _arms(boxes: np.ndarray, across: np.ndarray, height: float) -> np.ndarray:
-    """Pairs of pieces (N, N) bool that may be an arm and the stem of one digit: an open 4 whose arm stops at its
-    stem, a 5 whose flag was written apart. They meet or nearly (`ARM_GAP`), are no wider together than a digit
-    (`ARM_WIDE`), and the shorter is no speck or dash (`ARM_LOW`) and starts no lower than the taller's top
-    (`ARM_TOP`); a small digit written beside a long-tailed 7 starts lower, and stays a digit of its own."""
-    h, _ = _sides(boxes)
-    top, left, right = boxes[:, 0], boxes[:, 1], boxes[:, 3]
-    taller = h[:, None] >= h  # [i, j]: piece i is the taller
-    tall_top, short_top = np.where(taller, top[:, None], top), np.where(taller, top, top[:, None])
-    longest = np.maximum(h[:, None], h)
-    wide = np.maximum(right[:, None], right) - np.minimum(left[:, None], left)
-    near = (across >= -ARM_GAP * height) & (wide <= ARM_WIDE * height)
-    return near & (np.minimum(h[:, None], h) >= ARM_LOW * longest) & (short_top <= tall_top + ARM_TOP * longest)
 
 
 def _height(boxes: np.ndarray, areas: np.ndarray, thin: tuple[np.ndarray, np.ndarray], shape: tuple[int, int]) -> float:
@@ -187,7 +127,7 @@ def _height(boxes: np.ndarray, areas: np.ndarray, thin: tuple[np.ndarray, np.nda
     length, thinness = thin
     chosen = thinness <= 2 * LINE_THIN  # ruled lines of any length left out of the height
     if not chosen.any():  # every digit on a rule: the rules are left out as too low for a digit
-        chosen = _sides(boxes)[0] >= MIN_HEIGHT
+        chosen = sides(boxes)[0] >= MIN_HEIGHT
     chosen = chosen if chosen.any() else np.ones(len(boxes), bool)
     long = chosen & (thinness > LINE_THIN)
     rest = chosen & ~long
@@ -236,7 +176,7 @@ def _without_lines_to_edge(core: np.ndarray, labels: np.ndarray, boxes: np.ndarr
     (a binary opening, `EDGE_THIN` of the piece's median stroke wide). A faint rule shows as ink only where a digit
     stands on it, and that stretch of it ran from the first or last digit of a line to the edge: the digit was
     left out as cut off. A digit that the edge cuts is as thick where it meets the edge, and stays there."""
-    (h, w), edge, out = _sides(boxes), _at_edge(boxes, core.shape), core
+    (h, w), edge, out = sides(boxes), _at_edge(boxes, core.shape), core
     # Not a speck, and no border or table whose pieces span the picture: those are left out whole, as before
     for i in np.flatnonzero(edge & (np.maximum(h, w) >= SPECK * height) & (np.minimum(h, w) < 2 * height)):
         window = tuple(slice(boxes[i, k], boxes[i, k + 2]) for k in (0, 1))
@@ -258,10 +198,10 @@ def find_marks(core: np.ndarray) -> Marks:
         raise ImageError(f"{len(kept):,} marks: crop closer to the digits.")
     if not len(kept):
         return Marks(labels, [], np.zeros((0, 4), int), [], height, np.zeros(0), ruled, tilted)
-    group = _one_digit(boxes[kept], height)
+    group = one_digit(boxes[kept], height)
     if group.max() + 1 > MAX_DIGITS:
         raise ImageError(f"{group.max() + 1:,} marks: crop closer to the digits.")
-    merged = _merged_boxes(boxes[kept], group)
+    merged = merged_boxes(boxes[kept], group)
     pieces = [kept[group == g] + 1 for g in range(len(merged))]  # labels count from 1
     # On ruled or squared paper the digits follow the rules, which were found level enough to be taken out: the
     # marks' neighbours (a rule's leftover ticks, a digit's tall stroke) would only make up a slant. A rule is
@@ -279,13 +219,13 @@ def _rules_tilt(labels: np.ndarray, boxes: np.ndarray, areas: np.ndarray, height
     out (`rules.tilt` of the pieces left that are as long and thin as rules, and `RULE_SPAN` wide), when it is at
     least `RULE_TILT` and they are straight along it (`RULE_STRAIGHT`); else 0. The page is then read turned level:
     left in, a rule with digits written on it was left out whole, digits and all."""
-    flat = np.flatnonzero(_rule_like(boxes, areas, height) & (_sides(boxes)[1] >= RULE_SPAN * labels.shape[1]))
+    flat = np.flatnonzero(_rule_like(boxes, areas, height) & (sides(boxes)[1] >= RULE_SPAN * labels.shape[1]))
     if not len(flat):
         return 0.0
     top, left, bottom, right = boxes[flat, :2].min(0).tolist() + boxes[flat, 2:].max(0).tolist()
     angle, straightest = tilt(np.isin(labels[top:bottom, left:right], flat + 1))
     # Rules steeper than the tilts looked through (or curves) line up along none of them: no line is half as long
-    straight = straightest >= RULE_STRAIGHT * _sides(boxes[flat])[1].max()
+    straight = straightest >= RULE_STRAIGHT * sides(boxes[flat])[1].max()
     return angle if straight and abs(angle) >= np.radians(RULE_TILT) else 0.0
 
 
@@ -306,7 +246,7 @@ def _no_digits(boxes: np.ndarray, lines: list[list[int]], height: float) -> tupl
     """The marks that hold no digit, by their size alone: every mark of a line of low marks (`LOW_LINE`: dashes,
     the dot of a division sign, however round); and the thin strokes low or tall for their line (`STROKE_THIN`,
     `STROKE_LOW`, `STROKE_TALL`)."""
-    h, w = _sides(boxes)
+    h, w = sides(boxes)
     low = {i for line in lines if h[line].max() < LOW_LINE * height for i in line}
     line_h = line_heights(boxes, lines)
     stroke = (w < STROKE_THIN * h) & ((h < STROKE_LOW * line_h) | (h > STROKE_TALL * line_h))
@@ -330,7 +270,7 @@ def _rule_bits(boxes: np.ndarray, pieces: list[np.ndarray], labels: np.ndarray, 
     left of them between two of its rules reads as a 1), lies beside them (`_along_rule`: a page's edge), or meets
     them at both ends (`_between_rules`: a box's side). And the marks lower than `STROKE_LOW` heights that a rule
     runs through: strokes of the writing on the page's other side, seen through it, stand across its rules."""
-    h, w = _sides(boxes)
+    h, w = sides(boxes)
     low = np.zeros(len(boxes), bool)
     if ruled.any():  # no page without rules has a mark a rule runs through
         low = (h < STROKE_LOW * height) & np.array([_rule_through(ruled, box) for box in boxes])

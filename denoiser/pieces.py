@@ -1,0 +1,73 @@
+"""Which pieces of a page's strong ink make one digit: a digit drawn in strokes that do not touch (a 5's flag,
+an open 4, a crossed 7, a 0 whose ends do not meet) is several pieces, and two digits written close together or
+one above the other are not one. Everything is decided on the pieces' boxes, as arrays, in the height of the
+page's ink (`marks.ink_height`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .lines import union
+
+PIECE_OVERLAP = 0.3  # pieces of one digit: the narrower lies over the wider for at least this share of its width
+PIECE_GAP = 0.35  # ...side by side, or with at most this many heights between them and the lower one under
+PIECE_SMALL = 0.6  # this many heights high; and together at most
+PIECE_TALL = 1.4  # this many heights tall (a digit of the next line is further)
+ARM_GAP, ARM_WIDE = 0.05, 1.0  # an arm and its stem: columns this many heights apart at most, together this wide...
+ARM_LOW, ARM_TOP = 0.35, 0.05  # ...the arm this share of the stem's height at least, its top at most this share lower
+PIECE_ALIKE, PIECE_SPLIT = 0.7, 0.1  # pieces one above the other of alike heights (the lower over this share of the
+# higher) are one digit only this many heights apart: the halves of a broken 0 are, a small 1 over a small 2 not
+
+
+def sides(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Heights and widths of boxes (N, 4)."""
+    return boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+
+
+def merged_boxes(boxes: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """The box around each group's boxes (G, 4)."""
+    low = np.full((group.max() + 1, 2), np.iinfo(np.int64).max)
+    high = np.zeros((group.max() + 1, 2), np.int64)
+    np.minimum.at(low, group, boxes[:, :2])
+    np.maximum.at(high, group, boxes[:, 2:])
+    return np.hstack([low, high])
+
+
+def one_digit(boxes: np.ndarray, height: float) -> np.ndarray:
+    """Group index (N,) of the pieces: pieces that lie over one another (the narrower within the wider's
+    columns) or are an arm and its stem (`_arms`), no taller together than a digit, and side by side (an open
+    4) or one above the other, close, the lower one low (a 5's flag, a 7's bar, the halves of a 0, a stroke cut
+    by a rule), are one digit drawn in several strokes. Two digits written one above the other are both a digit's
+    height: they stay two; and a low piece that is already beside another (the top of a 2 written in two strokes)
+    joins nothing above or below it (the small 1 written over that 2)."""
+    h, w = sides(boxes)
+    top, left, bottom, right = (boxes[:, k] for k in range(4))
+    across = np.minimum(right[:, None], right) - np.maximum(left[:, None], left)
+    gap = np.maximum(top[:, None], top) - np.minimum(bottom[:, None], bottom)  # negative: rows overlap
+    tall = np.maximum(bottom[:, None], bottom) - np.minimum(top[:, None], top)
+    fits = tall <= PIECE_TALL * height
+    over = (across >= PIECE_OVERLAP * np.minimum(w[:, None], w)) & fits
+    lower = np.minimum(h[:, None], h)
+    alike = lower > PIECE_ALIKE * np.maximum(h[:, None], h)  # two small digits one above the other, or a 0 broken
+    beside = (over | (_arms(boxes, across, height) & ~alike & fits)) & (gap < 0)
+    np.fill_diagonal(beside, False)
+    shorter_beside = np.where(h[:, None] <= h, beside.any(1)[:, None], beside.any(1)[None, :])
+    above = (gap >= 0) & (gap <= PIECE_GAP * height) & (lower <= PIECE_SMALL * height) & ~shorter_beside
+    above &= ~alike | (gap <= PIECE_SPLIT * height)
+    return union(len(boxes), np.argwhere(np.triu(beside | (over & above), 1)))
+
+
+def _arms(boxes: np.ndarray, across: np.ndarray, height: float) -> np.ndarray:
+    """Pairs of pieces (N, N) bool that may be an arm and the stem of one digit: an open 4 whose arm stops at its
+    stem, a 5 whose flag was written apart. They meet or nearly (`ARM_GAP`), are no wider together than a digit
+    (`ARM_WIDE`), and the shorter is no speck or dash (`ARM_LOW`) and starts no lower than the taller's top
+    (`ARM_TOP`); a small digit written beside a long-tailed 7 starts lower, and stays a digit of its own."""
+    h, _ = sides(boxes)
+    top, left, right = boxes[:, 0], boxes[:, 1], boxes[:, 3]
+    taller = h[:, None] >= h  # [i, j]: piece i is the taller
+    tall_top, short_top = np.where(taller, top[:, None], top), np.where(taller, top, top[:, None])
+    longest = np.maximum(h[:, None], h)
+    wide = np.maximum(right[:, None], right) - np.minimum(left[:, None], left)
+    near = (across >= -ARM_GAP * height) & (wide <= ARM_WIDE * height)
+    return near & (np.minimum(h[:, None], h) >= ARM_LOW * longest) & (short_top <= tall_top + ARM_TOP * longest)
