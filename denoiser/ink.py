@@ -35,6 +35,7 @@ MIN_CELL = 4  # pixels: a small picture's cells are no smaller (strokes cross se
 SAMPLES = 256  # pixels of a cell enough for its median and percentiles
 LIT, SHADOW_GAIN = 90, 1.5  # the lit page's light is this percentile of the cells'; ink in a shadow is brought up
 # to it, at most this many times (at twice, the grain of a deep shadow in a photo's corner became marks)
+JOINING = 0.3  # of the level down to which ink joined to the strong ink is a stroke: ink that joins pieces of one digit
 SMOOTH = 1.0  # pixels: the least smoothing of the ink; a picture shrunk to READ_SIDE has little grain left
 
 
@@ -48,6 +49,12 @@ class Ink:
     faint: float  # the level down to which ink joined to the strong ink is a stroke
     smooth: float  # the smoothing's sigma, in pixels
     dark_ink: bool
+
+    @property
+    def fainter(self) -> np.ndarray:
+        """(H, W) bool: the ink down to `JOINING` of the `faint` level, which may join pieces of strong ink into one
+        digit (a pencil's stroke fades in and out of the strong ink)."""
+        return self.ink_s > JOINING * self.faint
 
 
 def _page_light(arr: np.ndarray, dark_ink: bool, closing: int = LIGHT_CLOSING) -> tuple[np.ndarray, int]:

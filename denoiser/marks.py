@@ -189,8 +189,9 @@ def _without_lines_to_edge(core: np.ndarray, labels: np.ndarray, boxes: np.ndarr
     return out
 
 
-def find_marks(core: np.ndarray) -> Marks:
-    """The marks in a page's strong ink `core` (H, W) bool, in reading order; ImageError for too many."""
+def find_marks(core: np.ndarray, fainter: np.ndarray | None = None) -> Marks:
+    """The marks in a page's strong ink `core` (H, W) bool, in reading order; ImageError for too many. Pieces of
+    strong ink that the page's `fainter` ink (H, W) bool, if given, joins may be strokes of one digit."""
     labels, boxes, areas, height, ruled = _ruled_out(core)
     tilted = _rules_tilt(labels, boxes, areas, height) if len(boxes) else 0.0
     kept = np.flatnonzero(_kept(boxes, areas, core.shape, height)) if len(boxes) else np.zeros(0, int)
@@ -198,7 +199,8 @@ def find_marks(core: np.ndarray) -> Marks:
         raise ImageError(f"{len(kept):,} marks: crop closer to the digits.")
     if not len(kept):
         return Marks(labels, [], np.zeros((0, 4), int), [], height, np.zeros(0), ruled, tilted)
-    group = one_digit(boxes[kept], height)
+    joined = None if fainter is None else _joined(fainter, labels, ruled, len(boxes))[kept]
+    group = one_digit(boxes[kept], height, joined)
     if group.max() + 1 > MAX_DIGITS:
         raise ImageError(f"{group.max() + 1:,} marks: crop closer to the digits.")
     merged = merged_boxes(boxes[kept], group)
@@ -212,6 +214,16 @@ def find_marks(core: np.ndarray) -> Marks:
     strokes = [i for i in strokes if not _looped(merged[i], pieces[i], labels)]
     marks = Marks(labels, pieces, merged, lines, height, line_heights(merged, lines), ruled, slant)
     return without(marks, sorted(low | set(strokes) | set(_rule_bits(merged, pieces, labels, ruled, height))))
+
+
+def _joined(fainter: np.ndarray, labels: np.ndarray, ruled: np.ndarray, count: int) -> np.ndarray:
+    """Each piece's part (`count`,) of the fainter ink, 0 for none. A rule's ink, and a little around it, is left
+    out of it: the digits standing on a rule are joined by nothing but the rule."""
+    parts, _ = ndimage.label(fainter & ~ndimage.binary_dilation(ruled, iterations=2), structure=np.ones((3, 3), bool))
+    inked = labels > 0
+    of_piece = np.zeros(count + 1, int)
+    of_piece[labels[inked]] = parts[inked]  # each piece lies within one part: the strong ink is in the fainter
+    return of_piece[1:]
 
 
 def _rules_tilt(labels: np.ndarray, boxes: np.ndarray, areas: np.ndarray, height: float) -> float:

@@ -18,6 +18,7 @@ ARM_GAP, ARM_WIDE = 0.05, 1.0  # an arm and its stem: columns this many heights 
 ARM_LOW, ARM_TOP = 0.35, 0.05  # ...the arm this share of the stem's height at least, its top at most this share lower
 PIECE_ALIKE, PIECE_SPLIT = 0.7, 0.1  # pieces one above the other of alike heights (the lower over this share of the
 # higher) are one digit only this many heights apart: the halves of a broken 0 are, a small 1 over a small 2 not
+JOINED_TALL, JOINED_WIDE = 2.0, 1.0  # heights: pieces joined by fainter ink are one digit this tall and wide at most
 
 
 def sides(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -34,13 +35,14 @@ def merged_boxes(boxes: np.ndarray, group: np.ndarray) -> np.ndarray:
     return np.hstack([low, high])
 
 
-def one_digit(boxes: np.ndarray, height: float) -> np.ndarray:
+def one_digit(boxes: np.ndarray, height: float, joined: np.ndarray | None = None) -> np.ndarray:
     """Group index (N,) of the pieces: pieces that lie over one another (the narrower within the wider's
     columns) or are an arm and its stem (`_arms`), no taller together than a digit, and side by side (an open
     4) or one above the other, close, the lower one low (a 5's flag, a 7's bar, the halves of a 0, a stroke cut
     by a rule), are one digit drawn in several strokes. Two digits written one above the other are both a digit's
     height: they stay two; and a low piece that is already beside another (the top of a 2 written in two strokes)
-    joins nothing above or below it (the small 1 written over that 2)."""
+    joins nothing above or below it (the small 1 written over that 2). Pieces in one part of the fainter ink
+    (`joined`: each piece's part, 0 for none) are one digit when they fit one (`_faintly_joined`)."""
     h, w = sides(boxes)
     top, left, bottom, right = (boxes[:, k] for k in range(4))
     across = np.minimum(right[:, None], right) - np.maximum(left[:, None], left)
@@ -55,7 +57,26 @@ def one_digit(boxes: np.ndarray, height: float) -> np.ndarray:
     shorter_beside = np.where(h[:, None] <= h, beside.any(1)[:, None], beside.any(1)[None, :])
     above = (gap >= 0) & (gap <= PIECE_GAP * height) & (lower <= PIECE_SMALL * height) & ~shorter_beside
     above &= ~alike | (gap <= PIECE_SPLIT * height)
-    return union(len(boxes), np.argwhere(np.triu(beside | (over & above), 1)))
+    one = beside | (over & above)
+    if joined is not None:
+        one |= _faintly_joined(boxes, joined, across >= PIECE_OVERLAP * np.minimum(w[:, None], w), height)
+    return union(len(boxes), np.argwhere(np.triu(one, 1)))
+
+
+def _faintly_joined(boxes: np.ndarray, joined: np.ndarray, over: np.ndarray, height: float) -> np.ndarray:
+    """Pairs of pieces (N, N) bool that fainter ink joins (`joined`: each piece's part of it, 0 for none) into one
+    digit: a stroke in pencil, or written lightly, whose faint stretches fell out of the strong ink, in pieces
+    that the boxes alone would not put together (a 5's flag above its body in a digit written larger than the
+    rest, the bottom of a 4's arm apart from both the arm and its stem). Together they fit a digit at most
+    `JOINED_TALL` by `JOINED_WIDE` heights, and lie one over the other (`over`) or one is low (`PIECE_SMALL`):
+    two whole digits side by side that a faint trail of the pen joins (a 1 and a 3 written close) stay two."""
+    h, _ = sides(boxes)
+    top, left, bottom, right = (boxes[:, k] for k in range(4))
+    tall = np.maximum(bottom[:, None], bottom) - np.minimum(top[:, None], top)
+    wide = np.maximum(right[:, None], right) - np.minimum(left[:, None], left)
+    fits = (tall <= JOINED_TALL * height) & (wide <= JOINED_WIDE * height)
+    small = np.minimum(h[:, None], h) <= PIECE_SMALL * height
+    return (joined[:, None] == joined) & (joined[:, None] > 0) & fits & (over | small)
 
 
 def _arms(boxes: np.ndarray, across: np.ndarray, height: float) -> np.ndarray:

@@ -341,11 +341,11 @@ def _read_level(arr: np.ndarray, keep_noise: bool, cuts: int = MAX_PARTS) -> tup
         found = find_ink(arr)
     except ImageError:  # no ink stands out of the page: a blank page holds no digits
         return Reading([], np.round(arr * 255).astype(np.uint8), True), None
-    marks = find_marks(found.core)
+    marks = find_marks(found.core, found.fainter)
     if marks.slant:  # a number written at a slant (its digits lean with it), or rules too steep to take out
         arr = transform.rotate(arr, np.degrees(marks.slant), resize=True, mode="edge", preserve_range=True)
         found = find_ink(arr)
-        marks = find_marks(found.core)
+        marks = find_marks(found.core, found.fainter)
     marks = without(marks, _blurred(found, marks))
     picture = np.round(arr * 255).astype(np.uint8)
     return Reading(_read_marks(found, marks, keep_noise, cuts), picture, found.dark_ink), marks
