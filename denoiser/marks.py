@@ -34,6 +34,7 @@ LINE_THIN = 12  # ...this many times longer than thick is a ruled line (a "1" is
 REST_INK, REST_HIGH = 0.1, 2 * MIN_HEIGHT  # the digits beside a long thin piece: this share of the ink, this high
 LINE_BIT = 1.5  # heights: a flat piece as thin and wider than this is a bit of a rule (no digit is that wide)
 RULE_BAND = 0.1  # heights: a rule is found, and taken out, this far above and below its ink
+HEIGHT_AGAIN = 1.5  # the ink measured this many times higher once the rules are out: the rules hid the digits
 LOW_LINE = 0.45  # a line whose marks are all lower than this many heights holds no digit (dashes, bits of a rule)
 STROKE_THIN, STROKE_LOW, STROKE_TALL = 0.25, 0.55, 1.8  # a mark this many times narrower than tall, and lower
 # or taller than this many of its line's heights, is a stroke, no digit: a 1 is about as tall as the digits beside
@@ -160,15 +161,26 @@ def _ruled_out(core: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, fl
     length, thinness = _thinness(boxes, areas)
     height = _height(boxes, areas, (length, thinness), core.shape)
     if ((length > LINE_LENGTH * height) & (thinness > LINE_THIN)).any():  # rules, maybe with digits written on them
-        band = max(1, round(RULE_BAND * height))
-        rules = ruled_lines(core, band, LINE_LENGTH * height)
-        core = without_rest(core & ~rules, rules, band)
+        core, rules, height, (labels, boxes, areas) = _without_rules(core, height)
         ruled |= rules
-        labels, boxes, areas = _pieces(core)
     if (cut := _without_lines_to_edge(core, labels, boxes, height)) is not core:
         core = cut
         labels, boxes, areas = _pieces(core)
     return labels, boxes, areas, height, ruled
+
+
+def _without_rules(core: np.ndarray, height: float) -> tuple[np.ndarray, np.ndarray, float, tuple]:
+    """The strong ink without its ruled lines, the rules taken out, the ink's height, and the pieces left (`_pieces`).
+    Where every digit touches a rule, the height was measured on what lies apart from the rules (bits of them, a
+    page's printed numbers), far lower than the digits: it is measured again once the rules are out, and taken when
+    over `HEIGHT_AGAIN` times the first."""
+    band = max(1, round(RULE_BAND * height))
+    rules = ruled_lines(core, band, LINE_LENGTH * height)
+    out = without_rest(core & ~rules, rules, band)
+    labels, boxes, areas = _pieces(out)
+    if len(boxes) and (again := _height(boxes, areas, _thinness(boxes, areas), out.shape)) > HEIGHT_AGAIN * height:
+        height = again
+    return out, rules, height, (labels, boxes, areas)
 
 
 def _without_lines_to_edge(core: np.ndarray, labels: np.ndarray, boxes: np.ndarray, height: float) -> np.ndarray:

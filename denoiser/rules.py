@@ -27,12 +27,17 @@ def ruled_lines(core: np.ndarray, band: int, length: float, least: int = 1) -> n
     thickened `band` pixels across them, in an orientation with at least `least` such lines. A rule a few
     degrees off level makes such runs and a digit's stroke does not. Of a rule's run, only the ink that is
     thin across it (`RULE_ACROSS`) is the rule's: a digit's stroke crossing the rule goes on beyond it, and
-    stays whole."""
-    ruled = np.zeros_like(core)
+    stays whole. A rule is as thin as the thinnest of the page's two ways' rules: on a page ruled one way, what
+    runs the other way is a digit's bar, thicker."""
+    ruled, found = np.zeros_like(core), {}
     for axis in (0, 1):  # rules along rows, then along columns
         bands = _bands(core, band, length, axis)
         if bands.max() >= least:
-            ruled |= _on_bands(core, bands, length, axis)
+            found[axis] = (bands, _across(core, bands, axis))
+    if found:
+        thick = min(float(np.median(across[across > 0])) for _, across in found.values())
+        for axis, (bands, across) in found.items():
+            ruled |= _on_bands(core, bands, across, thick, length, axis)
     return core & ruled
 
 
@@ -48,13 +53,20 @@ def _bands(core: np.ndarray, band: int, length: float, axis: int) -> np.ndarray:
     return _along(ndimage.label(run_lengths(thick) >= length)[0], axis)
 
 
-def _on_bands(core: np.ndarray, bands: np.ndarray, length: float, axis: int) -> np.ndarray:
-    """The ink of the rules in `bands` (`_bands`) along `axis`: of each band, only the ink thin across it."""
+def _across(core: np.ndarray, bands: np.ndarray, axis: int) -> np.ndarray:
+    """The runs of ink across the rules along `axis` (H, W) int, on their `bands`, 0 elsewhere: their median is
+    a rule's own thickness, as most of the ink on the rules is rule."""
     core, bands = _along(core, axis), _along(bands, axis)
-    runs = bands > 0
-    across = run_lengths(core.T).T * runs  # the ink's runs across the rules, on them
-    thick = np.median(across[across > 0])  # a rule's own thickness: most of the ink on the rules is rule
-    return _along(_on_rule(core & runs & (across <= RULE_ACROSS * thick + 1), bands, thick, length), axis)
+    return _along(run_lengths(core.T).T * (bands > 0), axis)
+
+
+def _on_bands(core: np.ndarray, bands: np.ndarray, across: np.ndarray, thick: float, length: float,
+              axis: int) -> np.ndarray:  # fmt: skip
+    """The ink of the rules in `bands` (`_bands`) along `axis`: of each band, only the ink thin across it (`across`,
+    no more than `RULE_ACROSS` times a rule's thickness `thick`)."""
+    core, bands, across = _along(core, axis), _along(bands, axis), _along(across, axis)
+    thin = core & (bands > 0) & (across <= RULE_ACROSS * thick + 1)
+    return _along(_on_rule(thin, bands, thick, length), axis)
 
 
 def _on_rule(thin: np.ndarray, bands: np.ndarray, thick: float, length: float) -> np.ndarray:
@@ -119,7 +131,9 @@ def _across_grid(piece: np.ndarray, band: int) -> np.ndarray:
         reach = 2 * band + 2
         keep = [False] + [_grid_line(_along(bands[box] == b, axis), _along(near[box], axis), box[1 - axis], ends, reach)
                           for b, box in enumerate(ndimage.find_objects(bands), start=1)]  # fmt: skip
-        grid |= _on_bands(piece, bands, lengths[axis], axis) & np.array(keep)[bands]
+        runs = _across(piece, bands, axis)
+        lines = _on_bands(piece, bands, runs, float(np.median(runs[runs > 0])), lengths[axis], axis)
+        grid |= lines & np.array(keep)[bands]
     return grid
 
 

@@ -33,6 +33,33 @@ def test_digits_standing_on_the_rules_of_a_page_photographed_well_off_level_are_
     assert find_digits(encode(page)).lines == ["24680"]
 
 
+def written_across_the_rules(sure: dict[int, np.ndarray], text: str) -> np.ndarray:
+    """`text` written large (150 pixels a digit) across a page ruled the other way (its rules run down the
+    picture, 70 pixels apart, a little off upright), each digit crossing a rule; the page's printed numbers,
+    small, along its top."""
+    side, width = 150, 120 + 150 * len(text)
+    image = Image.new("L", (width, 700), 255)
+    draw = ImageDraw.Draw(image)
+    for k, x in enumerate(range(20, width, 70)):
+        draw.line([(x, 30), (x + 8, 700)], fill=130, width=2)
+        if k % 5 == 0:
+            draw.text((x - 4, 8), str(k), fill=120)
+    page = np.asarray(image).copy()
+    for k, c in enumerate(text):
+        ink = np.asarray(Image.fromarray((sure[int(c)] * 255).astype(np.uint8)).resize((side, side)), np.int32)
+        window = page[250 : 250 + side, 60 + k * side : 60 + (k + 1) * side]
+        window[:] = np.minimum(window, 255 - ink * 230 // 255)
+    return page
+
+
+@pytest.mark.parametrize("text", ["347915", "7454", "2757"])
+def test_digits_written_across_the_rules_of_a_page_turned_sideways_are_read(sure, text):
+    """With every digit joined to a rule, the ink apart from the rules was only the printed numbers: the digits were
+    taken for ten times smaller than they are, their bars for rules (as long as rules of digits that small), and the
+    page read as bits of digits and rules ("05?752025" over lines of 1s)."""
+    assert find_digits(encode(written_across_the_rules(sure, text))).lines == [text]
+
+
 def test_a_sheet_on_a_dark_table_reads_without_the_table(sure):
     reading = find_digits(photo([glyphs(sure, "4207", 7), glyphs(sure, "9516", 8)], seed=4, table=True, angle=3.0))
     assert reading.lines == ["4207", "9516"]
