@@ -189,7 +189,16 @@ FAILURES = [
     "to the picture's edge (they would be left out as cut off); "
     "a looped 2 still reads as an 8 more often than in MNIST's hands. Rules over about 4 degrees off level are "
     "too steep to be found along the rows: they are found by their tilt (a Hough transform) up to 20 degrees, "
-    "and the page is read turned level; steeper, a rule is left out whole with the digits standing on it.",
+    "and the page is read turned level; steeper, a rule is left out whole with the digits standing on it. "
+    "A page ruled one way and photographed turned, its rules running down the picture, with every digit written "
+    "across one: what lay apart from the rules was small (bits of them, the page's printed numbers), so the "
+    "digits' height is measured again once the rules are out, and only ink as thin as the page's rules is "
+    "taken for a rule (a digit's bar is thicker). A 1 written along a rule can still go with it, and a rule "
+    "broken into bits that stand alone reads as 1s.",
+    "- A digit written lightly, or in pencil, falls into pieces where its strokes fade out of the strong ink. "
+    "Pieces that fainter ink joins are one digit when together they fit one and lie one over the other, or "
+    "one of them is low (a 5's flag, the foot of a 4's arm); two whole digits side by side that a faint trail of "
+    "the pen joins stay two. A stroke that fades out altogether leaves its digit in pieces.",
     "- Squared paper is the hardest scene: its grid is taken out line by line, and the grid's ink that a "
     "digit's stroke goes on from at both sides is put back, but where a line runs along a stroke no wider "
     "than twice the line, the stroke goes with it; on a dark grid of small squares digits fall apart into "
@@ -234,7 +243,8 @@ def intro(results: dict) -> list[str]:
             "of the MNIST *test* split; the classifiers were trained on the training split.", "",
             f"`denoiser.find_digits(data)` decodes the picture at up to {results['read_side']} pixels on its longer "
             "side, finds the ink (`denoiser/ink.py`), takes out ruled lines and grids (`denoiser/rules.py`), sorts "
-            "it into marks and lines (`denoiser/marks.py`), makes each mark a 28x28 digit with the code "
+            "it into marks and lines (`denoiser/marks.py`; the pieces of one digit: `denoiser/pieces.py`), makes "
+            "each mark a 28x28 digit with the code "
             "`image_to_mnist` uses, and reads them all in one batch of the shipped "
             "classifier, asking a second one with a class for no digit which marks are none "
             "(`denoiser/reading.py`).", ""]  # fmt: skip
