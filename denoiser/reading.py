@@ -40,9 +40,9 @@ READ_SIDE = 2048  # pictures are decoded at up to this many pixels on their long
 NOT_A_DIGIT = "?"
 CONFIDENT = 0.5  # a mark the classifier gives less than this is not read as a digit: below even odds (at 0.6 it
 # refused more digits read right than marks that are none, which the classifier with a class for none mostly refuses)
-NOT_SURE = 0.98  # a mark the classifier with a class for no digit gives more than this is not read as a digit: only
+NOT_SURE = 0.95  # a mark the classifier with a class for no digit gives more than this is not read as a digit: only
 # when nearly sure, since digits are far more common than letters among them (at 0.8 it refused one digit in 200 of
-# the reading benchmark's; at 0.98 almost none, and still 51 of its 55 letters)
+# the reading benchmark's; at 0.95 five of its 8,888 more than at 0.98, and the "+" of photographed sums, 0.95-0.96)
 LOW, NOT_SURE_LOW = 0.8, 0.7  # ...or this, when it is lower than this many of its line's heights: a "+", a "x" sit
 # between the digits' tops and bottoms (of 1,890 marks read in the real photos, none so low and over 0.7 was a digit)
 # Why a mark is no digit (`Mark.why_not`)
