@@ -110,6 +110,27 @@ def test_letters_the_digit_classifier_is_sure_of_are_not_digits(sure):
     assert all(m.confidence > 0.8 and not m.is_digit for m in letters)
 
 
+def plus_sign(bar: float = 0.42, span: float = 0.6, width: int = 5) -> sheets.Glyph:
+    """A "+" written as tall as the digits, as in a photographed sum: a full-height stroke, crossed a little above
+    its middle (`bar` of its height down) by a slightly tilted bar `span` heights wide."""
+    side = int(span * HEIGHT) + 8
+    image = Image.new("L", (side, HEIGHT), 0)
+    draw = ImageDraw.Draw(image)
+    y = int(bar * HEIGHT)
+    draw.line([(4, y + 3), (side - 4, y - 3)], fill=255, width=width)
+    draw.line([(side // 2 - 1, 1), (side // 2 + 1, HEIGHT - 2)], fill=255, width=width)
+    return np.asarray(image, np.float64) / 255.0, "+"
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_a_plus_sign_as_tall_as_the_digits_of_a_sum_is_not_a_digit(sure, seed):
+    """The digit classifier reads such a "+" as a 4, and the classifier with a class for none gives it 0.97."""
+    row = [*glyphs(sure, "56", 30 + seed), plus_sign(), *glyphs(sure, "3", 40 + seed)]
+    found = find_digits(photo([row], seed=seed))
+    assert found.lines == ["56?3"]
+    assert found.marks[2].why_not == reading.TAKEN_FOR_NONE
+
+
 def test_a_digit_in_two_strokes_that_do_not_touch_is_one_digit(sure):
     """A 0 drawn as two arcs that do not meet (its top and its bottom half) is one mark, read as 0."""
     zero, _ = sheets.written(sure[0], "0", HEIGHT, np.random.default_rng(15))
