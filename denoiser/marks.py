@@ -230,11 +230,12 @@ def find_marks(core: np.ndarray, fainter: np.ndarray | None = None) -> Marks:
 
 def _joined(fainter: np.ndarray, labels: np.ndarray, ruled: np.ndarray, count: int) -> np.ndarray:
     """Each piece's part (`count`,) of the fainter ink, 0 for none. A rule's ink, and a little around it, is left
-    out of it: the digits standing on a rule are joined by nothing but the rule."""
+    out of it: the digits standing on a rule are joined by nothing but the rule. The strong ink lies in the fainter,
+    each piece in one part, but where the rule's surroundings cut a piece in two (then the later part is its own)."""
     parts, _ = ndimage.label(fainter & ~ndimage.binary_dilation(ruled, iterations=2), structure=np.ones((3, 3), bool))
     inked = labels > 0
     of_piece = np.zeros(count + 1, int)
-    of_piece[labels[inked]] = parts[inked]  # each piece lies within one part: the strong ink is in the fainter
+    np.maximum.at(of_piece, labels[inked], parts[inked])
     return of_piece[1:]
 
 
