@@ -58,7 +58,8 @@ WIDE = 1.0  # a mark wider than this many of its line's heights...
 CUTS = 3  # ...is tried cut into 2 (3 if twice as wide) digits, at this many columns of least ink for each cut
 # and at the one of most (where two 0s written overlapping cross, their loops are cut apart best)
 MAX_PARTS = 300  # digits made and read at most (every mark, and the cut ones' parts)
-PART_TALL = 0.6  # heights: each digit a mark is cut into is at least this tall
+PART_TALL = 0.7  # heights: each digit a mark is cut into is at least this tall (a 5 whose bowl ran on to the left
+# was cut into a 6 of 0.65 heights and a 5)
 BLURRED = 0.4  # a mark whose edges are less than this share as sharp as the page's marks' (median) is no writing
 # (the shadows' edges at a photo's side were below 0.3; of the marks of 100 real pictures, no digit below 0.6)
 SIDEWAYS = 1.2  # a picture whose pieces' median width is more than this many of their heights may be turned...
