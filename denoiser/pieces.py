@@ -49,7 +49,8 @@ def one_digit(boxes: np.ndarray, height: float, joined: np.ndarray | None = None
     gap = np.maximum(top[:, None], top) - np.minimum(bottom[:, None], bottom)  # negative: rows overlap
     tall = np.maximum(bottom[:, None], bottom) - np.minimum(top[:, None], top)
     fits = tall <= PIECE_TALL * height
-    over = (across >= PIECE_OVERLAP * np.minimum(w[:, None], w)) & fits
+    lying_over = across >= PIECE_OVERLAP * np.minimum(w[:, None], w)
+    over = lying_over & fits
     lower = np.minimum(h[:, None], h)
     alike = lower > PIECE_ALIKE * np.maximum(h[:, None], h)  # two small digits one above the other, or a 0 broken
     beside = (over | (_arms(boxes, across, height) & ~alike & fits)) & (gap < 0)
@@ -59,24 +60,24 @@ def one_digit(boxes: np.ndarray, height: float, joined: np.ndarray | None = None
     above &= ~alike | (gap <= PIECE_SPLIT * height)
     one = beside | (over & above)
     if joined is not None:
-        one |= _faintly_joined(boxes, joined, across >= PIECE_OVERLAP * np.minimum(w[:, None], w), height)
+        one |= _faintly_joined(boxes, joined, (lying_over, tall, lower), height)
     return union(len(boxes), np.argwhere(np.triu(one, 1)))
 
 
-def _faintly_joined(boxes: np.ndarray, joined: np.ndarray, over: np.ndarray, height: float) -> np.ndarray:
+def _faintly_joined(boxes: np.ndarray, joined: np.ndarray, pairs: tuple[np.ndarray, np.ndarray, np.ndarray],
+                    height: float) -> np.ndarray:  # fmt: skip
     """Pairs of pieces (N, N) bool that fainter ink joins (`joined`: each piece's part of it, 0 for none) into one
     digit: a stroke in pencil, or written lightly, whose faint stretches fell out of the strong ink, in pieces
     that the boxes alone would not put together (a 5's flag above its body in a digit written larger than the
     rest, the bottom of a 4's arm apart from both the arm and its stem). Together they fit a digit at most
-    `JOINED_TALL` by `JOINED_WIDE` heights, and lie one over the other (`over`) or one is low (`PIECE_SMALL`):
-    two whole digits side by side that a faint trail of the pen joins (a 1 and a 3 written close) stay two."""
-    h, _ = sides(boxes)
-    top, left, bottom, right = (boxes[:, k] for k in range(4))
-    tall = np.maximum(bottom[:, None], bottom) - np.minimum(top[:, None], top)
+    `JOINED_TALL` by `JOINED_WIDE` heights, and lie one over the other or one is low (`PIECE_SMALL`): two whole
+    digits side by side that a faint trail of the pen joins (a 1 and a 3 written close) stay two. `pairs`: whether
+    each lies over the other, how tall they are together and the lower one's height, as `one_digit` has them."""
+    over, tall, lower = pairs
+    left, right = boxes[:, 1], boxes[:, 3]
     wide = np.maximum(right[:, None], right) - np.minimum(left[:, None], left)
     fits = (tall <= JOINED_TALL * height) & (wide <= JOINED_WIDE * height)
-    small = np.minimum(h[:, None], h) <= PIECE_SMALL * height
-    return (joined[:, None] == joined) & (joined[:, None] > 0) & fits & (over | small)
+    return (joined[:, None] == joined) & (joined[:, None] > 0) & fits & (over | (lower <= PIECE_SMALL * height))
 
 
 def _arms(boxes: np.ndarray, across: np.ndarray, height: float) -> np.ndarray:

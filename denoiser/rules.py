@@ -35,7 +35,7 @@ def ruled_lines(core: np.ndarray, band: int, length: float, least: int = 1) -> n
         if bands.max() >= least:
             found[axis] = (bands, _across(core, bands, axis))
     if found:
-        thick = min(float(np.median(across[across > 0])) for _, across in found.values())
+        thick = min(_thickness(across) for _, across in found.values())
         for axis, (bands, across) in found.items():
             ruled |= _on_bands(core, bands, across, thick, length, axis)
     return core & ruled
@@ -55,9 +55,14 @@ def _bands(core: np.ndarray, band: int, length: float, axis: int) -> np.ndarray:
 
 def _across(core: np.ndarray, bands: np.ndarray, axis: int) -> np.ndarray:
     """The runs of ink across the rules along `axis` (H, W) int, on their `bands`, 0 elsewhere: their median is
-    a rule's own thickness, as most of the ink on the rules is rule."""
+    a rule's own thickness (`_thickness`), as most of the ink on the rules is rule."""
     core, bands = _along(core, axis), _along(bands, axis)
     return _along(run_lengths(core.T).T * (bands > 0), axis)
+
+
+def _thickness(across: np.ndarray) -> float:
+    """A rule's own thickness: the median of the runs of ink across the rules (`_across`)."""
+    return float(np.median(across[across > 0]))
 
 
 def _on_bands(core: np.ndarray, bands: np.ndarray, across: np.ndarray, thick: float, length: float,
@@ -132,7 +137,7 @@ def _across_grid(piece: np.ndarray, band: int) -> np.ndarray:
         keep = [False] + [_grid_line(_along(bands[box] == b, axis), _along(near[box], axis), box[1 - axis], ends, reach)
                           for b, box in enumerate(ndimage.find_objects(bands), start=1)]  # fmt: skip
         runs = _across(piece, bands, axis)
-        lines = _on_bands(piece, bands, runs, float(np.median(runs[runs > 0])), lengths[axis], axis)
+        lines = _on_bands(piece, bands, runs, _thickness(runs), lengths[axis], axis)
         grid |= lines & np.array(keep)[bands]
     return grid
 
