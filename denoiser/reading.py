@@ -29,6 +29,7 @@ from skimage import transform
 
 from . import brackets, hand
 from .classifier import NO_DIGIT, load_classifier, probabilities
+from .cuts import cut_columns
 from .digitize import LEVEL_Q, ImageError, _as_grey_array, grow_strokes
 from .ink import Ink, find_ink
 from .marks import Marks, find_marks, without
@@ -55,8 +56,7 @@ SHORTEST = 0.45  # ...nor one lower than this many of its line's heights (a smal
 FULL_HEIGHT = 0.8  # ...but a wide mark this many of its line's heights tall, that the classifier with a class for
 # no digit takes for a digit, is one: a 2 or a 7 drawn with a long stroke (a dash is low, a word is taken for none)
 WIDE = 1.0  # a mark wider than this many of its line's heights...
-CUTS = 3  # ...is tried cut into 2 (3 if twice as wide) digits, at this many columns of least ink for each cut
-# and at the one of most (where two 0s written overlapping cross, their loops are cut apart best)
+# ...is tried cut into 2 (3 if twice as wide) digits (`cuts`)
 MAX_PARTS = 300  # digits made and read at most (every mark, and the cut ones' parts)
 PART_TALL = 0.7  # heights: each digit a mark is cut into is at least this tall (a 5 whose bowl ran on to the left
 # was cut into a 6 of 0.65 heights and a 5)
@@ -171,20 +171,6 @@ def _digit(found: Ink, marks: Marks, part: Part, keep_noise: bool) -> tuple[np.n
     return field, (int(box[0] + top), int(box[1] + left), int(box[2] + top), int(box[3] + left))
 
 
-def _cut_columns(marks: Marks, index: int, parts: int) -> list[list[int]]:
-    """Ways to cut a mark into `parts` digits: for each cut, the `CUTS` columns of least ink near where
-    an even cut would be, and the one of most (ink counted in the mark's own pieces)."""
-    top, left, bottom, right = marks.boxes[index]
-    profile = np.isin(marks.labels[top:bottom, left:right], marks.pieces[index]).sum(0)  # ink per column
-    width, choices = right - left, []
-    for k in range(1, parts):
-        centre, reach = k * width / parts, 0.3 * width / parts
-        columns = np.arange(max(1, int(centre - reach)), min(width - 1, int(centre + reach) + 1))
-        order = np.lexsort((np.abs(columns - centre), profile[columns]))  # least ink, then nearest the centre
-        choices.append(left + columns[np.r_[order[:CUTS], order[-1:]]])
-    return [list(cuts) for cuts in np.array(np.meshgrid(*choices)).reshape(parts - 1, -1).T]
-
-
 def _options(marks: Marks, most: int = MAX_PARTS) -> list[list[list[Part]]]:
     """For each mark, the ways of reading it: as one digit and, for a mark wide for its line, cut into 2 or 3.
     The widest marks first, and no more than `most` digits to make in all: a page of 200 marks is read
@@ -195,13 +181,19 @@ def _options(marks: Marks, most: int = MAX_PARTS) -> list[list[list[Part]]]:
     for i in sorted(np.flatnonzero(ratio > WIDE), key=lambda i: -ratio[i]):
         left, right = int(marks.boxes[i, 1]), int(marks.boxes[i, 3])
         for parts in (2, 3) if ratio[i] > 2 * WIDE else (2,):
-            for cuts in _cut_columns(marks, i, parts):
+            for columns in cut_columns(_own_ink(marks, i), parts):
                 if budget < parts:
                     return options
-                edges = [left, *map(int, cuts), right]
+                edges = [left, *(left + int(c) for c in columns), right]
                 options[i].append([(i, a, b) for a, b in itertools.pairwise(edges)])
                 budget -= parts
     return options
+
+
+def _own_ink(marks: Marks, index: int) -> np.ndarray:
+    """A mark's own ink (H, W) bool in its box: its pieces only, not a neighbour's reaching in."""
+    top, left, bottom, right = marks.boxes[index]
+    return np.isin(marks.labels[top:bottom, left:right], marks.pieces[index])
 
 
 def _choose(ways: list[list[Part]], height: float, readings: dict[Part, _Read], wide: float = 1.0) -> list[Part]:
