@@ -6,19 +6,41 @@ likeliest kept (`reading`).
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
 CUTS = 3  # each cut is tried at this many columns of least ink near where an even cut would be, and at the one of
 # most (where two 0s written overlapping cross, their loops are cut apart best)
+LOOP_AREA, LOOP_TALL = 0.15, 0.45  # a hole in a mark's ink this share of its box and of its height is a digit's loop
 
 
 def cut_columns(ink: np.ndarray, parts: int) -> list[list[int]]:
     """Ways to cut a mark's ink (H, W) bool (its own pieces, in its box) into `parts` digits, each a list of
-    columns: for each cut, the `CUTS` columns of least ink near where an even cut would be, and the one of most."""
+    columns: for each cut, the `CUTS` columns of least ink near where an even cut would be, and the one of most.
+    None through a digit's own loop (`loop_columns`); no way at all when every column near a cut is."""
     profile = ink.sum(0)  # ink per column
+    loop = loop_columns(ink)
     width, choices = ink.shape[1], []
     for k in range(1, parts):
         centre, reach = k * width / parts, 0.3 * width / parts
         columns = np.arange(max(1, int(centre - reach)), min(width - 1, int(centre + reach) + 1))
+        columns = columns[~loop[columns]]
+        if not len(columns):
+            return []
         order = np.lexsort((np.abs(columns - centre), profile[columns]))  # least ink, then nearest the centre
         choices.append(columns[np.r_[order[:CUTS], order[-1:]]])
     return [list(cuts) for cuts in np.array(np.meshgrid(*choices)).reshape(parts - 1, -1).T]
+
+
+def loop_columns(ink: np.ndarray) -> np.ndarray:
+    """The columns (W,) bool of a mark's ink (H, W) bool that a hole in it as large as a digit's own loop spans: at
+    least `LOOP_AREA` of the box and `LOOP_TALL` of its height. A 0 wider than tall, or slashed through, was cut
+    into a 6 and a 7 there; the holes that two touching digits close between them are smaller, or lower."""
+    holes, count = ndimage.label(ndimage.binary_fill_holes(ink) & ~ink)
+    loop = np.zeros(ink.shape[1], bool)
+    if not count:
+        return loop
+    areas = np.bincount(holes.ravel(), minlength=count + 1)
+    for k, (rows, columns) in enumerate(ndimage.find_objects(holes), start=1):
+        if areas[k] >= LOOP_AREA * ink.size and rows.stop - rows.start >= LOOP_TALL * ink.shape[0]:
+            loop[columns] = True
+    return loop

@@ -1,0 +1,50 @@
+"""Where a mark wide for its line is cut: between two digits that touch, never through one digit's own loop."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from skimage import draw
+from written import HEIGHT, encode, page_of
+
+from denoiser import find_digits
+from denoiser.cuts import cut_columns
+
+
+def ring(shape: tuple[int, int], centre: tuple[float, float], radii: tuple[float, float], pen: float) -> np.ndarray:
+    """An ellipse drawn with a pen `pen` pixels wide (H, W) bool: a 0."""
+    ink = np.zeros(shape, bool)
+    ink[draw.ellipse(*centre, radii[0] + pen / 2, radii[1] + pen / 2, shape=shape)] = True
+    ink[draw.ellipse(*centre, radii[0] - pen / 2, radii[1] - pen / 2, shape=shape)] = False
+    return ink
+
+
+def slashed(ink: np.ndarray, pen: int) -> np.ndarray:
+    """The 0 in `ink` with a stroke through it from its top right to its bottom left."""
+    rows, cols = np.nonzero(ink)
+    line = draw.line(rows.min(), cols.max() - 8, rows.max(), cols.min() + 8)
+    out = ink.copy()
+    for d in range(-(pen // 2), pen - pen // 2):
+        out[line[0], np.clip(line[1] + d, 0, ink.shape[1] - 1)] = True
+    return out
+
+
+def test_two_touching_zeros_are_cut_between_them_and_a_wide_zero_is_not_cut():
+    """Columns of least ink are where two digits touch; a 0 wider than tall has its least ink in the middle too,
+    through its loop, and cut there it read as a 6 and a 7."""
+    pair = ring((60, 120), (30, 30), (24, 24), 6) | ring((60, 120), (30, 86), (24, 24), 6)
+    cuts = [int(c[0]) for c in cut_columns(pair, 2)]
+    assert cuts and all(52 <= c <= 64 for c in cuts[:-1])  # the columns of least ink; the last is of the most
+    assert cut_columns(ring((60, 90), (30, 45), (24, 38), 6), 2) == []
+    assert cut_columns(slashed(ring((60, 90), (30, 45), (24, 38), 6), 6), 2) == []
+
+
+@pytest.mark.parametrize("slash", [False, True])
+def test_a_zero_wider_than_tall_in_a_row_reads_as_one_zero(sure, slash):
+    """A row "3 0 8" whose 0 is half again as wide as tall (and, as some write it, slashed): read as one 0."""
+    page = page_of(sure, "3", (200, 400), left=40, top=60)
+    page = np.minimum(page, page_of(sure, "8", (200, 400), left=300, top=60))
+    zero = ring((HEIGHT, 90), (HEIGHT / 2, 45), (HEIGHT / 2 - 6, 40), 7)
+    zero = slashed(zero, 7) if slash else zero
+    page[60 : 60 + HEIGHT, 140:230][zero] = 35
+    assert find_digits(encode(page)).lines == ["308"]
