@@ -1,6 +1,7 @@
 """Where a mark wide for its line is cut into the digits it may be: two or three digits that touch make one
 piece of ink, and a reader splits them where little ink joins them. Each way to cut is then read, and the
-likeliest kept (`reading`).
+likeliest kept (`reading`). The holes in a mark's ink tell where it is not cut (a digit's own loop), and
+writing crossed out (a scribble of many loops) from a digit.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from scipy import ndimage
 
 CUTS = 3  # each cut is tried at this many columns of least ink near where an even cut would be, and at the one of
 # most (where two 0s written overlapping cross, their loops are cut apart best)
+LOOP_SMALLEST = 0.05  # line heights: a hole in the ink narrower than this on the square is a blot's, no loop
 LOOP_AREA, LOOP_TALL = 0.15, 0.45  # a hole in a mark's ink this share of its box and of its height is a digit's loop
 
 
@@ -35,12 +37,22 @@ def loop_columns(ink: np.ndarray) -> np.ndarray:
     """The columns (W,) bool of a mark's ink (H, W) bool that a hole in it as large as a digit's own loop spans: at
     least `LOOP_AREA` of the box and `LOOP_TALL` of its height. A 0 wider than tall, or slashed through, was cut
     into a 6 and a 7 there; the holes that two touching digits close between them are smaller, or lower."""
-    holes, count = ndimage.label(ndimage.binary_fill_holes(ink) & ~ink)
+    holes, areas = _holes(ink)
     loop = np.zeros(ink.shape[1], bool)
-    if not count:
-        return loop
-    areas = np.bincount(holes.ravel(), minlength=count + 1)
     for k, (rows, columns) in enumerate(ndimage.find_objects(holes), start=1):
         if areas[k] >= LOOP_AREA * ink.size and rows.stop - rows.start >= LOOP_TALL * ink.shape[0]:
             loop[columns] = True
     return loop
+
+
+def loops(ink: np.ndarray, line_height: float) -> int:
+    """How many loops a mark's ink (H, W) bool closes: its holes at least `LOOP_SMALLEST` line heights on the square.
+    A digit closes two at most (an 8), two touching 8s four or five; a digit crossed out, a dozen."""
+    _, areas = _holes(ink)
+    return int((areas[1:] >= (LOOP_SMALLEST * line_height) ** 2).sum())
+
+
+def _holes(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The holes in the ink, labelled (H, W) int (0: none), and each label's area (0: the rest)."""
+    holes, count = ndimage.label(ndimage.binary_fill_holes(ink) & ~ink)
+    return holes, np.bincount(holes.ravel(), minlength=count + 1)

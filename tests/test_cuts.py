@@ -1,4 +1,5 @@
-"""Where a mark wide for its line is cut: between two digits that touch, never through one digit's own loop."""
+"""Where a mark wide for its line is cut: between two digits that touch, never through one digit's own loop; and
+writing crossed out, a scribble of many loops, is no digit."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import pytest
 from skimage import draw
 from written import HEIGHT, encode, page_of
 
-from denoiser import find_digits
-from denoiser.cuts import cut_columns
+from denoiser import find_digits, reading
+from denoiser.cuts import cut_columns, loops
 
 
 def ring(shape: tuple[int, int], centre: tuple[float, float], radii: tuple[float, float], pen: float) -> np.ndarray:
@@ -48,3 +49,33 @@ def test_a_zero_wider_than_tall_in_a_row_reads_as_one_zero(sure, slash):
     zero = slashed(zero, 7) if slash else zero
     page[60 : 60 + HEIGHT, 140:230][zero] = 35
     assert find_digits(encode(page)).lines == ["308"]
+
+
+def scribble(shape: tuple[int, int], pen: float) -> np.ndarray:
+    """A digit crossed out (H, W) bool: loop after loop drawn over it, each a little further on and higher."""
+    h, w = shape
+    ink = np.zeros(shape, bool)
+    for k in range(5):
+        ink |= ring(shape, (h / 2 + (k % 2 - 0.5) * h / 6, w * (0.3 + 0.1 * k)), (h / 3, w / 4), pen)
+    return ink
+
+
+def test_loops_counts_the_holes_a_mark_closes():
+    """A 0 closes one loop, two touching 0s two, a scribble many; a hole the size of a blot is none."""
+    assert loops(ring((60, 60), (30, 30), (24, 20), 6), 60.0) == 1
+    assert loops(ring((60, 120), (30, 30), (24, 24), 6) | ring((60, 120), (30, 86), (24, 24), 6), 60.0) == 2
+    assert loops(scribble((44, 48), 3), 44.0) >= reading.SCRIBBLED
+    blot = np.ones((60, 30), bool)
+    blot[30, 15] = False
+    assert loops(blot, 60.0) == 0
+
+
+def test_a_digit_crossed_out_in_a_row_is_no_digit(sure):
+    """A row "3 7" with a digit between them crossed out by a scribble of loops: "3?7", the scribble no digit and
+    marked crossed out (the classifier read it as an 8 or a 0)."""
+    page = page_of(sure, "3", (200, 400), left=40, top=60)
+    page = np.minimum(page, page_of(sure, "7", (200, 400), left=300, top=60))
+    page[68:112, 160:208][scribble((44, 48), 3)] = 35  # as large as the digits beside it
+    found = find_digits(encode(page))
+    assert found.lines == ["3?7"]
+    assert found.marks[1].why_not == reading.CROSSED_OUT
