@@ -42,6 +42,8 @@ STROKE_THIN, STROKE_LOW, STROKE_TALL = 0.25, 0.55, 1.8  # a mark this many times
 # between two digits are not
 WHOLE_TALL, WHOLE_WIDE = (0.8, 1.5), 0.5  # heights: a piece at the picture's edge this tall, and at its side this
 # wide, is a whole digit that runs to the edge (a 1 at the side is taken for cut off: half a 0 is as narrow)
+EDGE_ALONG = 0.8  # ...but a piece whose ink lies along the left or right edge in this share of its rows is cut off
+# by it (the half of a notebook's binding hole at the side read as a 0; a digit meets the edge at a stroke's end)
 EDGE_THIN = 0.6  # of a piece at the picture's edge, the parts thinner than this share of its strokes are taken off
 RULE_GOES_ON, RULE_FILLS = 0.5, 0.6  # a thin mark is a bit of a rule when ink that is no mark goes on from it, up or
 # down, in this share of the rows up to this many heights away
@@ -95,10 +97,11 @@ def _at_edge(boxes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return (boxes[:, 0] == 0) | (boxes[:, 1] == 0) | (boxes[:, 2] == shape[0]) | (boxes[:, 3] == shape[1])
 
 
-def _kept(boxes: np.ndarray, areas: np.ndarray, shape: tuple[int, int], height: float) -> np.ndarray:
+def _kept(labels: np.ndarray, boxes: np.ndarray, areas: np.ndarray, height: float) -> np.ndarray:
     """Pieces that may be (part of) a digit (N,) bool: not cut off at the picture's edge, no speck, no ruled line."""
     length, _ = _thinness(boxes, areas)
-    edge = _at_edge(boxes, shape) & ~_whole_at_edge(boxes, shape, height)
+    whole = _whole_at_edge(boxes, labels.shape, height) & ~_along_side(labels, boxes)
+    edge = _at_edge(boxes, labels.shape) & ~whole
     speck = (length < SPECK * height) | (length < MIN_HEIGHT)
     return ~edge & ~speck & ~_rule_like(boxes, areas, height)
 
@@ -118,6 +121,16 @@ def _whole_at_edge(boxes: np.ndarray, shape: tuple[int, int], height: float) -> 
     side = (boxes[:, 1] == 0) | (boxes[:, 3] == shape[1])
     tall = (h >= WHOLE_TALL[0] * height) & (h <= WHOLE_TALL[1] * height) & (w <= WHOLE_TALL[1] * height)
     return tall & (~side | (w >= WHOLE_WIDE * height))
+
+
+def _along_side(labels: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Pieces (N,) bool whose ink lies along the picture's left or right edge in `EDGE_ALONG` of their rows."""
+    along = np.zeros(len(boxes), bool)
+    for k in np.flatnonzero((boxes[:, 1] == 0) | (boxes[:, 3] == labels.shape[1])):
+        top, left, bottom, _ = boxes[k]
+        column = labels[top:bottom, 0 if left == 0 else -1]
+        along[k] = (column == k + 1).mean() >= EDGE_ALONG
+    return along
 
 
 def _height(boxes: np.ndarray, areas: np.ndarray, thin: tuple[np.ndarray, np.ndarray], shape: tuple[int, int]) -> float:
@@ -206,7 +219,7 @@ def find_marks(core: np.ndarray, fainter: np.ndarray | None = None) -> Marks:
     strong ink that the page's `fainter` ink (H, W) bool, if given, joins may be strokes of one digit."""
     labels, boxes, areas, height, ruled = _ruled_out(core)
     tilted = _rules_tilt(labels, boxes, areas, height) if len(boxes) else 0.0
-    kept = np.flatnonzero(_kept(boxes, areas, core.shape, height)) if len(boxes) else np.zeros(0, int)
+    kept = np.flatnonzero(_kept(labels, boxes, areas, height)) if len(boxes) else np.zeros(0, int)
     if len(kept) > 4 * MAX_DIGITS:  # refused before comparing every pair of pieces
         raise ImageError(f"{len(kept):,} marks: crop closer to the digits.")
     if not len(kept):

@@ -242,3 +242,15 @@ def test_rules_too_steep_to_take_out_give_the_page_their_tilt_within_twenty_degr
                 inside = (rows + thick >= 0) & (rows + thick < 600)
                 core[rows[inside] + thick, cols[inside]] = True
         assert abs(np.degrees(find_marks(core).slant) - expected) < 0.5, angle
+
+
+def test_the_binding_holes_cut_in_half_by_the_side_of_the_picture_are_no_marks():
+    """A notebook's binding holes at the left edge, each a dark disc cut in half by it, as tall as a digit and
+    half as wide: they lie along the edge, where a digit that runs to the edge meets it at a stroke. The rings
+    (0s) beside them are the page's only marks."""
+    core = np.zeros((300, 700), bool)
+    rings = add_rings(core, gap=20)
+    for centre in range(30, 300, 70):
+        core[draw.ellipse(centre, 0, HEIGHT // 2 - 4, 0.7 * HEIGHT, shape=core.shape)] = True
+    found = find_marks(core)
+    assert sorted(tuple(int(v) for v in box) for box in found.boxes) == sorted(rings)
