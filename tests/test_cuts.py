@@ -71,11 +71,14 @@ def test_loops_counts_the_holes_a_mark_closes():
 
 
 def test_a_digit_crossed_out_in_a_row_is_no_digit(sure):
-    """A row "3 7" with a digit between them crossed out by a scribble of loops: "3?7", the scribble no digit and
-    marked crossed out (the classifier read it as an 8 or a 0)."""
+    """A row "3 7" with a digit between them crossed out by a scribble of loops: "3?7", the scribble no digit, and
+    the page says it is crossed out (the classifier read it as an 8)."""
     page = page_of(sure, "3", (200, 400), left=40, top=60)
     page = np.minimum(page, page_of(sure, "7", (200, 400), left=300, top=60))
     page[68:112, 160:208][scribble((44, 48), 3)] = 35  # as large as the digits beside it
     found = find_digits(encode(page))
     assert found.lines == ["3?7"]
     assert found.marks[1].why_not == reading.CROSSED_OUT
+    from webapp.numbers import mark_text  # the page's caption of the marks
+
+    assert mark_text(found.marks[1]) == "? (crossed out)"
