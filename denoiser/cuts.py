@@ -37,9 +37,9 @@ def loop_columns(ink: np.ndarray) -> np.ndarray:
     """The columns (W,) bool of a mark's ink (H, W) bool that a hole in it as large as a digit's own loop spans: at
     least `LOOP_AREA` of the box and `LOOP_TALL` of its height. A 0 wider than tall, or slashed through, was cut
     into a 6 and a 7 there; the holes that two touching digits close between them are smaller, or lower."""
-    holes, areas = _holes(ink)
+    labelled, areas = holes(ink)
     loop = np.zeros(ink.shape[1], bool)
-    for k, (rows, columns) in enumerate(ndimage.find_objects(holes), start=1):
+    for k, (rows, columns) in enumerate(ndimage.find_objects(labelled), start=1):
         if areas[k] >= LOOP_AREA * ink.size and rows.stop - rows.start >= LOOP_TALL * ink.shape[0]:
             loop[columns] = True
     return loop
@@ -48,11 +48,11 @@ def loop_columns(ink: np.ndarray) -> np.ndarray:
 def loops(ink: np.ndarray, line_height: float) -> int:
     """How many loops a mark's ink (H, W) bool closes: its holes at least `LOOP_SMALLEST` line heights on the square.
     A digit closes two at most (an 8), two touching 8s four or five; a digit crossed out, a dozen."""
-    _, areas = _holes(ink)
+    _, areas = holes(ink)
     return int((areas[1:] >= (LOOP_SMALLEST * line_height) ** 2).sum())
 
 
-def _holes(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The holes in the ink, labelled (H, W) int (0: none), and each label's area (0: the rest)."""
-    holes, count = ndimage.label(ndimage.binary_fill_holes(ink) & ~ink)
-    return holes, np.bincount(holes.ravel(), minlength=count + 1)
+def holes(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The holes in the ink (H, W) bool, labelled (H, W) int (0: none), and each label's area (0: the rest)."""
+    labelled, count = ndimage.label(ndimage.binary_fill_holes(ink) & ~ink)
+    return labelled, np.bincount(labelled.ravel(), minlength=count + 1)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from .cuts import holes
 from .digitize import ImageError
 from .ink import run_lengths
 from .lines import in_lines, line_heights, slant_of
@@ -291,14 +292,18 @@ def _no_digits(boxes: np.ndarray, lines: list[list[int]], height: float) -> tupl
     return low, np.flatnonzero(stroke).tolist()
 
 
+def own_ink(labels: np.ndarray, box: np.ndarray, pieces: np.ndarray) -> np.ndarray:
+    """A mark's own ink (H, W) bool in its `box`: its `pieces` only, not a neighbour's reaching in."""
+    top, left, bottom, right = box
+    return np.isin(labels[top:bottom, left:right], pieces)
+
+
 def _looped(box: np.ndarray, pieces: np.ndarray, labels: np.ndarray) -> bool:
     """Whether a mark closes a loop at least a third of its width across: a 9 or a 6 whose stem runs on far
     below or above its line is as thin and tall as a stroke, but a stroke (a table's line, a tick) has no loop."""
-    top, left, bottom, right = box
-    ink = np.isin(labels[top:bottom, left:right], pieces)
-    holes, count = ndimage.label(ndimage.binary_fill_holes(ink) & ~ink)
-    widths = [c.stop - c.start for _, c in ndimage.find_objects(holes)] if count else [0]
-    return max(widths) * 3 >= right - left
+    labelled, _ = holes(own_ink(labels, box, pieces))
+    widths = [c.stop - c.start for _, c in ndimage.find_objects(labelled)] or [0]
+    return max(widths) * 3 >= box[3] - box[1]
 
 
 def _rule_bits(boxes: np.ndarray, pieces: list[np.ndarray], labels: np.ndarray, ruled: np.ndarray,
@@ -315,8 +320,7 @@ def _rule_bits(boxes: np.ndarray, pieces: list[np.ndarray], labels: np.ndarray, 
     thin = np.flatnonzero((w < STROKE_THIN * h) & ~low)
     marked, reach, bits = np.concatenate(pieces), max(2, round(RULE_GOES_ON * height)), np.flatnonzero(low).tolist()
     for i in thin:
-        top, left, bottom, right = boxes[i]
-        across = np.isin(labels[top:bottom, left:right], pieces[i]).sum(axis=1)
+        across = own_ink(labels, boxes[i], pieces[i]).sum(axis=1)
         width = float(np.median(across[across > 0]))
         if (_rule_goes_on(labels, ruled, marked, boxes[i], width, reach) or _along_rule(ruled, boxes[i], width)
                 or _between_rules(ruled, boxes[i])):  # fmt: skip

@@ -32,7 +32,7 @@ from .classifier import NO_DIGIT, load_classifier, probabilities
 from .cuts import cut_columns, loops
 from .digitize import LEVEL_Q, ImageError, _as_grey_array, grow_strokes
 from .ink import Ink, find_ink
-from .marks import Marks, find_marks, without
+from .marks import Marks, find_marks, own_ink, without
 from .mnist_style import mnist_digit
 from .picture_io import open_image
 
@@ -185,19 +185,13 @@ def _options(marks: Marks, most: int = MAX_PARTS) -> list[list[list[Part]]]:
     for i in sorted(np.flatnonzero(ratio > WIDE), key=lambda i: -ratio[i]):
         left, right = int(marks.boxes[i, 1]), int(marks.boxes[i, 3])
         for parts in (2, 3) if ratio[i] > 2 * WIDE else (2,):
-            for columns in cut_columns(_own_ink(marks, i), parts):
+            for columns in cut_columns(own_ink(marks.labels, marks.boxes[i], marks.pieces[i]), parts):
                 if budget < parts:
                     return options
                 edges = [left, *(left + int(c) for c in columns), right]
                 options[i].append([(i, a, b) for a, b in itertools.pairwise(edges)])
                 budget -= parts
     return options
-
-
-def _own_ink(marks: Marks, index: int) -> np.ndarray:
-    """A mark's own ink (H, W) bool in its box: its pieces only, not a neighbour's reaching in."""
-    top, left, bottom, right = marks.boxes[index]
-    return np.isin(marks.labels[top:bottom, left:right], marks.pieces[index])
 
 
 def _choose(ways: list[list[Part]], height: float, readings: dict[Part, _Read], wide: float = 1.0) -> list[Part]:
@@ -245,18 +239,20 @@ def _mark(found: Ink, marks: Marks, part: Part, reading: _Read, place: tuple[int
     if keep_noise:
         digit = torch.from_numpy(_digit(found, marks, part, keep_noise=True)[0]).float().unsqueeze(0)
     index, start, stop = part
-    ink = _own_ink(marks, index)[:, start - marks.boxes[index, 1] : stop - marks.boxes[index, 1]]
-    crossed_out = loops(ink, marks.line_heights[index]) >= SCRIBBLED
-    why_not = CROSSED_OUT if crossed_out else _why_not(reading, marks.line_heights[index])
+    box = marks.boxes[index]
+    ink = own_ink(marks.labels, box, marks.pieces[index])[:, start - box[1] : stop - box[1]]
+    why_not = _why_not(reading, marks.line_heights[index], loops(ink, marks.line_heights[index]))
     return Mark(reading.box, *place, digit, reading.label, reading.confidence, reading.not_a_digit, why_not)
 
 
-def _why_not(reading: _Read, line_height: float) -> str | None:
-    """Why a part is no digit: the classifier with a class for none is sure it is none (`NOT_SURE`, or `NOT_SURE_LOW`
-    for a mark lower than its line's digits), the digit classifier is unsure (`CONFIDENT`), or its box is shaped
-    like no digit (`WIDEST`, `SHORTEST`); None if it is one."""
+def _why_not(reading: _Read, line_height: float, closed: int) -> str | None:
+    """Why a part is no digit: its ink closes `closed` loops, a scribble's (`SCRIBBLED`), the classifier with a class
+    for none is sure it is none (`NOT_SURE`, or `NOT_SURE_LOW` for a mark lower than its line's digits), the digit
+    classifier is unsure (`CONFIDENT`), or its box is shaped like no digit (`WIDEST`, `SHORTEST`); None if it is one."""
     top, left, bottom, right = reading.box
     height = bottom - top
+    if closed >= SCRIBBLED:
+        return CROSSED_OUT
     if reading.not_a_digit > (NOT_SURE if height >= LOW * line_height else NOT_SURE_LOW):
         return TAKEN_FOR_NONE
     if reading.confidence < CONFIDENT:
