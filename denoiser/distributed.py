@@ -79,6 +79,18 @@ class Ranks:
         """Whether `err`, raised by a collective of a run of several processes, says another one has gone."""
         return self.world_size > 1 and isinstance(err, RuntimeError) and any(w in str(err) for w in PEER_GONE)
 
+    def finish(self) -> None:
+        """Under torchrun, wait until every process is here (rank 0 with the run's files written), so that no
+        process leaves while another still has a collective or a file to finish. PeerLost if one is gone."""
+        if self.world_size == 1:
+            return
+        try:
+            dist.barrier()
+        except RuntimeError as err:
+            if not self.lost_a_peer(err):
+                raise
+            raise PeerLost("another process of the run stopped before the run was written") from None
+
     def wrap(self, model: nn.Module, device: torch.device) -> nn.Module:
         """`model` itself in one process; under torchrun, a DistributedDataParallel view of it that shares
         its parameters (so training the view trains `model`)."""

@@ -187,13 +187,18 @@ def _train(args: argparse.Namespace, out: Path, resumed: tuple | None = None) ->
         except PeerLost as err:  # one line, not gloo's traceback; rank 0 kept the last finished step's state
             kept = f"; continue with: python -m denoiser resume {resume_path(out)}" if resume_path(out).exists() else ""
             raise OSError(f"{err}{kept}") from None
-        if not ranks.is_main:  # under torchrun, rank 0 alone measures, writes and reports
-            return _exit_status(result, stop)
-        psnr = curriculum_psnr(model, held_out, config.curriculum, device=device) if len(held_out) else {}
-        meta = _run_meta(args, config, result, (len(train_set), len(held_out)), psnr, sittings)
-        saved = _save_run(
-            out, args.model, model, {**meta, **init, **train_setup.placement_meta(device, ranks, args.amp)}
-        )
+        if ranks.is_main:  # under torchrun, rank 0 alone measures, writes and reports
+            psnr = curriculum_psnr(model, held_out, config.curriculum, device=device) if len(held_out) else {}
+            meta = _run_meta(args, config, result, (len(train_set), len(held_out)), psnr, sittings)
+            saved = _save_run(
+                out, args.model, model, {**meta, **init, **train_setup.placement_meta(device, ranks, args.amp)}
+            )
+        try:
+            ranks.finish()
+        except PeerLost as err:
+            raise OSError(str(err)) from None
+    if not ranks.is_main:
+        return _exit_status(result, stop)
     _report_run(saved, result, psnr, len(held_out), stop)
     return _exit_status(result, stop) if saved == out else 1  # kept elsewhere: the run did not write its --out
 
