@@ -26,6 +26,7 @@ from skimage import segmentation
 from .digitize import MIN_CONTRAST, ImageError, _noise_sigma, ink_peak, strong_ink
 
 VOTE_GRID, VOTE = 64, 0.7  # the ink's side is voted by cells of 1/64 of the longer side that stray 0.7 as far as most
+LIGHT_PAGE, WHOLE_STEP = 3, 4  # a picture (each cell's every 4th pixel) straying 3 times as far light as dark
 GRAIN = 3  # ink stands this many times further from the page than the page's own grain
 STEP = 0.1  # the light bending by more than this (of white) between neighbouring cells: a step (an edge, a shadow)
 LIGHT_GRID = 128  # the page's light is measured in cells of 1/128 of the picture's longer side...
@@ -111,15 +112,25 @@ def _steps(light: np.ndarray, cell: int, shape: tuple[int, int]) -> np.ndarray:
     return steps.repeat(cell, 0).repeat(cell, 1)[: shape[0], : shape[1]]
 
 
-def _dark_ink(low: np.ndarray, middle: np.ndarray, high: np.ndarray) -> bool:
-    """Whether the ink is darker than the page, from the 2nd, 50th and 98th percentiles of each cell of a grid:
-    a cell whose darkest pixels stray from its median more than twice as far as its brightest, and far
-    (`VOTE` of the strongest stray), votes for dark ink. Light ink (chalk on a board) needs twice the votes
-    of dark ink: a table's or a shadow's edge sends votes both ways, and bright grain (leather, a glossy
-    desk) light ones."""
+def _dark_ink(cells: np.ndarray, low: np.ndarray, middle: np.ndarray, high: np.ndarray) -> bool:
+    """Whether the ink is darker than the page, from the pixels of each cell of a grid (rows, cols, pixels) and
+    their 2nd, 50th and 98th percentiles: a cell whose darkest pixels stray from its median more than twice as far as
+    its brightest, and far (`VOTE` of the strongest stray), votes for dark ink. Light ink (chalk on a board) needs
+    twice the votes of dark ink: a table's or a shadow's edge sends votes both ways, and bright grain (leather, a
+    glossy desk) light ones; dark ink needs twice the votes of light ink too. Between, the picture taken whole
+    decides: light ink if its brightest pixels stray from its median `LIGHT_PAGE` times as far as its darkest. Thick
+    strokes send votes both ways (the cells along a stroke's edge, more stroke than page, vote for the page), and
+    a drawing app's white strokes on black would be read as dark ink."""
     dark, light = middle - low, high - middle
     strong = max(MIN_CONTRAST, VOTE * float(np.percentile(np.maximum(dark, light), 99)))
-    return int(((light > 2 * dark) & (light > strong)).sum()) <= 2 * int(((dark > 2 * light) & (dark > strong)).sum())
+    votes_dark = int(((dark > 2 * light) & (dark > strong)).sum())
+    votes_light = int(((light > 2 * dark) & (light > strong)).sum())
+    if votes_light > 2 * votes_dark:
+        return False
+    if 2 * votes_light < votes_dark:
+        return True
+    whole_low, whole_middle, whole_high = np.quantile(cells[..., ::WHOLE_STEP], [0.02, 0.5, 0.98])
+    return whole_high - whole_middle <= max(MIN_CONTRAST, LIGHT_PAGE * (whole_middle - whole_low))
 
 
 def _grid(arr: np.ndarray, grid: int) -> tuple[np.ndarray, int]:
@@ -153,7 +164,7 @@ def find_ink(arr: np.ndarray) -> Ink:
     arr = arr.astype(np.float32)  # half the memory and time of float64 on a 12-megapixel photo
     cells, cell = _grid(arr, VOTE_GRID)
     low, below, middle, above, high = np.quantile(cells, [0.02, 0.16, 0.5, 0.84, 0.98], axis=-1)
-    dark_ink = _dark_ink(low, middle, high)
+    dark_ink = _dark_ink(cells, low, middle, high)
     # The page's grain in each cell: the spread of one of its tails, the narrower. A stroke through a cell
     # widens its dark tail, and its light one only once it fills the cell (the spread about the median grew
     # with every stroke); a desk's grain or a carpet widens both.

@@ -169,6 +169,19 @@ def test_one_digit_in_thick_marker_filling_the_picture_is_one_digit(width):
     assert reading.lines == ["9"]
 
 
+@pytest.mark.parametrize("width", [25, 35])
+def test_thick_white_strokes_on_black_are_the_ink(width):
+    """A drawing app's number: white strokes 6-8% of the picture's height wide on black. The cells along a stroke's
+    edge hold more white than black, and voted the black between the strokes the ink ('?' read)."""
+    page = Image.new("L", (640, 420), 0)
+    draw = ImageDraw.Draw(page)
+    draw.line([(80, 90), (260, 90), (150, 340)], fill=255, width=width, joint="curve")
+    draw.ellipse([360, 80, 560, 350], outline=255, width=width)
+    reading = find_digits(encode(np.asarray(page)))
+    assert reading.lines == ["70"]
+    assert not reading.dark_ink
+
+
 def test_two_touching_digits_are_read_as_two(sure):
     reading = find_digits(photo([glyphs(sure, "2580", 18)], seed=5, touching=1))
     assert len(reading.lines) == 1 and len(reading.lines[0]) == 4
