@@ -47,7 +47,9 @@ def _grouped(boxes: np.ndarray, angle: float) -> tuple[list[list[int]], float]:
     nearest = gap.argmin(1)
     linked = np.isfinite(gap[np.arange(len(boxes)), nearest])
     pairs = np.stack([np.flatnonzero(linked), nearest[linked]], 1)
-    line = _strays_joined(union(len(boxes), pairs), top, left, bottom, right)
+    line = _followers_joined(
+        _strays_joined(union(len(boxes), pairs), top, left, bottom, right), top, left, bottom, right
+    )
     middle = (top + bottom) / 2
     order = sorted(range(line.max() + 1), key=lambda k: np.median(middle[line == k]))
     lines = [sorted(np.flatnonzero(line == k).tolist(), key=lambda i: left[i]) for k in order]
@@ -72,6 +74,24 @@ def _strays_joined(line: np.ndarray, top, left, bottom, right) -> np.ndarray:
         if len(near) == 1:
             line = np.where(line == line[i], line[near[0]], line)
     return np.unique(line, return_inverse=True)[1]  # lines numbered from 0 again, none empty
+
+
+def _followers_joined(line: np.ndarray, top, left, bottom, right) -> np.ndarray:
+    """Each mark's line (N,) with two lines joined where one follows the other: it starts right of where the other
+    ends and the two share `LINE_OVERLAP` of the lower line's height in rows, and neither line has another such
+    partner. Two numbers written side by side, the second lower ("5678" and "0331" a digit's height apart, the "8"
+    and "0" sharing too few rows to be level), are one line; lines of a page, one under another, share no rows."""
+    count = line.max() + 1
+    if count < 2:
+        return line
+    extent = [(top[line == k].min(), left[line == k].min(), bottom[line == k].max(), right[line == k].max(),
+               np.median(bottom[line == k] - top[line == k])) for k in range(count)]  # fmt: skip
+    tops, lefts, bottoms, rights, heights = np.array(extent).T
+    shared = np.minimum(bottoms[:, None], bottoms) - np.maximum(tops[:, None], tops)
+    follows = (shared >= LINE_OVERLAP * np.minimum(heights[:, None], heights)) & (lefts[None, :] > rights[:, None])
+    alone = (follows.sum(1, keepdims=True) == 1) & (follows.sum(0, keepdims=True) == 1)
+    pairs = np.argwhere(follows & alone)
+    return union(count, pairs)[line] if len(pairs) else line
 
 
 def slant_of(boxes: np.ndarray) -> float:

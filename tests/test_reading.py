@@ -381,3 +381,13 @@ def test_a_plus_sign_lower_than_the_digits_is_no_digit(sure, rise, lean):
     ImageDraw.Draw(page).line((x + lean, y - arm, x - lean, y + arm), fill=40, width=4)
     ImageDraw.Draw(page).line((x - arm + 4, y + rise, x + arm - 2, y - rise), fill=40, width=4)
     assert find_digits(encode(np.asarray(page))).lines == ["12?34"]
+
+
+def test_two_numbers_side_by_side_the_second_lower_are_one_line(sure):
+    """'5678' written rising and '0331' after it, lower: its first digit shares too few rows with the '8' to be
+    level with it, but the two numbers share most of theirs."""
+    page = np.full((200, 700), 255, np.uint8)
+    for k, top in enumerate([48, 40, 32, 24]):
+        page = np.minimum(page, page_of(sure, "5678"[k], page.shape, 20 + k * HEIGHT, top))
+    page = np.minimum(page, page_of(sure, "0331", page.shape, 20 + 5 * HEIGHT, 60))
+    assert find_digits(encode(page)).lines == ["56780331"]
