@@ -187,14 +187,18 @@ def _without_rules(core: np.ndarray, height: float) -> tuple[np.ndarray, np.ndar
     """The strong ink without its ruled lines, the rules taken out, the ink's height, and the pieces left (`_pieces`).
     Where every digit touches a rule, the height was measured on what lies apart from the rules (bits of them, a
     page's printed numbers), far lower than the digits: it is measured again once the rules are out, and taken when
-    over `HEIGHT_AGAIN` times the first."""
-    band = max(1, round(RULE_BAND * height))
-    rules = ruled_lines(core, band, LINE_LENGTH * height)
-    out = without_rest(core & ~rules, rules, band)
-    labels, boxes, areas = _pieces(out)
-    if len(boxes) and (again := _height(boxes, areas, _thinness(boxes, areas), out.shape)) > HEIGHT_AGAIN * height:
-        height = again
-    return out, rules, height, (labels, boxes, areas)
+    over `HEIGHT_AGAIN` times the first, and the rules are found again with it. Rules are some heights long: a digit
+    in a thin pen reaching from one rule to the next was a rule across them, for a height too low."""
+    for _ in range(2):
+        band = max(1, round(RULE_BAND * height))
+        rules = ruled_lines(core, band, LINE_LENGTH * height)
+        out = without_rest(core & ~rules, rules, band)
+        pieces = _pieces(out)
+        higher = _height(*pieces[1:], _thinness(*pieces[1:]), out.shape) if len(pieces[1]) else 0.0
+        if higher <= HEIGHT_AGAIN * height:
+            break
+        height = higher
+    return out, rules, height, pieces
 
 
 def _without_lines_to_edge(core: np.ndarray, labels: np.ndarray, boxes: np.ndarray, height: float) -> np.ndarray:

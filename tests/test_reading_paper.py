@@ -173,3 +173,20 @@ def test_digits_beside_a_pen_lying_on_the_page_are_read(sure, angle, place):
     pen = pen.rotate(angle, expand=True)
     page.paste(Image.new("L", pen.size, 40), place, pen)
     assert find_digits(encode(np.asarray(page.filter(ImageFilter.GaussianBlur(0.8))))).lines == ["503846"]
+
+
+def test_digits_in_a_thin_pen_from_one_rule_to_the_next_are_not_rules():
+    """A '75' in a pen as thin as the rules, each digit reaching from one rule to the next, on a page with a few
+    specks: the ink's height, first measured on the specks, made the digits' strokes as long as rules across
+    them, and they were taken out with the rules."""
+    page = Image.new("L", (340, 280), 225)
+    draw = ImageDraw.Draw(page)
+    for y in (40, 96, 142, 198, 250):
+        draw.line([(0, y), (339, y)], fill=120, width=2)
+    draw.line([(120, 98), (152, 98), (130, 141)], fill=40, width=2)
+    draw.line([(185, 98), (212, 98)], fill=40, width=2)
+    draw.line([(186, 98), (184, 117)], fill=40, width=2)
+    draw.arc([178, 108, 214, 141], start=200, end=140, fill=40, width=2)
+    for x, y in [(30, 70), (290, 170), (60, 220), (250, 60), (300, 120)]:
+        draw.ellipse([x, y, x + 4, y + 3], fill=60)
+    assert find_digits(encode(np.asarray(page))).lines == ["75"]
