@@ -4,9 +4,10 @@ import os
 import sys
 
 from .cli import main
+from .distributed import launched
 
 status = main()
-if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+if launched() > 1:
     # A torchrun worker whose run is over leaves without the interpreter's teardown: gloo's threads, torn down
     # there, now and then abort the process (SIGABRT, "terminate called without an active exception") and turn
     # a finished run into a failed one. Nothing is in flight: every process of a finished run has passed

@@ -108,11 +108,15 @@ def current() -> Ranks:
     return Ranks()
 
 
+def launched() -> int:
+    """How many processes torchrun started for this run (WORLD_SIZE), 1 outside torchrun."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def join(device: torch.device) -> tuple[torch.device, Ranks]:
     """Under torchrun (WORLD_SIZE > 1), start the process group and return this process's device and place;
     otherwise a single process on `device`. A CUDA process takes the GPU numbered by its LOCAL_RANK."""
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size == 1:
+    if launched() == 1:
         return device, Ranks()
     if device.type == "mps":
         raise ValueError("--device mps: torchrun runs on CPUs (gloo) or CUDA GPUs (nccl), not on MPS")

@@ -193,12 +193,12 @@ def _without_rules(core: np.ndarray, height: float) -> tuple[np.ndarray, np.ndar
         band = max(1, round(RULE_BAND * height))
         rules = ruled_lines(core, band, LINE_LENGTH * height)
         out = without_rest(core & ~rules, rules, band)
-        pieces = _pieces(out)
-        higher = _height(*pieces[1:], _thinness(*pieces[1:]), out.shape) if len(pieces[1]) else 0.0
+        labels, boxes, areas = _pieces(out)
+        higher = _height(boxes, areas, _thinness(boxes, areas), out.shape) if len(boxes) else 0.0
         if higher <= HEIGHT_AGAIN * height:
             break
         height = higher
-    return out, rules, height, pieces
+    return out, rules, height, (labels, boxes, areas)
 
 
 def _without_lines_to_edge(core: np.ndarray, labels: np.ndarray, boxes: np.ndarray, height: float) -> np.ndarray:
