@@ -39,14 +39,13 @@ def _grouped(boxes: np.ndarray, angle: float) -> tuple[list[list[int]], float]:
         along, across = cx * np.cos(angle) + cy * np.sin(angle), cy * np.cos(angle) - cx * np.sin(angle)
         top, left, bottom, right = across - h / 2, along - w / 2, across + h / 2, along + w / 2
     h = bottom - top
-    level = np.minimum(bottom[:, None], bottom) - np.maximum(top[:, None], top) >= LINE_OVERLAP * np.minimum(
-        h[:, None], h
-    )
+    shared = np.minimum(bottom[:, None], bottom) - np.maximum(top[:, None], top)
+    level = shared >= LINE_OVERLAP * np.minimum(h[:, None], h)
     centre = (left + right) / 2
     gap = np.where(level & (centre[None, :] > centre[:, None]), left[None, :] - right[:, None], np.inf)
     nearest = gap.argmin(1)
     linked = np.isfinite(gap[np.arange(len(boxes)), nearest])
-    pairs = np.stack([np.flatnonzero(linked), nearest[linked]], 1)
+    pairs = _bridges_cut(np.stack([np.flatnonzero(linked), nearest[linked]], 1), shared, h)
     line = _followers_joined(
         _strays_joined(union(len(boxes), pairs), top, left, bottom, right), top, left, bottom, right
     )
@@ -55,6 +54,23 @@ def _grouped(boxes: np.ndarray, angle: float) -> tuple[list[list[int]], float]:
     lines = [sorted(np.flatnonzero(line == k).tolist(), key=lambda i: left[i]) for k in order]
     rise, run = middle[pairs[:, 1]] - middle[pairs[:, 0]], centre[pairs[:, 1]] - centre[pairs[:, 0]]
     return lines, float(np.median(np.arctan2(rise, run))) if len(pairs) else 0.0
+
+
+def _bridges_cut(pairs: np.ndarray, shared: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """The links (M, 2) from a mark to its nearest neighbour on the right, without those that would run two lines
+    together through one mark: when marks as high as a digit (`LINE_OVERLAP` of the median height `h`, (N,)) that share
+    no rows (`shared`, (N, N)) are linked to the same one, only the one sharing the largest share of its height with it,
+    and those sharing rows with that one, keep their link. A bit of a page's edge photographed a few degrees off level,
+    two lines high beside both lines' last digits, ran the two lines together."""
+    keep = np.ones(len(pairs), bool)
+    whole = h >= LINE_OVERLAP * np.median(h)  # a digit's own piece (a 5's flag, a 2's broken arc) is left linked
+    for target in np.unique(pairs[:, 1]):
+        into = np.flatnonzero((pairs[:, 1] == target) & whole[pairs[:, 0]])
+        sources = pairs[into, 0]
+        if len(into) > 1 and not (shared[np.ix_(sources, sources)] > 0).all():
+            best = sources[np.argmax(shared[sources, target] / np.minimum(h[sources], h[target]))]
+            keep[into] = shared[sources, best] > 0
+    return pairs[keep]
 
 
 def _strays_joined(line: np.ndarray, top, left, bottom, right) -> np.ndarray:

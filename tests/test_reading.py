@@ -391,3 +391,12 @@ def test_two_numbers_side_by_side_the_second_lower_are_one_line(sure):
         page = np.minimum(page, page_of(sure, "5678"[k], page.shape, 20 + k * HEIGHT, top))
     page = np.minimum(page, page_of(sure, "0331", page.shape, 20 + 5 * HEIGHT, 60))
     assert find_digits(encode(page)).lines == ["56780331"]
+
+
+def test_a_mark_as_high_as_two_lines_beside_their_ends_does_not_run_them_together(sure):
+    """A bit of a page's edge, a few degrees off level, two lines high just past both lines' last digits: each
+    line's last digit has it as its nearest neighbour on the right, and the two lines stay two."""
+    shape, gap, right = (300, 400), 12, 20 + 4 * HEIGHT
+    page = np.minimum(page_of(sure, "1234", shape, 20, 40), page_of(sure, "5678", shape, 20, 40 + HEIGHT + gap))
+    page[45 : 35 + 2 * HEIGHT + gap, right + 8 : right + 18] = 0
+    assert find_digits(encode(page)).lines == ["1234", "5678"]
