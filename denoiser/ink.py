@@ -26,6 +26,8 @@ from skimage import segmentation
 from .digitize import MIN_CONTRAST, ImageError, _noise_sigma, ink_peak, strong_ink
 
 VOTE_GRID, VOTE = 64, 0.7  # the ink's side is voted by cells of 1/64 of the longer side that stray 0.7 as far as most
+VOTE_RING = 0.06  # the cells this share of the grid's rows (columns) from the picture's edge have no vote: a camera's
+# date stamped in white in a corner outvoted the faint red digits of the page
 LIGHT_PAGE, WHOLE_STEP = 3, 4  # a picture (each cell's every 4th pixel) straying 3 times as far light as dark
 GRAIN = 3  # ink stands this many times further from the page than the page's own grain
 STEP = 0.1  # the light bending by more than this (of white) between neighbouring cells: a step (an edge, a shadow)
@@ -120,7 +122,12 @@ def _dark_ink(cells: np.ndarray, low: np.ndarray, middle: np.ndarray, high: np.n
     glossy desk) light ones; dark ink needs twice the votes of light ink too. Between, the picture taken whole
     decides: light ink if its brightest pixels stray from its median `LIGHT_PAGE` times as far as its darkest. Thick
     strokes send votes both ways (the cells along a stroke's edge, more stroke than page, vote for the page), and
-    a drawing app's white strokes on black would be read as dark ink."""
+    a drawing app's white strokes on black would be read as dark ink. The cells near the picture's edge
+    (`VOTE_RING`) take no part, when enough are left."""
+    ring = [max(1, round(VOTE_RING * n)) for n in cells.shape[:2]]
+    if all(n > 2 * r + 2 for n, r in zip(cells.shape[:2], ring, strict=True)):
+        inside = (slice(ring[0], -ring[0]), slice(ring[1], -ring[1]))
+        cells, low, middle, high = cells[inside], low[inside], middle[inside], high[inside]
     dark, light = middle - low, high - middle
     strong = max(MIN_CONTRAST, VOTE * float(np.percentile(np.maximum(dark, light), 99)))
     votes_dark = int(((dark > 2 * light) & (dark > strong)).sum())

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from written import HEIGHT, encode, glyphs, page_of, photo
 
 from denoiser import find_digits, reading
@@ -180,6 +180,18 @@ def test_thick_white_strokes_on_black_are_the_ink(width):
     reading = find_digits(encode(np.asarray(page)))
     assert reading.lines == ["70"]
     assert not reading.dark_ink
+
+
+def test_faint_digits_are_read_past_a_white_date_stamped_in_a_corner(sure):
+    """A phone's photo of digits in red pen, faint in grey, with the camera's date in white in its corner: the date's
+    far brighter strokes outvoted the digits, and were read as the ink: the date read, not the digits."""
+    shape = (660, 500)
+    page = Image.fromarray((100 + 40 * page_of(sure, "4579", shape, 100, 250).astype(float) / 255).astype(np.uint8))
+    font = ImageFont.load_default(22)
+    ImageDraw.Draw(page).text((300, 620), "2018-5-23 17:03", fill=255, font=font)
+    reading = find_digits(encode(np.asarray(page)))
+    assert reading.lines == ["4579"]
+    assert reading.dark_ink
 
 
 def test_two_touching_digits_are_read_as_two(sure):
