@@ -22,6 +22,8 @@ SURE = 0.98  # marks read at this confidence at least show how the writer writes
 SURE_ONE = 0.85  # ...and, for a 1, this (a plain 1 is rarely read surer: MNIST's 1s lean every way)
 ALIKE = 0.7  # two digits less alike than this are written differently (`likeness`): a writer's own 7s are
 # 0.8 alike and more, a flagged 1 and the same writer's 7 0.4-0.7
+TAKEN_FOR = (7, 2)  # the digits the classifier reads a flagged 1 as: a 9 with a long stem, unlike the writer's
+# rounder 9s, was read as a 1 too
 ONE_CHANCE = 0.02  # the classifier gives the doubted mark at least this chance of being a 1
 WIDE, WIDE_MARKS = 0.9, 5  # a hand whose marks are wider than this many line heights on median (of this many marks at
 # least) writes wide: as wide as tall, its 3s and 5s were cut in two. The benchmark's median marks are narrower.
@@ -37,9 +39,9 @@ def likeness(digits: torch.Tensor) -> torch.Tensor:
 
 def flagged_ones(probabilities: torch.Tensor, digits: torch.Tensor) -> list[int]:
     """The marks of one picture to read as 1s: the classifier's probabilities (N, 10) of each mark's digits
-    (N, 1, 28, 28). A mark qualifies when the classifier doubts it (`DOUBTED`), gives a 1 some chance
-    (`ONE_CHANCE`), is sure of marks it reads as this one's digit (`SURE`) that look unlike it, and of no
-    mark it reads as 1 (`SURE_ONE`) that looks unlike it."""
+    (N, 1, 28, 28). A mark qualifies when the classifier doubts it (`DOUBTED`), reads it as a 7 or a 2 (`TAKEN_FOR`),
+    gives a 1 some chance (`ONE_CHANCE`), is sure of marks it reads as this one's digit (`SURE`) that look unlike
+    it, and of no mark it reads as 1 (`SURE_ONE`) that looks unlike it."""
     confidence, labels = probabilities.max(1)
     alike = likeness(digits) >= ALIKE
 
@@ -50,7 +52,7 @@ def flagged_ones(probabilities: torch.Tensor, digits: torch.Tensor) -> list[int]
         return bool(hand.any()) and not bool(alike[k, hand].any())
 
     return [k for k in range(len(labels))
-            if confidence[k] < DOUBTED and labels[k] != 1 and probabilities[k, 1] >= ONE_CHANCE
+            if confidence[k] < DOUBTED and int(labels[k]) in TAKEN_FOR and probabilities[k, 1] >= ONE_CHANCE
             and unlike_the_hand(k, int(labels[k]), SURE) and not unlike_the_hand(k, 1, SURE_ONE)]  # fmt: skip
 
 

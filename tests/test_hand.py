@@ -67,6 +67,14 @@ def test_only_a_doubted_mark_unlike_every_sure_one_of_its_digit_is_read_as_a_one
     assert hand.flagged_ones(chances({7: 0.96, 1: 0.04}, seven, three), stack(one, sure[7], sure[3])) == []
 
 
+def test_only_a_mark_read_as_a_seven_or_a_two_is_taken_for_a_flagged_one(sure):
+    """A 9 with a long stem, doubted and unlike the writer's sure 9s, is a 9 written otherwise, not a 1."""
+    one = flagged(sure[1])
+    for digit, expected in [(7, [0]), (2, [0]), (9, []), (4, [])]:
+        marks = chances({digit: 0.7, 1: 0.3}, {digit: 1.0}, {3: 1.0})
+        assert hand.flagged_ones(marks, stack(one, sure[digit], sure[3])) == expected
+
+
 def test_a_doubted_mark_unlike_the_writers_own_ones_stays_as_read(sure):
     """The writer's 1s, which the classifier is sure of, lean the other way: the doubted mark is no 1 of theirs."""
     leaning_back = sure[1][:, ::-1].copy()
