@@ -184,7 +184,7 @@ def test_thick_white_strokes_on_black_are_the_ink(width):
 
 def test_faint_digits_are_read_past_a_white_date_stamped_in_a_corner(sure):
     """A phone's photo of digits in red pen, faint in grey, with the camera's date in white in its corner: the date's
-    far brighter strokes outvoted the digits, and were read as the ink: the date read, not the digits."""
+    far brighter strokes outvoted the digits' for the ink's side, and the date was read instead of the digits."""
     shape = (660, 500)
     page = Image.fromarray((100 + 40 * page_of(sure, "4579", shape, 100, 250).astype(float) / 255).astype(np.uint8))
     font = ImageFont.load_default(22)
