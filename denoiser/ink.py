@@ -39,6 +39,7 @@ SAMPLES = 256  # pixels of a cell enough for its median and percentiles
 LIT, SHADOW_GAIN = 90, 1.5  # the lit page's light is this percentile of the cells'; ink in a shadow is brought up
 # to it, at most this many times (at twice, the grain of a deep shadow in a photo's corner became marks)
 JOINING = 0.3  # of the level down to which ink joined to the strong ink is a stroke: ink that joins pieces of one digit
+FLAT_NOISE = 1.5 / 255  # the least noise taken for a picture first found blank
 SMOOTH = 1.0  # pixels: the least smoothing of the ink; a picture shrunk to READ_SIDE has little grain left
 
 
@@ -176,15 +177,21 @@ def find_ink(arr: np.ndarray) -> Ink:
     # widens its dark tail, and its light one only once it fills the cell (the spread about the median grew
     # with every stroke); a desk's grain or a carpet widens both.
     grain = _enlarge(np.minimum(high - above, below - low), cell, arr.shape)
-    found, light_cell = _ink(arr, dark_ink, grain, LIGHT_CLOSING)
+    least = 0.0
+    try:
+        found, light_cell = _ink(arr, dark_ink, grain, LIGHT_CLOSING)
+    except ImageError:  # a page flattened to one value (a drawing or a scan saved as a coarse JPEG) has no noise to
+        least = FLAT_NOISE  # measure, and its ringing around the strokes set the ink's level below any stroke's
+        found, light_cell = _ink(arr, dark_ink, grain, LIGHT_CLOSING, least)
     if (width := stroke_width(found.core)) > THICK * LIGHT_CLOSING * light_cell:
-        found, _ = _ink(arr, dark_ink, grain, math.ceil(2 * width / light_cell))
+        found, _ = _ink(arr, dark_ink, grain, math.ceil(2 * width / light_cell), least)
     return found
 
 
-def _ink(arr: np.ndarray, dark_ink: bool, grain: np.ndarray, closing: int) -> tuple[Ink, int]:
-    """`find_ink` with the page's light bridging strokes `closing` cells wide; and the light's cell side. Dark ink is
-    measured against the page's light where it lies, brought up to the lit page's (`_in_shadow`)."""
+def _ink(arr: np.ndarray, dark_ink: bool, grain: np.ndarray, closing: int, least_noise: float = 0.0) -> tuple[Ink, int]:
+    """`find_ink` with the page's light bridging strokes `closing` cells wide, and the noise taken as `least_noise` at
+    least; and the light's cell side. Dark ink is measured against the page's light where it lies, brought up to the
+    lit page's (`_in_shadow`)."""
     light, light_cell = _page_light(arr, dark_ink, closing)
     page = _enlarge(light, light_cell, arr.shape)
     ink = page - arr if dark_ink else arr - page
@@ -192,7 +199,7 @@ def _ink(arr: np.ndarray, dark_ink: bool, grain: np.ndarray, closing: int) -> tu
         gain = _in_shadow(light, page)
         ink, grain = ink * gain, grain * gain
     ink_s = ndimage.gaussian_filter(ink, SMOOTH)
-    sigma = _noise_sigma(ink_s)
+    sigma = max(_noise_sigma(ink_s), least_noise)
     aside = (ink_s <= GRAIN * grain) | _steps(light, light_cell, arr.shape)
     core, peak = _strong_ink(ink_s, sigma, aside)
     return Ink(ink, ink_s, core, max(0.25 * peak, 3 * sigma), SMOOTH, dark_ink), light_cell

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from scipy import ndimage
 from written import HEIGHT, encode, glyphs, page_of, photo
 
 from denoiser import find_digits, reading
@@ -192,6 +193,19 @@ def test_faint_digits_are_read_past_a_white_date_stamped_in_a_corner(sure):
     reading = find_digits(encode(np.asarray(page)))
     assert reading.lines == ["4579"]
     assert reading.dark_ink
+
+
+def test_digits_on_a_grey_page_saved_as_a_coarse_jpeg_are_read(sure):
+    """A photo of a plain grey page saved at JPEG quality 35: the page comes out in flat blocks with no noise left to
+    measure, and the blocks' steps and the ringing around the strokes set the ink's level below any ink: the page
+    was found blank."""
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:870, 0:870] / 870
+    page = 137 - 16 * ((x - 0.5) ** 2 + (y - 0.5) ** 2) + 6 * ndimage.gaussian_filter(rng.normal(size=x.shape), 6)
+    for k, digit in enumerate("16379"):
+        ink = np.asarray(Image.fromarray((sure[int(digit)] * 255).astype(np.uint8)).resize((40, 40))) / 255.0
+        page[400:440, 80 + 140 * k : 120 + 140 * k] *= 1 - 0.45 * ink
+    assert find_digits(encode(np.clip(page, 0, 255).astype(np.uint8), "JPEG", quality=35)).lines == ["16379"]
 
 
 def test_two_touching_digits_are_read_as_two(sure):

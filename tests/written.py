@@ -14,9 +14,9 @@ from denoiser.classifier import load_classifier, read
 HEIGHT = 60  # pixels: the digits' height in the pictures made here
 
 
-def encode(arr: np.ndarray, fmt: str = "PNG") -> bytes:
+def encode(arr: np.ndarray, fmt: str = "PNG", **options) -> bytes:
     buffer = io.BytesIO()
-    Image.fromarray(arr).save(buffer, format=fmt)
+    Image.fromarray(arr).save(buffer, format=fmt, **options)
     return buffer.getvalue()
 
 
