@@ -180,8 +180,8 @@ def find_ink(arr: np.ndarray) -> Ink:
     least = 0.0
     try:
         found, light_cell = _ink(arr, dark_ink, grain, LIGHT_CLOSING)
-    except ImageError:  # a page flattened to one value (a drawing or a scan saved as a coarse JPEG) has no noise to
-        least = FLAT_NOISE  # measure, and its ringing around the strokes set the ink's level below any stroke's
+    except ImageError:  # a page flattened into blocks (a photo saved as a coarse JPEG) has no noise to measure, and the
+        least = FLAT_NOISE  # blocks' steps and the ringing around the strokes set the ink's level below any stroke's
         found, light_cell = _ink(arr, dark_ink, grain, LIGHT_CLOSING, least)
     if (width := stroke_width(found.core)) > THICK * LIGHT_CLOSING * light_cell:
         found, _ = _ink(arr, dark_ink, grain, math.ceil(2 * width / light_cell), least)
