@@ -240,10 +240,10 @@ def find_marks(core: np.ndarray, fainter: np.ndarray | None = None) -> Marks:
     # across the page (a long stroke of a brace beside an equation is no paper's)
     slant = tilted or (0.0 if ruled.any(axis=0).mean() > RULED_PAGE else slant_of(merged))
     lines = in_lines(merged, slant)
-    low, strokes = _no_digits(merged, lines, height)
-    strokes = [i for i in strokes if not _looped(merged[i], pieces[i], labels)]
+    strokes = {i for i in _strokes(merged, lines) if not _looped(merged[i], pieces[i], labels)}
+    strokes |= set(_rule_bits(merged, pieces, labels, ruled, height))
     marks = Marks(labels, pieces, merged, lines, height, line_heights(merged, lines), ruled, slant)
-    return without(marks, sorted(low | set(strokes) | set(_rule_bits(merged, pieces, labels, ruled, height))))
+    return without(marks, sorted(strokes | _low_lines(merged, lines, height, strokes)))
 
 
 def _joined(fainter: np.ndarray, labels: np.ndarray, ruled: np.ndarray, count: int) -> np.ndarray:
@@ -285,15 +285,20 @@ def without(marks: Marks, gone: list[int]) -> Marks:
     return dataclasses.replace(marks, pieces=pieces, boxes=boxes, lines=lines, line_heights=line_heights(boxes, lines))
 
 
-def _no_digits(boxes: np.ndarray, lines: list[list[int]], height: float) -> tuple[set[int], list[int]]:
-    """The marks that hold no digit, by their size alone: every mark of a line of low marks (`LOW_LINE`: dashes,
-    the dot of a division sign, however round); and the thin strokes low or tall for their line (`STROKE_THIN`,
-    `STROKE_LOW`, `STROKE_TALL`)."""
+def _strokes(boxes: np.ndarray, lines: list[list[int]]) -> list[int]:
+    """The thin marks low or tall for their line, by their size alone (`STROKE_THIN`, `STROKE_LOW`, `STROKE_TALL`):
+    a rule's tick, a table's line."""
     h, w = sides(boxes)
-    low = {i for line in lines if h[line].max() < LOW_LINE * height for i in line}
     line_h = line_heights(boxes, lines)
-    stroke = (w < STROKE_THIN * h) & ((h < STROKE_LOW * line_h) | (h > STROKE_TALL * line_h))
-    return low, np.flatnonzero(stroke).tolist()
+    return np.flatnonzero((w < STROKE_THIN * h) & ((h < STROKE_LOW * line_h) | (h > STROKE_TALL * line_h))).tolist()
+
+
+def _low_lines(boxes: np.ndarray, lines: list[list[int]], height: float, strokes: set[int]) -> set[int]:
+    """Every mark of a line whose marks, but its `strokes`, are all lower than `LOW_LINE` heights: dashes, the dot
+    of a division sign, however round, or bits of a page's edge that a rule's bits or thin strokes stood among."""
+    h = sides(boxes)[0]
+    rest = [[i for i in line if i not in strokes] or line for line in lines]
+    return {i for line, kept in zip(lines, rest, strict=True) if h[kept].max() < LOW_LINE * height for i in line}
 
 
 def own_ink(labels: np.ndarray, box: np.ndarray, pieces: np.ndarray) -> np.ndarray:

@@ -85,6 +85,20 @@ def test_a_line_of_dashes_in_the_margin_is_no_line_of_digits():
     assert [tuple(int(v) for v in box) for box in marks.boxes] == rings
 
 
+def test_flat_bits_in_the_margin_among_thin_strokes_are_no_line_of_digits():
+    """Below the digits, what a page's bent edge leaves: two flat bits and, between them, a thin stroke over half
+    as tall as the digits. The stroke is no digit (a thin mark far taller than its line), and with it gone the
+    bits are a line of low marks, no digits either: the page holds the rings' two lines and nothing else."""
+    core = np.zeros((300, 700), bool)
+    rings = add_rings(core, gap=2)
+    core[270:273, 100:120] = True
+    core[250:278, 200:203] = True  # 28 px of the digits' 48, 3 px wide
+    core[270:273, 300:320] = True
+    marks = find_marks(core)
+    assert [len(line) for line in marks.lines] == [6, 6]
+    assert [tuple(int(v) for v in box) for box in marks.boxes] == rings
+
+
 def test_a_stroke_along_a_line_of_squared_paper_stays_whole():
     """Squared paper's lines, 3 px, under 0s and 1s, each 1 along a line of the grid, its pen's stroke 5 to 7 px
     wide. Where it is no wider than twice the line it is taken for the line: the grid goes, and the 1s stay whole
