@@ -301,17 +301,18 @@ def _flagged_ones(result: list[Mark], reads: list[_Read]) -> list[Mark]:
 
 
 def _without_brackets(line: list[Mark], digits: list[torch.Tensor], height: float) -> list[Mark]:
-    """A line's marks, with those read as 1s that stand as tall as the line's digits at least (`BRACKET_TALL` of its
-    `height`) and pair as round brackets (`brackets.pairs`) made no digits; their bows are measured on their `digits`
-    as read, without the picture's noise that `keep_noise` leaves in the marks'."""
+    """A line's marks, with those that stand as tall as the line's digits at least (`BRACKET_TALL` of its `height`),
+    read as 1s or as no digit, and pair as round brackets (`brackets.pairs`) made brackets; their bows are measured
+    on their `digits` as read, without the picture's noise that `keep_noise` leaves in the marks'."""
     bows = [brackets.bow(d[0].numpy()) if _bracket_like(m, height) else 0.0 for m, d in zip(line, digits, strict=True)]
     paired = brackets.pairs(bows)
     return [dataclasses.replace(m, why_not=BRACKET) if k in paired else m for k, m in enumerate(line)]
 
 
 def _bracket_like(mark: Mark, height: float) -> bool:
-    """Whether a mark may be a round bracket: read as a 1, and as tall as its line (`height`) at least."""
-    return mark.is_digit and mark.label == 1 and mark.box[2] - mark.box[0] >= BRACKET_TALL * height
+    """Whether a mark may be a round bracket: read as a 1, or as no digit (a bracket bowed far, which the classifier
+    was unsure of), and as tall as its line (`height`) at least."""
+    return (not mark.is_digit or mark.label == 1) and mark.box[2] - mark.box[0] >= BRACKET_TALL * height
 
 
 def read_picture(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) -> Reading:

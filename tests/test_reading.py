@@ -369,12 +369,14 @@ def test_a_photo_taken_sideways_is_read_the_right_way_up(sure, quarters):
     assert find_digits(encode(upright)).quarters == 0
 
 
-def bracketed(sure: dict[int, np.ndarray], text: str, bows: tuple[bool, bool]) -> bytes:
+def bracketed(sure: dict[int, np.ndarray], text: str, bows: tuple[bool, bool], wide: float = 0.7) -> bytes:
     """`text` written on a white page between two strokes drawn as round brackets are, one before its first digit
-    and one after its last: each bows like "(" when True, like ")" when False."""
+    and one after its last: each bows like "(" when True, like ")" when False; the second is drawn on an arc of a
+    circle `wide` digits' heights across (the wider, the more it bows)."""
     page = Image.fromarray(page_of(sure, text, (240, 600), left=120, top=80))
-    draw, width = ImageDraw.Draw(page), int(0.7 * HEIGHT)
-    for x, opening in zip((105, 135 + len(text) * HEIGHT), bows, strict=True):
+    draw = ImageDraw.Draw(page)
+    for x, opening, width in zip((105, 135 + len(text) * HEIGHT), bows, (int(0.7 * HEIGHT), int(wide * HEIGHT)),
+                                 strict=True):  # fmt: skip
         box = (x, 70, x + width, 70 + HEIGHT) if opening else (x - width, 70, x, 70 + HEIGHT)
         draw.arc(box, 120 if opening else -60, 240 if opening else 60, fill=40, width=4)
     return encode(np.asarray(page))
@@ -387,6 +389,14 @@ def test_round_brackets_around_digits_are_no_digits(sure):
     assert found.lines == ["?3745?"]
     assert [m.why_not for m in found.marks][::5] == [reading.BRACKET, reading.BRACKET]
     assert find_digits(data, keep_noise=True).lines == ["?3745?"]
+
+
+def test_a_bracket_the_classifier_is_unsure_of_still_pairs_with_one_read_as_a_1(sure):
+    """The closing bracket bowed far, as a pen bows it: the classifier is unsure what it is ("?" already), and the
+    opening one, read as a 1 alone, pairs with it (it read "13745?")."""
+    found = find_digits(bracketed(sure, "3745", (True, False), wide=1.0))
+    assert found.lines == ["?3745?"]
+    assert [m.why_not for m in found.marks][::5] == [reading.BRACKET, reading.BRACKET]
 
 
 @pytest.mark.parametrize("bows", [(True, True), (False, False)])
