@@ -44,6 +44,8 @@ CONFIDENT = 0.5  # a mark the classifier gives less than this is not read as a d
 NOT_SURE = 0.95  # a mark the classifier with a class for no digit gives more than this is not read as a digit: only
 # when nearly sure, since digits are far more common than letters among them (at 0.8 it refused one digit in 200 of
 # the reading benchmark's; at 0.95 five of its 8,888 more than at 0.98, and the "+" of photographed sums, 0.95-0.96)
+GUESS, RULED_OUT = 0.3, 0.02  # ...but one it gives this much, as tall as its line (`LOW`), that the classifier with
+# a class for none gives this at most, is a digit written unlike most (photos: 7 edits fewer, 1 more; scenes: +0.1 point)
 LOW, NOT_SURE_LOW = 0.8, 0.7  # ...or this, when it is lower than this many of its line's heights: a "+", a "x" sit
 # between the digits' tops and bottoms (of 1,890 marks read in the real photos, none so low and over 0.7 was a digit)
 # Why a mark is no digit (`Mark.why_not`)
@@ -248,14 +250,16 @@ def _mark(found: Ink, marks: Marks, part: Part, reading: _Read, place: tuple[int
 def _why_not(reading: _Read, line_height: float, closed: int) -> str | None:
     """Why a part is no digit: its ink closes `closed` loops, a scribble's (`SCRIBBLED`), the classifier with a class
     for none is sure it is none (`NOT_SURE`, or `NOT_SURE_LOW` for a mark lower than its line's digits), the digit
-    classifier is unsure (`CONFIDENT`), or its box is shaped like no digit (`WIDEST`, `SHORTEST`); None if it is one."""
+    classifier is unsure (`CONFIDENT`, but for a `GUESS`), or its box is shaped like no digit (`WIDEST`, `SHORTEST`);
+    None if it is one."""
     top, left, bottom, right = reading.box
     height = bottom - top
     if closed >= SCRIBBLED:
         return CROSSED_OUT
     if reading.not_a_digit > (NOT_SURE if height >= LOW * line_height else NOT_SURE_LOW):
         return TAKEN_FOR_NONE
-    if reading.confidence < CONFIDENT:
+    guess = reading.confidence >= GUESS and reading.not_a_digit < RULED_OUT and height >= LOW * line_height
+    if reading.confidence < CONFIDENT and not guess:
         return UNSURE
     long_digit = height >= FULL_HEIGHT * line_height and reading.not_a_digit < 0.5
     if (right - left > WIDEST * height and not long_digit) or height < SHORTEST * line_height:

@@ -308,6 +308,21 @@ def test_a_wide_mark_is_cut_only_into_digits_the_classifier_is_sure_of():
     assert reading._choose([[whole], [left, right]], height, sure_of_both) == [left, right]
 
 
+@pytest.mark.parametrize(
+    ("confidence", "none", "height", "why_not"),
+    [(0.45, 0.01, 60, None), (0.45, 0.2, 60, reading.UNSURE), (0.25, 0.01, 60, reading.UNSURE),
+     (0.45, 0.01, 40, reading.UNSURE), (0.6, 0.2, 60, None)],
+)  # fmt: skip
+def test_a_mark_the_classifier_is_unsure_of_is_a_digit_only_when_nothing_says_it_is_none(
+    confidence, none, height, why_not
+):
+    """A digit written unlike most, torn between two readings (45%) in a line 60 px high, is read as its likeliest
+    digit when the classifier with a class for none rules that class out (1%); not when that class is likely (20%),
+    nor when the digit classifier is far from sure (25%), nor when the mark is lower than the line's digits."""
+    read = reading._Read(torch.zeros(1, 28, 28), (0, 0, height, 40), 7, confidence, none, torch.zeros(10))
+    assert reading._why_not(read, 60.0, 0) == why_not
+
+
 def written_wide(sure: dict[int, np.ndarray], text: str, wide: float, column: bool) -> bytes:
     """`text` in a hand whose digits are `wide` times as wide as tall, in a row or a column (a line each)."""
     width, n = int(HEIGHT * wide), len(text)
