@@ -45,7 +45,7 @@ NOT_SURE = 0.95  # a mark the classifier with a class for no digit gives more th
 # when nearly sure, since digits are far more common than letters among them (at 0.8 it refused one digit in 200 of
 # the reading benchmark's; at 0.95 five of its 8,888 more than at 0.98, and the "+" of photographed sums, 0.95-0.96)
 GUESS, RULED_OUT = 0.3, 0.02  # ...but one it gives this much, as tall as its line (`LOW`), that the classifier with
-# a class for none gives this at most, is a digit written unlike most (photos: 7 edits fewer, 1 more; scenes: +0.1 point)
+# a class for none gives this at most, is a digit written unlike most (photos: 7 edits fewer, 1 more; scenes: better)
 LOW, NOT_SURE_LOW = 0.8, 0.7  # ...or this, when it is lower than this many of its line's heights: a "+", a "x" sit
 # between the digits' tops and bottoms (of 1,890 marks read in the real photos, none so low and over 0.7 was a digit)
 # Why a mark is no digit (`Mark.why_not`)
