@@ -28,6 +28,9 @@ from .digitize import MIN_CONTRAST, ImageError, _noise_sigma, ink_peak, strong_i
 VOTE_GRID, VOTE = 64, 0.7  # the ink's side is voted by cells of 1/64 of the longer side that stray 0.7 as far as most
 VOTE_RING = 0.06  # the cells this share of the grid's rows (columns) from the picture's edge have no vote: a camera's
 # date stamped in white in a corner outvoted the faint red digits of the page
+REGION_DEEP, REGION_NEAR = 4, 0.5  # a cell beside this many cells whose medians lie within half its stray of its
+# darkest (brightest) pixels lies on a region's edge, no stroke's: a white note on a black desk sent the votes of its
+# edge's cells for light ink, and set the bar above its small digits' (the strokes of a drawing app span 2-3 cells)
 LIGHT_PAGE, WHOLE_STEP = 3, 4  # a picture (each cell's every 4th pixel) straying 3 times as far light as dark
 GRAIN = 3  # ink stands this many times further from the page than the page's own grain
 STEP = 0.1  # the light bending by more than this (of white) between neighbouring cells: a step (an edge, a shadow)
@@ -124,21 +127,38 @@ def _dark_ink(cells: np.ndarray, low: np.ndarray, middle: np.ndarray, high: np.n
     decides: light ink if its brightest pixels stray from its median `LIGHT_PAGE` times as far as its darkest. Thick
     strokes send votes both ways (the cells along a stroke's edge, more stroke than page, vote for the page), and
     a drawing app's white strokes on black would be read as dark ink. The cells near the picture's edge
-    (`VOTE_RING`) take no part, when enough are left."""
+    (`VOTE_RING`), and those on the edge of a region of their stray's side (`_region_edge`: a sheet's on a desk), take
+    no part, when enough are left."""
+    dark, light = middle - low, high - middle
+    may_dark, may_light = ~_region_edge(middle, low, dark), ~_region_edge(middle, high, light)
     ring = [max(1, round(VOTE_RING * n)) for n in cells.shape[:2]]
     if all(n > 2 * r + 2 for n, r in zip(cells.shape[:2], ring, strict=True)):
         inside = (slice(ring[0], -ring[0]), slice(ring[1], -ring[1]))
-        cells, low, middle, high = cells[inside], low[inside], middle[inside], high[inside]
-    dark, light = middle - low, high - middle
-    strong = max(MIN_CONTRAST, VOTE * float(np.percentile(np.maximum(dark, light), 99)))
-    votes_dark = int(((dark > 2 * light) & (dark > strong)).sum())
-    votes_light = int(((light > 2 * dark) & (light > strong)).sum())
+        cells, dark, light, may_dark, may_light = (a[inside] for a in (cells, dark, light, may_dark, may_light))
+    strong = max(MIN_CONTRAST, VOTE * float(np.percentile(np.maximum(dark * may_dark, light * may_light), 99)))
+    votes_dark = int(((dark > 2 * light) & (dark > strong) & may_dark).sum())
+    votes_light = int(((light > 2 * dark) & (light > strong) & may_light).sum())
     if votes_light > 2 * votes_dark:
         return False
     if 2 * votes_light < votes_dark:
         return True
     whole_low, whole_middle, whole_high = np.quantile(cells[..., ::WHOLE_STEP], [0.02, 0.5, 0.98])
     return whole_high - whole_middle <= max(MIN_CONTRAST, LIGHT_PAGE * (whole_middle - whole_low))
+
+
+def _region_edge(middle: np.ndarray, extreme: np.ndarray, stray: np.ndarray) -> np.ndarray:
+    """Cells (rows, cols) bool beside a region of their `extreme` pixels' level: in one direction the medians of the
+    next `REGION_DEEP` cells all lie within `REGION_NEAR` of their `stray` from it. Past a stroke, the page again."""
+    rows, cols = middle.shape
+    padded = np.pad(middle, REGION_DEEP, mode="edge")
+    edge = np.zeros(middle.shape, bool)
+    for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
+        near = np.ones(middle.shape, bool)
+        for k in range(1, REGION_DEEP + 1):
+            top, left = REGION_DEEP + k * dy, REGION_DEEP + k * dx
+            near &= np.abs(padded[top : top + rows, left : left + cols] - extreme) < REGION_NEAR * stray
+        edge |= near
+    return edge
 
 
 def _grid(arr: np.ndarray, grid: int) -> tuple[np.ndarray, int]:

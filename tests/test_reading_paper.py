@@ -75,6 +75,29 @@ def test_a_page_turned_in_the_picture_with_dark_desk_along_its_edges_is_read(sur
     assert find_digits(encode(page)).lines == ["3907"]
 
 
+def note_on_a_dark_desk(sure: dict[int, np.ndarray], text: str, offset: float) -> bytes:
+    """`text` in small digits (24 px) of a mid-grey pen on a white note lying on a near-black desk, with grain: its
+    top and left edges `offset` of the way into a cell of the ink's polarity vote (1/64 of the picture's side), its
+    bottom and right ones the rest, so that the cells along its edges hold more desk than note, or more note."""
+    page, cell, size = np.full((640, 480), 25.0), 10, 24
+    top, left = 200 + int(offset * cell), 120 + int(offset * cell)
+    bottom, right = 440 + int((1 - offset) * cell), 360 + int((1 - offset) * cell)
+    page[top:bottom, left:right] = 225
+    for k, c in enumerate(text):
+        digit = np.asarray(Image.fromarray((sure[int(c)] * 255).astype(np.uint8)).resize((size, size)))
+        page[top + 60 : top + 60 + size, left + 20 + k * size :][:, :size] -= 130 * (digit / 255)
+    page += np.random.default_rng(0).normal(0, 3, page.shape)
+    return encode(page.clip(0, 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize("offset", [0.3, 0.7])
+def test_small_digits_on_a_white_note_on_a_dark_desk_are_read_as_dark_ink(sure, offset):
+    """The cells along the note's edges, more desk than note, stray bright as light ink's cells do, and far further
+    than the small digits' cells: they voted for light ink and the note read as blank. Each lies beside the note,
+    a region of its bright pixels' level many cells deep, which no stroke is: they take no part in the vote."""
+    assert find_digits(note_on_a_dark_desk(sure, "31415926", offset)).lines == ["31415926"]
+
+
 def test_a_thin_dark_line_a_few_degrees_off_upright_down_the_page_leaves_no_marks(sure):
     """The edge of a sheet lying on another, photographed 5 degrees off upright: taken out as a rule where it runs
     straight along the columns, its ends drift a few pixels aside of what was taken out and were read as 1s."""
