@@ -6,11 +6,11 @@ it into marks and lines (`marks`), and makes each mark an MNIST-style digit with
 `mnist_style.mnist_digit`, the code that makes the digit of `image_to_mnist`. The shipped classifier
 reads them all in one batch. A mark wide for its line may be two digits that touch: it is also
 read cut in two or three at columns of little ink, and the likeliest reading is kept (the
-classifier's confidence, times how usual each digit's width is). A mark the classifier is unsure
-of, that the classifier with a class for what is no digit (`classifier.NO_DIGIT`) takes for none (a
-letter, a symbol), or shaped like no digit (a dash), reads as "?"; so do two strokes read as 1s that pair as
-round brackets (`brackets`). The writer's own digits are the guide to a 1 written with a flag, which the classifier
-reads as a 7, and to how wide the writer's digits are (`hand`).
+classifier's confidence, times how usual each digit's width is). A mark the classifier is unsure of (but
+for one that the classifier with a class for what is no digit, `classifier.NO_DIGIT`, rules out as none), that
+this one takes for none (a letter, a symbol), or shaped like no digit (a dash), reads as "?"; so do two strokes
+that pair as round brackets (`brackets`). The writer's own digits are the guide to a 1 written with a flag, which
+the classifier reads as a 7, and to how wide the writer's digits are (`hand`).
 """
 
 from __future__ import annotations
