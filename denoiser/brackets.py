@@ -3,9 +3,9 @@
 A round bracket is one stroke bowed to one side, as a 1 written with a curve can be; the classifier, which sees
 each mark alone at MNIST's size, reads most brackets as 1s. The pair gives them away: an opening bracket bows to
 the left (its middle left of its ends), a closing one to the right, and the opening one comes first (one of the
-two may be bowed so far that the classifier was unsure what it is). A writer's
-1s bow the same way, when they bow at all, so two 1s are rarely read as a pair; digits written by many hands, as
-in the benchmark's scenes, can hold such a pair.
+two may be bowed so far that the classifier was unsure what it is). A writer's 1s bow the same way, when they bow
+at all, so two 1s are rarely read as a pair; digits written by many hands, as in the benchmark's scenes, can hold
+such a pair.
 """
 
 from __future__ import annotations
