@@ -54,6 +54,8 @@ RULED_PAGE = 0.5  # a number is looked for at a slant (`lines.slant_of`) unless 
 RULE_TILT, RULE_SPAN = 1.0, 1 / 3  # rules left in (too steep to be found as runs along rows) this many degrees off
 # level, as wide as this share of the picture, are turned level (bits of rules left over are shorter)...
 RULE_STRAIGHT = 0.5  # ...when a straight line at their tilt holds ink this share of the widest one's width
+UPRIGHT_RULES = 3  # rules down the page (a notebook turned sideways) are this many at least: in a strip of an
+# equation, a slash or two span the picture's height
 
 
 @dataclass(frozen=True)
@@ -258,18 +260,23 @@ def _joined(fainter: np.ndarray, labels: np.ndarray, ruled: np.ndarray, count: i
 
 
 def _rules_tilt(labels: np.ndarray, boxes: np.ndarray, areas: np.ndarray, height: float) -> float:
-    """The tilt (radians, positive going down to the right) of ruled lines too far off level to be found and taken
-    out (`rules.tilt` of the pieces left that are as long and thin as rules, and `RULE_SPAN` wide), when it is at
-    least `RULE_TILT` and they are straight along it (`RULE_STRAIGHT`); else 0. The page is then read turned level:
-    left in, a rule with digits written on it was left out whole, digits and all."""
-    flat = np.flatnonzero(_rule_like(boxes, areas, height) & (sides(boxes)[1] >= RULE_SPAN * labels.shape[1]))
-    if not len(flat):
-        return 0.0
-    top, left, bottom, right = boxes[flat, :2].min(0).tolist() + boxes[flat, 2:].max(0).tolist()
-    angle, straightest = tilt(np.isin(labels[top:bottom, left:right], flat + 1))
-    # Rules steeper than the tilts looked through (or curves) line up along none of them: no line is half as long
-    straight = straightest >= RULE_STRAIGHT * sides(boxes[flat])[1].max()
-    return angle if straight and abs(angle) >= np.radians(RULE_TILT) else 0.0
+    """The tilt (radians, positive going down to the right) of ruled lines too far off level, or off upright, to be
+    found and taken out (`rules.tilt` of the pieces left that are as long and thin as rules, and `RULE_SPAN` of the
+    picture long: `UPRIGHT_RULES` at least down the page), when it is at least `RULE_TILT` and they are straight
+    along it (`RULE_STRAIGHT`); else 0. The page is then read turned level: left in, a rule with digits written on it
+    was left out whole, digits and all."""
+    (h, w), like = sides(boxes), _rule_like(boxes, areas, height)
+    for length, side, upright in ((w, labels.shape[1], False), (h, labels.shape[0], True)):
+        rules = np.flatnonzero(like & (length >= RULE_SPAN * side))
+        if len(rules) < (UPRIGHT_RULES if upright else 1):
+            continue
+        top, left, bottom, right = boxes[rules, :2].min(0).tolist() + boxes[rules, 2:].max(0).tolist()
+        ink = np.isin(labels[top:bottom, left:right], rules + 1)
+        angle, straightest = tilt(ink.T if upright else ink)
+        # Rules steeper than the tilts looked through (or curves) line up along none of them: no line is half as long
+        if straightest >= RULE_STRAIGHT * length[rules].max() and abs(angle) >= np.radians(RULE_TILT):
+            return -angle if upright else angle  # a rule down the page leaning right at the foot: the page turned left
+    return 0.0
 
 
 def without(marks: Marks, gone: list[int]) -> Marks:
