@@ -30,7 +30,8 @@ VOTE_RING = 0.06  # the cells this share of the grid's rows (columns) from the p
 # date stamped in white in a corner outvoted the faint red digits of the page
 REGION_DEEP, REGION_NEAR = 4, 0.5  # a cell beside this many cells whose medians lie within half its stray of its
 # darkest (brightest) pixels lies on a region's edge, no stroke's: a white note on a black desk sent the votes of its
-# edge's cells for light ink, and set the bar above its small digits' (the strokes of a drawing app span 2-3 cells)
+# edge's cells for light ink, and set the vote's threshold above its small digits' (a drawing app's strokes span 2-3
+# cells)
 LIGHT_PAGE, WHOLE_STEP = 3, 4  # a picture (each cell's every 4th pixel) straying 3 times as far light as dark
 GRAIN = 3  # ink stands this many times further from the page than the page's own grain
 STEP = 0.1  # the light bending by more than this (of white) between neighbouring cells: a step (an edge, a shadow)
