@@ -15,6 +15,7 @@ SLANT, SLANT_AGREE = (10, 50), 10  # degrees: a number written at a slant this s
 SLANT_SHARE = 0.5  # this share of the marks' nearest neighbours lie within SLANT_AGREE of one direction (a digit
 # in two pieces has a neighbour in any direction)
 LINE_TILT = 1.0  # degrees: the least lean of the links between neighbours by which a page's lines are grouped again
+TURNS = 3  # times at most a page's lines are grouped again, each turned by the lean its links still show
 
 
 def in_lines(boxes: np.ndarray, angle: float = 0.0) -> list[list[int]]:
@@ -22,13 +23,33 @@ def in_lines(boxes: np.ndarray, angle: float = 0.0) -> list[list[int]]:
     (sharing at least `LINE_OVERLAP` of the lower one's height), so a slightly tilted line stays one; lines
     written at a slant `angle` (radians, `slant_of`) are first turned level. Lines are ordered by their middle's height,
     marks by their left edge. A page whose links lean one way (`LINE_TILT`, their median) is grouped again turned
-    level by as much, and so kept when that joins lines: on a page photographed a few degrees off level, a wide gap
-    in a line drifts by more than half a digit's height, and the line fell apart in two there."""
+    level by as much, up to `TURNS` times while they still lean, and kept when that gives fewer lines or as many
+    running straighter (`_crooked`): on a page photographed a few degrees off level, a wide gap in a line drifts by
+    more than half a digit's height, and the line fell apart in two there, or the numbers at its end went on into
+    the next line's; links within a line lean less than the line (its marks stand at varied heights), so once turned
+    by their lean a page may still lean."""
     lines, tilt = _grouped(boxes, angle)
-    if not angle and abs(tilt) >= np.radians(LINE_TILT):
-        level, _ = _grouped(boxes, tilt)
-        return level if len(level) < len(lines) else lines
+    turned = 0.0
+    for _ in range(0 if angle else TURNS):
+        if abs(tilt) < np.radians(LINE_TILT):
+            break
+        turned += tilt
+        level, tilt = _grouped(boxes, turned)
+        if (len(level), _crooked(boxes, level)) < (len(lines), _crooked(boxes, lines)):
+            lines = level
     return lines
+
+
+def _crooked(boxes: np.ndarray, lines: list[list[int]]) -> float:
+    """How far the marks' middles lie off a straight line through each line of three marks or more, summed (pixels):
+    a line running on into the next has a step where it crosses over."""
+    middle, centre = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
+    off = 0.0
+    for line in (line for line in lines if len(line) >= 3):
+        along = np.stack([centre[line], np.ones(len(line))], 1)
+        fit = np.linalg.lstsq(along, middle[line], rcond=None)[0]
+        off += float(np.abs(middle[line] - along @ fit).sum())
+    return off
 
 
 def _grouped(boxes: np.ndarray, angle: float) -> tuple[list[list[int]], float]:
