@@ -16,6 +16,8 @@ SLANT_SHARE = 0.5  # this share of the marks' nearest neighbours lie within SLAN
 # in two pieces has a neighbour in any direction)
 LINE_TILT = 1.0  # degrees: the least lean of the links between neighbours by which a page's lines are grouped again
 TURNS = 3  # times at most a page's lines are grouped again, each turned by the lean its links still show
+NEAR_LEVEL = 15.0  # degrees: digits this near level are taken as one line's to measure the lean of a page whose
+# digits stand too far apart to be linked (a number written wide, a few degrees off level: each digit was a line)
 
 
 def in_lines(boxes: np.ndarray, angle: float = 0.0) -> list[list[int]]:
@@ -27,8 +29,11 @@ def in_lines(boxes: np.ndarray, angle: float = 0.0) -> list[list[int]]:
     running straighter (`_crooked`): on a page photographed a few degrees off level, a wide gap in a line drifts by
     more than half a digit's height, and the line fell apart in two there, or the numbers at its end went on into
     the next line's; links within a line lean less than the line (its marks stand at varied heights), so once turned
-    by their lean a page may still lean."""
+    by their lean a page may still lean. A page whose links do not lean is turned by the lean of its digits from their
+    nearest neighbours near level (`_spread_tilt`)."""
     lines, tilt = _grouped(boxes, angle)
+    if not angle and abs(tilt) < np.radians(LINE_TILT):
+        tilt = _spread_tilt(boxes)
     turned = 0.0
     for _ in range(0 if angle else TURNS):
         if abs(tilt) < np.radians(LINE_TILT):
@@ -38,6 +43,23 @@ def in_lines(boxes: np.ndarray, angle: float = 0.0) -> list[list[int]]:
         if (len(level), _crooked(boxes, level)) < (len(lines), _crooked(boxes, lines)):
             lines = level
     return lines
+
+
+def _spread_tilt(boxes: np.ndarray) -> float:
+    """The median angle (radians) from each mark as tall as a digit (`LINE_OVERLAP` of the median height) to its
+    nearest on the right within `NEAR_LEVEL` of level: how a page leans whose digits stand too far apart to share
+    rows."""
+    top, left, bottom, right = (boxes[:, k].astype(float) for k in range(4))
+    middle, centre, h = (top + bottom) / 2, (left + right) / 2, bottom - top
+    rise, run = middle[None, :] - middle[:, None], centre[None, :] - centre[:, None]
+    whole = h >= LINE_OVERLAP * np.median(h)
+    near = (run > 0) & (np.abs(rise) <= np.tan(np.radians(NEAR_LEVEL)) * run) & whole[:, None] & whole[None, :]
+    distance = np.where(near, np.hypot(rise, run), np.inf)
+    nearest = distance.argmin(1)
+    has = np.isfinite(distance[np.arange(len(boxes)), nearest])
+    if not has.any():
+        return 0.0
+    return float(np.median(np.arctan2(rise[has, nearest[has]], run[has, nearest[has]])))
 
 
 def _crooked(boxes: np.ndarray, lines: list[list[int]]) -> float:

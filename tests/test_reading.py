@@ -47,6 +47,21 @@ def test_a_line_with_a_wide_gap_photographed_off_level_stays_one_line(sure):
     assert find_digits(encode(page)).lines == ["123456"]
 
 
+@pytest.mark.parametrize("angle", [7.0, -7.0])
+def test_digits_written_far_apart_photographed_off_level_keep_their_lines(sure, angle):
+    """Two lines of three digits, each four digits' widths from the next, 7 degrees off level: no two digits of
+    a line share half their rows, nothing links them, and each digit was a line of its own."""
+    numbers = ["013", "952"]
+    page = np.full((400, 1000), 255, np.uint8)
+    for row, number in enumerate(numbers):
+        for k, digit in enumerate(number):
+            page = np.minimum(
+                page, page_of(sure, digit, page.shape, left=100 + 5 * HEIGHT * k, top=100 + 2 * HEIGHT * row)
+            )
+    page = np.asarray(Image.fromarray(page).rotate(angle, Image.Resampling.BICUBIC, expand=True, fillcolor=255))
+    assert find_digits(encode(page)).lines == numbers
+
+
 @pytest.mark.parametrize(("angle", "seed"), [(7.0, 0), (-7.0, 5), (9.0, 4)])
 def test_close_lines_of_numbers_far_apart_photographed_off_level_keep_their_numbers(sure, angle, seed):
     """Four lines of two-digit numbers, each number a fifth of a digit higher or lower than the next, a line and a
