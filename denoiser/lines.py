@@ -16,6 +16,8 @@ SLANT_SHARE = 0.5  # this share of the marks' nearest neighbours lie within SLAN
 # in two pieces has a neighbour in any direction)
 LINE_TILT = 1.0  # degrees: the least lean of the links between neighbours by which a page's lines are grouped again
 TURNS = 3  # times at most a page's lines are grouped again, each turned by the lean its links still show
+CROSSED = 0.4  # heights: a line whose marks lie this far off a straight line through them (their mean) crossed over
+# into the next; grouped turned, a page where no line does so much as half that is kept though it has more lines
 NEAR_LEVEL = 15.0  # degrees: digits this near level are taken as one line's to measure the lean of a page whose
 # digits stand too far apart to be linked (a number written wide, a few degrees off level: each digit was a line)
 
@@ -25,12 +27,13 @@ def in_lines(boxes: np.ndarray, angle: float = 0.0) -> list[list[int]]:
     (sharing at least `LINE_OVERLAP` of the lower one's height), so a slightly tilted line stays one; lines
     written at a slant `angle` (radians, `slant_of`) are first turned level. Lines are ordered by their middle's height,
     marks by their left edge. A page whose links lean one way (`LINE_TILT`, their median) is grouped again turned
-    level by as much, up to `TURNS` times while they still lean, and kept when that gives fewer lines or as many
-    running straighter (`_crooked`): on a page photographed a few degrees off level, a wide gap in a line drifts by
-    more than half a digit's height, and the line fell apart in two there, or the numbers at its end went on into
-    the next line's; links within a line lean less than the line (its marks stand at varied heights), so once turned
-    by their lean a page may still lean. A page whose links do not lean is turned by the lean of its digits from their
-    nearest neighbours near level (`_spread_tilt`)."""
+    level by as much, up to `TURNS` times while they still lean, and kept when that gives fewer lines, as many
+    running straighter, or lines none of which crosses over as one did before (`_crooked`, `CROSSED`): on a page
+    photographed a few degrees off level, a wide gap in a line drifts by more than half a digit's height, and the
+    line fell apart in two there, or the numbers at its end went on into the next line's; links within a line lean
+    less than the line (its marks stand at varied heights), so once turned by their lean a page may still lean. A
+    page whose links do not lean is turned by the lean of its digits from their nearest neighbours near level
+    (`_spread_tilt`)."""
     lines, tilt = _grouped(boxes, angle)
     if not angle and abs(tilt) < np.radians(LINE_TILT):
         tilt = _spread_tilt(boxes)
@@ -40,7 +43,9 @@ def in_lines(boxes: np.ndarray, angle: float = 0.0) -> list[list[int]]:
             break
         turned += tilt
         level, tilt = _grouped(boxes, turned)
-        if (len(level), _crooked(boxes, level)) < (len(lines), _crooked(boxes, lines)):
+        (off, worst), (level_off, level_worst) = _crooked(boxes, lines), _crooked(boxes, level)
+        fewer, straighter = len(level) < len(lines), len(level) == len(lines) and level_off < off
+        if fewer or straighter or (worst > CROSSED and level_worst < worst / 2):
             lines = level
     return lines
 
@@ -62,16 +67,19 @@ def _spread_tilt(boxes: np.ndarray) -> float:
     return float(np.median(np.arctan2(rise[has, nearest[has]], run[has, nearest[has]])))
 
 
-def _crooked(boxes: np.ndarray, lines: list[list[int]]) -> float:
-    """How far the marks' middles lie off a straight line through each line of three marks or more, summed (pixels):
-    a line running on into the next has a step where it crosses over."""
+def _crooked(boxes: np.ndarray, lines: list[list[int]]) -> tuple[float, float]:
+    """How far the marks' middles lie off a straight line through each line of three marks or more, in the marks'
+    median heights: summed over all, and the mean of the line where it is most (a line that runs on into the next has
+    a step where it crosses over)."""
     middle, centre = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
-    off = 0.0
+    height = max(float(np.median(boxes[:, 2] - boxes[:, 0])), 1.0)
+    off, worst = 0.0, 0.0
     for line in (line for line in lines if len(line) >= 3):
         along = np.stack([centre[line], np.ones(len(line))], 1)
         fit = np.linalg.lstsq(along, middle[line], rcond=None)[0]
-        off += float(np.abs(middle[line] - along @ fit).sum())
-    return off
+        apart = float(np.abs(middle[line] - along @ fit).sum()) / height
+        off, worst = off + apart, max(worst, apart / len(line))
+    return off, worst
 
 
 def _grouped(boxes: np.ndarray, angle: float) -> tuple[list[list[int]], float]:

@@ -62,6 +62,20 @@ def test_digits_written_far_apart_photographed_off_level_keep_their_lines(sure, 
     assert find_digits(encode(page)).lines == numbers
 
 
+@pytest.mark.parametrize(("angle", "short_left"), [(-9.0, 60), (9.0, 60)])
+def test_a_short_last_line_under_a_long_one_photographed_off_level_stays_a_line_of_its_own(sure, angle, short_left):
+    """Eight-digit numbers a line and a fifth's height apart ending in a number of two, 9 degrees off level: turned
+    clockwise, the far end of the line above comes down level with the two digits, grouped as they stand they ran
+    into it, and grouped turned the page has one line more."""
+    numbers = ["65432110", "27815972", "30"]
+    page = np.full((420, 760), 255, np.uint8)
+    for row, number in enumerate(numbers):
+        left = short_left + HEIGHT // 2 if row == 2 else 60
+        page = np.minimum(page, page_of(sure, number, page.shape, left=left, top=60 + 6 * HEIGHT // 5 * row))
+    page = np.asarray(Image.fromarray(page).rotate(angle, Image.Resampling.BICUBIC, expand=True, fillcolor=255))
+    assert find_digits(encode(page)).lines == numbers
+
+
 @pytest.mark.parametrize(("angle", "seed"), [(7.0, 0), (-7.0, 5), (9.0, 4)])
 def test_close_lines_of_numbers_far_apart_photographed_off_level_keep_their_numbers(sure, angle, seed):
     """Four lines of two-digit numbers, each number a fifth of a digit higher or lower than the next, a line and a
