@@ -225,6 +225,14 @@ FAILURES = [
     "A shadow across the page is followed, its soft edge too, and the ink in it is brought up to the lit "
     "page's, at most 1.5 times: a shadow darker than a third of the page's light loses the digits "
     "in it, and where a deep shadow lies beyond the page the grain of its darkest corner can make marks.",
+    "- A page photographed off level is sorted into lines by how its digits lean from their neighbours: grouped "
+    "again turned level, and again while the lines still lean, it is kept turned when that makes fewer lines, as "
+    "many but straighter, or parts two lines that ran into each other; digits standing too far apart to be linked "
+    "are turned by their lean from their nearest neighbours near level. Past about 10 degrees a line of digits can "
+    "be taken for a number written at a slant, and the lines of a page so far off level can cross. Which side of "
+    "the page the ink lies on is voted by small cells of the picture: a white note on a dark desk that fills most "
+    "of the picture, its grain glinting, splits the votes, and the picture taken whole, mostly desk, then says "
+    "light ink: the desk's grain is read and the note's digits lost.",
     "- A digit the classifier misreads is misread here too: every picture of n digits is read exactly only "
     "as often as every one of its digits is.",
 ]
