@@ -31,7 +31,7 @@ from . import brackets, hand
 from .classifier import NO_DIGIT, load_classifier, probabilities
 from .cuts import cut_columns, loops
 from .digitize import LEVEL_Q, ImageError, _as_grey_array, grow_strokes
-from .ink import Ink, find_ink
+from .ink import Ink, blurred, find_ink
 from .marks import Marks, find_marks, own_ink, without
 from .mnist_style import mnist_digit
 from .picture_io import open_image
@@ -65,8 +65,6 @@ WIDE = 1.0  # a mark wider than this many of its line's heights...
 MAX_PARTS = 300  # digits made and read at most (every mark, and the cut ones' parts)
 PART_TALL = 0.7  # heights: each digit a mark is cut into is at least this tall (a 5 whose bowl ran on to the left
 # was cut into a 6 of 0.65 heights and a 5)
-BLURRED = 0.4  # a mark whose edges are less than this share as sharp as the page's marks' (median) is no writing
-# (the shadows' edges at a photo's side were below 0.3; of the marks of 100 real pictures, no digit below 0.6)
 SIDEWAYS = 1.2  # a picture whose pieces' median width is more than this many of their heights may be turned...
 SIDEWAYS_GAIN = 0.05  # ...and is read turned when the classifier's mean log-confidence gains this much (a row of
 # 0s reads nearly as surely either way; a sideways photo of 30 digits gained 0.1, with no "?" left)
@@ -347,7 +345,7 @@ def _read_level(arr: np.ndarray, keep_noise: bool, cuts: int = MAX_PARTS) -> tup
         arr = transform.rotate(arr, np.degrees(marks.slant), resize=True, mode="edge", preserve_range=True)
         found = find_ink(arr)
         marks = find_marks(found.core, found.fainter)
-    marks = without(marks, _blurred(found, marks))
+    marks = without(marks, blurred(found, marks.boxes, marks.labels, marks.pieces))
     picture = np.round(arr * 255).astype(np.uint8)
     return Reading(_read_marks(found, marks, keep_noise, cuts), picture, found.dark_ink), marks
 
@@ -362,22 +360,6 @@ def _sideways(marks: Marks) -> bool:
     sides = np.array([(boxes[k - 1][0].stop - boxes[k - 1][0].start, boxes[k - 1][1].stop - boxes[k - 1][1].start)
                       for k in np.concatenate(marks.pieces)])  # fmt: skip
     return bool(np.median(sides[:, 1] / sides[:, 0]) > SIDEWAYS)
-
-
-def _blurred(found: Ink, marks: Marks) -> list[int]:
-    """The marks whose edges are far softer than the page's other marks' (`BLURRED`): the edge of a shadow or of
-    a thing out of focus beside the page, not writing. Sharpness is the steepest of the ink's slopes at the mark
-    (its 90th percentile) over its ink's level; a picture blurred all over blurs its digits alike."""
-    if len(marks.boxes) < 3:
-        return []
-    sharpness = np.zeros(len(marks.boxes))
-    for k, (top, left, bottom, right) in enumerate(marks.boxes):
-        win = _window((top, left, bottom, right), found.ink.shape, 2)
-        ink = found.ink[win]
-        core = np.isin(marks.labels[win], marks.pieces[k])
-        slope = np.hypot(*np.gradient(ink))[ndimage.binary_dilation(core, iterations=2)]
-        sharpness[k] = np.percentile(slope, 90) / max(float(np.percentile(ink[core], 90)), 1e-6)
-    return np.flatnonzero(sharpness < BLURRED * np.median(sharpness)).tolist()
 
 
 def _sureness(reading: Reading) -> float:
