@@ -17,6 +17,7 @@ a page of many digits needs besides:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -61,6 +62,7 @@ class Ink:
     faint: float  # the level down to which ink joined to the strong ink is a stroke
     smooth: float  # the smoothing's sigma, in pixels
     dark_ink: bool
+    split: bool = False  # the cells' votes on the ink's side were split, and the picture taken whole decided it
 
     @property
     def fainter(self) -> np.ndarray:
@@ -123,7 +125,7 @@ def _steps(light: np.ndarray, cell: int, shape: tuple[int, int]) -> np.ndarray:
     return steps.repeat(cell, 0).repeat(cell, 1)[: shape[0], : shape[1]]
 
 
-def _dark_ink(cells: np.ndarray, low: np.ndarray, middle: np.ndarray, high: np.ndarray) -> bool:
+def _dark_ink(cells: np.ndarray, low: np.ndarray, middle: np.ndarray, high: np.ndarray) -> tuple[bool, bool]:
     """Whether the ink is darker than the page, from the pixels of each cell of a grid (rows, cols, pixels) and
     their 2nd, 50th and 98th percentiles: a cell whose darkest pixels stray from its median more than twice as far as
     its brightest, and far (`VOTE` of the strongest stray), votes for dark ink. Light ink (chalk on a board) needs
@@ -133,7 +135,8 @@ def _dark_ink(cells: np.ndarray, low: np.ndarray, middle: np.ndarray, high: np.n
     strokes send votes both ways (the cells along a stroke's edge, more stroke than page, vote for the page), and
     a drawing app's white strokes on black would be read as dark ink. The cells near the picture's edge
     (`VOTE_RING`), and those on the edge of a region of their stray's side (`_region_edge`: a sheet's on a desk), take
-    no part, when enough are left."""
+    no part, when enough are left. Also whether votes went both ways and the picture taken whole decided: a white
+    note on a dark desk that fills most of the picture, its grain glinting, splits them, and whole it is mostly desk."""
     dark, light = middle - low, high - middle
     may_dark, may_light = ~_region_edge(middle, low, dark), ~_region_edge(middle, high, light)
     ring = [max(1, round(VOTE_RING * n)) for n in cells.shape[:2]]
@@ -144,11 +147,12 @@ def _dark_ink(cells: np.ndarray, low: np.ndarray, middle: np.ndarray, high: np.n
     votes_dark = int(((dark > 2 * light) & (dark > strong) & may_dark).sum())
     votes_light = int(((light > 2 * dark) & (light > strong) & may_light).sum())
     if votes_light > 2 * votes_dark:
-        return False
+        return False, False
     if 2 * votes_light < votes_dark:
-        return True
+        return True, False
     whole_low, whole_middle, whole_high = np.quantile(cells[..., ::WHOLE_STEP], [0.02, 0.5, 0.98])
-    return whole_high - whole_middle <= max(MIN_CONTRAST, LIGHT_PAGE * (whole_middle - whole_low))
+    dark = whole_high - whole_middle <= max(MIN_CONTRAST, LIGHT_PAGE * (whole_middle - whole_low))
+    return bool(dark), votes_dark > 0 and votes_light > 0
 
 
 def _region_edge(middle: np.ndarray, extreme: np.ndarray, stray: np.ndarray) -> np.ndarray:
@@ -186,10 +190,11 @@ def _enlarge(cells: np.ndarray, cell: int, shape: tuple[int, int]) -> np.ndarray
     ]
 
 
-def find_ink(arr: np.ndarray) -> Ink:
+def find_ink(arr: np.ndarray, dark_ink: bool | None = None) -> Ink:
     """The picture's ink: what stands out of the page's light by more than the noise, and by more than
     `GRAIN` times the page's own grain where it lies (so the texture of a desk or a carpet in view is no
-    ink), nor along a step of the light.
+    ink), nor along a step of the light. The ink is darker than the page when `dark_ink`, lighter when not, and
+    voted on (`_dark_ink`) when None.
 
     A digit in thick marker filling the picture can have strokes wider than the page's light bridges: where two
     of them meet, the light followed the ink and cut the stroke in two (a 9 read as a 0 over a 1). The light is
@@ -197,7 +202,9 @@ def find_ink(arr: np.ndarray) -> Ink:
     arr = arr.astype(np.float32)  # half the memory and time of float64 on a 12-megapixel photo
     cells, cell = _grid(arr, VOTE_GRID)
     low, below, middle, above, high = np.quantile(cells, [0.02, 0.16, 0.5, 0.84, 0.98], axis=-1)
-    dark_ink = _dark_ink(cells, low, middle, high)
+    split = False
+    if dark_ink is None:
+        dark_ink, split = _dark_ink(cells, low, middle, high)
     # The page's grain in each cell: the spread of one of its tails, the narrower. A stroke through a cell
     # widens its dark tail, and its light one only once it fills the cell (the spread about the median grew
     # with every stroke); a desk's grain or a carpet widens both.
@@ -210,7 +217,7 @@ def find_ink(arr: np.ndarray) -> Ink:
         found, light_cell = _ink(arr, dark_ink, grain, LIGHT_CLOSING, least)
     if (width := stroke_width(found.core)) > THICK * LIGHT_CLOSING * light_cell:
         found, _ = _ink(arr, dark_ink, grain, math.ceil(2 * width / light_cell), least)
-    return found
+    return dataclasses.replace(found, split=split)
 
 
 def _ink(arr: np.ndarray, dark_ink: bool, grain: np.ndarray, closing: int, least_noise: float = 0.0) -> tuple[Ink, int]:

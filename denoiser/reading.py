@@ -335,19 +335,33 @@ def read_picture(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) ->
 
 def _read_level(arr: np.ndarray, keep_noise: bool, cuts: int = MAX_PARTS) -> tuple[Reading, Marks | None]:
     """Every digit in a picture (H, W) float read, the picture turned level first when they were written at a
-    slant, with at most `cuts` digits made of wide marks cut; and the marks read (None on a blank page)."""
+    slant, with at most `cuts` digits made of wide marks cut; and the marks read (None on a blank page). When the
+    vote on the ink's side was split (`Ink.split`), the picture is read with the ink on the other side too, and the
+    reading the classifier is surer of is kept: the glinting grain of a dark desk read as light ink is a hundred
+    marks it doubts, the note's dark digits a dozen it is sure of."""
+    reading, marks, split = _read_side(arr, keep_noise, cuts)
+    if not split:
+        return reading, marks
+    other, other_marks, _ = _read_side(arr, keep_noise, cuts, dark_ink=not reading.dark_ink)
+    return (other, other_marks) if _sureness(other) > _sureness(reading) else (reading, marks)
+
+
+def _read_side(
+    arr: np.ndarray, keep_noise: bool, cuts: int, dark_ink: bool | None = None
+) -> tuple[Reading, Marks | None, bool]:
+    """`_read_level` with the ink on the side `dark_ink` (voted on when None); and whether that vote was split."""
     try:
-        found = find_ink(arr)
+        found = find_ink(arr, dark_ink)
     except ImageError:  # no ink stands out of the page: a blank page holds no digits
-        return Reading([], np.round(arr * 255).astype(np.uint8), True), None
+        return Reading([], np.round(arr * 255).astype(np.uint8), True), None, False
     marks = find_marks(found.core, found.fainter)
     if marks.slant:  # a number written at a slant (its digits lean with it), or rules too steep to take out
         arr = transform.rotate(arr, np.degrees(marks.slant), resize=True, mode="edge", preserve_range=True)
-        found = find_ink(arr)
+        found = find_ink(arr, dark_ink)
         marks = find_marks(found.core, found.fainter)
     marks = without(marks, blurred(found, marks.boxes, marks.labels, marks.pieces))
     picture = np.round(arr * 255).astype(np.uint8)
-    return Reading(_read_marks(found, marks, keep_noise, cuts), picture, found.dark_ink), marks
+    return Reading(_read_marks(found, marks, keep_noise, cuts), picture, found.dark_ink), marks, found.split
 
 
 def _sideways(marks: Marks) -> bool:

@@ -231,8 +231,9 @@ FAILURES = [
     "are turned by their lean from their nearest neighbours near level. Past about 10 degrees a line of digits can "
     "be taken for a number written at a slant, and the lines of a page so far off level can cross. Which side of "
     "the page the ink lies on is voted by small cells of the picture: a white note on a dark desk that fills most "
-    "of the picture, its grain glinting, splits the votes, and the picture taken whole, mostly desk, then says "
-    "light ink: the desk's grain is read and the note's digits lost.",
+    "of the picture, its grain glinting, can split the votes, and the picture is then read with the ink on either "
+    "side and the reading the classifier is surer of kept; a desk whose glints outvote the note's digits twice "
+    "over is read as light ink, its grain as marks, and the note's digits are lost.",
     "- A digit the classifier misreads is misread here too: every picture of n digits is read exactly only "
     "as often as every one of its digits is.",
 ]

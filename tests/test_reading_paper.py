@@ -106,6 +106,24 @@ def test_small_digits_on_a_white_note_on_a_dark_desk_are_read_as_dark_ink(sure, 
     assert find_digits(note_on_a_dark_desk(sure, "31415926", offset)).lines == ["31415926"]
 
 
+@pytest.mark.parametrize("glints", [20, 40])
+def test_small_digits_on_a_note_on_a_dark_desk_that_glints_and_fills_the_picture_are_read(sure, glints):
+    """A white note on a near-black desk that fills most of the picture, with specks of light on the desk: the
+    specks' cells vote for light ink nearly as often as the small digits' cells for dark ink, and the picture taken
+    whole, mostly desk, then said light ink: the note read blank. Read with the ink on both sides, the digits are
+    what the classifier is sure of."""
+    rng = np.random.default_rng(0)
+    page = np.full((640, 960), 25.0)
+    page[260:420, 560:900] = 225
+    for k, c in enumerate("31415926"):
+        digit = np.asarray(Image.fromarray((sure[int(c)] * 255).astype(np.uint8)).resize((24, 24)))
+        page[320:344, 600 + 24 * k : 624 + 24 * k] -= 150 * (digit / 255)
+    for y, x in zip(rng.integers(0, 640, glints), rng.integers(0, 520, glints), strict=True):
+        page[y : y + 3, x : x + 3] = 200
+    page += rng.normal(0, 3, page.shape)
+    assert find_digits(encode(page.clip(0, 255).astype(np.uint8))).lines == ["31415926"]
+
+
 def test_a_thin_dark_line_a_few_degrees_off_upright_down_the_page_leaves_no_marks(sure):
     """The edge of a sheet lying on another, photographed 5 degrees off upright: taken out as a rule where it runs
     straight along the columns, its ends drift a few pixels aside of what was taken out and were read as 1s."""
