@@ -151,8 +151,8 @@ def _dark_ink(cells: np.ndarray, low: np.ndarray, middle: np.ndarray, high: np.n
     if 2 * votes_light < votes_dark:
         return True, False
     whole_low, whole_middle, whole_high = np.quantile(cells[..., ::WHOLE_STEP], [0.02, 0.5, 0.98])
-    dark = whole_high - whole_middle <= max(MIN_CONTRAST, LIGHT_PAGE * (whole_middle - whole_low))
-    return bool(dark), votes_dark > 0 and votes_light > 0
+    whole_dark = whole_high - whole_middle <= max(MIN_CONTRAST, LIGHT_PAGE * (whole_middle - whole_low))
+    return bool(whole_dark), votes_dark > 0 and votes_light > 0
 
 
 def _region_edge(middle: np.ndarray, extreme: np.ndarray, stray: np.ndarray) -> np.ndarray:
