@@ -267,13 +267,16 @@ def _why_not(reading: _Read, line_height: float, closed: int) -> str | None:
 
 def _read_marks(found: Ink, marks: Marks, keep_noise: bool, cuts: int = MAX_PARTS) -> list[Mark]:
     """Every mark read, in reading order, each wide one as one digit or cut into the likeliest digits, the writer's
-    own digits taken as the guide to how wide a digit is and to a 1 with a flag (`hand`)."""
+    own digits taken as the guide to how wide a digit is (the page's, or its line's when that writes wider) and to a
+    1 with a flag (`hand`)."""
     options = _options(marks, min(MAX_PARTS, len(marks.boxes) + cuts))
     parts = sorted({part for ways in options for way in ways for part in way})
     readings = _read_all(found, marks, parts) if parts else {}
-    result, reads, wide = [], [], hand.width(_widths(marks))
-    for line, indices in enumerate(marks.lines):
-        chosen = [part for i in indices for part in _choose(options[i], marks.line_heights[i], readings, wide)]
+    widths = _widths(marks)
+    result, reads, wide = [], [], hand.width(widths)
+    for line, indices in enumerate(marks.lines):  # a row of flat 2s on a page of 1s is cut less readily
+        line_wide = max(wide, hand.width(widths[indices]))
+        chosen = [part for i in indices for part in _choose(options[i], marks.line_heights[i], readings, line_wide)]
         line_reads = [readings[part] for part in chosen]
         line_marks = [_mark(found, marks, part, r, (line, k), keep_noise) for k, (part, r) in
                       enumerate(zip(chosen, line_reads, strict=True))]  # fmt: skip

@@ -47,6 +47,23 @@ def test_a_line_with_a_wide_gap_photographed_off_level_stays_one_line(sure):
     assert find_digits(encode(page)).lines == ["123456"]
 
 
+def test_a_row_of_flat_twos_on_a_page_of_narrower_digits_is_not_cut(sure):
+    """A row of 2s written 1.4 times as wide as tall under rows of 1s and 3s: the page's hand is narrow, and by its
+    widths each 2 was likelier a 2 and a 1 (its long base); the row's own width says the writer writes its 2s wide."""
+    rows = ["1111111", "3333333", "2222222"]
+    page = np.full((370, 880), 255, np.int32)
+    for row, text in enumerate(rows):
+        for k, c in enumerate(text):
+            width = int(1.4 * HEIGHT) if c == "2" else HEIGHT
+            digit = np.asarray(Image.fromarray((sure[int(c)] * 255).astype(np.uint8)).resize((width, HEIGHT)))
+            top, left = 50 + 90 * row, 40 + k * (int(1.4 * HEIGHT) + 10)
+            window = page[top : top + HEIGHT, left : left + width]
+            page[top : top + HEIGHT, left : left + width] = np.minimum(
+                window, 255 - digit.astype(np.int32) * 220 // 255
+            )
+    assert find_digits(encode(page.astype(np.uint8))).lines == rows
+
+
 @pytest.mark.parametrize("angle", [7.0, -7.0])
 def test_digits_written_far_apart_photographed_off_level_keep_their_lines(sure, angle):
     """Two lines of three digits, each four digits' widths from the next, 7 degrees off level: no two digits of
