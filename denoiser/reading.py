@@ -248,8 +248,8 @@ def _mark(found: Ink, marks: Marks, part: Part, reading: _Read, place: tuple[int
 def _why_not(reading: _Read, line_height: float, closed: int) -> str | None:
     """Why a part is no digit: its ink closes `closed` loops, a scribble's (`SCRIBBLED`), the classifier with a class
     for none is sure it is none (`NOT_SURE`, or `NOT_SURE_LOW` for a mark lower than its line's digits), the digit
-    classifier is unsure (`CONFIDENT`, but for a `GUESS`), or its box is shaped like no digit (`WIDEST`, `SHORTEST`);
-    None if it is one."""
+    classifier is unsure (`CONFIDENT`, but for a `GUESS`), or its box is shaped like no digit (`WIDEST`, but for a
+    flat digit both classifiers are sure of; `SHORTEST`); None if it is one."""
     top, left, bottom, right = reading.box
     height = bottom - top
     if closed >= SCRIBBLED:
@@ -260,7 +260,8 @@ def _why_not(reading: _Read, line_height: float, closed: int) -> str | None:
     if reading.confidence < CONFIDENT and not guess:
         return UNSURE
     long_digit = height >= FULL_HEIGHT * line_height and reading.not_a_digit < 0.5
-    if (right - left > WIDEST * height and not long_digit) or height < SHORTEST * line_height:
+    sure_digit = reading.confidence >= NOT_SURE and reading.not_a_digit < RULED_OUT  # a 2 written flat
+    if (right - left > WIDEST * height and not (long_digit or sure_digit)) or height < SHORTEST * line_height:
         return SHAPED_LIKE_NONE
     return None
 

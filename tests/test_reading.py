@@ -386,6 +386,21 @@ def test_a_mark_the_classifier_is_unsure_of_is_a_digit_only_when_nothing_says_it
     assert reading._why_not(read, 60.0, 0) == why_not
 
 
+@pytest.mark.parametrize(
+    ("confidence", "none", "height", "why_not"),
+    [(0.99, 0.001, 36, None), (0.99, 0.05, 36, reading.SHAPED_LIKE_NONE), (0.9, 0.001, 36, reading.SHAPED_LIKE_NONE),
+     (0.99, 0.001, 20, reading.SHAPED_LIKE_NONE)],
+)  # fmt: skip
+def test_a_mark_far_wider_than_tall_is_a_digit_only_when_both_classifiers_are_sure_of_it(
+    confidence, none, height, why_not
+):
+    """A 2 written flat, 64 px wide and 36 high in a line 60 px high, that the classifier reads at 99% and the one
+    with a class for none gives 0.1% of being none, is a digit; with 5% of being none, or read at 90%, it is as
+    wide as a dash and no digit; and lower than the line's digits by far it is none whatever they say."""
+    read = reading._Read(torch.zeros(1, 28, 28), (0, 0, height, 64), 2, confidence, none, torch.zeros(10))
+    assert reading._why_not(read, 60.0, 0) == why_not
+
+
 def written_wide(sure: dict[int, np.ndarray], text: str, wide: float, column: bool) -> bytes:
     """`text` in a hand whose digits are `wide` times as wide as tall, in a row or a column (a line each)."""
     width, n = int(HEIGHT * wide), len(text)
