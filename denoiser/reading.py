@@ -60,8 +60,8 @@ WIDEST = 1.6  # a mark wider than this many of its heights is no digit (a dash, 
 SHORTEST = 0.45  # ...nor one lower than this many of its line's heights (a small digit is more than half)
 FULL_HEIGHT = 0.8  # ...but a wide mark this many of its line's heights tall, that the classifier with a class for
 # no digit takes for a digit, is one: a 2 or a 7 drawn with a long stroke (a dash is low, a word is taken for none)
-WIDE = 1.0  # a mark wider than this many of its line's heights...
-# ...is tried cut into 2 (3 if twice as wide) digits (`cuts`)
+FLAT_SURE = 0.95  # ...and so is one read this surely, its class for none under `RULED_OUT` (a 2 written flat)
+WIDE = 1.0  # a mark wider than this many of its line's heights is tried cut into 2 (3 if twice as wide) digits
 MAX_PARTS = 300  # digits made and read at most (every mark, and the cut ones' parts)
 PART_TALL = 0.7  # heights: each digit a mark is cut into is at least this tall (a 5 whose bowl ran on to the left
 # was cut into a 6 of 0.65 heights and a 5)
@@ -249,7 +249,7 @@ def _why_not(reading: _Read, line_height: float, closed: int) -> str | None:
     """Why a part is no digit: its ink closes `closed` loops, a scribble's (`SCRIBBLED`), the classifier with a class
     for none is sure it is none (`NOT_SURE`, or `NOT_SURE_LOW` for a mark lower than its line's digits), the digit
     classifier is unsure (`CONFIDENT`, but for a `GUESS`), or its box is shaped like no digit (`WIDEST`, but for a
-    flat digit both classifiers are sure of; `SHORTEST`); None if it is one."""
+    `FULL_HEIGHT` or `FLAT_SURE` one; `SHORTEST`); None if it is one."""
     top, left, bottom, right = reading.box
     height = bottom - top
     if closed >= SCRIBBLED:
@@ -260,7 +260,7 @@ def _why_not(reading: _Read, line_height: float, closed: int) -> str | None:
     if reading.confidence < CONFIDENT and not guess:
         return UNSURE
     long_digit = height >= FULL_HEIGHT * line_height and reading.not_a_digit < 0.5
-    sure_digit = reading.confidence >= NOT_SURE and reading.not_a_digit < RULED_OUT  # a 2 written flat
+    sure_digit = reading.confidence >= FLAT_SURE and reading.not_a_digit < RULED_OUT
     if (right - left > WIDEST * height and not (long_digit or sure_digit)) or height < SHORTEST * line_height:
         return SHAPED_LIKE_NONE
     return None
