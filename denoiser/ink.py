@@ -270,11 +270,18 @@ def blurred(found: Ink, boxes: np.ndarray, labels: np.ndarray, pieces: list[np.n
     if len(boxes) < 3:
         return []
     sharpness = np.zeros(len(boxes))
-    height, width = found.ink.shape
-    for k, (top, left, bottom, right) in enumerate(boxes):
-        win = slice(max(0, top - 2), min(height, bottom + 2)), slice(max(0, left - 2), min(width, right + 2))
+    for k, box in enumerate(boxes):
+        win = window(box, found.ink.shape, 2)
         ink = found.ink[win]
         core = np.isin(labels[win], pieces[k])
         slope = np.hypot(*np.gradient(ink))[ndimage.binary_dilation(core, iterations=2)]
         sharpness[k] = np.percentile(slope, 90) / max(float(np.percentile(ink[core], 90)), 1e-6)
     return np.flatnonzero(sharpness < BLURRED * np.median(sharpness)).tolist()
+
+
+def window(box: tuple[int, int, int, int], shape: tuple[int, int], margin: int) -> tuple[slice, slice]:
+    """The rows and columns of a box (top, left, bottom, right) grown by `margin`, within a picture of `shape`."""
+    top, left, bottom, right = box
+    return slice(max(0, top - margin), min(shape[0], bottom + margin)), slice(
+        max(0, left - margin), min(shape[1], right + margin)
+    )

@@ -31,7 +31,7 @@ from . import brackets, hand
 from .classifier import NO_DIGIT, load_classifier, probabilities
 from .cuts import cut_columns, loops
 from .digitize import LEVEL_Q, ImageError, _as_grey_array, grow_strokes
-from .ink import Ink, blurred, find_ink
+from .ink import Ink, blurred, find_ink, window
 from .marks import Marks, find_marks, own_ink, without
 from .mnist_style import mnist_digit
 from .picture_io import open_image
@@ -130,13 +130,6 @@ def _classifier(not_a_digit: bool = False):
     return load_classifier(not_a_digit=not_a_digit)
 
 
-def _window(box: tuple[int, int, int, int], shape: tuple[int, int], margin: int) -> tuple[slice, slice]:
-    top, left, bottom, right = box
-    return slice(max(0, top - margin), min(shape[0], bottom + margin)), slice(
-        max(0, left - margin), min(shape[1], right + margin)
-    )
-
-
 Part = tuple[int, int, int]  # a mark's index, and the columns [start, stop) of it that make one digit
 Box = tuple[int, int, int, int]  # top, left, bottom (exclusive), right (exclusive)
 
@@ -160,7 +153,7 @@ def _digit(found: Ink, marks: Marks, part: Part, keep_noise: bool) -> tuple[np.n
     side = max(bottom - top, stop - start)
     # Only the window the digit needs: 1.5 boxes wide for the picture's own values around it (the 28x28
     # field is 1.4 of the 20x20 box), and the reach of the faint ink otherwise.
-    win = _window((top, start, bottom, stop), found.ink.shape, side if keep_noise else round(2 * found.smooth) + 3)
+    win = window((top, start, bottom, stop), found.ink.shape, side if keep_noise else round(2 * found.smooth) + 3)
     core = np.isin(marks.labels[win], marks.pieces[index])
     columns = np.arange(win[1].start, win[1].stop)
     inside = (columns >= start) & (columns < stop)
