@@ -170,20 +170,21 @@ def _digit(found: Ink, marks: Marks, part: Part, keep_noise: bool) -> tuple[np.n
 
 def _options(marks: Marks, most: int = MAX_PARTS) -> list[list[list[Part]]]:
     """For each mark, the ways of reading it: as one digit and, for a mark wide for its line, cut into 2 or 3.
-    The widest marks first, and no more than `most` digits to make in all: a page of 200 marks is read
-    in well under 2 s."""
+    No more than `most` digits to make in all (a page of 200 marks is read in well under 2 s), counted once
+    however many ways share one: every wide mark's cuts in two first, the widest first, then those in three
+    (a page of many 000s spent them all on three marks' 16 ways in three, and left its 00s whole)."""
     ratio = _widths(marks)
     options = [[[(i, int(box[1]), int(box[3]))]] for i, box in enumerate(marks.boxes)]
-    budget = most - len(options)
-    for i in sorted(np.flatnonzero(ratio > WIDE), key=lambda i: -ratio[i]):
+    made = {way[0][0] for way in options}
+    wide = sorted(np.flatnonzero(ratio > WIDE), key=lambda i: -ratio[i])
+    for i, parts in [(i, 2) for i in wide] + [(i, 3) for i in wide if ratio[i] > 2 * WIDE]:
         left, right = int(marks.boxes[i, 1]), int(marks.boxes[i, 3])
-        for parts in (2, 3) if ratio[i] > 2 * WIDE else (2,):
-            for columns in cut_columns(own_ink(marks.labels, marks.boxes[i], marks.pieces[i]), parts):
-                if budget < parts:
-                    return options
-                edges = [left, *(left + int(c) for c in columns), right]
-                options[i].append([(i, a, b) for a, b in itertools.pairwise(edges)])
-                budget -= parts
+        for columns in cut_columns(own_ink(marks.labels, marks.boxes[i], marks.pieces[i]), parts):
+            way = [(i, a, b) for a, b in itertools.pairwise([left, *(left + int(c) for c in columns), right])]
+            if len(made | set(way)) > most:
+                return options
+            made.update(way)
+            options[i].append(way)
     return options
 
 

@@ -276,6 +276,16 @@ def test_two_touching_digits_are_read_as_two(sure):
     assert len(reading.lines) == 1 and len(reading.lines[0]) == 4
 
 
+def test_every_run_of_touching_digits_on_a_page_of_many_is_cut(sure):
+    """Six runs of three digits touching and three pairs: each run may be cut many ways, and the ways the page can
+    afford to read are shared among them all, so none is left whole for want of them."""
+    numbers = ["7  1  203  480  96", "7  1  506  283  40", "7  1  506  283  40"]
+    page = np.full((360, 700), 255, np.uint8)
+    for row, text in enumerate(numbers):
+        page = np.minimum(page, page_of(sure, text, page.shape, left=30, top=30 + 100 * row, step=HEIGHT // 2 + 1))
+    assert find_digits(encode(page)).lines == [text.replace(" ", "") for text in numbers]
+
+
 def test_a_digit_is_made_like_image_to_mnist_makes_it(sure):
     """One digit alone: find_digits' digit is the one image_to_mnist makes, to within the ink's finding."""
     data = photo([glyphs(sure, "5", 19)])

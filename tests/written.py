@@ -31,12 +31,16 @@ def photo(rows: list[list[sheets.Glyph]], seed: int = 0, **kwargs) -> bytes:
     return sheets.photograph_lines(rows, HEIGHT, np.random.default_rng(seed), **kwargs)
 
 
-def page_of(sure: dict[int, np.ndarray], text: str, shape: tuple[int, int], left: int, top: int) -> np.ndarray:
-    """`text` written in dark ink on a white page of `shape`, from (`top`, `left`), a digit's width apart."""
+def page_of(sure: dict[int, np.ndarray], text: str, shape: tuple[int, int], left: int, top: int,
+            step: int = HEIGHT) -> np.ndarray:  # fmt: skip
+    """`text` written in dark ink on a white page of `shape`, from (`top`, `left`), a digit's width apart (`step`
+    pixels: at half a digit's, most digits touch); a space leaves a digit's room blank."""
     page = np.full(shape, 255, np.uint8)
     for k, c in enumerate(text):
+        if c == " ":
+            continue
         digit = np.asarray(Image.fromarray((sure[int(c)] * 255).astype(np.uint8)).resize((HEIGHT, HEIGHT)))
-        x = left + k * HEIGHT
+        x = left + k * step
         page[top : top + HEIGHT, x : x + HEIGHT] = np.minimum(page[top : top + HEIGHT, x : x + HEIGHT],
                                                               255 - digit.astype(np.int32) * 220 // 255)  # fmt: skip
     return page
