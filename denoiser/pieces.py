@@ -7,6 +7,7 @@ page's ink (`marks.ink_height`).
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
 from .lines import union
 
@@ -18,6 +19,7 @@ ARM_GAP, ARM_WIDE = 0.05, 1.0  # an arm and its stem: columns this many heights 
 ARM_LOW, ARM_TOP = 0.35, 0.05  # ...the arm this share of the stem's height at least, its top at most this share lower
 PIECE_ALIKE, PIECE_SPLIT = 0.7, 0.1  # pieces one above the other of alike heights (the lower over this share of the
 # higher) are one digit only this many heights apart: the halves of a broken 0 are, a small 1 over a small 2 not
+SIDEWAYS = 1.2  # a picture whose pieces' median width is more than this many of their heights may be turned
 JOINED_TALL, JOINED_WIDE = 2.0, 1.0  # heights: pieces joined by fainter ink are one digit this tall and wide at most
 
 
@@ -93,3 +95,15 @@ def _arms(boxes: np.ndarray, across: np.ndarray, height: float) -> np.ndarray:
     wide = np.maximum(right[:, None], right) - np.minimum(left[:, None], left)
     near = (across >= -ARM_GAP * height) & (wide <= ARM_WIDE * height)
     return near & (np.minimum(h[:, None], h) >= ARM_LOW * longest) & (short_top <= tall_top + ARM_TOP * longest)
+
+
+def sideways(labels: np.ndarray, pieces: list[np.ndarray]) -> bool:
+    """Whether the marks' pieces of ink (`labels` (H, W), each mark's piece labels) are wider than tall (`SIDEWAYS`):
+    most digits are one piece, taller than wide, and turned a quarter they are not. (The marks themselves are no
+    guide: a row turned upright is a column of pieces, which are merged as a 5's flag is merged with its body.)"""
+    if sum(len(p) for p in pieces) < 3:
+        return False
+    boxes = ndimage.find_objects(labels)
+    sides = np.array([(boxes[k - 1][0].stop - boxes[k - 1][0].start, boxes[k - 1][1].stop - boxes[k - 1][1].start)
+                      for k in np.concatenate(pieces)])  # fmt: skip
+    return bool(np.median(sides[:, 1] / sides[:, 0]) > SIDEWAYS)

@@ -35,6 +35,7 @@ from .ink import Ink, blurred, find_ink, window
 from .marks import Marks, find_marks, own_ink, without
 from .mnist_style import mnist_digit
 from .picture_io import open_image
+from .pieces import sideways
 
 READ_SIDE = 2048  # pictures are decoded at up to this many pixels on their longer side (a 12 MP photo's row of
 # forty digits is then ~30 px tall); the digits are made at 20x20 whatever the picture's size
@@ -65,9 +66,9 @@ WIDE = 1.0  # a mark wider than this many of its line's heights is tried cut int
 MAX_PARTS = 300  # digits made and read at most (every mark, and the cut ones' parts)
 PART_TALL = 0.7  # heights: each digit a mark is cut into is at least this tall (a 5 whose bowl ran on to the left
 # was cut into a 6 of 0.65 heights and a 5)
-SIDEWAYS = 1.2  # a picture whose pieces' median width is more than this many of their heights may be turned...
-SIDEWAYS_GAIN = 0.05  # ...and is read turned when the classifier's mean log-confidence gains this much (a row of
-# 0s reads nearly as surely either way; a sideways photo of 30 digits gained 0.1, with no "?" left)
+SIDEWAYS_GAIN = 0.05  # a picture whose pieces are wider than tall (`pieces.sideways`) is read turned when the
+# classifier's mean log-confidence gains this much (a row of 0s reads nearly as surely either way; a sideways photo
+# of 30 digits gained 0.1, with no "?" left)
 SIDEWAYS_MOST = 60  # marks: a page with more is not read three times...
 SIDEWAYS_CUTS = 40  # ...and turned, no more than this many digits are made of wide marks cut (a page of print, its
 # words wide marks, took near 2 s; a photo of digits has few that touch)
@@ -323,7 +324,8 @@ def read_picture(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) ->
     arr = _as_grey_array(grey)
     reading, marks = _read_level(arr, keep_noise)
     few = 0 < len(reading.marks) <= SIDEWAYS_MOST
-    if not few or _sureness(reading) > -SIDEWAYS_GAIN or not _sideways(marks):  # the cheap tests first
+    # the cheap tests first
+    if not few or _sureness(reading) > -SIDEWAYS_GAIN or not sideways(marks.labels, marks.pieces):
         return reading
     turned = [dataclasses.replace(_read_level(np.rot90(arr, k).copy(), keep_noise, SIDEWAYS_CUTS)[0], quarters=k)
               for k in (1, 3)]  # fmt: skip
@@ -360,18 +362,6 @@ def _read_side(
     marks = without(marks, blurred(found, marks.boxes, marks.labels, marks.pieces))
     picture = np.round(arr * 255).astype(np.uint8)
     return Reading(_read_marks(found, marks, keep_noise, cuts), picture, found.dark_ink), marks, found.split
-
-
-def _sideways(marks: Marks) -> bool:
-    """Whether the marks' pieces of ink are wider than tall (`SIDEWAYS`): most digits are one piece, taller than
-    wide, and turned a quarter they are not. (The marks themselves are no guide: a row turned upright is a column
-    of pieces, which are merged as a 5's flag is merged with its body.)"""
-    if sum(len(p) for p in marks.pieces) < 3:
-        return False
-    boxes = ndimage.find_objects(marks.labels)
-    sides = np.array([(boxes[k - 1][0].stop - boxes[k - 1][0].start, boxes[k - 1][1].stop - boxes[k - 1][1].start)
-                      for k in np.concatenate(marks.pieces)])  # fmt: skip
-    return bool(np.median(sides[:, 1] / sides[:, 0]) > SIDEWAYS)
 
 
 def _sureness(reading: Reading) -> float:
