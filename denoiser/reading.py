@@ -320,17 +320,28 @@ def read_picture(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) ->
     """Find and read every digit in a greyscale picture (uint8, or float in [0, 1]); see `find_digits`. A picture
     whose pieces of ink are wider than tall may be a photo taken sideways: when the classifier is unsure of it
     and it holds few marks (`SIDEWAYS_MOST`), it is also read turned a quarter each way, and the reading the
-    classifier is surest of, by `SIDEWAYS_GAIN` over the picture as it is, is kept."""
+    classifier is surest of, by `SIDEWAYS_GAIN` over the picture as it is, is kept. Lines of marks that are none
+    are left out (`_digit_lines`)."""
     arr = _as_grey_array(grey)
     reading, marks = _read_level(arr, keep_noise)
     few = 0 < len(reading.marks) <= SIDEWAYS_MOST
     # the cheap tests first
     if not few or _sureness(reading) > -SIDEWAYS_GAIN or not sideways(marks.labels, marks.pieces):
-        return reading
+        return _digit_lines(reading)
     turned = [dataclasses.replace(_read_level(np.rot90(arr, k).copy(), keep_noise, SIDEWAYS_CUTS)[0], quarters=k)
               for k in (1, 3)]  # fmt: skip
     best = max(turned, key=_sureness)
-    return best if _sureness(best) > _sureness(reading) + SIDEWAYS_GAIN else reading
+    return _digit_lines(best if _sureness(best) > _sureness(reading) + SIDEWAYS_GAIN else reading)
+
+
+def _digit_lines(reading: Reading) -> Reading:
+    """A reading without its lines that hold neither a digit nor a mark the classifier was only unsure of: a line
+    whose every mark is taken for none, shaped like none or crossed out is a word, a printed logo or what is left
+    of a rule, no line of digits (the lines kept are numbered again, top to bottom)."""
+    kept = sorted({m.line for m in reading.marks if m.is_digit or m.why_not == UNSURE})
+    number = {line: k for k, line in enumerate(kept)}
+    marks = [dataclasses.replace(m, line=number[m.line]) for m in reading.marks if m.line in number]
+    return dataclasses.replace(reading, marks=marks)
 
 
 def _read_level(arr: np.ndarray, keep_noise: bool, cuts: int = MAX_PARTS) -> tuple[Reading, Marks | None]:

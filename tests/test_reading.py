@@ -174,6 +174,14 @@ def test_letters_the_digit_classifier_is_sure_of_are_not_digits(sure):
     assert all(m.confidence > 0.8 and not m.is_digit for m in letters)
 
 
+def test_a_line_of_letters_above_the_digits_is_no_line_of_digits(sure):
+    """A typeset A and E on a line of their own, both taken for none: the reading holds the line of digits alone."""
+    a, e = (sheets.letter(HEIGHT, np.random.default_rng(seed), char=c) for seed, c in ((15, "A"), (16, "E")))
+    found = find_digits(photo([[a, e], glyphs(sure, "4096", 23)]))
+    assert found.lines == ["4096"]
+    assert [m.line for m in found.marks] == [0, 0, 0, 0]
+
+
 def plus_sign(bar: float = 0.42, span: float = 0.6, width: int = 5) -> sheets.Glyph:
     """A "+" written as tall as the digits, as in a photographed sum: a full-height stroke, crossed a little above
     its middle (`bar` of its height down) by a slightly tilted bar `span` heights wide."""
