@@ -386,9 +386,9 @@ def find_digits(data: bytes, *, keep_noise: bool = False) -> Reading:
     """Image file bytes (PNG, JPEG, ...) -> every handwritten digit found in them, read, in reading order.
 
     `Reading.lines` holds one string per line (top to bottom, digits left to right, "?" for a mark
-    that is not a digit); `Reading.marks` each mark's box, line, position, MNIST-style digit and
-    reading. `keep_noise=True` makes each digit with the picture's own values (as
-    `digitize.extract(..., keep_noise=True)` does); the reading comes from the clean digit either way.
+    that is not a digit; a line of such marks alone is left out); `Reading.marks` each mark's box, line,
+    position, MNIST-style digit and reading. `keep_noise=True` makes each digit with the picture's own values
+    (as `digitize.extract(..., keep_noise=True)` does); the reading comes from the clean digit either way.
     A picture that cannot be decoded, or holds more than `marks.MAX_DIGITS` marks, raises ImageError; a
     blank page gives an empty reading.
     """
