@@ -6,13 +6,38 @@ writing crossed out (a scribble of many loops) from a digit.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
+
 import numpy as np
 from scipy import ndimage
 
+WIDE = 1.0  # a mark wider than this many of its line's heights is tried cut into 2 (3 if twice as wide) digits
 CUTS = 3  # each cut is tried at this many columns of least ink near where an even cut would be, and at the one of
 # most (where two 0s written overlapping cross, their loops are cut apart best)
 LOOP_SMALLEST = 0.05  # line heights: a hole in the ink narrower than this on the square is a blot's, no loop
 LOOP_AREA, LOOP_TALL = 0.15, 0.45  # a hole in a mark's ink this share of its box and of its height is a digit's loop
+
+
+def ways(boxes: np.ndarray, widths: np.ndarray, ink: Callable[[int], np.ndarray],
+         most: int) -> list[list[list[tuple[int, int, int]]]]:  # fmt: skip
+    """For each mark (`boxes` (N, 4), `widths` (N,) in its line's heights, `ink` (H, W) bool of mark i in its box),
+    the ways of reading it, each a list of parts (mark, first column, column past the last): as one digit and, for
+    a mark wider than `WIDE`, cut into 2 or 3 (`cut_columns`). No more than `most` parts in all, counted once
+    however many ways share one: every wide mark's cuts in two first, the widest first, then those in three (a page
+    of many 000s spent them all on three marks' 16 ways in three, and left its 00s whole)."""
+    options = [[[(i, int(box[1]), int(box[3]))]] for i, box in enumerate(boxes)]
+    made = {way[0][0] for way in options}
+    wide = sorted(np.flatnonzero(widths > WIDE), key=lambda i: -widths[i])
+    for i, parts in [(i, 2) for i in wide] + [(i, 3) for i in wide if widths[i] > 2 * WIDE]:
+        left, right = int(boxes[i, 1]), int(boxes[i, 3])
+        for columns in cut_columns(ink(i), parts):
+            way = [(i, a, b) for a, b in itertools.pairwise([left, *(left + int(c) for c in columns), right])]
+            if len(made | set(way)) > most:
+                return options
+            made.update(way)
+            options[i].append(way)
+    return options
 
 
 def cut_columns(ink: np.ndarray, parts: int) -> list[list[int]]:

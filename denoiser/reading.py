@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import itertools
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -29,7 +28,7 @@ from skimage import transform
 
 from . import brackets, hand
 from .classifier import NO_DIGIT, load_classifier, probabilities
-from .cuts import cut_columns, loops
+from .cuts import loops, ways
 from .digitize import LEVEL_Q, ImageError, _as_grey_array, grow_strokes
 from .ink import Ink, blurred, find_ink, window
 from .marks import Marks, find_marks, own_ink, without
@@ -62,7 +61,6 @@ SHORTEST = 0.45  # ...nor one lower than this many of its line's heights (a smal
 FULL_HEIGHT = 0.8  # ...but a wide mark this many of its line's heights tall, that the classifier with a class for
 # no digit takes for a digit, is one: a 2 or a 7 drawn with a long stroke (a dash is low, a word is taken for none)
 FLAT_SURE = 0.95  # ...and so is one read this surely, its class for none under `RULED_OUT` (a 2 written flat)
-WIDE = 1.0  # a mark wider than this many of its line's heights is tried cut into 2 (3 if twice as wide) digits
 MAX_PARTS = 300  # digits made and read at most (every mark, and the cut ones' parts)
 PART_TALL = 0.7  # heights: each digit a mark is cut into is at least this tall (a 5 whose bowl ran on to the left
 # was cut into a 6 of 0.65 heights and a 5)
@@ -170,23 +168,9 @@ def _digit(found: Ink, marks: Marks, part: Part, keep_noise: bool) -> tuple[np.n
 
 
 def _options(marks: Marks, most: int = MAX_PARTS) -> list[list[list[Part]]]:
-    """For each mark, the ways of reading it: as one digit and, for a mark wide for its line, cut into 2 or 3.
-    No more than `most` digits to make in all (a page of 200 marks is read in well under 2 s), counted once
-    however many ways share one: every wide mark's cuts in two first, the widest first, then those in three
-    (a page of many 000s spent them all on three marks' 16 ways in three, and left its 00s whole)."""
-    ratio = _widths(marks)
-    options = [[[(i, int(box[1]), int(box[3]))]] for i, box in enumerate(marks.boxes)]
-    made = {way[0][0] for way in options}
-    wide = sorted(np.flatnonzero(ratio > WIDE), key=lambda i: -ratio[i])
-    for i, parts in [(i, 2) for i in wide] + [(i, 3) for i in wide if ratio[i] > 2 * WIDE]:
-        left, right = int(marks.boxes[i, 1]), int(marks.boxes[i, 3])
-        for columns in cut_columns(own_ink(marks.labels, marks.boxes[i], marks.pieces[i]), parts):
-            way = [(i, a, b) for a, b in itertools.pairwise([left, *(left + int(c) for c in columns), right])]
-            if len(made | set(way)) > most:
-                return options
-            made.update(way)
-            options[i].append(way)
-    return options
+    """For each mark, the ways of reading it (`cuts.ways`), no more than `most` digits to make in all: a page of
+    200 marks is read in well under 2 s."""
+    return ways(marks.boxes, _widths(marks), lambda i: own_ink(marks.labels, marks.boxes[i], marks.pieces[i]), most)
 
 
 def _choose(ways: list[list[Part]], height: float, readings: dict[Part, _Read], wide: float = 1.0) -> list[Part]:
