@@ -15,6 +15,7 @@ the classifier reads as a 7, and to how wide the writer's digits are (`hand`).
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 from dataclasses import dataclass
@@ -58,6 +59,7 @@ BRACKET_TALL = 1.0  # a round bracket stands at least this many of its line's he
 # of the 1s that bowed apart in one line of the benchmark's scenes, written by many hands, most were shorter
 WIDEST = 1.6  # a mark wider than this many of its heights is no digit (a dash, a word)...
 SHORTEST = 0.45  # ...nor one lower than this many of its line's heights (a small digit is more than half)
+STRAY = 3.0  # line heights: a mark that is none and low, this far from the rest of its line, is left out
 FULL_HEIGHT = 0.8  # ...but a wide mark this many of its line's heights tall, that the classifier with a class for
 # no digit takes for a digit, is one: a 2 or a 7 drawn with a long stroke (a dash is low, a word is taken for none)
 FLAT_SURE = 0.95  # ...and so is one read this surely, its class for none under `RULED_OUT` (a 2 written flat)
@@ -319,13 +321,29 @@ def read_picture(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) ->
 
 
 def _digit_lines(reading: Reading) -> Reading:
-    """A reading without its lines that hold neither a digit nor a mark the classifier was only unsure of: a line
-    whose every mark is taken for none, shaped like none or crossed out is a word, a printed logo or what is left
-    of a rule, no line of digits (the lines kept are numbered again, top to bottom)."""
-    kept = sorted({m.line for m in reading.marks if m.is_digit or m.why_not == UNSURE})
-    number = {line: k for k, line in enumerate(kept)}
-    marks = [dataclasses.replace(m, line=number[m.line]) for m in reading.marks if m.line in number]
-    return dataclasses.replace(reading, marks=marks)
+    """A reading without its stray marks (`_stray`), nor its lines that hold neither a digit nor a mark the
+    classifier was only unsure of: a line whose every mark is taken for none, shaped like none or crossed out is a
+    word, a printed logo or what is left of a rule, no line of digits. Lines and places are numbered again."""
+    marks = [m for m in reading.marks if not _stray(m, [o for o in reading.marks if o.line == m.line])]
+    kept = sorted({m.line for m in marks if m.is_digit or m.why_not == UNSURE})
+    number, places = {line: k for k, line in enumerate(kept)}, collections.Counter()
+    renumbered = []
+    for m in (m for m in marks if m.line in number):
+        renumbered.append(dataclasses.replace(m, line=number[m.line], position=places[m.line]))
+        places[m.line] += 1
+    return dataclasses.replace(reading, marks=renumbered)
+
+
+def _stray(mark: Mark, line: list[Mark]) -> bool:
+    """Whether a mark that is none (not one the classifier was only unsure of) is lower than `SHORTEST` of its
+    `line`'s digits and further than `STRAY` of their heights from every other mark of it: a speck, or a bit of a
+    rule in the margin, where a dash or a minus sign stands by the digits."""
+    heights = [o.box[2] - o.box[0] for o in line if o.is_digit]
+    if mark.is_digit or mark.why_not == UNSURE or not heights:
+        return False
+    height = float(np.median(heights))
+    gaps = [max(o.box[1] - mark.box[3], mark.box[1] - o.box[3]) for o in line if o is not mark]
+    return mark.box[2] - mark.box[0] < SHORTEST * height and min(gaps, default=np.inf) > STRAY * height
 
 
 def _read_level(arr: np.ndarray, keep_noise: bool, cuts: int = MAX_PARTS) -> tuple[Reading, Marks | None]:

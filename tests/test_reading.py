@@ -182,6 +182,19 @@ def test_a_line_of_letters_above_the_digits_is_no_line_of_digits(sure):
     assert [m.line for m in found.marks] == [0, 0, 0, 0]
 
 
+def test_a_bit_of_ink_far_out_in_the_margin_is_no_mark_but_a_minus_sign_by_the_number_is(sure):
+    """A dash-sized bit of ink (a rule's leftover) in the margin, far from the number, is left out; the same bit
+    just before the number is a minus sign, a mark that is no digit."""
+    page = page_of(sure, "2718", (240, 900), left=500, top=90)
+    margin, minus = page.copy(), page.copy()
+    margin[125:131, 60:85] = 40
+    minus[125:131, 465:490] = 40
+    assert find_digits(encode(margin)).lines == ["2718"]
+    found = find_digits(encode(minus))
+    assert found.lines == ["?2718"]
+    assert [m.position for m in found.marks] == [0, 1, 2, 3, 4]
+
+
 def plus_sign(bar: float = 0.42, span: float = 0.6, width: int = 5) -> sheets.Glyph:
     """A "+" written as tall as the digits, as in a photographed sum: a full-height stroke, crossed a little above
     its middle (`bar` of its height down) by a slightly tilted bar `span` heights wide."""
