@@ -315,9 +315,10 @@ def own_ink(labels: np.ndarray, box: np.ndarray, pieces: np.ndarray) -> np.ndarr
 
 
 def _looped(box: np.ndarray, pieces: np.ndarray, labels: np.ndarray) -> bool:
-    """Whether a mark closes a loop at least a third of its width across: a 9 or a 6 whose stem runs on far
-    below or above its line is as thin and tall as a stroke, but a stroke (a table's line, a tick) has no loop."""
-    labelled, _ = holes(own_ink(labels, box, pieces))
+    """Whether a mark closes a loop at least a third of its width across, once gaps of a pixel are closed (a pencil
+    loop thins out): a 9 or a 6 whose stem runs on far below or above its line is as thin and tall as a stroke, but
+    a stroke (a table's line, a tick) has no loop."""
+    labelled, _ = holes(ndimage.binary_closing(np.pad(own_ink(labels, box, pieces), 1), np.ones((3, 3), bool)))
     widths = [c.stop - c.start for _, c in ndimage.find_objects(labelled)] or [0]
     return max(widths) * 3 >= box[3] - box[1]
 

@@ -195,6 +195,20 @@ def test_a_bit_of_ink_far_out_in_the_margin_is_no_mark_but_a_minus_sign_by_the_n
     assert [m.position for m in found.marks] == [0, 1, 2, 3, 4]
 
 
+def test_a_nine_whose_loop_does_not_quite_close_and_stem_runs_far_below_is_found(sure):
+    """A 9 in pencil: a small loop, open by a few pixels at its top, on a stem running twice the line's height.
+    As thin and tall as a tick, it is a digit because it (nearly) closes a loop."""
+    image = Image.fromarray(page_of(sure, "1967", (260, 700), left=60, top=60))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse([340, 70, 356, 88], outline=0, width=3)
+    draw.line([(355, 78), (357, 170)], fill=0, width=3)
+    page = np.array(image)
+    page[69:75, 347:350] = 255
+    found = find_digits(encode(page))
+    assert len(found.lines) == 1 and len(found.lines[0]) == 5
+    assert found.marks[-1].box[1] >= 335 and found.marks[-1].box[2] >= 160
+
+
 def plus_sign(bar: float = 0.42, span: float = 0.6, width: int = 5) -> sheets.Glyph:
     """A "+" written as tall as the digits, as in a photographed sum: a full-height stroke, crossed a little above
     its middle (`bar` of its height down) by a slightly tilted bar `span` heights wide."""
