@@ -9,8 +9,9 @@ MNIST-style digit in it, made by `mnist_style`), `train` (the training routine) 
 (digits made to look cut from pictures) and `noisy_targets` (learning without clean digits), `device`
 (where a model runs), `distributed` (several processes under torchrun) and `runs` (a train run's lock,
 writability and room checks and clean stop on a signal), `reading` (every digit in a picture of many, in lines:
-`find_digits`) with `ink` (where the ink is on a page), `rules` (ruled lines and grids, taken out) and
-`marks` (which ink is a digit, in which line), and `cli` (`python -m denoiser`).
+`find_digits`) with `ink` (where the ink is on a page), `rules` (ruled lines and grids, taken out), `marks`
+(which ink is a digit, in which line: `pieces`, `lines`), `cuts` (where a wide mark is cut), `verdicts` (why a
+mark is no digit), `hand` (the writer's own digits as a guide) and `brackets`, and `cli` (`python -m denoiser`).
 
 `denoiser.bench` is the research bench (the benchmark, its report and targets, picture
 simulators and real-world measurement); the library never imports it, but for the command

@@ -36,33 +36,15 @@ from .marks import Marks, find_marks, own_ink, without
 from .mnist_style import mnist_digit
 from .picture_io import open_image
 from .pieces import sideways
+from .verdicts import CONFIDENT, NOT_SURE, SHORTEST, UNSURE, verdict
 
 READ_SIDE = 2048  # pictures are decoded at up to this many pixels on their longer side (a 12 MP photo's row of
 # forty digits is then ~30 px tall); the digits are made at 20x20 whatever the picture's size
 NOT_A_DIGIT = "?"
-CONFIDENT = 0.5  # a mark the classifier gives less than this is not read as a digit: below even odds (at 0.6 it
-# refused more digits read right than marks that are none, which the classifier with a class for none mostly refuses)
-NOT_SURE = 0.95  # a mark the classifier with a class for no digit gives more than this is not read as a digit: only
-# when nearly sure, since digits are far more common than letters among them (at 0.8 it refused one digit in 200 of
-# the reading benchmark's; at 0.95 five of its 8,888 more than at 0.98, and the "+" of photographed sums, 0.95-0.96)
-GUESS, RULED_OUT = 0.3, 0.02  # ...but one it gives this much, as tall as its line (`LOW`), that the classifier with
-# a class for none gives this at most, is a digit written unlike most (photos: 7 edits fewer, 1 more; scenes: better)
-LOW, NOT_SURE_LOW = 0.8, 0.7  # ...or this, when it is lower than this many of its line's heights: a "+", a "x" sit
-# between the digits' tops and bottoms (of 1,890 marks read in the real photos, none so low and over 0.7 was a digit)
-# Why a mark is no digit (`Mark.why_not`)
-TAKEN_FOR_NONE, UNSURE, SHAPED_LIKE_NONE = "taken for no digit", "unsure", "not shaped like a digit"
-CROSSED_OUT = "crossed out"
-SCRIBBLED = 6  # a mark closing this many loops or more (`cuts.loops`) is writing crossed out: of 3,731 marks read in
-# real photos, no digit closed more than 3; of the benchmark's scenes, where 8s touch, 5. A scribble 11.
 BRACKET = "a bracket"
 BRACKET_TALL = 1.0  # a round bracket stands at least this many of its line's heights tall (the median mark's):
 # of the 1s that bowed apart in one line of the benchmark's scenes, written by many hands, most were shorter
-WIDEST = 1.6  # a mark wider than this many of its heights is no digit (a dash, a word)...
-SHORTEST = 0.45  # ...nor one lower than this many of its line's heights (a small digit is more than half)
 STRAY = 3.0  # line heights: a mark that is none and low, this far from the rest of its line, is left out
-FULL_HEIGHT = 0.8  # ...but a wide mark this many of its line's heights tall, that the classifier with a class for
-# no digit takes for a digit, is one: a 2 or a 7 drawn with a long stroke (a dash is low, a word is taken for none)
-FLAT_SURE = 0.95  # ...and so is one read this surely, its class for none under `RULED_OUT` (a 2 written flat)
 MAX_PARTS = 300  # digits made and read at most (every mark, and the cut ones' parts)
 PART_TALL = 0.7  # heights: each digit a mark is cut into is at least this tall (a 5 whose bowl ran on to the left
 # was cut into a 6 of 0.65 heights and a 5)
@@ -87,8 +69,8 @@ class Mark:
     label: int  # the digit the classifier reads in it
     confidence: float  # the classifier's confidence in `label`, in [0, 1]
     not_a_digit: float  # the probability that it is no digit at all (a letter, a symbol), in [0, 1]
-    why_not: str | None  # why it is no digit: CROSSED_OUT, TAKEN_FOR_NONE, UNSURE, SHAPED_LIKE_NONE or BRACKET; None
-    # for a digit
+    why_not: str | None  # why it is no digit (`verdicts`: CROSSED_OUT, TAKEN_FOR_NONE, UNSURE, SHAPED_LIKE_NONE;
+    # or BRACKET); None for a digit
     overruled: int | None = None  # the digit the classifier read, when the writer's own digits overruled it: a 1
     # with a flag read as a 7 or a 2 (`hand`); `confidence` is then the classifier's in a 1
 
@@ -194,7 +176,7 @@ def _choose(ways: list[list[Part]], height: float, readings: dict[Part, _Read], 
             return -np.inf
         widths = np.array([(stop - start) / (height * wide) for _, start, stop in way])
         usual = -0.5 * (((widths - DIGIT_WIDTH[0]) / DIGIT_WIDTH[1]) ** 2).sum()
-        # A mark read whole is a digit or not by `_why_not`; the parts of a cut must each be one
+        # A mark read whole is a digit or not by `verdicts.verdict`; the parts of a cut must each be one
         digits = np.log(np.maximum(1 - none, 1e-6)).sum() if len(way) > 1 else 0.0
         return float(np.log(np.maximum(confidence, 1e-6)).sum() + digits + usual)
 
@@ -214,37 +196,17 @@ def _read_all(found: Ink, marks: Marks, parts: list[Part]) -> dict[Part, _Read]:
 
 def _mark(found: Ink, marks: Marks, part: Part, reading: _Read, place: tuple[int, int], keep_noise: bool) -> Mark:
     """The mark a part makes, at `place` (line, position); with `keep_noise`, its digit keeps the picture's values.
-    It is no digit if it is crossed out (`SCRIBBLED`), the classifier is unsure of it or takes it for none (a
-    letter), or it is far wider than tall or far lower than its line's digits (a dash, a dot that is not a speck)."""
+    It is no digit if it is crossed out, the classifier is unsure of it or takes it for none (a letter), or it is
+    far wider than tall or far lower than its line's digits (a dash, a dot that is not a speck): `verdicts`."""
     digit = reading.digit
     if keep_noise:
         digit = torch.from_numpy(_digit(found, marks, part, keep_noise=True)[0]).float().unsqueeze(0)
     index, start, stop = part
     box = marks.boxes[index]
     ink = own_ink(marks.labels, box, marks.pieces[index])[:, start - box[1] : stop - box[1]]
-    why_not = _why_not(reading, marks.line_heights[index], loops(ink, marks.line_heights[index]))
+    height = marks.line_heights[index]
+    why_not = verdict(reading.box, reading.confidence, reading.not_a_digit, height, loops(ink, height))
     return Mark(reading.box, *place, digit, reading.label, reading.confidence, reading.not_a_digit, why_not)
-
-
-def _why_not(reading: _Read, line_height: float, closed: int) -> str | None:
-    """Why a part is no digit: its ink closes `closed` loops, a scribble's (`SCRIBBLED`), the classifier with a class
-    for none is sure it is none (`NOT_SURE`, or `NOT_SURE_LOW` for a mark lower than its line's digits), the digit
-    classifier is unsure (`CONFIDENT`, but for a `GUESS`), or its box is shaped like no digit (`WIDEST`, but for a
-    `FULL_HEIGHT` or `FLAT_SURE` one; `SHORTEST`); None if it is one."""
-    top, left, bottom, right = reading.box
-    height = bottom - top
-    if closed >= SCRIBBLED:
-        return CROSSED_OUT
-    if reading.not_a_digit > (NOT_SURE if height >= LOW * line_height else NOT_SURE_LOW):
-        return TAKEN_FOR_NONE
-    guess = reading.confidence >= GUESS and reading.not_a_digit < RULED_OUT and height >= LOW * line_height
-    if reading.confidence < CONFIDENT and not guess:
-        return UNSURE
-    long_digit = height >= FULL_HEIGHT * line_height and reading.not_a_digit < 0.5
-    sure_digit = reading.confidence >= FLAT_SURE and reading.not_a_digit < RULED_OUT
-    if (right - left > WIDEST * height and not (long_digit or sure_digit)) or height < SHORTEST * line_height:
-        return SHAPED_LIKE_NONE
-    return None
 
 
 def _read_marks(found: Ink, marks: Marks, keep_noise: bool, cuts: int = MAX_PARTS) -> list[Mark]:

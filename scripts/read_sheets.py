@@ -257,7 +257,7 @@ def intro(results: dict) -> list[str]:
             "`denoiser/cuts.py`), makes each mark a 28x28 digit with the code "
             "`image_to_mnist` uses, and reads them all in one batch of the shipped "
             "classifier, asking a second one with a class for no digit which marks are none "
-            "(`denoiser/reading.py`).", ""]  # fmt: skip
+            "(`denoiser/reading.py`; why a mark is no digit: `denoiser/verdicts.py`).", ""]  # fmt: skip
 
 
 def photo_section(results: dict) -> list[str]:

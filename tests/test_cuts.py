@@ -8,7 +8,7 @@ import pytest
 from skimage import draw
 from written import HEIGHT, encode, page_of
 
-from denoiser import find_digits, reading
+from denoiser import find_digits, verdicts
 from denoiser.cuts import cut_columns, loops
 
 
@@ -64,7 +64,7 @@ def test_loops_counts_the_holes_a_mark_closes():
     """A 0 closes one loop, two touching 0s two, a scribble many; a hole the size of a blot is none."""
     assert loops(ring((60, 60), (30, 30), (24, 20), 6), 60.0) == 1
     assert loops(ring((60, 120), (30, 30), (24, 24), 6) | ring((60, 120), (30, 86), (24, 24), 6), 60.0) == 2
-    assert loops(scribble((44, 48), 3), 44.0) >= reading.SCRIBBLED
+    assert loops(scribble((44, 48), 3), 44.0) >= verdicts.SCRIBBLED
     blot = np.ones((60, 30), bool)
     blot[30, 15] = False
     assert loops(blot, 60.0) == 0
@@ -78,7 +78,7 @@ def test_a_digit_crossed_out_in_a_row_is_no_digit(sure):
     page[68:112, 160:208][scribble((44, 48), 3)] = 35  # as large as the digits beside it
     found = find_digits(encode(page))
     assert found.lines == ["3?7"]
-    assert found.marks[1].why_not == reading.CROSSED_OUT
+    assert found.marks[1].why_not == verdicts.CROSSED_OUT
     from webapp.numbers import mark_text  # the page's caption of the marks
 
     assert mark_text(found.marks[1]) == "? (crossed out)"

@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from scipy import ndimage
 from written import HEIGHT, encode, glyphs, page_of, photo
 
-from denoiser import find_digits, reading
+from denoiser import find_digits, reading, verdicts
 from denoiser.bench import realworld, sheets
 from denoiser.classifier import load_classifier, read
 from denoiser.digitize import ImageError, image_to_mnist
@@ -227,7 +227,7 @@ def test_a_plus_sign_as_tall_as_the_digits_of_a_sum_is_not_a_digit(sure, seed):
     row = [*glyphs(sure, "56", 30 + seed), plus_sign(), *glyphs(sure, "3", 40 + seed)]
     found = find_digits(photo([row], seed=seed))
     assert found.lines == ["56?3"]
-    assert found.marks[2].why_not == reading.TAKEN_FOR_NONE
+    assert found.marks[2].why_not == verdicts.TAKEN_FOR_NONE
 
 
 def test_a_digit_in_two_strokes_that_do_not_touch_is_one_digit(sure):
@@ -418,8 +418,8 @@ def test_a_wide_mark_is_cut_only_into_digits_the_classifier_is_sure_of():
 
 @pytest.mark.parametrize(
     ("confidence", "none", "height", "why_not"),
-    [(0.45, 0.01, 60, None), (0.45, 0.2, 60, reading.UNSURE), (0.25, 0.01, 60, reading.UNSURE),
-     (0.45, 0.01, 40, reading.UNSURE), (0.6, 0.2, 60, None)],
+    [(0.45, 0.01, 60, None), (0.45, 0.2, 60, verdicts.UNSURE), (0.25, 0.01, 60, verdicts.UNSURE),
+     (0.45, 0.01, 40, verdicts.UNSURE), (0.6, 0.2, 60, None)],
 )  # fmt: skip
 def test_a_mark_the_classifier_is_unsure_of_is_a_digit_only_when_nothing_says_it_is_none(
     confidence, none, height, why_not
@@ -427,14 +427,13 @@ def test_a_mark_the_classifier_is_unsure_of_is_a_digit_only_when_nothing_says_it
     """A digit written unlike most, torn between two readings (45%) in a line 60 px high, is read as its likeliest
     digit when the classifier with a class for none rules that class out (1%); not when that class is likely (20%),
     nor when the digit classifier is far from sure (25%), nor when the mark is lower than the line's digits."""
-    read = reading._Read(torch.zeros(1, 28, 28), (0, 0, height, 40), 7, confidence, none, torch.zeros(10))
-    assert reading._why_not(read, 60.0, 0) == why_not
+    assert verdicts.verdict((0, 0, height, 40), confidence, none, 60.0, 0) == why_not
 
 
 @pytest.mark.parametrize(
     ("confidence", "none", "height", "why_not"),
-    [(0.99, 0.001, 36, None), (0.99, 0.05, 36, reading.SHAPED_LIKE_NONE), (0.9, 0.001, 36, reading.SHAPED_LIKE_NONE),
-     (0.99, 0.001, 20, reading.SHAPED_LIKE_NONE)],
+    [(0.99, 0.001, 36, None), (0.99, 0.05, 36, verdicts.SHAPED_LIKE_NONE), (0.9, 0.001, 36, verdicts.SHAPED_LIKE_NONE),
+     (0.99, 0.001, 20, verdicts.SHAPED_LIKE_NONE)],
 )  # fmt: skip
 def test_a_mark_far_wider_than_tall_is_a_digit_only_when_both_classifiers_are_sure_of_it(
     confidence, none, height, why_not
@@ -442,8 +441,7 @@ def test_a_mark_far_wider_than_tall_is_a_digit_only_when_both_classifiers_are_su
     """A 2 written flat, 64 px wide and 36 high in a line 60 px high, that the classifier reads at 99% and the one
     with a class for none gives 0.1% of being none, is a digit; with 5% of being none, or read at 90%, it is as
     wide as a dash and no digit; and lower than the line's digits by far it is none whatever they say."""
-    read = reading._Read(torch.zeros(1, 28, 28), (0, 0, height, 64), 2, confidence, none, torch.zeros(10))
-    assert reading._why_not(read, 60.0, 0) == why_not
+    assert verdicts.verdict((0, 0, height, 64), confidence, none, 60.0, 0) == why_not
 
 
 def written_wide(sure: dict[int, np.ndarray], text: str, wide: float, column: bool) -> bytes:
@@ -480,7 +478,7 @@ def test_a_two_with_a_long_base_is_a_digit_and_a_dash_is_not(sure):
     dash = (np.pad(np.ones((4, 28)), 2), "?")
     found = find_digits(photo([[*glyphs(sure, "1", 22), dash, long_based_two(), *glyphs(sure, "3", 23)]]))
     top, left, bottom, right = found.marks[2].box
-    assert right - left > reading.WIDEST * (bottom - top)
+    assert right - left > verdicts.WIDEST * (bottom - top)
     assert found.lines == ["1?23"]
 
 

@@ -16,7 +16,8 @@ import torch
 from PIL import Image, ImageDraw
 
 from denoiser import picture_io
-from denoiser.reading import TAKEN_FOR_NONE, UNSURE, Reading, find_digits
+from denoiser.reading import Reading, find_digits
+from denoiser.verdicts import TAKEN_FOR_NONE, UNSURE
 
 from .resources import shown
 
