@@ -40,6 +40,9 @@ from .verdicts import CONFIDENT, NOT_SURE, SHORTEST, UNSURE, verdict
 
 READ_SIDE = 2048  # pictures are decoded at up to this many pixels on their longer side (a 12 MP photo's row of
 # forty digits is then ~30 px tall); the digits are made at 20x20 whatever the picture's size
+ZOOM_SMALL = 24  # pixels: marks lower than this (the median) at READ_SIDE are read again closer...
+ZOOM_SIDE, ZOOM_GAIN = 2 * READ_SIDE, 1.5  # ...from the picture decoded up to this, when they are this much larger
+ZOOM_MARGIN = 3  # the marks' heights around them in the part read closer: enough page to tell ink from paper
 NOT_A_DIGIT = "?"
 BRACKET = "a bracket"
 BRACKET_TALL = 1.0  # a round bracket stands at least this many of its line's heights tall (the median mark's):
@@ -354,6 +357,41 @@ def find_digits(data: bytes, *, keep_noise: bool = False) -> Reading:
     position, MNIST-style digit and reading. `keep_noise=True` makes each digit with the picture's own values
     (as `digitize.extract(..., keep_noise=True)` does); the reading comes from the clean digit either way.
     A picture that cannot be decoded, or holds more than `marks.MAX_DIGITS` marks, raises ImageError; a
-    blank page gives an empty reading.
+    blank page gives an empty reading. Small digits in a large picture are read closer (`_closer`).
     """
-    return read_picture(open_image(data, READ_SIDE), keep_noise=keep_noise)
+    picture = open_image(data, READ_SIDE)
+    return _closer(data, read_picture(picture, keep_noise=keep_noise), picture.size[::-1], keep_noise)
+
+
+def _closer(data: bytes, reading: Reading, decoded: tuple[int, int], keep_noise: bool) -> Reading:
+    """A reading whose marks are small (`ZOOM_SMALL`) read again closer: the part of the picture around them, decoded
+    up to `ZOOM_SIDE` (and no more than `READ_SIDE` for that part), when that is `ZOOM_GAIN` times as large. A long
+    row of small digits across a 12 MP photo is 10-15 pixels tall at `READ_SIDE`, where a stroke is a pixel wide.
+    The boxes stay in the picture as first decoded (`decoded`: (H, W)); a reading turned first, level or a
+    quarter, is kept as it is."""
+    heights = [m.box[2] - m.box[0] for m in reading.marks]
+    small = bool(heights) and np.median(heights) < ZOOM_SMALL
+    shrunk = max(decoded) >= READ_SIDE  # else it was decoded whole, and is no larger decoded again
+    if not (small and shrunk) or reading.quarters or reading.picture.shape != decoded:
+        return reading
+    boxes, margin = np.array([m.box for m in reading.marks]), ZOOM_MARGIN * float(np.median(heights))
+    top, left = np.maximum(boxes[:, :2].min(0) - margin, 0)
+    bottom, right = np.minimum(boxes[:, 2:].max(0) + margin, decoded)
+    large = open_image(data, ZOOM_SIDE)
+    size = large.size[0] / decoded[1]  # how much larger it decoded
+    scale = min(size, READ_SIDE / max(bottom - top, right - left))
+    if scale < ZOOM_GAIN:
+        return reading
+    part = large.crop((round(left * size), round(top * size), round(right * size), round(bottom * size)))
+    part = part.resize((round((right - left) * scale), round((bottom - top) * scale)), Image.LANCZOS)
+    closer = read_picture(part, keep_noise=keep_noise)
+    if not closer.marks or closer.quarters or closer.picture.shape != (part.height, part.width):
+        return reading
+    marks = [dataclasses.replace(m, box=_scaled(m.box, scale, top, left)) for m in closer.marks]
+    return dataclasses.replace(reading, marks=marks, dark_ink=closer.dark_ink)
+
+
+def _scaled(box: Box, scale: float, top: float, left: float) -> Box:
+    """A box in a part of the picture read `scale` times as large, in the picture: the part began at (top, left)."""
+    t, lt, b, r = box
+    return (round(t / scale + top), round(lt / scale + left), round(b / scale + top), round(r / scale + left))

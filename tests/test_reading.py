@@ -209,6 +209,19 @@ def test_a_nine_whose_loop_does_not_quite_close_and_stem_runs_far_below_is_found
     assert found.marks[-1].box[1] >= 335 and found.marks[-1].box[2] >= 160
 
 
+def test_a_long_row_of_small_digits_across_a_twelve_megapixel_photo_is_read_closer(test_digits):
+    """Digits a third of the usual size across a 4608 x 2592 photo are about 12 pixels tall once it is decoded at
+    2048, where one of them was misread; read again from the photo decoded larger around them, every one is read.
+    Their boxes stay in the picture as first decoded."""
+    picture, written = sheets.small_digits(test_digits, np.random.default_rng(0))
+    found = find_digits(picture)
+    assert found.lines == written
+    assert found.picture.shape == (1152, 2048)
+    boxes = np.array([m.box for m in found.marks])
+    assert (boxes[:, :2] >= 0).all() and (boxes[:, 2] <= 1152).all() and (boxes[:, 3] <= 2048).all()
+    assert np.median(boxes[:, 2] - boxes[:, 0]) < reading.ZOOM_SMALL
+
+
 def plus_sign(bar: float = 0.42, span: float = 0.6, width: int = 5) -> sheets.Glyph:
     """A "+" written as tall as the digits, as in a photographed sum: a full-height stroke, crossed a little above
     its middle (`bar` of its height down) by a slightly tilted bar `span` heights wide."""
