@@ -182,7 +182,10 @@ FAILURES = [
     "square bracket or a slash still reads as a 1. A mark lower than its line's digits (a '+', a 'x' between "
     "numbers) is refused once the classifier with a class for none gives it 70%, where a mark as tall as a digit "
     "needs 98%; a '+' as tall as the digits can still read as a 4. One writer's 1s bow one way; two 1s "
-    "by other hands, side by side as in the scenes here, can bow apart and be taken for brackets.",
+    "by other hands, side by side as in the scenes here, can bow apart and be taken for brackets. A line whose "
+    "every mark is none (a word, a printed logo, the bits of a rule) is no line of digits and is left out; so is "
+    "a mark that is none and lower than its line's digits, three of their heights from any of them (a bit of a "
+    "rule in the margin), where a dash by the digits still reads `?`.",
     "- A 1 written with a flag: MNIST's 1s are single strokes, and the classifier reads a flagged 1 as a 7 or a 2. "
     "When it doubts that 7 and is sure of other 7s in the picture that look unlike it, the writer's own 7s, the "
     "mark is read as a 1 (`denoiser/hand.py`). A flagged 1 with no sure 7 or 2 beside it still reads as one. The "
@@ -244,6 +247,11 @@ FAILURES = [
     "of the picture, its grain glinting, can split the votes, and the picture is then read with the ink on either "
     "side and the reading the classifier is surer of kept; a desk whose glints outvote the note's digits twice "
     "over is read as light ink, its grain as marks, and the note's digits are lost.",
+    "- Small digits: a picture is read at 2048 pixels on its longer side, where a row of small digits across a "
+    "large photo can be 10-15 pixels tall and a stroke a pixel wide. Such digits are read again from the part "
+    "of the photo around them decoded twice as large, but not on a page first turned level (its digits written "
+    "at a slant, or its rules too steep to take out): there they are read as small as they are. A small photo "
+    "holds no more pixels than it shows, and its small digits stay small.",
     "- A digit the classifier misreads is misread here too: every picture of n digits is read exactly only "
     "as often as every one of its digits is.",
 ]
