@@ -81,6 +81,8 @@ def _on_rule(thin: np.ndarray, bands: np.ndarray, thick: float, length: float) -
     it), only what is within half a rule's thickness of the line. The bottom of a 0 or a 6 written just above
     a rule lies in the band too, and is kept: it is off the line, and too short to move it."""
     rows, cols = np.nonzero(thin)
+    if not len(rows):  # every band's ink is thicker than a rule of the other way: a bar, no rule
+        return np.zeros_like(thin)
     band = bands[rows, cols]
     order = np.lexsort((rows, cols, band))
     rows, cols, band = rows[order], cols[order], band[order]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from skimage import draw
 
+from denoiser import rules
 from denoiser.marks import find_marks
 
 RULES = (100, 200)  # rows of the two ruled lines, each 3 px thick
@@ -268,3 +269,14 @@ def test_the_binding_holes_cut_in_half_by_the_side_of_the_picture_are_no_marks()
         core[draw.ellipse(centre, 0, HEIGHT // 2 - 4, 0.7 * HEIGHT, shape=core.shape)] = True
     found = find_marks(core)
     assert sorted(tuple(int(v) for v in box) for box in found.boxes) == sorted(rings)
+
+
+def test_a_thick_bar_across_a_page_ruled_thinly_down_it_is_no_rule():
+    """A bar across the page far thicker than the thin line down it (a ruler's edge beside a fold): the line is a
+    rule, the bar is not, as no ink in the bar's band is as thin as a rule. Such a 12-megapixel photo raised an
+    IndexError before."""
+    core = np.zeros((300, 400), bool)
+    core[100:109, 20:380] = True
+    core[20:280, 200] = True
+    ruled = rules.ruled_lines(core, 3, 100)
+    assert ruled[20:280, 200].sum() >= 240 and not ruled[100:109, 20:190].any()
