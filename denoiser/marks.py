@@ -46,6 +46,7 @@ WHOLE_TALL, WHOLE_WIDE = (0.8, 1.5), 0.5  # heights: a piece at the picture's ed
 EDGE_ALONG = 0.8  # ...but a piece whose ink lies along the left or right edge in this share of its rows is cut off
 # by it (the half of a notebook's binding hole at the side read as a 0; a digit meets the edge at a stroke's end)
 EDGE_THIN = 0.6  # of a piece at the picture's edge, the parts thinner than this share of its strokes are taken off
+SOLID = 0.8  # ...and one filling this share of its box is a block of something dark, no stroke, to measure by
 RULE_GOES_ON, RULE_FILLS = 0.5, 0.6  # a thin mark is a bit of a rule when ink that is no mark goes on from it, up or
 # down, in this share of the rows up to this many heights away
 RULE_DRIFT = 0.1  # a rule that a thin mark goes on drifts up to this many pixels aside per row (6 degrees)
@@ -156,11 +157,11 @@ def _height(boxes: np.ndarray, areas: np.ndarray, thin: tuple[np.ndarray, np.nda
 
 
 def _inside_height(boxes: np.ndarray, areas: np.ndarray, chosen: np.ndarray, shape: tuple[int, int]) -> float:
-    """The ink's height (`ink_height`) of the `chosen` pieces, measured again without the pieces at the picture's
-    edge that are no whole digit at that height: those are left out as cut off, and a dark border or the wedges of
-    a desk beside a page turned in the picture can hold more ink than the digits, which then all passed for specks."""
-    height = ink_height(boxes[chosen], areas[chosen])
-    inside = chosen & (~_at_edge(boxes, shape) | _whole_at_edge(boxes, shape, height))
+    """The ink's height (`ink_height`) of the `chosen` pieces, measured again without those at the picture's edge
+    that are no whole digit at that height, or are `SOLID`: a dark border, a desk's wedges or a block of it beside
+    a page can hold more ink than the digits, which then all passed for specks."""
+    height, (h, w) = ink_height(boxes[chosen], areas[chosen]), sides(boxes)
+    inside = chosen & (~_at_edge(boxes, shape) | (_whole_at_edge(boxes, shape, height) & (areas < SOLID * h * w)))
     return ink_height(boxes[inside], areas[inside]) if inside.any() else height
 
 

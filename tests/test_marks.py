@@ -280,3 +280,19 @@ def test_a_thick_bar_across_a_page_ruled_thinly_down_it_is_no_rule():
     core[20:280, 200] = True
     ruled = rules.ruled_lines(core, 3, 100)
     assert ruled[20:280, 200].sum() >= 240 and not ruled[100:109, 20:190].any()
+
+
+def test_small_digits_beside_a_solid_dark_corner_at_the_edge_keep_their_height():
+    """Ten small rings (12 px) in a row, and a solid block of dark desk 55 px tall at the picture's top edge, with
+    more ink than all of them: the block is no whole digit cut by the edge (it is solid, and strokes are not), so
+    the ink's height is the rings', which are the marks; measured with the block, they all passed for specks."""
+    core = np.zeros((600, 1000), bool)
+    core[:55, 200:280] = True
+    for k in range(10):
+        outer, inner = np.zeros_like(core), np.zeros_like(core)
+        outer[draw.ellipse(300, 300 + 20 * k, 6, 5, shape=core.shape)] = True
+        inner[draw.ellipse(300, 300 + 20 * k, 4, 3, shape=core.shape)] = True
+        core |= outer & ~inner
+    marks = find_marks(core)
+    assert [len(line) for line in marks.lines] == [10]
+    assert marks.height < 20
