@@ -22,17 +22,23 @@ def ruled_page(rule_rows: dict[int, int] | None = None) -> np.ndarray:
     return core
 
 
+def add_ring(core: np.ndarray, centre: tuple[int, int], radii: tuple[int, int], stroke: int) -> np.ndarray:
+    """A ring (a 0 in pen) drawn into `core`, `stroke` px thick inside the ellipse of `radii` (rows, columns); its
+    outer ellipse (H, W) bool."""
+    outer, inner = np.zeros_like(core), np.zeros_like(core)
+    outer[draw.ellipse(*centre, *radii, shape=core.shape)] = True
+    inner[draw.ellipse(*centre, radii[0] - stroke, radii[1] - stroke, shape=core.shape)] = True
+    core |= outer & ~inner
+    return outer
+
+
 def add_rings(core: np.ndarray, gap: int) -> list[tuple[int, int, int, int]]:
     """Six rings (thin-pen 0s) on each rule, their bottoms `gap` px above it; their boxes."""
     boxes = []
     for rule in RULES:
         bottom = rule - gap  # exclusive
         for k in range(6):
-            cy, cx = bottom - 1 - HEIGHT // 2, 80 + 100 * k
-            outer, inner = np.zeros_like(core), np.zeros_like(core)
-            outer[draw.ellipse(cy, cx, HEIGHT // 2, 16, shape=core.shape)] = True
-            inner[draw.ellipse(cy, cx, HEIGHT // 2 - 3, 13, shape=core.shape)] = True
-            core |= outer & ~inner
+            outer = add_ring(core, (bottom - 1 - HEIGHT // 2, 80 + 100 * k), (HEIGHT // 2, 16), 3)
             boxes.append(tuple(int(v) for v in (*np.argwhere(outer).min(0), *(np.argwhere(outer).max(0) + 1))))
     return boxes
 
@@ -65,10 +71,7 @@ def test_a_small_digit_over_one_drawn_in_two_strokes_stays_a_digit_of_its_own():
     core[96:100, 95:126] = core[96:111, 121:126] = True  # the 2's top, a stroke of its own
     core[104:151, 110:115] = core[146:151, 95:131] = True  # the rest of the 2, not touching its top
     for top in (200, 320, 440):  # three large 0s below: a digit's height here is theirs
-        outer, inner = np.zeros_like(core), np.zeros_like(core)
-        outer[draw.ellipse(top + 45, 112, 45, 28, shape=core.shape)] = True
-        inner[draw.ellipse(top + 45, 112, 41, 24, shape=core.shape)] = True
-        core |= outer & ~inner
+        add_ring(core, (top + 45, 112), (45, 28), 4)
     marks = find_marks(core)
     assert [len(line) for line in marks.lines] == [1, 1, 1, 1, 1]
     assert tuple(int(v) for v in marks.boxes[marks.lines[0][0]]) == (20, 100, 67, 105)
@@ -113,10 +116,7 @@ def test_a_stroke_along_a_line_of_squared_paper_stays_whole():
             half = 2 if row % 10 < 4 else 4  # 4 rows 5 px wide, then 6 rows 7 px, and so on
             core[row, middle - half : middle + 3] = True
     for k in range(5):
-        outer, inner = np.zeros_like(core), np.zeros_like(core)
-        outer[draw.ellipse(140, 140 + 120 * k, 30, 18, shape=core.shape)] = True
-        inner[draw.ellipse(140, 140 + 120 * k, 22, 10, shape=core.shape)] = True
-        core |= outer & ~inner
+        add_ring(core, (140, 140 + 120 * k), (30, 18), 8)
     marks = find_marks(core)
     assert [len(line) for line in marks.lines] == [10]
     for middle in middles:
@@ -289,10 +289,7 @@ def test_small_digits_beside_a_solid_dark_corner_at_the_edge_keep_their_height()
     core = np.zeros((600, 1000), bool)
     core[:55, 200:280] = True
     for k in range(10):
-        outer, inner = np.zeros_like(core), np.zeros_like(core)
-        outer[draw.ellipse(300, 300 + 20 * k, 6, 5, shape=core.shape)] = True
-        inner[draw.ellipse(300, 300 + 20 * k, 4, 3, shape=core.shape)] = True
-        core |= outer & ~inner
+        add_ring(core, (300, 300 + 20 * k), (6, 5), 2)
     marks = find_marks(core)
     assert [len(line) for line in marks.lines] == [10]
     assert marks.height < 20
