@@ -289,7 +289,8 @@ def _digit_lines(reading: Reading) -> Reading:
     """A reading without its stray marks (`_stray`), nor its lines that hold neither a digit nor a mark the
     classifier was only unsure of: a line whose every mark is taken for none, shaped like none or crossed out is a
     word, a printed logo or what is left of a rule, no line of digits. Lines and places are numbered again."""
-    marks = [m for m in reading.marks if not _stray(m, [o for o in reading.marks if o.line == m.line])]
+    lines = {k: [m for m in reading.marks if m.line == k] for k in {m.line for m in reading.marks}}
+    marks = [m for m in reading.marks if not _stray(m, lines[m.line])]
     kept = sorted({m.line for m in marks if m.is_digit or m.why_not == UNSURE})
     number, places = {line: k for k, line in enumerate(kept)}, collections.Counter()
     renumbered = []
@@ -374,9 +375,10 @@ def _closer(data: bytes, reading: Reading, decoded: tuple[int, int], keep_noise:
     shrunk = max(decoded) >= READ_SIDE  # else it was decoded whole, and is no larger decoded again
     if not (small and shrunk) or reading.quarters or reading.picture.shape != decoded:
         return reading
-    boxes, margin = np.array([m.box for m in reading.marks]), ZOOM_MARGIN * float(np.median(heights))
-    top, left = np.maximum(boxes[:, :2].min(0) - margin, 0)
-    bottom, right = np.minimum(boxes[:, 2:].max(0) + margin, decoded)
+    boxes = np.array([m.box for m in reading.marks])
+    around = (*boxes[:, :2].min(0), *boxes[:, 2:].max(0))
+    rows, columns = window(around, decoded, round(ZOOM_MARGIN * float(np.median(heights))))
+    top, left, bottom, right = rows.start, columns.start, rows.stop, columns.stop
     large = open_image(data, ZOOM_SIDE)
     size = large.size[0] / decoded[1]  # how much larger it decoded
     scale = min(size, READ_SIDE / max(bottom - top, right - left))
