@@ -11,7 +11,8 @@ MNIST-style digit in it, made by `mnist_style`), `train` (the training routine) 
 writability and room checks and clean stop on a signal), `reading` (every digit in a picture of many, in lines:
 `find_digits`) with `ink` (where the ink is on a page), `rules` (ruled lines and grids, taken out), `marks`
 (which ink is a digit, in which line: `pieces`, `lines`), `cuts` (where a wide mark is cut), `verdicts` (why a
-mark is no digit), `hand` (the writer's own digits as a guide) and `brackets`, and `cli` (`python -m denoiser`).
+mark is no digit), `hand` (the writer's own digits as a guide), `brackets` and `zoom` (the part of a picture
+read closer), and `cli` (`python -m denoiser`).
 
 `denoiser.bench` is the research bench (the benchmark, its report and targets, picture
 simulators and real-world measurement); the library never imports it, but for the command

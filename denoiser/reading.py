@@ -27,7 +27,7 @@ from PIL import Image
 from scipy import ndimage
 from skimage import transform
 
-from . import brackets, hand
+from . import brackets, hand, zoom
 from .classifier import NO_DIGIT, load_classifier, probabilities
 from .cuts import loops, ways
 from .digitize import LEVEL_Q, ImageError, _as_grey_array, grow_strokes
@@ -37,12 +37,8 @@ from .mnist_style import mnist_digit
 from .picture_io import open_image
 from .pieces import sideways
 from .verdicts import CONFIDENT, NOT_SURE, SHORTEST, UNSURE, verdict
+from .zoom import READ_SIDE
 
-READ_SIDE = 2048  # pictures are decoded at up to this many pixels on their longer side (a 12 MP photo's row of
-# forty digits is then ~30 px tall); the digits are made at 20x20 whatever the picture's size
-ZOOM_SMALL = 24  # pixels: marks lower than this (the median) at READ_SIDE are read again closer...
-ZOOM_SIDE, ZOOM_GAIN = 2 * READ_SIDE, 1.5  # ...from the picture decoded up to this, when they are this much larger
-ZOOM_MARGIN = 3  # the marks' heights around them in the part read closer: enough page to tell ink from paper
 NOT_A_DIGIT = "?"
 BRACKET = "a bracket"
 BRACKET_TALL = 1.0  # a round bracket stands at least this many of its line's heights tall (the median mark's):
@@ -365,35 +361,16 @@ def find_digits(data: bytes, *, keep_noise: bool = False) -> Reading:
 
 
 def _closer(data: bytes, reading: Reading, decoded: tuple[int, int], keep_noise: bool) -> Reading:
-    """A reading whose marks are small (`ZOOM_SMALL`) read again closer: the part of the picture around them, decoded
-    up to `ZOOM_SIDE` (and no more than `READ_SIDE` for that part), when that is `ZOOM_GAIN` times as large. A long
-    row of small digits across a 12 MP photo is 10-15 pixels tall at `READ_SIDE`, where a stroke is a pixel wide.
-    The boxes stay in the picture as first decoded (`decoded`: (H, W)); a reading turned first, level or a
-    quarter, is kept as it is."""
-    heights = [m.box[2] - m.box[0] for m in reading.marks]
-    small = bool(heights) and np.median(heights) < ZOOM_SMALL
-    shrunk = max(decoded) >= READ_SIDE  # else it was decoded whole, and is no larger decoded again
-    if not (small and shrunk) or reading.quarters or reading.picture.shape != decoded:
+    """A reading whose marks are small read again closer, from the part of the picture around them decoded larger
+    (`zoom.part`). The boxes stay in the picture as first decoded (`decoded`: (H, W)); a reading turned first, level
+    or a quarter, is kept as it is."""
+    if reading.quarters or reading.picture.shape != decoded:
         return reading
-    boxes = np.array([m.box for m in reading.marks])
-    around = (*boxes[:, :2].min(0), *boxes[:, 2:].max(0))
-    rows, columns = window(around, decoded, round(ZOOM_MARGIN * float(np.median(heights))))
-    top, left, bottom, right = rows.start, columns.start, rows.stop, columns.stop
-    large = open_image(data, ZOOM_SIDE)
-    size = large.size[0] / decoded[1]  # how much larger it decoded
-    scale = min(size, READ_SIDE / max(bottom - top, right - left))
-    if scale < ZOOM_GAIN:
+    closer = zoom.part(data, np.array([m.box for m in reading.marks]).reshape(-1, 4), decoded)
+    if closer is None:
         return reading
-    part = large.crop((round(left * size), round(top * size), round(right * size), round(bottom * size)))
-    part = part.resize((round((right - left) * scale), round((bottom - top) * scale)), Image.LANCZOS)
-    closer = read_picture(part, keep_noise=keep_noise)
-    if not closer.marks or closer.quarters or closer.picture.shape != (part.height, part.width):
+    close = read_picture(closer.picture, keep_noise=keep_noise)
+    if not close.marks or close.quarters or close.picture.shape != closer.picture.size[::-1]:
         return reading
-    marks = [dataclasses.replace(m, box=_scaled(m.box, scale, top, left)) for m in closer.marks]
-    return dataclasses.replace(reading, marks=marks, dark_ink=closer.dark_ink)
-
-
-def _scaled(box: Box, scale: float, top: float, left: float) -> Box:
-    """A box in a part of the picture read `scale` times as large, in the picture: the part began at (top, left)."""
-    t, lt, b, r = box
-    return (round(t / scale + top), round(lt / scale + left), round(b / scale + top), round(r / scale + left))
+    marks = [dataclasses.replace(m, box=closer.box(m.box)) for m in close.marks]
+    return dataclasses.replace(reading, marks=marks, dark_ink=close.dark_ink)

@@ -25,7 +25,8 @@ from denoiser import data
 from denoiser.bench import sheets
 from denoiser.bench.report import markdown_table
 from denoiser.digitize import ImageError
-from denoiser.reading import READ_SIDE, ZOOM_SIDE, ZOOM_SMALL, find_digits
+from denoiser.reading import find_digits
+from denoiser.zoom import READ_SIDE, ZOOM_SIDE, ZOOM_SMALL
 from scripts import read_photos
 from scripts.measure import provenance
 
@@ -275,7 +276,8 @@ def intro(results: dict) -> list[str]:
             "`denoiser/cuts.py`), makes each mark a 28x28 digit with the code "
             "`image_to_mnist` uses, and reads them all in one batch of the shipped "
             "classifier, asking a second one with a class for no digit which marks are none "
-            "(`denoiser/reading.py`; why a mark is no digit: `denoiser/verdicts.py`).", ""]  # fmt: skip
+            "(`denoiser/reading.py`; why a mark is no digit: `denoiser/verdicts.py`; small digits read again closer: "
+            "`denoiser/zoom.py`).", ""]  # fmt: skip
 
 
 def photo_section(results: dict) -> list[str]:

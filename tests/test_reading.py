@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from scipy import ndimage
 from written import HEIGHT, encode, glyphs, page_of, photo
 
-from denoiser import find_digits, reading, verdicts
+from denoiser import find_digits, reading, verdicts, zoom
 from denoiser.bench import realworld, sheets
 from denoiser.classifier import load_classifier, read
 from denoiser.digitize import ImageError, image_to_mnist
@@ -219,7 +219,7 @@ def test_a_long_row_of_small_digits_across_a_twelve_megapixel_photo_is_read_clos
     assert found.picture.shape == (1152, 2048)
     boxes = np.array([m.box for m in found.marks])
     assert (boxes[:, :2] >= 0).all() and (boxes[:, 2] <= 1152).all() and (boxes[:, 3] <= 2048).all()
-    assert np.median(boxes[:, 2] - boxes[:, 0]) < reading.ZOOM_SMALL
+    assert np.median(boxes[:, 2] - boxes[:, 0]) < zoom.ZOOM_SMALL
 
 
 def plus_sign(bar: float = 0.42, span: float = 0.6, width: int = 5) -> sheets.Glyph:
