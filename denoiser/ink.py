@@ -38,6 +38,7 @@ REGION_DEEP, REGION_NEAR = 4, 0.5  # a cell beside this many cells whose medians
 LIGHT_PAGE, WHOLE_STEP = 3, 4  # a picture (each cell's every 4th pixel) straying 3 times as far light as dark
 GRAIN = 3  # ink stands this many times further from the page than the page's own grain
 STEP = 0.1  # the light bending by more than this (of white) between neighbouring cells: a step (an edge, a shadow)
+PAGE_SHARE = 0.5  # of the marks: the region of the light between steps that holds this many is the page
 LIGHT_GRID = 128  # the page's light is measured in cells of 1/128 of the picture's longer side...
 LIGHT_CLOSING = 7  # ...and strokes up to 7 cells wide (5% of the side) are bridged,
 THICK = 0.75  # or, where the ink's strokes are wider than this share of that, twice their width
@@ -62,6 +63,8 @@ class Ink:
     faint: float  # the level down to which ink joined to the strong ink is a stroke
     smooth: float  # the smoothing's sigma, in pixels
     dark_ink: bool
+    light: np.ndarray  # (rows, cols) the page's light by cell (`_page_light`)
+    cell: int  # the side of those cells, in pixels
     split: bool = False  # the cells' votes on the ink's side were split, and the picture taken whole decided it
 
     @property
@@ -115,14 +118,40 @@ def _steps(light: np.ndarray, cell: int, shape: tuple[int, int]) -> np.ndarray:
     evenly, and is followed; set aside, the strokes of the digits in it were lost (a 5 read as its bowl). The
     difference, not the ratio: the dim corner of a page under uneven light changes by a large ratio but a small step,
     and holds digits."""
+    steps = ndimage.maximum_filter(_bend(light), 3) > STEP
+    return steps.repeat(cell, 0).repeat(cell, 1)[: shape[0], : shape[1]]
+
+
+def _bend(light: np.ndarray) -> np.ndarray:
+    """How much the light (rows, cols) bends at each cell: its second difference along a row or a column, the larger."""
     bend = np.zeros_like(light)
     for axis in (0, 1):
         if light.shape[axis] >= 3:
             pad = [(0, 0), (0, 0)]
             pad[axis] = (1, 1)
             bend = np.maximum(bend, np.pad(np.abs(np.diff(light, 2, axis=axis)), pad, mode="edge"))
-    steps = ndimage.maximum_filter(bend, 3) > STEP
-    return steps.repeat(cell, 0).repeat(cell, 1)[: shape[0], : shape[1]]
+    return bend
+
+
+def beyond_page(found: Ink, boxes: np.ndarray) -> list[int]:
+    """The marks (`boxes` (N, 4): top, left, bottom, right) in a region of the picture that steps of the light
+    (`STEP`) part from the page's, the region holding most of the marks: the grain of a desk or a drawer beyond the
+    page's edge, things lying on it. None when no region holds `PAGE_SHARE` of the marks, nor where no step closes a
+    region off (a soft shadow, a vignette: the light bends evenly there)."""
+    regions, count = ndimage.label(_bend(found.light) <= STEP)
+    if count < 2 or not len(boxes):
+        return []
+    at = np.zeros(len(boxes), int)
+    for k, (top, left, bottom, right) in enumerate((boxes - [0, 0, 1, 1]) // found.cell):  # the cells it covers
+        under = regions[top : bottom + 1, left : right + 1].ravel()
+        under = under[under > 0]
+        at[k] = np.bincount(under).argmax() if len(under) else 0  # a mark on the step itself stays
+    counts = np.bincount(at, minlength=count + 1)
+    counts[0] = 0
+    page = int(counts.argmax())
+    if counts[page] < PAGE_SHARE * len(boxes):
+        return []
+    return np.flatnonzero((at > 0) & (at != page)).tolist()
 
 
 def _dark_ink(cells: np.ndarray, low: np.ndarray, middle: np.ndarray, high: np.ndarray) -> tuple[bool, bool]:
@@ -234,7 +263,7 @@ def _ink(arr: np.ndarray, dark_ink: bool, grain: np.ndarray, closing: int, least
     sigma = max(_noise_sigma(ink_s), least_noise)
     aside = (ink_s <= GRAIN * grain) | _steps(light, light_cell, arr.shape)
     core, peak = _strong_ink(ink_s, sigma, aside)
-    return Ink(ink, ink_s, core, max(0.25 * peak, 3 * sigma), SMOOTH, dark_ink), light_cell
+    return Ink(ink, ink_s, core, max(0.25 * peak, 3 * sigma), SMOOTH, dark_ink, light, light_cell), light_cell
 
 
 def _in_shadow(light: np.ndarray, page: np.ndarray) -> np.ndarray:

@@ -31,7 +31,7 @@ from . import brackets, hand, zoom
 from .classifier import NO_DIGIT, load_classifier, probabilities
 from .cuts import loops, ways
 from .digitize import LEVEL_Q, ImageError, _as_grey_array, grow_strokes
-from .ink import Ink, blurred, find_ink, window
+from .ink import Ink, beyond_page, blurred, find_ink, window
 from .marks import Marks, find_marks, own_ink, without
 from .mnist_style import mnist_digit
 from .picture_io import open_image
@@ -334,7 +334,8 @@ def _read_side(
         arr = transform.rotate(arr, np.degrees(marks.slant), resize=True, mode="edge", preserve_range=True)
         found = find_ink(arr, dark_ink)
         marks = find_marks(found.core, found.fainter)
-    marks = without(marks, blurred(found, marks.boxes, marks.labels, marks.pieces))
+    gone = blurred(found, marks.boxes, marks.labels, marks.pieces) + beyond_page(found, marks.boxes)
+    marks = without(marks, sorted(set(gone)))
     picture = np.round(arr * 255).astype(np.uint8)
     return Reading(_read_marks(found, marks, keep_noise, cuts), picture, found.dark_ink), marks, found.split
 

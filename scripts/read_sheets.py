@@ -238,7 +238,11 @@ FAILURES = [
     "focus beside the page) is left out; so a single digit far blurrier than its neighbours would be too. "
     "A shadow across the page is followed, its soft edge too, and the ink in it is brought up to the lit "
     "page's, at most 1.5 times: a shadow darker than a third of the page's light loses the digits "
-    "in it, and where a deep shadow lies beyond the page the grain of its darkest corner can make marks.",
+    "in it, and where a deep shadow lies beyond the page the grain of its darkest corner can make marks. Marks in "
+    "a region that a step of the light (a sheet's edge on a desk) parts from the region holding most of the marks "
+    "lie beyond the page and are left out: the grain of a desk, a drawer's edge; a desk as light as the page, or "
+    "one whose edge is soft, is parted by no step, and its grain can make marks. So would digits under a hard "
+    "shadow's edge holding fewer marks than the lit part of the page.",
     "- A page photographed off level is sorted into lines by how its digits lean from their neighbours: grouped "
     "again turned level, and again while the lines still lean, it is kept turned when that makes fewer lines, as "
     "many but straighter, or parts two lines that ran into each other; digits standing too far apart to be linked "
