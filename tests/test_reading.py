@@ -457,6 +457,29 @@ def test_a_mark_far_wider_than_tall_is_a_digit_only_when_both_classifiers_are_su
     assert verdicts.verdict((0, 0, height, 64), confidence, none, 60.0, 0) == why_not
 
 
+@pytest.mark.parametrize(
+    ("closed", "confidence", "height", "why_not"),
+    [(1, 0.99, 22, None), (0, 0.99, 22, verdicts.SHAPED_LIKE_NONE), (1, 0.9, 22, verdicts.SHAPED_LIKE_NONE),
+     (1, 0.99, 12, verdicts.SHAPED_LIKE_NONE)],
+)  # fmt: skip
+def test_a_mark_far_lower_than_its_line_is_a_digit_only_when_it_closes_a_loop_read_surely(
+    closed, confidence, height, why_not
+):
+    """A 0 written small, as an "o", 22 px high in a line 60 px high, closing its loop and read at 99%, is a digit;
+    a dash or a dot as low closes none, one read at 90% is not sure enough, and one a fifth of the line is a speck."""
+    assert verdicts.verdict((0, 0, height, 20), confidence, 0.001, 60.0, closed) == why_not
+
+
+def test_zeros_written_small_among_taller_digits_are_read(sure):
+    """A writer whose 0s are small loops, under half as tall as their other digits, sitting on the line: "72004"."""
+    page = np.full((300, 610), 255, np.uint8)
+    for k, (c, size) in enumerate([("7", HEIGHT), ("2", HEIGHT), ("0", 26), ("0", 26), ("4", HEIGHT)]):
+        digit = np.asarray(Image.fromarray((sure[int(c)] * 255).astype(np.uint8)).resize((size, size)))
+        top, left = 120 + HEIGHT - size, 80 + k * 90
+        page[top : top + size, left : left + size] = 255 - digit.astype(np.int32) * 220 // 255
+    assert find_digits(encode(page)).lines == ["72004"]
+
+
 def written_wide(sure: dict[int, np.ndarray], text: str, wide: float, column: bool) -> bytes:
     """`text` in a hand whose digits are `wide` times as wide as tall, in a row or a column (a line each)."""
     width, n = int(HEIGHT * wide), len(text)
