@@ -38,7 +38,9 @@ REGION_DEEP, REGION_NEAR = 4, 0.5  # a cell beside this many cells whose medians
 LIGHT_PAGE, WHOLE_STEP = 3, 4  # a picture (each cell's every 4th pixel) straying 3 times as far light as dark
 GRAIN = 3  # ink stands this many times further from the page than the page's own grain
 STEP = 0.1  # the light bending by more than this (of white) between neighbouring cells: a step (an edge, a shadow)
-PAGE_SHARE = 0.5  # of the marks: the region of the light between steps that holds this many is the page
+PAGE_SHARE = 0.5  # of the marks: the region of the light between steps that holds this many is the page...
+PAGE_EDGE = 0.05  # ...and the light bending by more than this parts it from what lies beyond: half a `STEP`, since
+# a pale desk or cloth beyond a sheet bends it less, and at `STEP` the line of its edge had gaps
 LIGHT_GRID = 128  # the page's light is measured in cells of 1/128 of the picture's longer side...
 LIGHT_CLOSING = 7  # ...and strokes up to 7 cells wide (5% of the side) are bridged,
 THICK = 0.75  # or, where the ink's strokes are wider than this share of that, twice their width
@@ -135,10 +137,10 @@ def _bend(light: np.ndarray) -> np.ndarray:
 
 def beyond_page(found: Ink, boxes: np.ndarray) -> list[int]:
     """The marks (`boxes` (N, 4): top, left, bottom, right) in a region of the picture that steps of the light
-    (`STEP`) part from the page's, the region holding most of the marks: the grain of a desk or a drawer beyond the
-    page's edge, things lying on it. None when no region holds `PAGE_SHARE` of the marks, nor where no step closes a
-    region off (a soft shadow, a vignette: the light bends evenly there)."""
-    regions, count = ndimage.label(_bend(found.light) <= STEP)
+    (`PAGE_EDGE`) part from the page's, the region holding most of the marks: the grain of a desk or a drawer beyond
+    the page's edge, things lying on it. None when no region holds `PAGE_SHARE` of the marks, nor where no step
+    closes a region off (a soft shadow, a vignette: the light bends evenly there)."""
+    regions, count = ndimage.label(_bend(found.light) <= PAGE_EDGE)
     if count < 2 or not len(boxes):
         return []
     at = np.zeros(len(boxes), int)

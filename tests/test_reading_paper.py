@@ -241,14 +241,18 @@ def test_digits_in_a_thin_pen_from_one_rule_to_the_next_are_not_rules():
     assert find_digits(encode(np.asarray(page))).lines == ["75"]
 
 
-def test_digits_on_a_desk_beyond_the_sheets_edge_are_left_out(sure):
-    """A sheet on a desk, and beyond its edge, on the desk, two dark marks shaped like digits (a label on a box, the
-    desk's own pattern): the step of the light at the sheet's edge parts the desk from the page, which holds most
-    of the marks, and what lies on the desk is no digit of the page's."""
-    page = np.full((600, 800), 80.0)
-    page[100:500, 250:750] = page_of(sure, "3907", (400, 500), left=50, top=150)
+@pytest.mark.parametrize(("desk", "blur"), [(80.0, 0), (190.0, 6)])
+def test_digits_on_a_desk_beyond_the_sheets_edge_are_left_out(sure, desk, blur):
+    """A sheet on a desk, dark, or pale with the sheet's edge a little out of focus (`blur`), and beyond its edge,
+    on the desk, two dark marks shaped like digits (a label on a box, the desk's own pattern): the step of the light
+    at the sheet's edge parts the desk from the page, which holds most of the marks, and what lies on the desk is
+    no digit of the page's."""
+    sheet = np.zeros((600, 800))
+    sheet[100:500, 250:750] = 1
+    page = desk + (255 - desk) * (ndimage.gaussian_filter(sheet, blur) if blur else sheet)
+    page[100:500, 250:750] = np.minimum(page[100:500, 250:750], page_of(sure, "3907", (400, 500), left=50, top=150))
     for c, x in (("7", 60), ("1", 130)):
         digit = np.asarray(Image.fromarray((sure[int(c)] * 255).astype(np.uint8)).resize((HEIGHT, HEIGHT)))
-        page[250 : 250 + HEIGHT, x : x + HEIGHT] -= 80 * (digit / 255)
+        page[250 : 250 + HEIGHT, x : x + HEIGHT] -= 100 * (digit / 255)
     page += np.random.default_rng(0).normal(0, 2, page.shape)
     assert find_digits(encode(page.clip(0, 255).astype(np.uint8))).lines == ["3907"]
