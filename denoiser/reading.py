@@ -282,12 +282,12 @@ def read_picture(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) ->
 
 
 def _digit_lines(reading: Reading) -> Reading:
-    """A reading without its stray marks (`_stray`), nor its lines that hold neither a digit nor a mark the
-    classifier was only unsure of: a line whose every mark is taken for none, shaped like none or crossed out is a
-    word, a printed logo or what is left of a rule, no line of digits. Lines and places are numbered again."""
+    """A reading without its stray marks (`_stray`), nor its lines that hold no digit: a line whose every mark is
+    taken for none, shaped like none, crossed out or one the classifier is unsure of is a word, a printed logo or
+    what is left of a rule, no line of digits. Lines and places are numbered again."""
     lines = {k: [m for m in reading.marks if m.line == k] for k in {m.line for m in reading.marks}}
     marks = [m for m in reading.marks if not _stray(m, lines[m.line])]
-    kept = sorted({m.line for m in marks if m.is_digit or m.why_not == UNSURE})
+    kept = sorted({m.line for m in marks if m.is_digit})
     number, places = {line: k for k, line in enumerate(kept)}, collections.Counter()
     renumbered = []
     for m in (m for m in marks if m.line in number):

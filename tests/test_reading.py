@@ -182,6 +182,21 @@ def test_a_line_of_letters_above_the_digits_is_no_line_of_digits(sure):
     assert [m.line for m in found.marks] == [0, 0, 0, 0]
 
 
+def test_a_line_of_marks_the_classifier_is_unsure_of_is_no_line_of_digits():
+    """A handwritten word above a number: its letters torn between two digits each, none of them a digit. The line
+    is left out, as a line of marks taken for none is, and the number's line is the first."""
+
+    def mark(line: int, position: int, why_not: str | None) -> reading.Mark:
+        box = (100 * line, 40 * position, 100 * line + 60, 40 * position + 30)
+        return reading.Mark(box, line, position, torch.zeros(1, 28, 28), 4, 0.4 if why_not else 0.99, 0.1, why_not)
+
+    word = [mark(0, k, verdicts.UNSURE) for k in range(4)]
+    number = [mark(1, k, None) for k in range(2)]
+    found = reading._digit_lines(reading.Reading([*word, *number], np.zeros((300, 300), np.uint8), True))
+    assert found.lines == ["44"]
+    assert [(m.line, m.position) for m in found.marks] == [(0, 0), (0, 1)]
+
+
 def test_a_bit_of_ink_far_out_in_the_margin_is_no_mark_but_a_minus_sign_by_the_number_is(sure):
     """A dash-sized bit of ink (a rule's leftover) in the margin, far from the number, is left out; the same bit
     just before the number is a minus sign, a mark that is no digit."""
