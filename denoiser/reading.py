@@ -93,6 +93,7 @@ class Reading:
     dark_ink: bool  # True when the ink was darker than the page
     quarters: int = 0  # quarter turns to the left (as `np.rot90`) the picture was read turned: 1 or 3 for a photo
     # taken sideways, else 0
+    turned: float = 0.0  # degrees the picture was turned level by (`skimage.transform.rotate`), else 0
 
     @property
     def lines(self) -> list[str]:
@@ -329,15 +330,17 @@ def _read_side(
         found = find_ink(arr, dark_ink)
     except ImageError:  # no ink stands out of the page: a blank page holds no digits
         return Reading([], np.round(arr * 255).astype(np.uint8), True), None, False
-    marks = find_marks(found.core, found.fainter)
+    marks, turned = find_marks(found.core, found.fainter), 0.0
     if marks.slant:  # a number written at a slant (its digits lean with it), or rules too steep to take out
-        arr = transform.rotate(arr, np.degrees(marks.slant), resize=True, mode="edge", preserve_range=True)
+        turned = float(np.degrees(marks.slant))
+        arr = transform.rotate(arr, turned, resize=True, mode="edge", preserve_range=True)
         found = find_ink(arr, dark_ink)
         marks = find_marks(found.core, found.fainter)
     gone = blurred(found, marks.boxes, marks.labels, marks.pieces) + beyond_page(found, marks.boxes)
     marks = without(marks, sorted(set(gone)))
     picture = np.round(arr * 255).astype(np.uint8)
-    return Reading(_read_marks(found, marks, keep_noise, cuts), picture, found.dark_ink), marks, found.split
+    reading = Reading(_read_marks(found, marks, keep_noise, cuts), picture, found.dark_ink, turned=turned)
+    return reading, marks, found.split
 
 
 def _sureness(reading: Reading) -> float:
@@ -363,15 +366,24 @@ def find_digits(data: bytes, *, keep_noise: bool = False) -> Reading:
 
 def _closer(data: bytes, reading: Reading, decoded: tuple[int, int], keep_noise: bool) -> Reading:
     """A reading whose marks are small read again closer, from the part of the picture around them decoded larger
-    (`zoom.part`). The boxes stay in the picture as first decoded (`decoded`: (H, W)); a reading turned first, level
-    or a quarter, is kept as it is."""
-    if reading.quarters or reading.picture.shape != decoded:
+    (`zoom.part`). The boxes stay in the picture as first decoded (`decoded`: (H, W)); a reading turned level is
+    read closer turned level again, and is then the part's reading (its picture the part, turned); one turned a
+    quarter is kept as it is."""
+    boxes = np.array([m.box for m in reading.marks]).reshape(-1, 4)
+    if reading.quarters:
         return reading
-    closer = zoom.part(data, np.array([m.box for m in reading.marks]).reshape(-1, 4), decoded)
+    heights = boxes[:, 2] - boxes[:, 0]
+    if reading.turned:
+        boxes = zoom.unturned(boxes, reading.turned, decoded)
+    closer = zoom.part(data, boxes, decoded, heights)
     if closer is None:
         return reading
     close = read_picture(closer.picture, keep_noise=keep_noise)
-    if not close.marks or close.quarters or close.picture.shape != closer.picture.size[::-1]:
+    if not close.marks or close.quarters:
+        return reading
+    if reading.turned:  # its boxes are in the part as turned
+        return close
+    if close.picture.shape != closer.picture.size[::-1]:
         return reading
     marks = [dataclasses.replace(m, box=closer.box(m.box)) for m in close.marks]
     return dataclasses.replace(reading, marks=marks, dark_ink=close.dark_ink)

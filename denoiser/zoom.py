@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 from PIL import Image
+from skimage.transform import SimilarityTransform
 
 from .ink import window
 from .picture_io import open_image
@@ -39,11 +40,12 @@ class Part(NamedTuple):
         return (round(t / s + top), round(lt / s + left), round(b / s + top), round(r / s + left))
 
 
-def part(data: bytes, boxes: np.ndarray, decoded: tuple[int, int]) -> Part | None:
+def part(data: bytes, boxes: np.ndarray, decoded: tuple[int, int], heights: np.ndarray | None = None) -> Part | None:
     """The part of the picture around marks (`boxes` (N, 4) in the picture as decoded, `decoded`: (H, W)) that are
-    small (`ZOOM_SMALL`), decoded up to `ZOOM_SIDE` (and no more than `READ_SIDE` for that part); None when they are
-    not small, the picture was decoded whole, or the part would not be `ZOOM_GAIN` times as large."""
-    heights = boxes[:, 2] - boxes[:, 0]
+    small (`ZOOM_SMALL`; their `heights` as read, when their boxes bound them turned), decoded up to `ZOOM_SIDE` (and
+    no more than `READ_SIDE` for that part); None when they are not small, the picture was decoded whole, or the part
+    would not be `ZOOM_GAIN` times as large."""
+    heights = boxes[:, 2] - boxes[:, 0] if heights is None else heights
     small = len(boxes) > 0 and np.median(heights) < ZOOM_SMALL
     shrunk = max(decoded) >= READ_SIDE  # else it was decoded whole, and is no larger decoded again
     if not (small and shrunk):
@@ -59,3 +61,21 @@ def part(data: bytes, boxes: np.ndarray, decoded: tuple[int, int]) -> Part | Non
     picture = large.crop((round(left * size), round(top * size), round(right * size), round(bottom * size)))
     picture = picture.resize((round((right - left) * scale), round((bottom - top) * scale)), Image.LANCZOS)
     return Part(picture, scale, top, left)
+
+
+def unturned(boxes: np.ndarray, angle: float, shape: tuple[int, int]) -> np.ndarray:
+    """Boxes (N, 4) in a picture of `shape` (H, W) turned `angle` degrees by `skimage.transform.rotate` (resized to
+    hold it whole), as the boxes (N, 4) that bound them in the picture before it was turned."""
+    rows, cols = shape
+    centre = np.array((cols, rows)) / 2.0 - 0.5
+    turn = SimilarityTransform(translation=-centre) + SimilarityTransform(rotation=np.deg2rad(angle))
+    turn += SimilarityTransform(translation=centre)  # the turned picture's point -> the picture's, as `rotate` warps
+    corners = turn.inverse(np.array([[0, 0], [0, rows - 1], [cols - 1, rows - 1], [cols - 1, 0]]))
+    turn = SimilarityTransform(translation=corners.min(0)) + turn
+    top, left, bottom, right = boxes.T
+    points = turn(np.stack([np.stack([left, top]), np.stack([right, top]), np.stack([left, bottom]),
+                            np.stack([right, bottom])]).transpose(2, 0, 1).reshape(-1, 2))  # fmt: skip
+    points = points.reshape(-1, 4, 2)
+    low, high = np.floor(points.min(1)), np.ceil(points.max(1))
+    found = np.stack([low[:, 1], low[:, 0], high[:, 1], high[:, 0]], 1).astype(int)
+    return np.clip(found, 0, [rows, cols, rows, cols])

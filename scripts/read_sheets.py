@@ -256,9 +256,10 @@ FAILURES = [
     "over is read as light ink, its grain as marks, and the note's digits are lost.",
     "- Small digits: a picture is read at 2048 pixels on its longer side, where a row of small digits across a "
     "large photo can be 10-15 pixels tall and a stroke a pixel wide. Such digits are read again from the part "
-    "of the photo around them decoded twice as large, but not on a page first turned level (its digits written "
-    "at a slant, or its rules too steep to take out): there they are read as small as they are. A small photo "
-    "holds no more pixels than it shows, and its small digits stay small.",
+    "of the photo around them decoded twice as large; on a page first turned level (its digits written at a slant, "
+    "or its rules too steep to take out) that part is turned level again, and the reading is the part's, its "
+    "boxes in the part as turned. A photo taken sideways is not read closer. A small photo holds no more pixels "
+    "than it shows, and its small digits stay small.",
     "- A digit the classifier misreads is misread here too: every picture of n digits is read exactly only "
     "as often as every one of its digits is.",
 ]

@@ -280,14 +280,14 @@ def _vignette(shape: tuple[int, int], strength: float) -> np.ndarray:
     return 1 - strength * (x**2 + y**2) / 2
 
 
-def big_photo(pool: Digits, rng: np.random.Generator, size: float = 1.0) -> tuple[bytes, list[str]]:
+def big_photo(pool: Digits, rng: np.random.Generator, size: float = 1.0, slant: float = 0.0) -> tuple[bytes, list[str]]:
     """A 12-megapixel phone photo (4608 x 2592) of 34-40 small digits on one line, across 65-85% of its width (or
-    `size` times that), vignetted, turned up to 2 degrees."""
+    `size` times that), vignetted, turned up to 2 degrees (and `slant` more: written at a slant)."""
     count, shape = int(rng.integers(34, 41)), (2592, 4608)
     height = int(shape[1] * rng.uniform(0.65, 0.85) * size / (count * 1.05))
     rows = [_glyphs(pool, count, height, rng)]
     ink = _lay_out(rows, [_line_xs(rows[0], height, rng, (0.2, 0.6))], [height], height, rng)
-    ink = np.clip(transform.rotate(ink, rng.uniform(-2, 2), resize=True, order=1), 0, 1)
+    ink = np.clip(transform.rotate(ink, rng.uniform(-2, 2) + slant, resize=True, order=1), 0, 1)
     top = int(rng.uniform(0.2, 0.7) * (shape[0] - ink.shape[0]))
     left = int(rng.uniform(0.3, 0.7) * (shape[1] - ink.shape[1]))
     page = _write(_page(shape, rng, (0.7, 0.95)), ink, top, left, _ink_colour(rng))
