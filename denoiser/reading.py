@@ -369,9 +369,9 @@ def _closer(data: bytes, reading: Reading, decoded: tuple[int, int], keep_noise:
     (`zoom.part`). The boxes stay in the picture as first decoded (`decoded`: (H, W)); a reading turned level is
     read closer turned level again, and is then the part's reading (its picture the part, turned); one turned a
     quarter is kept as it is."""
-    boxes = np.array([m.box for m in reading.marks]).reshape(-1, 4)
     if reading.quarters:
         return reading
+    boxes = np.array([m.box for m in reading.marks]).reshape(-1, 4)
     heights = boxes[:, 2] - boxes[:, 0]
     if reading.turned:
         boxes = zoom.unturned(boxes, reading.turned, decoded)

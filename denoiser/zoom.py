@@ -73,9 +73,8 @@ def unturned(boxes: np.ndarray, angle: float, shape: tuple[int, int]) -> np.ndar
     corners = turn.inverse(np.array([[0, 0], [0, rows - 1], [cols - 1, rows - 1], [cols - 1, 0]]))
     turn = SimilarityTransform(translation=corners.min(0)) + turn
     top, left, bottom, right = boxes.T
-    points = turn(np.stack([np.stack([left, top]), np.stack([right, top]), np.stack([left, bottom]),
-                            np.stack([right, bottom])]).transpose(2, 0, 1).reshape(-1, 2))  # fmt: skip
-    points = points.reshape(-1, 4, 2)
+    xs, ys = np.stack([left, right, left, right], 1), np.stack([top, top, bottom, bottom], 1)  # each box's corners
+    points = turn(np.stack([xs.ravel(), ys.ravel()], 1)).reshape(-1, 4, 2)
     low, high = np.floor(points.min(1)), np.ceil(points.max(1))
     found = np.stack([low[:, 1], low[:, 0], high[:, 1], high[:, 0]], 1).astype(int)
     return np.clip(found, 0, [rows, cols, rows, cols])

@@ -13,6 +13,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from scipy import ndimage
+from skimage import transform
 from written import HEIGHT, encode, glyphs, page_of, photo
 
 from denoiser import find_digits, reading, verdicts, zoom
@@ -250,6 +251,20 @@ def test_a_row_of_small_digits_written_at_a_slant_across_a_twelve_megapixel_phot
     assert (boxes[:, :2] >= 0).all() and (boxes[:, 2] <= h).all() and (boxes[:, 3] <= w).all()
     page = np.median(found.picture)
     assert all(found.picture[t:b, lt:r].min() < page - 40 for t, lt, b, r in boxes)  # each box holds its ink
+
+
+@pytest.mark.parametrize("angle", [15.0, -20.0])
+def test_a_box_in_a_picture_turned_level_is_found_again_in_the_picture_as_it_was(angle):
+    """The ink a box holds in a picture turned by `skimage.transform.rotate` lies in the box `zoom.unturned` gives
+    in the picture before it was turned, which bounds it closely."""
+    picture = np.zeros((300, 500))
+    picture[100:120, 200:260] = 1
+    turned = transform.rotate(picture, angle, resize=True, order=0)
+    rows, columns = np.nonzero(turned > 0.5)
+    box = np.array([[rows.min(), columns.min(), rows.max() + 1, columns.max() + 1]])
+    top, left, bottom, right = zoom.unturned(box, angle, picture.shape)[0]
+    assert picture[top:bottom, left:right].sum() == picture.sum()
+    assert (bottom - top) * (right - left) < 4 * 20 * 60  # a box of a turned box is larger
 
 
 def plus_sign(bar: float = 0.42, span: float = 0.6, width: int = 5) -> sheets.Glyph:
