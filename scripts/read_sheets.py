@@ -86,10 +86,17 @@ def run(args: argparse.Namespace) -> dict:
     read_timed(sheets.row(pool, np.random.default_rng(1))[0])  # the classifier's loading is not timed
     counts = {name: args.big if name in BIG_SCENES else args.count for name in sheets.SCENES}
     scenes = [scene(name, pool, count, args.seed) for name, count in counts.items() if count > 0]  # 0: left out
-    results = {"command": command(args), **measured, "read_side": READ_SIDE, "scenes": scenes, "total": total(scenes)}
+    results = {"command": command(args), **measured, "read_side": READ_SIDE, "scenes": scenes, "total": total(scenes),
+               "no_digits": no_digits()}  # fmt: skip
     if args.photos:
         results["photos"] = photos(args.photos)
     return results
+
+
+def no_digits() -> list[dict]:
+    """What each picture of no digits (`sheets.no_digits`) is answered with, and the seconds it took."""
+    return [dict(zip(("picture", "answer", "seconds"), (name, *read_timed(picture)), strict=True))
+            for name, picture in sheets.no_digits().items()]  # fmt: skip
 
 
 def photos(folder: Path) -> dict:
@@ -129,7 +136,8 @@ def photo_table(photos: dict) -> list[str]:
 
 
 def readme(results: dict) -> str:
-    """The results page: the command, the simulated scenes, the 12-megapixel photos, the real photos."""
+    """The results page: the command, the simulated scenes, the 12-megapixel photos, pictures of no digits, the real
+    photos."""
     text = [
         *intro(results),
         "## Simulated pictures",
@@ -144,6 +152,7 @@ def readme(results: dict) -> str:
         f"read exactly {results['total']['exact']:.0%}.",
         "",
         *big_photo_section(results),
+        *no_digits_section(results),
         *photo_section(results),
         "",
         *what_goes_wrong(),
@@ -285,6 +294,21 @@ def intro(results: dict) -> list[str]:
             "classifier, asking a second one with a class for no digit which marks are none "
             "(`denoiser/reading.py`; why a mark is no digit: `denoiser/verdicts.py`; small digits read again closer: "
             "`denoiser/zoom.py`).", ""]  # fmt: skip
+
+
+def no_digits_section(results: dict) -> list[str]:
+    """How pictures of no digits, or of far too many marks, were answered, and how fast."""
+    if "no_digits" not in results:
+        return []
+    rows = [[r["picture"], "/".join(r["answer"]) or "no lines", f"{r['seconds']:.2f}"] for r in results["no_digits"]]
+    return [
+        "## Pictures of no digits",
+        "",
+        "Each is answered with no lines, or refused with a reason (`ImageError`), decoding included:",
+        "",
+        *markdown_table(["picture", "answer", "seconds"], rows, text=(0, 1)),
+        "",
+    ]
 
 
 def photo_section(results: dict) -> list[str]:

@@ -14,3 +14,6 @@ def test_a_run_without_the_big_photos_writes_every_other_scene_and_no_big_photo_
     assert all(0 <= scene["accuracy"] <= 1 and scene["pictures"] == 1 for scene in results["scenes"])
     page = (tmp_path / "README.md").read_text()
     assert "## Simulated pictures" in page and "12-megapixel" not in page
+    answers = {row["picture"]: row["answer"] for row in results["no_digits"]}
+    assert answers["a blank page"] == [] and answers["1,000 digit-sized marks"][0].startswith("ImageError: 1,000 marks")
+    assert "## Pictures of no digits" in page and "| 5,000 specks | ImageError:" in page

@@ -13,6 +13,7 @@ returns (encoded picture, lines written); `SCENES` names them. A seed repeats a 
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 
 import numpy as np
@@ -319,6 +320,42 @@ SCENES: dict[str, tuple[Callable[[Digits, np.random.Generator], tuple[bytes, lis
     "big_photo": (big_photo, "12-megapixel photo, 34-40 small digits on one line"),
     "small_digits": (small_digits, "the same, the digits a third as tall"),
 }
+
+
+def _png(page: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(page).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def specks(shape: tuple[int, int], count: int, side: int) -> bytes:
+    """A white page of `shape` with `count` black squares of `side` pixels scattered over it, as PNG."""
+    rng = np.random.default_rng(21)
+    page = np.full(shape, 255, np.uint8)
+    for y, x in zip(rng.integers(0, shape[0], count), rng.integers(0, shape[1], count), strict=True):
+        page[y : y + side, x : x + side] = 0
+    return _png(page)
+
+
+def marks_page(count: int) -> bytes:
+    """A page of `count` digit-sized marks (a 7 drawn in two strokes), 32 to a row, as PNG."""
+    rows = -(-count // 32)
+    page = np.full((rows * 62 + 20, 32 * 62 + 20), 255, np.uint8)
+    for k in range(count):
+        y, x = (k // 32) * 62 + 10, (k % 32) * 62 + 10
+        page[y : y + 40, x + 15 : x + 20] = 0
+        page[y : y + 5, x + 5 : x + 30] = 0
+    return _png(page)
+
+
+def no_digits() -> dict[str, bytes]:
+    """Pictures with no digits to read, or far too many marks: each should be answered at once, with no lines or a
+    clear refusal."""
+    return {"a blank page": _png(np.full((600, 800), 200, np.uint8)),
+            "a strip of 8 x 20,000 pixels": _png(np.full((8, 20000), 255, np.uint8)),
+            "5,000 specks": specks((1000, 1000), 5000, 3),
+            "1,000 digit-sized marks": marks_page(1000),
+            "a strip of 1 x 20,000 pixels": _png(np.full((1, 20000), 255, np.uint8))}  # fmt: skip
 
 
 def edit_distance(read: str, written: str) -> int:
