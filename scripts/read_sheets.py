@@ -95,8 +95,11 @@ def run(args: argparse.Namespace) -> dict:
 
 def no_digits() -> list[dict]:
     """What each picture of no digits (`sheets.no_digits`) is answered with, and the seconds it took."""
-    return [dict(zip(("picture", "answer", "seconds"), (name, *read_timed(picture)), strict=True))
-            for name, picture in sheets.no_digits().items()]  # fmt: skip
+    rows = []
+    for name, picture in sheets.no_digits().items():
+        answer, seconds = read_timed(picture)
+        rows.append({"picture": name, "answer": answer, "seconds": seconds})
+    return rows
 
 
 def photos(folder: Path) -> dict:

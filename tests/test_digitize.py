@@ -13,7 +13,7 @@ from PIL import Image
 from scipy import ndimage
 from skimage import draw
 
-from denoiser.bench import realworld, simulate
+from denoiser.bench import realworld, sheets, simulate
 from denoiser.classifier import load_classifier, predict
 from denoiser.digitize import ImageError, extract, extract_image, image_to_mnist
 from denoiser.mnist_style import mnist_digit
@@ -122,15 +122,6 @@ def test_a_blank_page_is_refused_whatever_its_light(scene):
             image_to_mnist(simulate.SCENES[scene][0](np.zeros((28, 28)), rng))
 
 
-def specks(shape: tuple[int, int], count: int, side: int, seed: int) -> bytes:
-    """A white page with `count` black squares of `side` pixels scattered over it, as PNG."""
-    rng = np.random.default_rng(seed)
-    page = np.full(shape, 255, np.uint8)
-    for y, x in zip(rng.integers(0, shape[0], count), rng.integers(0, shape[1], count), strict=True):
-        page[y : y + side, x : x + side] = 0
-    return encode(page)
-
-
 @pytest.mark.timeout(30)  # the grouping of marks once took minutes on such a picture
 @pytest.mark.parametrize(
     ("shape", "count", "side"), [((600, 800), 5000, 2), ((1000, 1000), 5000, 3), ((400, 400), 5000, 2),
@@ -138,7 +129,7 @@ def specks(shape: tuple[int, int], count: int, side: int, seed: int) -> bytes:
 )  # fmt: skip
 def test_a_picture_of_specks_holds_no_digit(shape, count, side):
     """Thousands of specks are not one digit the size of the picture: the upload is refused, with a reason."""
-    data = specks(shape, count, side, seed=1)
+    data = sheets.specks(shape, count, side, seed=1)
     assert len(data) < 70_000
     with pytest.raises(ImageError, match=r"No digit found: .* blank but for specks"):
         extract_image(data)

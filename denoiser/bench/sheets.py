@@ -13,7 +13,6 @@ returns (encoded picture, lines written); `SCENES` names them. A seed repeats a 
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 
 import numpy as np
@@ -322,19 +321,13 @@ SCENES: dict[str, tuple[Callable[[Digits, np.random.Generator], tuple[bytes, lis
 }
 
 
-def _png(page: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(page).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def specks(shape: tuple[int, int], count: int, side: int) -> bytes:
+def specks(shape: tuple[int, int], count: int, side: int, seed: int = 21) -> bytes:
     """A white page of `shape` with `count` black squares of `side` pixels scattered over it, as PNG."""
-    rng = np.random.default_rng(21)
+    rng = np.random.default_rng(seed)
     page = np.full(shape, 255, np.uint8)
     for y, x in zip(rng.integers(0, shape[0], count), rng.integers(0, shape[1], count), strict=True):
         page[y : y + side, x : x + side] = 0
-    return _png(page)
+    return _encode(page, "PNG", rng)
 
 
 def marks_page(count: int) -> bytes:
@@ -345,17 +338,18 @@ def marks_page(count: int) -> bytes:
         y, x = (k // 32) * 62 + 10, (k % 32) * 62 + 10
         page[y : y + 40, x + 15 : x + 20] = 0
         page[y : y + 5, x + 5 : x + 30] = 0
-    return _png(page)
+    return _encode(page, "PNG", np.random.default_rng())
 
 
 def no_digits() -> dict[str, bytes]:
     """Pictures with no digits to read, or far too many marks: each should be answered at once, with no lines or a
     clear refusal."""
-    return {"a blank page": _png(np.full((600, 800), 200, np.uint8)),
-            "a strip of 8 x 20,000 pixels": _png(np.full((8, 20000), 255, np.uint8)),
+    rng = np.random.default_rng(0)  # a PNG draws nothing from it
+    return {"a blank page": _encode(np.full((600, 800), 200, np.uint8), "PNG", rng),
+            "a strip of 8 x 20,000 pixels": _encode(np.full((8, 20000), 255, np.uint8), "PNG", rng),
             "5,000 specks": specks((1000, 1000), 5000, 3),
             "1,000 digit-sized marks": marks_page(1000),
-            "a strip of 1 x 20,000 pixels": _png(np.full((1, 20000), 255, np.uint8))}  # fmt: skip
+            "a strip of 1 x 20,000 pixels": _encode(np.full((1, 20000), 255, np.uint8), "PNG", rng)}  # fmt: skip
 
 
 def edit_distance(read: str, written: str) -> int:
