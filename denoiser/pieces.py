@@ -55,7 +55,7 @@ def one_digit(boxes: np.ndarray, height: float, joined: np.ndarray | None = None
     over = lying_over & fits
     lower = np.minimum(h[:, None], h)
     alike = lower > PIECE_ALIKE * np.maximum(h[:, None], h)  # two small digits one above the other, or a 0 broken
-    beside = (over | (_arms(boxes, across, height) & ~alike & fits)) & (gap < 0)
+    beside = (over | (_arms(boxes, across, tall, height) & ~alike)) & (gap < 0)
     np.fill_diagonal(beside, False)
     shorter_beside = np.where(h[:, None] <= h, beside.any(1)[:, None], beside.any(1)[None, :])
     above = (gap >= 0) & (gap <= PIECE_GAP * height) & (lower <= PIECE_SMALL * height) & ~shorter_beside
@@ -82,18 +82,21 @@ def _faintly_joined(boxes: np.ndarray, joined: np.ndarray, pairs: tuple[np.ndarr
     return (joined[:, None] == joined) & (joined[:, None] > 0) & fits & (over | (lower <= PIECE_SMALL * height))
 
 
-def _arms(boxes: np.ndarray, across: np.ndarray, height: float) -> np.ndarray:
+def _arms(boxes: np.ndarray, across: np.ndarray, tall: np.ndarray, height: float) -> np.ndarray:
     """Pairs of pieces (N, N) bool that may be an arm and the stem of one digit: an open 4 whose arm stops at its
     stem, a 5 whose flag was written apart. They meet or nearly (`ARM_GAP`), are no wider together than a digit
-    (`ARM_WIDE`), and the shorter is no speck or dash (`ARM_LOW`) and starts no lower than the taller's top
-    (`ARM_TOP`); a small digit written beside a long-tailed 7 starts lower, and stays a digit of its own."""
+    (`ARM_WIDE`) nor taller (`PIECE_TALL`), and the shorter is no speck or dash (`ARM_LOW`) and starts no lower
+    than the taller's top (`ARM_TOP`); a small digit written beside a long-tailed 7 starts lower, and stays a digit
+    of its own. A digit is measured by the page's height or, written larger than the rest, by its stem (`tall`:
+    each pair's height together): a large open 4 is as wide as the page's digits are tall."""
     h, _ = sides(boxes)
     top, left, right = boxes[:, 0], boxes[:, 1], boxes[:, 3]
     taller = h[:, None] >= h  # [i, j]: piece i is the taller
     tall_top, short_top = np.where(taller, top[:, None], top), np.where(taller, top, top[:, None])
     longest = np.maximum(h[:, None], h)
     wide = np.maximum(right[:, None], right) - np.minimum(left[:, None], left)
-    near = (across >= -ARM_GAP * height) & (wide <= ARM_WIDE * height)
+    fits = (wide <= ARM_WIDE * np.maximum(height, tall)) & (tall <= PIECE_TALL * np.maximum(height, longest))
+    near = (across >= -ARM_GAP * height) & fits
     return near & (np.minimum(h[:, None], h) >= ARM_LOW * longest) & (short_top <= tall_top + ARM_TOP * longest)
 
 

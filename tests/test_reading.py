@@ -313,6 +313,27 @@ def test_an_open_four_whose_arm_stops_short_of_its_stem_is_one_digit(sure):
     assert reading.lines == ["143"]
 
 
+def large_open_four() -> sheets.Glyph:
+    """A 4 written larger than its neighbours, wider than they are tall: its arm a U that stops short of the stem,
+    which starts lower than the arm and runs far below it."""
+    width, height = int(1.2 * HEIGHT), int(1.45 * HEIGHT)
+    img = Image.new("L", (width, height), 0)
+    draw = ImageDraw.Draw(img)
+    arm_end = int(0.78 * width)
+    draw.line([(int(0.15 * width), 3), (5, height // 2), (arm_end, height // 2), (arm_end, int(0.15 * height))],
+              fill=255, width=6, joint="curve")  # fmt: skip
+    draw.line([(int(0.9 * width), int(0.2 * height)), (int(0.9 * width), height - 1)], fill=255, width=6)
+    return np.asarray(img, np.float64) / 255.0, "4"
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_an_open_four_written_larger_than_its_neighbours_is_one_digit(sure, seed):
+    """Its arm and its stem together are wider than the page's digits are tall, and taller: read apart, they came
+    out as a 6 (or none) and a 1."""
+    reading = find_digits(photo([[*glyphs(sure, "2", 22 + seed), large_open_four(), *glyphs(sure, "7", 23 + seed)]]))
+    assert reading.lines == ["247"]
+
+
 @pytest.mark.parametrize("width", [60, 80, 100])
 def test_one_digit_in_thick_marker_filling_the_picture_is_one_digit(width):
     """A 9 drawn in marker strokes 5-8% of the picture's side wide: the page's light must not follow the ink
