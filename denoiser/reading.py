@@ -43,6 +43,8 @@ NOT_A_DIGIT = "?"
 BRACKET = "a bracket"
 BRACKET_TALL = 1.0  # a round bracket stands at least this many of its line's heights tall (the median mark's):
 # of the 1s that bowed apart in one line of the benchmark's scenes, written by many hands, most were shorter
+BRACKET_SURE = 0.99  # a bracket whose ends curl is read as another digit (a ")" as a 3, a "(" with a long tail as a
+# 6, at 0.74-0.98 in photos of sums); one read this surely is that digit
 STRAY = 3.0  # line heights: a mark that is none and low, this far from the rest of its line, is left out
 MAX_PARTS = 300  # digits made and read at most (every mark, and the cut ones' parts)
 PART_TALL = 0.7  # heights: each digit a mark is cut into is at least this tall (a 5 whose bowl ran on to the left
@@ -259,9 +261,10 @@ def _without_brackets(line: list[Mark], digits: list[torch.Tensor], height: floa
 
 
 def _bracket_like(mark: Mark, height: float) -> bool:
-    """Whether a mark may be a round bracket: read as a 1, or as no digit (a bracket bowed far, which the classifier
-    was unsure of), and as tall as its line (`height`) at least."""
-    return (not mark.is_digit or mark.label == 1) and mark.box[2] - mark.box[0] >= BRACKET_TALL * height
+    """Whether a mark may be a round bracket: read as a 1, as no digit (a bracket bowed far, which the classifier
+    was unsure of) or as another digit less surely than `BRACKET_SURE`, and as tall as its line (`height`) at least."""
+    read_so = not mark.is_digit or mark.label == 1 or mark.confidence < BRACKET_SURE
+    return read_so and mark.box[2] - mark.box[0] >= BRACKET_TALL * height
 
 
 def read_picture(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) -> Reading:

@@ -614,6 +614,27 @@ def test_a_bracket_the_classifier_is_unsure_of_still_pairs_with_one_read_as_a_1(
     assert [m.why_not for m in found.marks][::5] == [reading.BRACKET, reading.BRACKET]
 
 
+def with_curled_ends(data: bytes, hook: int) -> bytes:
+    """`bracketed` page (its ")" bowing on an arc `HEIGHT` across) with the ")"'s two ends curled back to the left
+    by `hook` pixels, as a pen curls them."""
+    page = Image.open(io.BytesIO(data))
+    draw = ImageDraw.Draw(page)
+    right, top = 135 + 4 * HEIGHT, 70
+    for angle in (-60, 60):
+        x = right - HEIGHT / 2 + HEIGHT / 2 * np.cos(np.radians(angle))
+        y = top + HEIGHT / 2 + HEIGHT / 2 * np.sin(np.radians(angle))
+        draw.line([(x, y), (x - hook, y + 0.3 * hook * np.sign(angle))], fill=40, width=4)
+    return encode(np.asarray(page))
+
+
+@pytest.mark.parametrize("hook", [6, 12])
+def test_a_bracket_with_curled_ends_read_as_a_digit_still_pairs(sure, hook):
+    """Its ends curled, the ")" reads as a 3 (at 0.5-0.9) alone, and the line read "137453"."""
+    found = find_digits(with_curled_ends(bracketed(sure, "3745", (True, False), wide=1.0), hook))
+    assert found.lines == ["?3745?"]
+    assert [m.why_not for m in found.marks][::5] == [reading.BRACKET, reading.BRACKET]
+
+
 @pytest.mark.parametrize("bows", [(True, True), (False, False)])
 def test_two_strokes_bowed_the_same_way_are_read_as_ones(sure, bows):
     """A writer's 1s bow the same way, if at all: two of them around digits are no pair of brackets."""
