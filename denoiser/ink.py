@@ -41,6 +41,8 @@ STEP = 0.1  # the light bending by more than this (of white) between neighbourin
 PAGE_SHARE = 0.5  # of the marks: the region of the light between steps that holds this many is the page...
 PAGE_EDGE = 0.05  # ...and the light bending by more than this parts it from what lies beyond: half a `STEP`, since
 # a pale desk or cloth beyond a sheet bends it less, and at `STEP` the line of its edge had gaps
+NEW_INK = 0.6  # the marks' heights: ink found again up to a page's edge (`on_page`) in no piece this long is bits of
+# the edge (a cell wide, half a digit high at most in the photos), and the marks stay as they were
 LIGHT_GRID = 128  # the page's light is measured in cells of 1/128 of the picture's longer side...
 LIGHT_CLOSING = 7  # ...and strokes up to 7 cells wide (5% of the side) are bridged,
 THICK = 0.75  # or, where the ink's strokes are wider than this share of that, twice their width
@@ -67,6 +69,8 @@ class Ink:
     dark_ink: bool
     light: np.ndarray  # (rows, cols) the page's light by cell (`_page_light`)
     cell: int  # the side of those cells, in pixels
+    sigma: float  # the ink's noise
+    grainy: np.ndarray  # (H, W) bool: ink no stronger than the page's grain where it lies, no ink
     split: bool = False  # the cells' votes on the ink's side were split, and the picture taken whole decided it
 
     @property
@@ -112,15 +116,19 @@ def stroke_width(core: np.ndarray) -> float:
     return 2.0 * float(np.percentile(across, 90))
 
 
-def _steps(light: np.ndarray, cell: int, shape: tuple[int, int]) -> np.ndarray:
+def _steps(light: np.ndarray, cell: int, shape: tuple[int, int], page: np.ndarray | None = None) -> np.ndarray:
     """The pixels (H, W) bool beside a step of the light (the page's edge on a table, a shadow's sharp edge): cells
     near one where the light bends by more than `STEP` (its second difference along a row or a column), which the
     light interpolated between the cells' centres cannot follow: it is wrong there by up to the step, and the page's
     edge became a dashed line of marks. The bend, not the slope: across a soft shadow the light changes as fast, but
     evenly, and is followed; set aside, the strokes of the digits in it were lost (a 5 read as its bowl). The
     difference, not the ratio: the dim corner of a page under uneven light changes by a large ratio but a small step,
-    and holds digits."""
-    steps = ndimage.maximum_filter(_bend(light), 3) > STEP
+    and holds digits. The cells beside those are set aside too (a step between two cells bends both, and one that
+    crosses a cell bends its neighbours), but on the `page` (rows, cols) bool when given: see `on_page`."""
+    bend = _bend(light)
+    steps = ndimage.maximum_filter(bend, 3) > STEP
+    if page is not None:
+        steps = (bend > STEP) | (steps & ~page)
     return steps.repeat(cell, 0).repeat(cell, 1)[: shape[0], : shape[1]]
 
 
@@ -140,10 +148,39 @@ def beyond_page(found: Ink, boxes: np.ndarray) -> list[int]:
     (`PAGE_EDGE`) part from the page's, the region holding most of the marks: the grain of a desk or a drawer beyond
     the page's edge, things lying on it. None when no region holds `PAGE_SHARE` of the marks, nor where no step
     closes a region off (a soft shadow, a vignette: the light bends evenly there)."""
+    _, at, page = _regions(found, boxes)
+    return np.flatnonzero((at > 0) & (at != page)).tolist() if page else []
+
+
+def on_page(found: Ink, boxes: np.ndarray) -> Ink | None:
+    """The strong ink found again with the cells beside a step of the light set aside only off the page: the page's
+    region of the light (as `beyond_page` finds it, from the marks' `boxes` (N, 4)) is right up to its edge, and the
+    digits written within two cells of a sheet's edge on a desk were set aside with it (a first digit lost, a 5 read
+    as its flagless 7). Beyond the page, a desk's bevel or a bright strip beside the step stays set aside. None when
+    no region of the light holds the marks."""
+    regions, _, page = _regions(found, boxes)
+    if not page:
+        return None
+    aside = found.grainy | _steps(found.light, found.cell, found.ink.shape, regions == page)
+    try:
+        core, peak = _strong_ink(found.ink_s, found.sigma, aside)
+    except ImageError:
+        return None
+    added, _ = ndimage.label(core & ~found.core, structure=np.ones((3, 3), bool))
+    longest = max((max(r.stop - r.start, c.stop - c.start) for r, c in ndimage.find_objects(added)), default=0)
+    if longest < NEW_INK * np.median(boxes[:, 2] - boxes[:, 0]):
+        return None  # the same marks, but for bits of the edge: not worth finding them again
+    return dataclasses.replace(found, core=core, faint=max(0.25 * peak, 3 * found.sigma))
+
+
+def _regions(found: Ink, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """The regions of the light between steps (`PAGE_EDGE`) (rows, cols) labelled, the one under each mark (`boxes`
+    (N, 4); 0 for one on a step), and the page's: the region holding `PAGE_SHARE` of the marks (0 for none, and when
+    no step parts the light)."""
     regions, count = ndimage.label(_bend(found.light) <= PAGE_EDGE)
-    if count < 2 or not len(boxes):
-        return []
     at = np.zeros(len(boxes), int)
+    if count < 2 or not len(boxes):
+        return regions, at, 0
     for k, (top, left, bottom, right) in enumerate((boxes - [0, 0, 1, 1]) // found.cell):  # the cells it covers
         under = regions[top : bottom + 1, left : right + 1].ravel()
         under = under[under > 0]
@@ -151,9 +188,7 @@ def beyond_page(found: Ink, boxes: np.ndarray) -> list[int]:
     counts = np.bincount(at, minlength=count + 1)
     counts[0] = 0
     page = int(counts.argmax())
-    if counts[page] < PAGE_SHARE * len(boxes):
-        return []
-    return np.flatnonzero((at > 0) & (at != page)).tolist()
+    return regions, at, page if counts[page] >= PAGE_SHARE * len(boxes) else 0
 
 
 def _dark_ink(cells: np.ndarray, low: np.ndarray, middle: np.ndarray, high: np.ndarray) -> tuple[bool, bool]:
@@ -263,9 +298,10 @@ def _ink(arr: np.ndarray, dark_ink: bool, grain: np.ndarray, closing: int, least
         ink, grain = ink * gain, grain * gain
     ink_s = ndimage.gaussian_filter(ink, SMOOTH)
     sigma = max(_noise_sigma(ink_s), least_noise)
-    aside = (ink_s <= GRAIN * grain) | _steps(light, light_cell, arr.shape)
-    core, peak = _strong_ink(ink_s, sigma, aside)
-    return Ink(ink, ink_s, core, max(0.25 * peak, 3 * sigma), SMOOTH, dark_ink, light, light_cell), light_cell
+    grainy = ink_s <= GRAIN * grain
+    core, peak = _strong_ink(ink_s, sigma, grainy | _steps(light, light_cell, arr.shape))
+    faint = max(0.25 * peak, 3 * sigma)
+    return Ink(ink, ink_s, core, faint, SMOOTH, dark_ink, light, light_cell, sigma, grainy), light_cell
 
 
 def _in_shadow(light: np.ndarray, page: np.ndarray) -> np.ndarray:

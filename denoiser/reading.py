@@ -31,7 +31,7 @@ from . import brackets, hand, zoom
 from .classifier import NO_DIGIT, load_classifier, probabilities
 from .cuts import loops, ways
 from .digitize import LEVEL_Q, ImageError, _as_grey_array, grow_strokes
-from .ink import Ink, beyond_page, blurred, find_ink, window
+from .ink import Ink, beyond_page, blurred, find_ink, on_page, window
 from .marks import Marks, find_marks, own_ink, without
 from .mnist_style import mnist_digit
 from .picture_io import open_image
@@ -339,6 +339,8 @@ def _read_side(
         arr = transform.rotate(arr, turned, resize=True, mode="edge", preserve_range=True)
         found = find_ink(arr, dark_ink)
         marks = find_marks(found.core, found.fainter)
+    if (again := on_page(found, marks.boxes)) is not None:  # the digits by a sheet's edge, no longer set aside
+        found, marks = again, find_marks(again.core, again.fainter)
     gone = blurred(found, marks.boxes, marks.labels, marks.pieces) + beyond_page(found, marks.boxes)
     marks = without(marks, sorted(set(gone)))
     picture = np.round(arr * 255).astype(np.uint8)

@@ -256,3 +256,18 @@ def test_digits_on_a_desk_beyond_the_sheets_edge_are_left_out(sure, desk, blur):
         page[250 : 250 + HEIGHT, x : x + HEIGHT] -= 100 * (digit / 255)
     page += np.random.default_rng(0).normal(0, 2, page.shape)
     assert find_digits(encode(page.clip(0, 255).astype(np.uint8))).lines == ["3907"]
+
+
+@pytest.mark.parametrize(("desk", "inside"), [(80.0, 8), (150.0, 8), (150.0, 4)])
+def test_a_digit_written_by_the_sheets_edge_is_read(sure, desk, inside):
+    """A sheet on a desk, its first digit a 1 whose ink begins `inside` pixels from the sheet's edge (within a cell
+    of the page's light, 16 pixels here): the cells beside the step of the light at the edge are set aside on the
+    desk's side only, and the 1 is no longer lost with them."""
+    sheet = np.zeros((1500, 2000))
+    sheet[200:1300, 420:1800] = 1
+    page = desk + (255 - desk) * sheet
+    text = page_of(sure, "15390", (400, 1400), left=0, top=100, step=80)
+    left = 420 + inside - int(np.flatnonzero((text < 200).any(axis=0))[0])  # the 1's ink `inside` the sheet
+    page[500:900, left : left + 1400] = np.minimum(page[500:900, left : left + 1400], text)
+    page += np.random.default_rng(0).normal(0, 2, page.shape)
+    assert find_digits(encode(page.clip(0, 255).astype(np.uint8))).lines == ["15390"]
