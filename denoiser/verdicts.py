@@ -22,6 +22,8 @@ SCRIBBLED = 6  # a mark closing this many loops or more (`cuts.loops`) is writin
 WIDEST = 1.6  # a mark wider than this many of its heights is no digit (a dash, a word)...
 SHORTEST = 0.45  # ...nor one lower than this many of its line's heights (a small digit is more than half)...
 LOWEST = 0.25  # ...but one this tall at least, closing a loop, read `FLAT_SURE` is one: a 0 written small, as an "o"
+LOOP_NONE = 0.3  # ...if the classifier with a class for none gives it less than this (a small 0 beside digits three
+# times as tall, 0.19)
 FULL_HEIGHT = 0.8  # ...but a wide mark this many of its line's heights tall, that the classifier with a class for
 # no digit takes for a digit, is one: a 2 or a 7 drawn with a long stroke (a dash is low, a word is taken for none)
 FLAT_SURE = 0.95  # ...and so is one read this surely, its class for none under `RULED_OUT` (a 2 written flat)
@@ -46,7 +48,7 @@ def verdict(box: tuple[int, int, int, int], confidence: float, none: float, line
         return UNSURE
     long_digit = height >= FULL_HEIGHT * line_height and none < 0.5
     sure_digit = confidence >= FLAT_SURE and none < RULED_OUT
-    small_loop = closed > 0 and sure_digit and height >= LOWEST * line_height  # a dot or a dash closes none
+    small_loop = closed > 0 and confidence >= FLAT_SURE and none < LOOP_NONE and height >= LOWEST * line_height
     low = height < SHORTEST * line_height and not small_loop
     if (right - left > WIDEST * height and not (long_digit or sure_digit)) or low:
         return SHAPED_LIKE_NONE
