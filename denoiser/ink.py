@@ -50,6 +50,11 @@ MIN_CELL = 4  # pixels: a small picture's cells are no smaller (strokes cross se
 SAMPLES = 256  # pixels of a cell enough for its median and percentiles
 LIT, SHADOW_GAIN = 90, 1.5  # the lit page's light is this percentile of the cells'; ink in a shadow is brought up
 # to it, at most this many times (at twice, the grain of a deep shadow in a photo's corner became marks)
+DESK, DESK_CELLS = 0.5, 4  # cells whose light is under this share of the lit page's are a dark desk, if this many
+DESK_NEAR, DESK_REACH, DESK_GROW = 0.1, 3, 3  # strong ink this near the desk's light, this many cells from it, is the
+# desk bridged (`_bridged_desk`), and this many pixels around it go with it...
+DESK_SOLID, DESK_FULL = 3, 0.9  # ...if it fills a square of this many cells a side (each to this share): no digit's
+# stroke in a shadow as dark does
 JOINING = 0.3  # of the level down to which ink joined to the strong ink is a stroke: ink that joins pieces of one digit
 FLAT_NOISE = 1.5 / 255  # the least noise taken for a picture first found blank
 SMOOTH = 1.0  # pixels: the least smoothing of the ink; a picture shrunk to READ_SIDE has little grain left
@@ -70,6 +75,7 @@ class Ink:
     light: np.ndarray  # (rows, cols) the page's light by cell (`_page_light`)
     cell: int  # the side of those cells, in pixels
     sigma: float  # the ink's noise
+    peak: float  # the ink's peak level, which sets the strong ink's thresholds (`digitize.strong_ink`)
     grainy: np.ndarray  # (H, W) bool: ink no stronger than the page's grain where it lies, no ink
     split: bool = False  # the cells' votes on the ink's side were split, and the picture taken whole decided it
 
@@ -129,7 +135,7 @@ def _steps(light: np.ndarray, cell: int, shape: tuple[int, int], page: np.ndarra
     steps = ndimage.maximum_filter(bend, 3) > STEP
     if page is not None:
         steps = (bend > STEP) | (steps & ~page)
-    return steps.repeat(cell, 0).repeat(cell, 1)[: shape[0], : shape[1]]
+    return _enlarge_mask(steps, cell, shape)
 
 
 def _bend(light: np.ndarray) -> np.ndarray:
@@ -153,24 +159,22 @@ def beyond_page(found: Ink, boxes: np.ndarray) -> list[int]:
 
 
 def on_page(found: Ink, boxes: np.ndarray) -> Ink | None:
-    """The strong ink found again with the cells beside a step of the light set aside only off the page: the page's
-    region of the light (as `beyond_page` finds it, from the marks' `boxes` (N, 4)) is right up to its edge, and the
-    digits written within two cells of a sheet's edge on a desk were set aside with it (a first digit lost, a 5 read
-    as its flagless 7). Beyond the page, a desk's bevel or a bright strip beside the step stays set aside. None when
-    no region of the light holds the marks."""
+    """The strong ink found again, at the same thresholds, with the cells beside a step of the light set aside only
+    off the page: the page's region of the light (as `beyond_page` finds it, from the marks' `boxes` (N, 4)) is right
+    up to its edge, and the digits written within two cells of a sheet's edge on a desk were set aside with it (a
+    first digit lost, a 5 read as its flagless 7). Beyond the page, a desk's bevel or a bright strip beside the step
+    stays set aside; the sheet's edge, found again, sets no thresholds (faint digits were lost). None when no region
+    of the light holds the marks."""
     regions, _, page = _regions(found, boxes)
     if not page:
         return None
     aside = found.grainy | _steps(found.light, found.cell, found.ink.shape, regions == page)
-    try:
-        core, peak = _strong_ink(found.ink_s, found.sigma, aside)
-    except ImageError:
-        return None
+    core, _ = strong_ink(found.ink_s, found.sigma, aside, found.peak)
     added, _ = ndimage.label(core & ~found.core, structure=np.ones((3, 3), bool))
     longest = max((max(r.stop - r.start, c.stop - c.start) for r, c in ndimage.find_objects(added)), default=0)
     if longest < NEW_INK * np.median(boxes[:, 2] - boxes[:, 0]):
         return None  # the same marks, but for bits of the edge: not worth finding them again
-    return dataclasses.replace(found, core=core, faint=max(0.25 * peak, 3 * found.sigma))
+    return dataclasses.replace(found, core=core)
 
 
 def _regions(found: Ink, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -299,9 +303,48 @@ def _ink(arr: np.ndarray, dark_ink: bool, grain: np.ndarray, closing: int, least
     ink_s = ndimage.gaussian_filter(ink, SMOOTH)
     sigma = max(_noise_sigma(ink_s), least_noise)
     grainy = ink_s <= GRAIN * grain
-    core, peak = _strong_ink(ink_s, sigma, grainy | _steps(light, light_cell, arr.shape))
+    steps = _steps(light, light_cell, arr.shape)
+    core, peak = _strong_ink(ink_s, sigma, grainy | steps)
+    if dark_ink and (desk := _bridged_desk(arr, light, light_cell, core)).any():
+        grainy |= desk
+        core, peak = _strong_ink(ink_s, sigma, grainy | steps)
     faint = max(0.25 * peak, 3 * sigma)
-    return Ink(ink, ink_s, core, faint, SMOOTH, dark_ink, light, light_cell, sigma, grainy), light_cell
+    return Ink(ink, ink_s, core, faint, SMOOTH, dark_ink, light, light_cell, sigma, peak, grainy), light_cell
+
+
+def _bridged_desk(arr: np.ndarray, light: np.ndarray, cell: int, core: np.ndarray) -> np.ndarray:
+    """The pixels (H, W) bool of the strong ink `core` that are a dark desk, and a little around them: a strip of
+    the desk between two sheets narrow enough for the page's `light` (by `cell`) to bridge it, as it bridges a stroke,
+    is the strongest ink in the picture; its pieces set the thresholds above pencil digits and the ink's height above
+    them all (a sheet read as one "1"). A piece is the desk's when it is as dark as the desk's light (`DESK`, where
+    it runs off the picture; within `DESK_NEAR`), lies within `DESK_REACH` cells of it, and is no pen's stroke
+    (`DESK_SOLID`)."""
+    lit = float(np.percentile(light, LIT))
+    dark = light < DESK * lit
+    desk = dark & ~segmentation.clear_border(dark)  # runs off the picture, as the light around a thick stroke does not
+    if desk.sum() < DESK_CELLS:
+        return np.zeros_like(core)
+    rows, cols = light.shape
+    inked = np.pad(core, ((0, rows * cell - core.shape[0]), (0, cols * cell - core.shape[1])))
+    inked = inked.reshape(rows, cell, cols, cell).mean(axis=(1, 3)) >= DESK_FULL  # cells filled with ink
+    thick = _enlarge_mask(ndimage.minimum_filter(inked, size=DESK_SOLID), cell, core.shape) & core
+    if not thick.any():
+        return np.zeros_like(core)
+    labels, _ = ndimage.label(core, structure=np.ones((3, 3), bool))
+    near = _enlarge_mask(ndimage.binary_dilation(desk, iterations=DESK_REACH), cell, arr.shape)
+    level = float(np.median(light[desk])) + DESK_NEAR
+    found, objects = np.zeros_like(core), ndimage.find_objects(labels)
+    for k in np.unique(labels[thick]):  # few: a digit's strokes fill no such square
+        span = objects[k - 1]
+        piece = labels[span] == k
+        if near[span][piece].any() and np.median(arr[span][piece]) <= level:
+            found[span] |= piece
+    return ndimage.binary_dilation(found, iterations=DESK_GROW) if found.any() else found
+
+
+def _enlarge_mask(cells: np.ndarray, cell: int, shape: tuple[int, int]) -> np.ndarray:
+    """A grid's cells (rows, cols) bool at every pixel of the picture (H, W)."""
+    return cells.repeat(cell, 0).repeat(cell, 1)[: shape[0], : shape[1]]
 
 
 def _in_shadow(light: np.ndarray, page: np.ndarray) -> np.ndarray:

@@ -271,3 +271,17 @@ def test_a_digit_written_by_the_sheets_edge_is_read(sure, desk, inside):
     page[500:900, left : left + 1400] = np.minimum(page[500:900, left : left + 1400], text)
     page += np.random.default_rng(0).normal(0, 2, page.shape)
     assert find_digits(encode(page.clip(0, 255).astype(np.uint8))).lines == ["15390"]
+
+
+@pytest.mark.parametrize("gap", [60, 100])
+def test_faint_digits_on_a_sheet_beside_another_on_a_black_desk_are_read(sure, gap):
+    """Two white sheets on a black desk, a strip of the desk `gap` pixels wide between them: the page's light bridges
+    the strip as it bridges a stroke, and the strip was the strongest ink in the picture, which set the thresholds
+    above the faint grey digits (the sheet read blank, or as one "1")."""
+    page = np.full((1500, 2000), 30.0)
+    page[100:1400, 400:1900] = 235
+    page[:, : 400 - gap] = 240
+    text = page_of(sure, "31415926", (300, 1000), left=0, top=100, step=90).astype(np.float64)
+    page[500:800, 600:1600] = np.minimum(page[500:800, 600:1600], 235 - (255 - text) * 60 / 220)
+    page += np.random.default_rng(0).normal(0, 2, page.shape)
+    assert find_digits(encode(page.clip(0, 255).astype(np.uint8))).lines == ["31415926"]
