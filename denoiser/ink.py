@@ -54,7 +54,8 @@ DESK, DESK_CELLS = 0.5, 4  # cells whose light is under this share of the lit pa
 DESK_NEAR, DESK_REACH, DESK_GROW = 0.1, 3, 3  # strong ink this near the desk's light, this many cells from it, is the
 # desk bridged (`_bridged_desk`), and this many pixels around it go with it...
 DESK_SOLID, DESK_FULL = 3, 0.9  # ...if it fills a square of this many cells a side (each to this share): no digit's
-# stroke in a shadow as dark does
+# stroke in a shadow as dark does; looked for again up to this many times, as the ink's thresholds drop
+DESK_ROUNDS = 3
 JOINING = 0.3  # of the level down to which ink joined to the strong ink is a stroke: ink that joins pieces of one digit
 FLAT_NOISE = 1.5 / 255  # the least noise taken for a picture first found blank
 SMOOTH = 1.0  # pixels: the least smoothing of the ink; a picture shrunk to READ_SIDE has little grain left
@@ -305,7 +306,9 @@ def _ink(arr: np.ndarray, dark_ink: bool, grain: np.ndarray, closing: int, least
     grainy = ink_s <= GRAIN * grain
     steps = _steps(light, light_cell, arr.shape)
     core, peak = _strong_ink(ink_s, sigma, grainy | steps)
-    if dark_ink and (desk := _bridged_desk(arr, light, light_cell, core)).any():
+    for _ in range(DESK_ROUNDS if dark_ink else 0):  # the thresholds drop, and more of the desk may come up
+        if not (desk := _bridged_desk(arr, light, light_cell, core)).any():
+            break
         grainy |= desk
         core, peak = _strong_ink(ink_s, sigma, grainy | steps)
     faint = max(0.25 * peak, 3 * sigma)
