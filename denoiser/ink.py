@@ -41,8 +41,7 @@ STEP = 0.1  # the light bending by more than this (of white) between neighbourin
 PAGE_SHARE = 0.5  # of the marks: the region of the light between steps that holds this many is the page...
 PAGE_EDGE = 0.05  # ...and the light bending by more than this parts it from what lies beyond: half a `STEP`, since
 # a pale desk or cloth beyond a sheet bends it less, and at `STEP` the line of its edge had gaps
-NEW_INK = 0.6  # the marks' heights: ink found again up to a page's edge (`on_page`) in no piece this long is bits of
-# the edge (a cell wide, half a digit high at most in the photos), and the marks stay as they were
+NEW_INK = 0.6  # the marks' heights: ink found again by a page's edge (`on_page`) in no piece this long is its bits
 LIGHT_GRID = 128  # the page's light is measured in cells of 1/128 of the picture's longer side...
 LIGHT_CLOSING = 7  # ...and strokes up to 7 cells wide (5% of the side) are bridged,
 THICK = 0.75  # or, where the ink's strokes are wider than this share of that, twice their width
@@ -53,9 +52,8 @@ LIT, SHADOW_GAIN = 90, 1.5  # the lit page's light is this percentile of the cel
 DESK, DESK_CELLS = 0.5, 4  # cells whose light is under this share of the lit page's are a dark desk, if this many
 DESK_NEAR, DESK_REACH, DESK_GROW = 0.1, 3, 3  # strong ink this near the desk's light, this many cells from it, is the
 # desk bridged (`_bridged_desk`), and this many pixels around it go with it...
-DESK_SOLID, DESK_FULL = 3, 0.9  # ...if it fills a square of this many cells a side (each to this share): no digit's
-# stroke in a shadow as dark does; looked for again up to this many times, as the ink's thresholds drop
-DESK_ROUNDS = 3
+DESK_SOLID, DESK_FULL, DESK_ROUNDS = 3, 0.9, 3  # ...if it fills a square of this many cells a side (each to this
+# share): no digit's stroke in a shadow as dark does; looked for again up to this many times, as the thresholds drop
 JOINING = 0.3  # of the level down to which ink joined to the strong ink is a stroke: ink that joins pieces of one digit
 FLAT_NOISE = 1.5 / 255  # the least noise taken for a picture first found blank
 SMOOTH = 1.0  # pixels: the least smoothing of the ink; a picture shrunk to READ_SIDE has little grain left
@@ -70,7 +68,6 @@ class Ink:
     ink: np.ndarray  # (H, W) ink strength, page level 0
     ink_s: np.ndarray  # (H, W) the same, smoothed
     core: np.ndarray  # (H, W) bool: the strong ink
-    faint: float  # the level down to which ink joined to the strong ink is a stroke
     smooth: float  # the smoothing's sigma, in pixels
     dark_ink: bool
     light: np.ndarray  # (rows, cols) the page's light by cell (`_page_light`)
@@ -79,6 +76,10 @@ class Ink:
     peak: float  # the ink's peak level, which sets the strong ink's thresholds (`digitize.strong_ink`)
     grainy: np.ndarray  # (H, W) bool: ink no stronger than the page's grain where it lies, no ink
     split: bool = False  # the cells' votes on the ink's side were split, and the picture taken whole decided it
+
+    @property
+    def faint(self) -> float:  # the level down to which ink joined to the strong ink is a stroke
+        return max(0.25 * self.peak, 3 * self.sigma)
 
     @property
     def fainter(self) -> np.ndarray:
@@ -311,8 +312,7 @@ def _ink(arr: np.ndarray, dark_ink: bool, grain: np.ndarray, closing: int, least
             break
         grainy |= desk
         core, peak = _strong_ink(ink_s, sigma, grainy | steps)
-    faint = max(0.25 * peak, 3 * sigma)
-    return Ink(ink, ink_s, core, faint, SMOOTH, dark_ink, light, light_cell, sigma, peak, grainy), light_cell
+    return Ink(ink, ink_s, core, SMOOTH, dark_ink, light, light_cell, sigma, peak, grainy), light_cell
 
 
 def _bridged_desk(arr: np.ndarray, light: np.ndarray, cell: int, core: np.ndarray) -> np.ndarray:
@@ -334,7 +334,7 @@ def _bridged_desk(arr: np.ndarray, light: np.ndarray, cell: int, core: np.ndarra
     if not thick.any():
         return np.zeros_like(core)
     labels, _ = ndimage.label(core, structure=np.ones((3, 3), bool))
-    near = _enlarge_mask(ndimage.binary_dilation(desk, iterations=DESK_REACH), cell, arr.shape)
+    near = _enlarge_mask(ndimage.binary_dilation(desk, iterations=DESK_REACH), cell, core.shape)
     level = float(np.median(light[desk])) + DESK_NEAR
     found, objects = np.zeros_like(core), ndimage.find_objects(labels)
     for k in np.unique(labels[thick]):  # few: a digit's strokes fill no such square

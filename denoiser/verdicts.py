@@ -48,6 +48,7 @@ def verdict(box: tuple[int, int, int, int], confidence: float, none: float, line
         return UNSURE
     long_digit = height >= FULL_HEIGHT * line_height and none < 0.5
     sure_digit = confidence >= FLAT_SURE and none < RULED_OUT
+    # a dot or a dash closes no loop
     small_loop = closed > 0 and confidence >= FLAT_SURE and none < LOOP_NONE and height >= LOWEST * line_height
     low = height < SHORTEST * line_height and not small_loop
     if (right - left > WIDEST * height and not (long_digit or sure_digit)) or low:
