@@ -286,12 +286,15 @@ def read_picture(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) ->
 
 
 def _digit_lines(reading: Reading) -> Reading:
-    """A reading without its stray marks (`_stray`), nor its lines that hold no digit: a line whose every mark is
-    taken for none, shaped like none, crossed out or one the classifier is unsure of is a word, a printed logo or
-    what is left of a rule, no line of digits. Lines and places are numbered again."""
+    """A reading without its stray marks (`_stray`), nor its lines of writing: a line whose marks are more often
+    taken for none, shaped like none, crossed out or ones the classifier is unsure of than digits (brackets aside)
+    is a word, a name in a script of many strokes torn into pieces, a printed logo or what is left of a rule, no
+    line of digits. Lines and places are numbered again."""
     lines = {k: [m for m in reading.marks if m.line == k] for k in {m.line for m in reading.marks}}
     marks = [m for m in reading.marks if not _stray(m, lines[m.line])]
-    kept = sorted({m.line for m in marks if m.is_digit})
+    digits = collections.Counter(m.line for m in marks if m.is_digit)
+    nones = collections.Counter(m.line for m in marks if not m.is_digit and m.why_not != BRACKET)
+    kept = sorted(line for line, count in digits.items() if count >= nones[line])
     number, places = {line: k for k, line in enumerate(kept)}, collections.Counter()
     renumbered = []
     for m in (m for m in marks if m.line in number):

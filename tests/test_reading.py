@@ -182,19 +182,30 @@ def test_a_line_of_letters_above_the_digits_is_no_line_of_digits(sure):
     assert [m.line for m in found.marks] == [0, 0, 0, 0]
 
 
+def _marked(line: int, whys: list[str | None]) -> list[reading.Mark]:
+    """A line of marks read as 4s, each a digit (None) or no digit for the reason given."""
+    boxes = [(100 * line, 40 * k, 100 * line + 60, 40 * k + 30) for k in range(len(whys))]
+    return [reading.Mark(box, line, k, torch.zeros(1, 28, 28), 4, 0.4 if why else 0.99, 0.1, why)
+            for k, (box, why) in enumerate(zip(boxes, whys, strict=True))]  # fmt: skip
+
+
 def test_a_line_of_marks_the_classifier_is_unsure_of_is_no_line_of_digits():
     """A handwritten word above a number: its letters torn between two digits each, none of them a digit. The line
     is left out, as a line of marks taken for none is, and the number's line is the first."""
-
-    def mark(line: int, position: int, why_not: str | None) -> reading.Mark:
-        box = (100 * line, 40 * position, 100 * line + 60, 40 * position + 30)
-        return reading.Mark(box, line, position, torch.zeros(1, 28, 28), 4, 0.4 if why_not else 0.99, 0.1, why_not)
-
-    word = [mark(0, k, verdicts.UNSURE) for k in range(4)]
-    number = [mark(1, k, None) for k in range(2)]
-    found = reading._digit_lines(reading.Reading([*word, *number], np.zeros((300, 300), np.uint8), True))
+    marks = _marked(0, [verdicts.UNSURE] * 4) + _marked(1, [None, None])
+    found = reading._digit_lines(reading.Reading(marks, np.zeros((300, 300), np.uint8), True))
     assert found.lines == ["44"]
     assert [(m.line, m.position) for m in found.marks] == [(0, 0), (0, 1)]
+
+
+def test_a_name_torn_into_pieces_some_read_as_digits_is_no_line_of_digits():
+    """A name written in characters of many strokes, each torn into pieces: three pieces read as digits, four not.
+    The line is left out; a sum (two signs among three digits) and a digit in brackets stay."""
+    name = [None, verdicts.UNSURE, verdicts.TAKEN_FOR_NONE, None, verdicts.UNSURE, verdicts.SHAPED_LIKE_NONE, None]
+    total = [None, verdicts.SHAPED_LIKE_NONE, None, verdicts.SHAPED_LIKE_NONE, None]
+    marks = _marked(0, name) + _marked(1, total) + _marked(2, [reading.BRACKET, None, reading.BRACKET])
+    found = reading._digit_lines(reading.Reading(marks, np.zeros((300, 300), np.uint8), True))
+    assert found.lines == ["4?4?4", "?4?"]
 
 
 def test_a_bit_of_ink_far_out_in_the_margin_is_no_mark_but_a_minus_sign_by_the_number_is(sure):
