@@ -26,6 +26,7 @@ from PIL import Image
 from scipy import ndimage
 from skimage import segmentation
 
+from .desk import LIT, bridged, enlarge_mask
 from .digitize import MIN_CONTRAST, ImageError, _noise_sigma, ink_peak, strong_ink
 
 VOTE_GRID, VOTE = 64, 0.7  # the ink's side is voted by cells of 1/64 of the longer side that stray 0.7 as far as most
@@ -47,13 +48,9 @@ LIGHT_CLOSING = 7  # ...and strokes up to 7 cells wide (5% of the side) are brid
 THICK = 0.75  # or, where the ink's strokes are wider than this share of that, twice their width
 MIN_CELL = 4  # pixels: a small picture's cells are no smaller (strokes cross several)
 SAMPLES = 256  # pixels of a cell enough for its median and percentiles
-LIT, SHADOW_GAIN = 90, 1.5  # the lit page's light is this percentile of the cells'; ink in a shadow is brought up
-# to it, at most this many times (at twice, the grain of a deep shadow in a photo's corner became marks)
-DESK, DESK_CELLS = 0.5, 4  # cells whose light is under this share of the lit page's are a dark desk, if this many
-DESK_NEAR, DESK_REACH, DESK_GROW = 0.1, 3, 3  # strong ink this near the desk's light, this many cells from it, is the
-# desk bridged (`_bridged_desk`), and this many pixels around it go with it...
-DESK_SOLID, DESK_FULL, DESK_ROUNDS = 3, 0.9, 3  # ...if it fills a square of this many cells a side (each to this
-# share): no digit's stroke in a shadow as dark does; looked for again up to this many times, as the thresholds drop
+SHADOW_GAIN = 1.5  # ink in a shadow is brought up to the lit page's (`desk.LIT`), at most this many times (at twice,
+# the grain of a deep shadow in a photo's corner became marks)
+DESK_ROUNDS = 3  # the bridged desk (`desk.bridged`) is looked for again up to this many times, as the thresholds drop
 JOINING = 0.3  # of the level down to which ink joined to the strong ink is a stroke: ink that joins pieces of one digit
 FLAT_NOISE = 1.5 / 255  # the least noise taken for a picture first found blank
 SMOOTH = 1.0  # pixels: the least smoothing of the ink; a picture shrunk to READ_SIDE has little grain left
@@ -137,7 +134,7 @@ def _steps(light: np.ndarray, cell: int, shape: tuple[int, int], page: np.ndarra
     steps = ndimage.maximum_filter(bend, 3) > STEP
     if page is not None:
         steps = (bend > STEP) | (steps & ~page)
-    return _enlarge_mask(steps, cell, shape)
+    return enlarge_mask(steps, cell, shape)
 
 
 def _bend(light: np.ndarray) -> np.ndarray:
@@ -308,46 +305,11 @@ def _ink(arr: np.ndarray, dark_ink: bool, grain: np.ndarray, closing: int, least
     steps = _steps(light, light_cell, arr.shape)
     core, peak = _strong_ink(ink_s, sigma, grainy | steps)
     for _ in range(DESK_ROUNDS if dark_ink else 0):  # the thresholds drop, and more of the desk may come up
-        if not (desk := _bridged_desk(arr, light, light_cell, core)).any():
+        if not (desk := bridged(arr, light, light_cell, core)).any():
             break
         grainy |= desk
         core, peak = _strong_ink(ink_s, sigma, grainy | steps)
     return Ink(ink, ink_s, core, SMOOTH, dark_ink, light, light_cell, sigma, peak, grainy), light_cell
-
-
-def _bridged_desk(arr: np.ndarray, light: np.ndarray, cell: int, core: np.ndarray) -> np.ndarray:
-    """The pixels (H, W) bool of the strong ink `core` that are a dark desk, and a little around them: a strip of
-    the desk between two sheets narrow enough for the page's `light` (by `cell`) to bridge it, as it bridges a stroke,
-    is the strongest ink in the picture; its pieces set the thresholds above pencil digits and the ink's height above
-    them all (a sheet read as one "1"). A piece is the desk's when it is as dark as the desk's light (`DESK`, where
-    it runs off the picture; within `DESK_NEAR`), lies within `DESK_REACH` cells of it, and is no pen's stroke
-    (`DESK_SOLID`)."""
-    lit = float(np.percentile(light, LIT))
-    dark = light < DESK * lit
-    desk = dark & ~segmentation.clear_border(dark)  # runs off the picture, as the light around a thick stroke does not
-    if desk.sum() < DESK_CELLS:
-        return np.zeros_like(core)
-    rows, cols = light.shape
-    inked = np.pad(core, ((0, rows * cell - core.shape[0]), (0, cols * cell - core.shape[1])))
-    inked = inked.reshape(rows, cell, cols, cell).mean(axis=(1, 3)) >= DESK_FULL  # cells filled with ink
-    thick = _enlarge_mask(ndimage.minimum_filter(inked, size=DESK_SOLID), cell, core.shape) & core
-    if not thick.any():
-        return np.zeros_like(core)
-    labels, _ = ndimage.label(core, structure=np.ones((3, 3), bool))
-    near = _enlarge_mask(ndimage.binary_dilation(desk, iterations=DESK_REACH), cell, core.shape)
-    level = float(np.median(light[desk])) + DESK_NEAR
-    found, objects = np.zeros_like(core), ndimage.find_objects(labels)
-    for k in np.unique(labels[thick]):  # few: a digit's strokes fill no such square
-        span = objects[k - 1]
-        piece = labels[span] == k
-        if near[span][piece].any() and np.median(arr[span][piece]) <= level:
-            found[span] |= piece
-    return ndimage.binary_dilation(found, iterations=DESK_GROW) if found.any() else found
-
-
-def _enlarge_mask(cells: np.ndarray, cell: int, shape: tuple[int, int]) -> np.ndarray:
-    """A grid's cells (rows, cols) bool at every pixel of the picture (H, W)."""
-    return cells.repeat(cell, 0).repeat(cell, 1)[: shape[0], : shape[1]]
 
 
 def _in_shadow(light: np.ndarray, page: np.ndarray) -> np.ndarray:
