@@ -1,4 +1,5 @@
-"""A sheet on a dark desk: the strips of the desk that the page's light bridges, taken for the strongest ink.
+"""A sheet on a dark desk: the strips of the desk that the page's light bridges, taken for the strongest ink, and
+the bits of the desk beyond the sheet read as a line of digits.
 
 `ink` measures the page's light by cells of the picture; where a sheet lies on a dark desk, the desk's cells are
 far darker than the lit page's, and run off the picture.
@@ -16,6 +17,10 @@ DESK_NEAR, DESK_REACH, DESK_GROW = 0.1, 3, 3  # strong ink this near the desk's 
 # desk bridged (`bridged`), and this many pixels around it go with it...
 DESK_SOLID, DESK_FULL = 3, 0.9  # ...if it fills a square of this many cells a side (each to this share): no digit's
 # stroke in a shadow as dark does
+EDGE, FEW = 0.06, 5  # a line within this share of the picture's longer side from its edge, of this many marks at most,
+FAR, REACH = 4.0, 4  # ...further than this many of the ink's heights from every other line, this many cells from the
+# desk, is the desk's grain where it glints or the sheet's edge: on Treekay/Learn-CV's sheets on a black desk, 2-6% of
+# the side from the picture's edge, 8-40 heights from the writing
 
 
 def bridged(arr: np.ndarray, light: np.ndarray, cell: int, core: np.ndarray) -> np.ndarray:
@@ -25,9 +30,7 @@ def bridged(arr: np.ndarray, light: np.ndarray, cell: int, core: np.ndarray) -> 
     them all (a sheet read as one "1"). A piece is the desk's when it is as dark as the desk's light (`DESK`, where
     it runs off the picture; within `DESK_NEAR`), lies within `DESK_REACH` cells of it, and is no pen's stroke
     (`DESK_SOLID`)."""
-    lit = float(np.percentile(light, LIT))
-    dark = light < DESK * lit
-    desk = dark & ~segmentation.clear_border(dark)  # runs off the picture, as the light around a thick stroke does not
+    desk = dark(light)
     if desk.sum() < DESK_CELLS:
         return np.zeros_like(core)
     rows, cols = light.shape
@@ -46,6 +49,52 @@ def bridged(arr: np.ndarray, light: np.ndarray, cell: int, core: np.ndarray) -> 
         if near[span][piece].any() and np.median(arr[span][piece]) <= level:
             found[span] |= piece
     return ndimage.binary_dilation(found, iterations=DESK_GROW) if found.any() else found
+
+
+def dark(light: np.ndarray) -> np.ndarray:
+    """The cells (rows, cols) bool of a dark desk in the page's `light`: under `DESK` of the lit page's light, and
+    running off the picture, as the light around a thick stroke does not."""
+    dark = light < DESK * float(np.percentile(light, LIT))
+    return dark & ~segmentation.clear_border(dark)
+
+
+def on_desk(light: np.ndarray, cell: int, shape: tuple[int, int], boxes: np.ndarray, lines: list[list[int]],
+            height: float) -> list[int]:  # fmt: skip
+    """The marks (`boxes` (N, 4), in `lines`) of the lines that lie on a dark desk beyond the sheet (the page's
+    `light` by `cell`, in a picture of `shape`): a line of `FEW` marks at most, within `EDGE` of the picture's edge
+    and `REACH` cells of the desk, further than `FAR` of the ink's `height` from every other line, on a picture
+    where some line stands clear of its edge. A number written in a corner of a page that fills the picture lies by
+    no desk, and stays."""
+    desk = dark(light)
+    if desk.sum() < DESK_CELLS or len(lines) < 2:
+        return []
+    near = ndimage.binary_dilation(desk, iterations=REACH)
+    spans = [_span(boxes[line]) for line in lines]
+    edge = [_by_edge(span, shape) for span in spans]
+    gone = []
+    for k, line in enumerate(lines):
+        top, left, bottom, right = (spans[k] - [0, 0, 1, 1]) // cell  # the cells it covers
+        if len(line) > FEW or not edge[k] or all(edge) or not near[top : bottom + 1, left : right + 1].any():
+            continue
+        if min(_gap(spans[k], other) for j, other in enumerate(spans) if j != k) > FAR * height:
+            gone += line
+    return gone
+
+
+def _span(boxes: np.ndarray) -> np.ndarray:
+    """The box (top, left, bottom, right) around `boxes` (N, 4)."""
+    return np.array([boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max()])
+
+
+def _by_edge(span: np.ndarray, shape: tuple[int, int]) -> bool:
+    """Whether a box lies within `EDGE` of the longer side from the edge of a picture of `shape`."""
+    top, left, bottom, right = span
+    return min(top, left, shape[0] - bottom, shape[1] - right) < EDGE * max(shape)
+
+
+def _gap(one: np.ndarray, other: np.ndarray) -> int:
+    """Pixels between two boxes, across or down, the larger (negative where they overlap both ways)."""
+    return int(max(other[0] - one[2], one[0] - other[2], other[1] - one[3], one[1] - other[3]))
 
 
 def enlarge_mask(cells: np.ndarray, cell: int, shape: tuple[int, int]) -> np.ndarray:

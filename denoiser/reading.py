@@ -30,6 +30,7 @@ from skimage import transform
 from . import brackets, hand, zoom
 from .classifier import NO_DIGIT, load_classifier, probabilities
 from .cuts import loops, ways
+from .desk import on_desk
 from .digitize import LEVEL_Q, ImageError, _as_grey_array, grow_strokes
 from .ink import Ink, beyond_page, blurred, find_ink, on_page, window
 from .marks import Marks, find_marks, own_ink, without
@@ -345,6 +346,7 @@ def _read_side(
     if (again := on_page(found, marks.boxes)) is not None:  # the digits by a sheet's edge, no longer set aside
         found, marks = again, find_marks(again.core, again.fainter)
     gone = blurred(found, marks.boxes, marks.labels, marks.pieces) + beyond_page(found, marks.boxes)
+    gone += on_desk(found.light, found.cell, found.ink.shape, marks.boxes, marks.lines, marks.height)
     marks = without(marks, sorted(set(gone)))
     picture = np.round(arr * 255).astype(np.uint8)
     reading = Reading(_read_marks(found, marks, keep_noise, cuts), picture, found.dark_ink, turned=turned)

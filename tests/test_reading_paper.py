@@ -285,3 +285,33 @@ def test_faint_digits_on_a_sheet_beside_another_on_a_black_desk_are_read(sure, g
     page[500:800, 600:1600] = np.minimum(page[500:800, 600:1600], 235 - (255 - text) * 60 / 220)
     page += np.random.default_rng(0).normal(0, 2, page.shape)
     assert find_digits(encode(page.clip(0, 255).astype(np.uint8))).lines == ["31415926"]
+
+
+def sheet_by_a_glint(sure: dict[int, np.ndarray], desk: bool) -> bytes:
+    """Three lines of digits at the top of a white sheet on a black desk (`desk`; else a page filling the picture),
+    and "32" written below the sheet by the picture's edge: on the desk, in a soft glint of light as bright as the
+    sheet where it meets the sheet's edge, as the grain of a polished desk shows where it glints."""
+    page = np.full((1500, 1100), 30.0 if desk else 235.0)
+    page[60:1380, 80:1020] = 235
+    for k, text in enumerate(["16340109", "15899822193", "440602199808"]):
+        top = 150 + 100 * k
+        page[top : top + HEIGHT, 150:1050] = np.minimum(
+            page[top : top + HEIGHT, 150:1050], page_of(sure, text, (HEIGHT, 900), 0, 0)
+        )
+    if desk:
+        rows, cols = np.mgrid[:1500, :1100]
+        glint = 30 + 205 * np.exp(-(((rows - 1380) / 160) ** 2 + ((cols - 800) / 100) ** 2))
+        page = np.where(page < 100, glint, page)
+    junk = page[1400 : 1400 + HEIGHT, 740 : 740 + 2 * HEIGHT]
+    junk[:] = np.minimum(junk, page_of(sure, "32", (HEIGHT, 2 * HEIGHT), 0, 0) - 20.0)
+    page += np.random.default_rng(0).normal(0, 2, page.shape)
+    return encode(page.clip(0, 255).astype(np.uint8))
+
+
+def test_marks_in_a_glint_on_the_desk_by_the_pictures_edge_are_no_line(sure):
+    """Marks on the desk beyond a sheet, by the picture's edge, far from the sheet's writing, are left out: the
+    glint joins the sheet's light with no step to part them. The same marks on a page filling the picture are a
+    number written in its corner, and stay."""
+    written = ["16340109", "15899822193", "440602199808"]
+    assert find_digits(sheet_by_a_glint(sure, desk=True)).lines == written
+    assert find_digits(sheet_by_a_glint(sure, desk=False)).lines == [*written, "32"]
