@@ -1,15 +1,13 @@
 """The marks on a page of handwritten digits: which ink is a digit, and in which line it was written.
 
-`find_marks` takes the ink (from `digitize`) of a whole picture and returns its marks: the strong
-ink's connected pieces, with what no digit is taken out (pieces the picture's edge cuts off, and those
-beyond the page; specks and dots; ruled lines and grids, found by `rules`; thin strokes far lower
-or taller than the digits of their line), the pieces of one digit drawn in strokes that do not touch
-(a 5's flag, an open 4, a crossed 7) put together, and the marks ordered into lines, top to bottom,
-left to right. Every step works on the marks' boxes as arrays: a page of thousands of specks is
-sorted out in milliseconds.
-
-The one scale everything is measured by is the *height* of the ink: the median height of the
-pieces weighted by their ink, which is a digit's height on a page where digits hold most of the ink.
+`find_marks` takes the ink (from `digitize`) of a whole picture and returns its marks: the strong ink's connected
+pieces, with what no digit is taken out (pieces the picture's edge cuts off, and those beyond the page; specks
+and dots; ruled lines and grids, found by `rules`; thin strokes far lower or taller than the digits of their
+line), the pieces of one digit drawn in strokes that do not touch (a 5's flag, an open 4, a crossed 7) put
+together, and the marks ordered into lines, top to bottom, left to right. Every step works on the marks' boxes
+as arrays: a page of thousands of specks is sorted out in milliseconds. The one scale everything is measured by
+is the *height* of the ink: the median height of the pieces weighted by their ink, which is a digit's height on a
+page where digits hold most of the ink.
 """
 
 from __future__ import annotations
@@ -25,12 +23,12 @@ from .digitize import ImageError
 from .ink import run_lengths
 from .lines import in_lines, line_heights, slant_of
 from .pieces import merged_boxes, one_digit, sides
-from .rules import ruled_lines, tilt, without_grid, without_rest
+from .rules import ruled_lines, straight, tilt, without_grid, without_rest
 
 MAX_DIGITS = 200  # more marks than this on a page are not read: the digits are too many to show or check
 SPECK = 0.3  # a piece less than this many heights on its longer side is a speck or a dot (a dash is longer)
 MIN_HEIGHT = 6  # pixels: pieces of ink lower than this are grain or specks, too small to be digits
-LINE_LENGTH = 2.5  # a piece longer than this many heights and...
+LINE_LENGTH = 2.5  # a piece longer than this many heights, straight (`rules.straight`: a large thin 3 is not), and...
 LINE_THIN = 12  # ...this many times longer than thick is a ruled line (a "1" is 5-10 times)
 REST_INK, REST_HIGH = 0.1, 2 * MIN_HEIGHT  # the digits beside a long thin piece: this share of the ink, this high
 LINE_BIT = 1.5  # heights: a flat piece as thin and wider than this is a bit of a rule (no digit is that wide)
@@ -107,13 +105,15 @@ def _kept(labels: np.ndarray, boxes: np.ndarray, areas: np.ndarray, height: floa
     whole = _whole_at_edge(boxes, labels.shape, height) & ~_along_side(labels, boxes)
     edge = _at_edge(boxes, labels.shape) & ~whole
     speck = (length < SPECK * height) | (length < MIN_HEIGHT)
-    return ~edge & ~speck & ~_rule_like(boxes, areas, height)
+    return ~edge & ~speck & ~_rule_like(labels, boxes, areas, height)
 
 
-def _rule_like(boxes: np.ndarray, areas: np.ndarray, height: float) -> np.ndarray:
-    """Pieces (N,) bool long and thin as a ruled line, or flat and as wide as no digit is (a bit of one)."""
+def _rule_like(labels: np.ndarray, boxes: np.ndarray, areas: np.ndarray, height: float) -> np.ndarray:
+    """Pieces (N,) bool long, straight and thin as a ruled line, or flat and as wide as no digit is (a bit of one)."""
     (length, thinness), (h, w) = _thinness(boxes, areas), sides(boxes)
-    return ((length > LINE_LENGTH * height) | ((w > LINE_BIT * height) & (w > 4 * h))) & (thinness > LINE_THIN)
+    long = (length > LINE_LENGTH * height) & (thinness > LINE_THIN)
+    long[long] = [straight(labels, boxes[k], k + 1) for k in np.flatnonzero(long)]
+    return long | ((w > LINE_BIT * height) & (w > 4 * h) & (thinness > LINE_THIN))
 
 
 def _whole_at_edge(boxes: np.ndarray, shape: tuple[int, int], height: float) -> np.ndarray:
@@ -266,7 +266,7 @@ def _rules_tilt(labels: np.ndarray, boxes: np.ndarray, areas: np.ndarray, height
     picture long: `UPRIGHT_RULES` at least down the page), when it is at least `RULE_TILT` and they are straight
     along it (`RULE_STRAIGHT`); else 0. The page is then read turned level: left in, a rule with digits written on it
     was left out whole, digits and all."""
-    (h, w), like = sides(boxes), _rule_like(boxes, areas, height)
+    (h, w), like = sides(boxes), _rule_like(labels, boxes, areas, height)
     for length, side, upright in ((w, labels.shape[1], False), (h, labels.shape[0], True)):
         rules = np.flatnonzero(like & (length >= RULE_SPAN * side))
         if len(rules) < (UPRIGHT_RULES if upright else 1):

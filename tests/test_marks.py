@@ -293,3 +293,20 @@ def test_small_digits_beside_a_solid_dark_corner_at_the_edge_keep_their_height()
     marks = find_marks(core)
     assert [len(line) for line in marks.lines] == [10]
     assert marks.height < 20
+
+
+def test_a_rule_at_any_tilt_is_straight_and_a_large_thin_three_is_not():
+    """`rules.straight` by the ink's inertia: a rule level or at 30 degrees, with a digit standing on it, is
+    straight; two bowls of a 3 drawn in a thin pen are not."""
+    page = np.zeros((300, 400), np.int32)
+    page[draw.line(150, 20, 150, 380)] = 1
+    page[draw.line(280, 20, 80, 370)] = 2
+    page[draw.rectangle((110, 100), (149, 104))] = 1  # a digit's stroke standing on the level rule
+    rows, cols = draw.circle_perimeter(60, 200, 40)
+    page[rows[cols > 190], cols[cols > 190]] = 3
+    rows, cols = draw.circle_perimeter(140, 200, 40)
+    page[rows[cols > 190], cols[cols > 190]] = 3
+    boxes = {k: (*(np.argwhere(page == k).min(0)), *(np.argwhere(page == k).max(0) + 1)) for k in (1, 2, 3)}
+    assert rules.straight(page, np.array(boxes[1]), 1)
+    assert rules.straight(page, np.array(boxes[2]), 2)
+    assert not rules.straight(page, np.array(boxes[3]), 3)

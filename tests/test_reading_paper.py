@@ -315,3 +315,13 @@ def test_marks_in_a_glint_on_the_desk_by_the_pictures_edge_are_no_line(sure):
     written = ["16340109", "15899822193", "440602199808"]
     assert find_digits(sheet_by_a_glint(sure, desk=True)).lines == written
     assert find_digits(sheet_by_a_glint(sure, desk=False)).lines == [*written, "32"]
+
+
+def test_a_large_three_in_a_thin_pen_above_a_line_of_small_digits_is_a_digit(sure):
+    """A 3 drawn three times as tall as the line of digits below it, in a pen as thin as a rule: as long and thin as
+    a ruled line by the small digits' height, it was taken out as one. Its ink lies along no straight line."""
+    page = Image.fromarray(page_of(sure, "15980192290", (700, 900), left=100, top=420))
+    left, top, bowl = 380, 80, 100
+    ImageDraw.Draw(page).arc((left, top, left + bowl, top + bowl), 200, 90, fill=40, width=3)
+    ImageDraw.Draw(page).arc((left, top + bowl, left + bowl, top + 2 * bowl), 270, 160, fill=40, width=3)
+    assert find_digits(encode(np.asarray(page))).lines == ["3", "15980192290"]
