@@ -21,9 +21,9 @@ SCRIBBLED = 6  # a mark closing this many loops or more (`cuts.loops`) is writin
 # real photos, no digit closed more than 3; of the benchmark's scenes, where 8s touch, 5. A scribble 11.
 WIDEST = 1.6  # a mark wider than this many of its heights is no digit (a dash, a word)...
 SHORTEST = 0.45  # ...nor one lower than this many of its line's heights (a small digit is more than half)...
-LOWEST = 0.25  # ...but one this tall at least, closing a loop, read `FLAT_SURE` is one: a 0 written small, as an "o"
+LOWEST = 0.25  # ...but one this tall at least, read `FLAT_SURE`, is one: closing a loop (a 0 written small, as an "o"),
 LOOP_NONE = 0.3  # ...if the classifier with a class for none gives it less than this (a small 0 beside digits three
-# times as tall, 0.19)
+# times as tall, 0.19), or closing none, under `RULED_OUT` and not `WIDEST` (a 2 written small: 0.00)
 FULL_HEIGHT = 0.8  # ...but a wide mark this many of its line's heights tall, that the classifier with a class for
 # no digit takes for a digit, is one: a 2 or a 7 drawn with a long stroke (a dash is low, a word is taken for none)
 FLAT_SURE = 0.95  # ...and so is one read this surely, its class for none under `RULED_OUT` (a 2 written flat)
@@ -35,8 +35,8 @@ def verdict(box: tuple[int, int, int, int], confidence: float, none: float, line
     chance that it is no digit) is no digit: its ink closes `closed` loops, a scribble's (`SCRIBBLED`), the
     classifier with a class for none is sure it is none (`NOT_SURE`, or `NOT_SURE_LOW` for a mark lower than its
     line's digits), the digit classifier is unsure (`CONFIDENT`, but for a `GUESS`), or its box is shaped like no
-    digit (`WIDEST`, but for a `FULL_HEIGHT` or `FLAT_SURE` one; `SHORTEST`, but for a `LOWEST` loop read as
-    surely); None if it is one."""
+    digit (`WIDEST`, but for a `FULL_HEIGHT` or `FLAT_SURE` one; `SHORTEST`, but for a `LOWEST` one read as
+    surely, no wider than `WIDEST` or closing a loop); None if it is one."""
     top, left, bottom, right = box
     height = bottom - top
     if closed >= SCRIBBLED:
@@ -48,9 +48,10 @@ def verdict(box: tuple[int, int, int, int], confidence: float, none: float, line
         return UNSURE
     long_digit = height >= FULL_HEIGHT * line_height and none < 0.5
     sure_digit = confidence >= FLAT_SURE and none < RULED_OUT
-    # a dot or a dash closes no loop
-    small_loop = closed > 0 and confidence >= FLAT_SURE and none < LOOP_NONE and height >= LOWEST * line_height
-    low = height < SHORTEST * line_height and not small_loop
-    if (right - left > WIDEST * height and not (long_digit or sure_digit)) or low:
+    wide = right - left > WIDEST * height
+    # a dot closes no loop, and the classifier with a class for none gives it more than `RULED_OUT`; a dash is wide
+    small = (sure_digit and not wide) or (closed > 0 and confidence >= FLAT_SURE and none < LOOP_NONE)
+    low = height < SHORTEST * line_height and not (small and height >= LOWEST * line_height)
+    if (wide and not (long_digit or sure_digit)) or low:
         return SHAPED_LIKE_NONE
     return None

@@ -513,17 +513,19 @@ def test_a_mark_far_wider_than_tall_is_a_digit_only_when_both_classifiers_are_su
 
 @pytest.mark.parametrize(
     ("closed", "confidence", "none", "height", "why_not"),
-    [(1, 0.99, 0.001, 22, None), (1, 0.99, 0.2, 22, None), (0, 0.99, 0.001, 22, verdicts.SHAPED_LIKE_NONE),
-     (1, 0.9, 0.001, 22, verdicts.SHAPED_LIKE_NONE), (1, 0.99, 0.4, 22, verdicts.SHAPED_LIKE_NONE),
-     (1, 0.99, 0.001, 12, verdicts.SHAPED_LIKE_NONE)],
+    [(1, 0.99, 0.001, 22, None), (1, 0.99, 0.2, 22, None), (0, 0.99, 0.001, 22, None),
+     (0, 0.99, 0.05, 22, verdicts.SHAPED_LIKE_NONE), (1, 0.9, 0.001, 22, verdicts.SHAPED_LIKE_NONE),
+     (1, 0.99, 0.4, 22, verdicts.SHAPED_LIKE_NONE), (1, 0.99, 0.001, 12, verdicts.SHAPED_LIKE_NONE),
+     (0, 0.99, 0.001, 12, verdicts.SHAPED_LIKE_NONE)],
 )  # fmt: skip
-def test_a_mark_far_lower_than_its_line_is_a_digit_only_when_it_closes_a_loop_read_surely(
+def test_a_mark_far_lower_than_its_line_is_a_digit_only_when_both_classifiers_are_sure_of_it(
     closed, confidence, none, height, why_not
 ):
     """A 0 written small, as an "o", 22 px high in a line 60 px high, closing its loop and read at 99%, is a digit,
-    also when the classifier with a class for none gives it 20% (small beside digits three times as tall); a dash or
-    a dot as low closes none, one read at 90% is not sure enough, one given 40% of being none is likelier a letter's
-    "o" or a degree's sign, and one a fifth of the line is a speck."""
+    also when the classifier with a class for none gives it 20% (small beside digits three times as tall); a 2 as
+    small, closing none, is one when that classifier rules none out (0.1%): a dash or a dot as low, given 5%, is
+    not. One read at 90% is not sure enough, a loop given 40% of being none is likelier a letter's "o" or a
+    degree's sign, and a mark a fifth of the line is a speck."""
     assert verdicts.verdict((0, 0, height, 20), confidence, none, 60.0, closed) == why_not
 
 
