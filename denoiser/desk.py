@@ -68,13 +68,14 @@ def on_desk(light: np.ndarray, cell: int, shape: tuple[int, int], boxes: np.ndar
     desk = dark(light)
     if desk.sum() < DESK_CELLS or len(lines) < 2:
         return []
-    near = ndimage.binary_dilation(desk, iterations=REACH)
     spans = [_span(boxes[line]) for line in lines]
     edge = [_by_edge(span, shape) for span in spans]
-    gone = []
+    if all(edge):  # a crop of the writing: no line stands clear of the picture's edge
+        return []
+    near, gone = ndimage.binary_dilation(desk, iterations=REACH), []
     for k, line in enumerate(lines):
         top, left, bottom, right = (spans[k] - [0, 0, 1, 1]) // cell  # the cells it covers
-        if len(line) > FEW or not edge[k] or all(edge) or not near[top : bottom + 1, left : right + 1].any():
+        if len(line) > FEW or not edge[k] or not near[top : bottom + 1, left : right + 1].any():
             continue
         if min(_gap(spans[k], other) for j, other in enumerate(spans) if j != k) > FAR * height:
             gone += line
