@@ -11,6 +11,8 @@ import numpy as np
 from scipy import ndimage
 from skimage import segmentation
 
+from .pieces import merged_boxes
+
 LIT = 90  # the lit page's light is this percentile of the cells'
 DESK, DESK_CELLS = 0.5, 4  # cells whose light is under this share of the lit page's are a dark desk, if this many
 DESK_NEAR, DESK_REACH, DESK_GROW = 0.1, 3, 3  # strong ink this near the desk's light, this many cells from it, is the
@@ -68,7 +70,8 @@ def on_desk(light: np.ndarray, cell: int, shape: tuple[int, int], boxes: np.ndar
     desk = dark(light)
     if desk.sum() < DESK_CELLS or len(lines) < 2:
         return []
-    spans = [_span(boxes[line]) for line in lines]
+    marks = np.concatenate(lines)
+    spans = merged_boxes(boxes[marks], np.repeat(np.arange(len(lines)), [len(line) for line in lines]))
     edge = [_by_edge(span, shape) for span in spans]
     if all(edge):  # a crop of the writing: no line stands clear of the picture's edge
         return []
@@ -80,11 +83,6 @@ def on_desk(light: np.ndarray, cell: int, shape: tuple[int, int], boxes: np.ndar
         if min(_gap(spans[k], other) for j, other in enumerate(spans) if j != k) > FAR * height:
             gone += line
     return gone
-
-
-def _span(boxes: np.ndarray) -> np.ndarray:
-    """The box (top, left, bottom, right) around `boxes` (N, 4)."""
-    return np.array([boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max()])
 
 
 def _by_edge(span: np.ndarray, shape: tuple[int, int]) -> bool:

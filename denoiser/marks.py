@@ -99,13 +99,13 @@ def _at_edge(boxes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return (boxes[:, 0] == 0) | (boxes[:, 1] == 0) | (boxes[:, 2] == shape[0]) | (boxes[:, 3] == shape[1])
 
 
-def _kept(labels: np.ndarray, boxes: np.ndarray, areas: np.ndarray, height: float) -> np.ndarray:
-    """Pieces that may be (part of) a digit (N,) bool: not cut off at the picture's edge, no speck, no ruled line."""
+def _kept(labels: np.ndarray, boxes: np.ndarray, areas: np.ndarray, height: float, like: np.ndarray) -> np.ndarray:
+    """Pieces that may be (part of) a digit (N,) bool: not cut off by the picture's edge, no speck, not rule `like`."""
     length, _ = _thinness(boxes, areas)
     whole = _whole_at_edge(boxes, labels.shape, height) & ~_along_side(labels, boxes)
     edge = _at_edge(boxes, labels.shape) & ~whole
     speck = (length < SPECK * height) | (length < MIN_HEIGHT)
-    return ~edge & ~speck & ~_rule_like(labels, boxes, areas, height)
+    return ~edge & ~speck & ~like
 
 
 def _rule_like(labels: np.ndarray, boxes: np.ndarray, areas: np.ndarray, height: float) -> np.ndarray:
@@ -226,8 +226,8 @@ def find_marks(core: np.ndarray, fainter: np.ndarray | None = None) -> Marks:
     """The marks in a page's strong ink `core` (H, W) bool, in reading order; ImageError for too many. Pieces of
     strong ink that the page's `fainter` ink (H, W) bool, if given, joins may be strokes of one digit."""
     labels, boxes, areas, height, ruled = _ruled_out(core)
-    tilted = _rules_tilt(labels, boxes, areas, height) if len(boxes) else 0.0
-    kept = np.flatnonzero(_kept(labels, boxes, areas, height)) if len(boxes) else np.zeros(0, int)
+    like = _rule_like(labels, boxes, areas, height)  # once: straightness is measured piece by piece
+    tilted, kept = _rules_tilt(labels, boxes, like), np.flatnonzero(_kept(labels, boxes, areas, height, like))
     if len(kept) > 4 * MAX_DIGITS:  # refused before comparing every pair of pieces
         raise ImageError(f"{len(kept):,} marks: crop closer to the digits.")
     if not len(kept):
@@ -260,13 +260,13 @@ def _joined(fainter: np.ndarray, labels: np.ndarray, ruled: np.ndarray, count: i
     return of_piece[1:]
 
 
-def _rules_tilt(labels: np.ndarray, boxes: np.ndarray, areas: np.ndarray, height: float) -> float:
+def _rules_tilt(labels: np.ndarray, boxes: np.ndarray, like: np.ndarray) -> float:
     """The tilt (radians, positive going down to the right) of ruled lines too far off level, or off upright, to be
-    found and taken out (`rules.tilt` of the pieces left that are as long and thin as rules, and `RULE_SPAN` of the
+    found and taken out (`rules.tilt` of the pieces left that are `like` rules (`_rule_like`), and `RULE_SPAN` of the
     picture long: `UPRIGHT_RULES` at least down the page), when it is at least `RULE_TILT` and they are straight
     along it (`RULE_STRAIGHT`); else 0. The page is then read turned level: left in, a rule with digits written on it
     was left out whole, digits and all."""
-    (h, w), like = sides(boxes), _rule_like(labels, boxes, areas, height)
+    h, w = sides(boxes)
     for length, side, upright in ((w, labels.shape[1], False), (h, labels.shape[0], True)):
         rules = np.flatnonzero(like & (length >= RULE_SPAN * side))
         if len(rules) < (UPRIGHT_RULES if upright else 1):
