@@ -3,11 +3,11 @@
 `find_marks` takes the ink (from `digitize`) of a whole picture and returns its marks: the strong ink's connected
 pieces, with what no digit is taken out (pieces the picture's edge cuts off, and those beyond the page; specks
 and dots; ruled lines and grids, found by `rules`; thin strokes far lower or taller than the digits of their
-line), the pieces of one digit drawn in strokes that do not touch (a 5's flag, an open 4, a crossed 7) put
-together, and the marks ordered into lines, top to bottom, left to right. Every step works on the marks' boxes
-as arrays: a page of thousands of specks is sorted out in milliseconds. The one scale everything is measured by
-is the *height* of the ink: the median height of the pieces weighted by their ink, which is a digit's height on a
-page where digits hold most of the ink.
+line, and bits of rules: `strokes`), the pieces of one digit drawn in strokes that do not touch (a 5's flag, an
+open 4, a crossed 7) put together, and the marks ordered into lines, top to bottom, left to right. Every step works
+on the marks' boxes as arrays: a page of thousands of specks is sorted out in milliseconds. The one scale everything
+is measured by is the *height* of the ink: the median height of the pieces weighted by their ink, which is a digit's
+height on a page where digits hold most of the ink.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from .cuts import holes
 from .digitize import ImageError
 from .ink import run_lengths
 from .lines import in_lines, line_heights, slant_of
 from .pieces import merged_boxes, one_digit, sides
 from .rules import ruled_lines, straight, tilt, without_grid, without_rest
+from .strokes import looped, rule_bits, strokes
 
 MAX_DIGITS = 200  # more marks than this on a page are not read: the digits are too many to show or check
 SPECK = 0.3  # a piece less than this many heights on its longer side is a speck or a dot (a dash is longer)
@@ -35,19 +35,12 @@ LINE_BIT = 1.5  # heights: a flat piece as thin and wider than this is a bit of 
 RULE_BAND = 0.1  # heights: a rule is found, and taken out, this far above and below its ink
 HEIGHT_AGAIN = 1.5  # the ink measured this many times higher once the rules are out: the rules hid the digits
 LOW_LINE = 0.45  # a line whose marks are all lower than this many heights holds no digit (dashes, bits of a rule)
-STROKE_THIN, STROKE_LOW, STROKE_TALL = 0.25, 0.55, 1.8  # a mark this many times narrower than tall, and lower
-# or taller than this many of its line's heights, is a stroke, no digit: a 1 is about as tall as the digits beside
-# it; the sliver a page's edge leaves once a ruled line is taken out of it, a tick, a hand-ruled table's line
-# between two digits are not
 WHOLE_TALL, WHOLE_WIDE = (0.8, 1.5), 0.5  # heights: a piece at the picture's edge this tall, and at its side this
 # wide, is a whole digit that runs to the edge (a 1 at the side is taken for cut off: half a 0 is as narrow)
 EDGE_ALONG = 0.8  # ...but a piece whose ink lies along the left or right edge in this share of its rows is cut off
 # by it (the half of a notebook's binding hole at the side read as a 0; a digit meets the edge at a stroke's end)
 EDGE_THIN = 0.6  # of a piece at the picture's edge, the parts thinner than this share of its strokes are taken off
 SOLID = 0.8  # ...and one filling this share of its box is a block of something dark, no stroke, to measure by
-RULE_GOES_ON, RULE_FILLS = 0.5, 0.6  # a thin mark is a bit of a rule when ink that is no mark goes on from it, up or
-# down, in this share of the rows up to this many heights away
-RULE_DRIFT = 0.1  # a rule that a thin mark goes on drifts up to this many pixels aside per row (6 degrees)
 RULED_PAGE = 0.5  # a number is looked for at a slant (`lines.slant_of`) unless rules were taken out across this share
 # of the page's width: the digits follow them
 RULE_TILT, RULE_SPAN = 1.0, 1 / 3  # rules left in (too steep to be found as runs along rows) this many degrees off
@@ -243,10 +236,10 @@ def find_marks(core: np.ndarray, fainter: np.ndarray | None = None) -> Marks:
     # across the page (a long stroke of a brace beside an equation is no paper's)
     slant = tilted or (0.0 if ruled.any(axis=0).mean() > RULED_PAGE else slant_of(merged))
     lines = in_lines(merged, slant)
-    strokes = {i for i in _strokes(merged, lines) if not _looped(merged[i], pieces[i], labels)}
-    strokes |= set(_rule_bits(merged, pieces, labels, ruled, height))
+    thin = {i for i in strokes(merged, lines) if not looped(merged[i], pieces[i], labels)}
+    thin |= set(rule_bits(merged, pieces, labels, ruled, height))
     marks = Marks(labels, pieces, merged, lines, height, line_heights(merged, lines), ruled, slant)
-    return without(marks, sorted(strokes | _low_lines(merged, lines, height, strokes)))
+    return without(marks, sorted(thin | _low_lines(merged, lines, height, thin)))
 
 
 def _joined(fainter: np.ndarray, labels: np.ndarray, ruled: np.ndarray, count: int) -> np.ndarray:
@@ -293,108 +286,9 @@ def without(marks: Marks, gone: list[int]) -> Marks:
     return dataclasses.replace(marks, pieces=pieces, boxes=boxes, lines=lines, line_heights=line_heights(boxes, lines))
 
 
-def _strokes(boxes: np.ndarray, lines: list[list[int]]) -> list[int]:
-    """The thin marks low or tall for their line, by their size alone (`STROKE_THIN`, `STROKE_LOW`, `STROKE_TALL`):
-    a rule's tick, a table's line."""
-    h, w = sides(boxes)
-    line_h = line_heights(boxes, lines)
-    return np.flatnonzero((w < STROKE_THIN * h) & ((h < STROKE_LOW * line_h) | (h > STROKE_TALL * line_h))).tolist()
-
-
 def _low_lines(boxes: np.ndarray, lines: list[list[int]], height: float, strokes: set[int]) -> set[int]:
     """Every mark of a line whose marks, but its `strokes`, are all lower than `LOW_LINE` heights: dashes, the dot
     of a division sign, however round, or bits of a page's edge that a rule's bits or thin strokes stood among."""
     h = sides(boxes)[0]
     rest = [[i for i in line if i not in strokes] or line for line in lines]
     return {i for line, kept in zip(lines, rest, strict=True) if h[kept].max() < LOW_LINE * height for i in line}
-
-
-def own_ink(labels: np.ndarray, box: np.ndarray, pieces: np.ndarray) -> np.ndarray:
-    """A mark's own ink (H, W) bool in its `box`: its `pieces` only, not a neighbour's reaching in."""
-    top, left, bottom, right = box
-    return np.isin(labels[top:bottom, left:right], pieces)
-
-
-def _looped(box: np.ndarray, pieces: np.ndarray, labels: np.ndarray) -> bool:
-    """Whether a mark closes a loop at least a third of its width across, once gaps of a pixel are closed (a pencil
-    loop thins out): a 9 or a 6 whose stem runs on far below or above its line is as thin and tall as a stroke, but
-    a stroke (a table's line, a tick) has no loop."""
-    labelled, _ = holes(ndimage.binary_closing(np.pad(own_ink(labels, box, pieces), 1), np.ones((3, 3), bool)))
-    widths = [c.stop - c.start for _, c in ndimage.find_objects(labelled)] or [0]
-    return max(widths) * 3 >= box[3] - box[1]
-
-
-def _rule_bits(boxes: np.ndarray, pieces: list[np.ndarray], labels: np.ndarray, ruled: np.ndarray,
-               height: float) -> list[int]:  # fmt: skip
-    """The thin upright marks that are bits of a rule: ink that is no mark (a rule taken out, or left out as a
-    line) goes on from them up or down (`_rule_goes_on`: a hand-ruled table's lines bend and thin out, and what is
-    left of them between two of its rules reads as a 1), lies beside them (`_along_rule`: a page's edge), or meets
-    them at both ends (`_between_rules`: a box's side). And the marks lower than `STROKE_LOW` heights that a rule
-    runs through: strokes of the writing on the page's other side, seen through it, stand across its rules."""
-    h, w = sides(boxes)
-    low = np.zeros(len(boxes), bool)
-    if ruled.any():  # no page without rules has a mark a rule runs through
-        low = (h < STROKE_LOW * height) & np.array([_rule_through(ruled, box) for box in boxes])
-    thin = np.flatnonzero((w < STROKE_THIN * h) & ~low)
-    marked, reach, bits = np.concatenate(pieces), max(2, round(RULE_GOES_ON * height)), np.flatnonzero(low).tolist()
-    for i in thin:
-        across = own_ink(labels, boxes[i], pieces[i]).sum(axis=1)
-        width = float(np.median(across[across > 0]))
-        if (_rule_goes_on(labels, ruled, marked, boxes[i], width, reach) or _along_rule(ruled, boxes[i], width)
-                or _between_rules(ruled, boxes[i])):  # fmt: skip
-            bits.append(int(i))
-    return bits
-
-
-def _rule_goes_on(labels: np.ndarray, ruled: np.ndarray, marked: np.ndarray, box: np.ndarray, width: float,
-                  reach: int) -> bool:  # fmt: skip
-    """Whether ink that is no mark (`marked` pieces) and no narrower than a thin mark's `width` goes on from it, up
-    or down, in its columns, in most of the rows (`RULE_FILLS`) up to `reach` rows away."""
-    top, left, bottom, right = box
-    drift = 1 + round(RULE_DRIFT * reach)  # its columns widened by what a rule a few degrees off upright drifts
-    columns = slice(max(0, left - drift), right + drift)
-    for rows in (slice(max(0, top - reach), top), slice(bottom, bottom + reach)):
-        near = labels[rows, columns]
-        filled = (ruled[rows, columns] | ((near > 0) & ~np.isin(near, marked))).sum(axis=1)
-        # No wider than the rule: a 1 written along a line of squared paper is wider than the line
-        if len(filled) >= reach // 2 and (filled > 0).mean() >= RULE_FILLS and width <= np.median(filled) + 1:
-            return True
-    return False
-
-
-def _between_rules(ruled: np.ndarray, box: np.ndarray) -> bool:
-    """Whether a thin upright mark runs from a rule taken out across it to another: the side of a box, of a form's
-    row of boxes or a table's cell, once its top and bottom lines are gone. At both its ends, ink of a rule runs
-    on beside it, at its left or its right, for at least its width (a line of squared paper that a 1 is written
-    along runs on above and below it, in its own columns only)."""
-    top, left, bottom, right = box
-    width = right - left
-    ends = (slice(max(0, top - 2), top + 2), slice(bottom - 2, bottom + 2))
-    return all(any(ruled[rows, side].any(axis=0).sum() >= width for side in _beside(box, width)) for rows in ends)
-
-
-def _along_rule(ruled: np.ndarray, box: np.ndarray, width: float) -> bool:
-    """Whether a thin upright mark lies along a rule taken out, wider than the mark: the ink of a rule beside it, at
-    its left or its right, in most of its rows (`RULE_FILLS`). A page's edge on a dark desk, a few degrees off
-    upright, is taken out as a rule where it is long enough and leaves a sliver where it widens."""
-    top, bottom = box[0], box[2]
-    for columns in _beside(box, 2 * round(width)):
-        beside = ruled[top:bottom, columns]
-        if beside.shape[1] and beside.any(axis=1).mean() >= RULE_FILLS and beside.sum(axis=1).max() >= width:
-            return True
-    return False
-
-
-def _beside(box: np.ndarray, reach: int) -> tuple[slice, slice]:
-    """The columns `reach` wide at the left and at the right of a box (top, left, bottom, right)."""
-    return slice(max(0, box[1] - reach), box[1]), slice(box[3], box[3] + reach)
-
-
-def _rule_through(ruled: np.ndarray, box: np.ndarray) -> bool:
-    """Whether a rule runs through a box: the ink of a rule at both its sides, in one of its rows that has rows of
-    the box above and below (a digit standing on a rule has the rule at its bottom)."""
-    top, left, bottom, right = box
-    rows = slice(top + 2, bottom - 2)
-    before = ruled[rows, max(0, left - 3) : left].any(axis=1)
-    after = ruled[rows, right : right + 3].any(axis=1)
-    return bool((before & after).any())

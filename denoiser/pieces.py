@@ -37,6 +37,12 @@ def merged_boxes(boxes: np.ndarray, group: np.ndarray) -> np.ndarray:
     return np.hstack([low, high])
 
 
+def own_ink(labels: np.ndarray, box: np.ndarray, pieces: np.ndarray) -> np.ndarray:
+    """A mark's own ink (H, W) bool in its `box`: its `pieces` only, not a neighbour's reaching in."""
+    top, left, bottom, right = box
+    return np.isin(labels[top:bottom, left:right], pieces)
+
+
 def one_digit(boxes: np.ndarray, height: float, joined: np.ndarray | None = None) -> np.ndarray:
     """Group index (N,) of the pieces: pieces that lie over one another (the narrower within the wider's
     columns) or are an arm and its stem (`_arms`), no taller together than a digit, and side by side (an open

@@ -33,10 +33,10 @@ from .cuts import loops, ways
 from .desk import on_desk
 from .digitize import LEVEL_Q, ImageError, _as_grey_array, grow_strokes
 from .ink import Ink, beyond_page, blurred, find_ink, on_page, window
-from .marks import Marks, find_marks, own_ink, without
+from .marks import Marks, find_marks, without
 from .mnist_style import mnist_digit
 from .picture_io import open_image
-from .pieces import sideways
+from .pieces import own_ink, sideways
 from .verdicts import CONFIDENT, NOT_SURE, SHORTEST, UNSURE, verdict
 from .zoom import READ_SIDE
 

@@ -293,7 +293,8 @@ def intro(results: dict) -> list[str]:
             "of the MNIST *test* split; the classifiers were trained on the training split.", "",
             f"`denoiser.find_digits(data)` decodes the picture at up to {results['read_side']} pixels on its longer "
             "side, finds the ink (`denoiser/ink.py`), takes out ruled lines and grids (`denoiser/rules.py`), sorts "
-            "it into marks and lines (`denoiser/marks.py`; the pieces of one digit: `denoiser/pieces.py`; where a "
+            "it into marks and lines (`denoiser/marks.py`; the pieces of one digit: `denoiser/pieces.py`; thin "
+            "strokes that are no digit, a table's line or a rule's bits: `denoiser/strokes.py`; where a "
             "wide mark is cut, never through a digit's own loop, and a scribble of many loops crossed out: "
             "`denoiser/cuts.py`), makes each mark a 28x28 digit with the code "
             "`image_to_mnist` uses, and reads them all in one batch of the shipped "
