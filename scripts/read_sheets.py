@@ -299,8 +299,8 @@ def intro(results: dict) -> list[str]:
             "`denoiser/cuts.py`), makes each mark a 28x28 digit with the code "
             "`image_to_mnist` uses, and reads them all in one batch of the shipped "
             "classifier, asking a second one with a class for no digit which marks are none "
-            "(`denoiser/reading.py`; why a mark is no digit: `denoiser/verdicts.py`; small digits read again closer: "
-            "`denoiser/zoom.py`).", ""]  # fmt: skip
+            "(`denoiser/mark_reading.py`; why a mark is no digit: `denoiser/verdicts.py`; small digits read again "
+            "closer: `denoiser/zoom.py`).", ""]  # fmt: skip
 
 
 def no_digits_section(results: dict) -> list[str]:

@@ -15,7 +15,7 @@ from scipy import ndimage
 from skimage import transform
 from written import HEIGHT, encode, glyphs, page_of, photo
 
-from denoiser import find_digits, reading, verdicts, zoom
+from denoiser import find_digits, mark_reading, reading, verdicts, zoom
 from denoiser.bench import realworld, sheets
 from denoiser.classifier import load_classifier, read
 from denoiser.digitize import ImageError, image_to_mnist
@@ -474,13 +474,13 @@ def test_a_wide_mark_is_cut_only_into_digits_the_classifier_is_sure_of():
     height, digit, chances = 60, torch.zeros(1, 28, 28), torch.zeros(10)  # `_choose` uses only the label read
     whole, left, right = (0, 0, 84), (0, 0, 42), (0, 42, 84)
     readings = {
-        whole: reading._Read(digit, (0, 0, 60, 84), 2, 0.90, 0.0, chances),
-        left: reading._Read(digit, (0, 0, 60, 42), 2, 0.46, 0.0, chances),
-        right: reading._Read(digit, (0, 42, 60, 84), 4, 0.76, 0.0, chances),
+        whole: mark_reading._Read(digit, (0, 0, 60, 84), 2, 0.90, 0.0, chances),
+        left: mark_reading._Read(digit, (0, 0, 60, 42), 2, 0.46, 0.0, chances),
+        right: mark_reading._Read(digit, (0, 42, 60, 84), 4, 0.76, 0.0, chances),
     }
-    assert reading._choose([[whole], [left, right]], height, readings) == [whole]
+    assert mark_reading._choose([[whole], [left, right]], height, readings) == [whole]
     sure_of_both = {**readings, left: readings[left]._replace(confidence=0.99)}
-    assert reading._choose([[whole], [left, right]], height, sure_of_both) == [left, right]
+    assert mark_reading._choose([[whole], [left, right]], height, sure_of_both) == [left, right]
 
 
 @pytest.mark.parametrize(
