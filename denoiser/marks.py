@@ -32,6 +32,8 @@ LINE_LENGTH = 2.5  # a piece longer than this many heights, straight (`rules.str
 LINE_THIN = 12  # ...this many times longer than thick is a ruled line (a "1" is 5-10 times)
 REST_INK, REST_HIGH = 0.1, 2 * MIN_HEIGHT  # the digits beside a long thin piece: this share of the ink, this high
 LINE_BIT = 1.5  # heights: a flat piece as thin and wider than this is a bit of a rule (no digit is that wide)
+UPRIGHT_SHORT = 3.5  # heights: an upright piece shorter than this is no rule however thin (a 7 with a long tail, a
+# tall 1, in a thin pen): it is a mark, and a table's line among the marks is a stroke (`strokes`)
 RULE_BAND = 0.1  # heights: a rule is found, and taken out, this far above and below its ink
 HEIGHT_AGAIN = 1.5  # the ink measured this many times higher once the rules are out: the rules hid the digits
 LOW_LINE = 0.45  # a line whose marks are all lower than this many heights holds no digit (dashes, bits of a rule)
@@ -102,9 +104,11 @@ def _kept(labels: np.ndarray, boxes: np.ndarray, areas: np.ndarray, height: floa
 
 
 def _rule_like(labels: np.ndarray, boxes: np.ndarray, areas: np.ndarray, height: float) -> np.ndarray:
-    """Pieces (N,) bool long, straight and thin as a ruled line, or flat and as wide as no digit is (a bit of one)."""
+    """Pieces (N,) bool long, straight and thin as a ruled line (but upright ones shorter than `UPRIGHT_SHORT`), or
+    flat and as wide as no digit is (a bit of one)."""
     (length, thinness), (h, w) = _thinness(boxes, areas), sides(boxes)
-    long = (length > LINE_LENGTH * height) & (thinness > LINE_THIN)
+    upright_short = (h > 3 * w) & (h < UPRIGHT_SHORT * height)
+    long = (length > LINE_LENGTH * height) & (thinness > LINE_THIN) & ~upright_short
     long[long] = [straight(labels, boxes[k], k + 1) for k in np.flatnonzero(long)]
     return long | ((w > LINE_BIT * height) & (w > 4 * h) & (thinness > LINE_THIN))
 

@@ -310,3 +310,21 @@ def test_a_rule_at_any_tilt_is_straight_and_a_large_thin_three_is_not():
     assert rules.straight(page, np.array(boxes[1]), 1)
     assert rules.straight(page, np.array(boxes[2]), 2)
     assert not rules.straight(page, np.array(boxes[3]), 3)
+
+
+def test_a_seven_with_a_long_tail_in_a_thin_pen_is_a_mark_and_no_rule():
+    """A 7 whose tail runs far below its line, drawn in a pen as thin as a rule: as long and thin as a bit of a rule
+    by the height of the digits beside it, and as straight, it was taken out as one. Upright and under four of
+    their heights long, it is a mark of the line; a rule across the page under the digits is still a rule."""
+    core = np.zeros((300, 700), bool)
+    for left in (40, 100, 160, 380, 440):  # rings as tall as digits
+        rows, cols = draw.ellipse_perimeter(120, left + 15, 20, 14)
+        core[rows, cols] = core[rows + 1, cols] = True
+    for start, stop in (((100, 270), (100, 305)), ((100, 305), (215, 285))):  # a 7 three digits tall
+        rows, cols = draw.line(*start, *stop)
+        core[rows, cols] = core[rows, cols + 1] = True
+    core[260:262, 20:680] = True
+    marks = find_marks(core)
+    assert [len(line) for line in marks.lines] == [6]
+    assert (marks.boxes[:, 2] - marks.boxes[:, 0]).max() > 100
+    assert (marks.boxes[:, 3] - marks.boxes[:, 1]).max() < 100  # the rule is no mark
