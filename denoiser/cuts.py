@@ -24,19 +24,24 @@ def ways(boxes: np.ndarray, widths: np.ndarray, ink: Callable[[int], np.ndarray]
     """For each mark (`boxes` (N, 4), `widths` (N,) in its line's heights, `ink` (H, W) bool of mark i in its box),
     the ways of reading it, each a list of parts (mark, first column, column past the last): as one digit and, for
     a mark wider than `WIDE`, cut into 2 or 3 (`cut_columns`). No more than `most` parts in all, counted once
-    however many ways share one: every wide mark's cuts in two first, the widest first, then those in three (a page
-    of many 000s spent them all on three marks' 16 ways in three, and left its 00s whole)."""
+    however many ways share one, given out a round at a time: every wide mark's likeliest cut in two first, the
+    widest first, then each one's next, then the cuts in three (a page of many 000s spent them all on three marks'
+    16 ways in three, and left its 00s whole; a table of a hundred numbers, half of them two digits that touch,
+    spent them all on the widest thirty's every cut in two)."""
     options = [[[(i, int(box[1]), int(box[3]))]] for i, box in enumerate(boxes)]
     made = {way[0][0] for way in options}
     wide = sorted(np.flatnonzero(widths > WIDE), key=lambda i: -widths[i])
-    for i, parts in [(i, 2) for i in wide] + [(i, 3) for i in wide if widths[i] > 2 * WIDE]:
-        left, right = int(boxes[i, 1]), int(boxes[i, 3])
-        for columns in cut_columns(ink(i), parts):
-            way = [(i, a, b) for a, b in itertools.pairwise([left, *(left + int(c) for c in columns), right])]
-            if len(made | set(way)) > most:
-                return options
-            made.update(way)
-            options[i].append(way)
+    for parts, marks in ((2, wide), (3, [i for i in wide if widths[i] > 2 * WIDE])):
+        cuts = {i: cut_columns(ink(i), parts) for i in marks}
+        for rank in range(max((len(c) for c in cuts.values()), default=0)):
+            for i in (i for i in marks if rank < len(cuts[i])):
+                left, right = int(boxes[i, 1]), int(boxes[i, 3])
+                columns = [left, *(left + int(c) for c in cuts[i][rank]), right]
+                way = [(i, a, b) for a, b in itertools.pairwise(columns)]
+                if len(made | set(way)) > most:
+                    return options
+                made.update(way)
+                options[i].append(way)
     return options
 
 

@@ -9,7 +9,7 @@ from skimage import draw
 from written import HEIGHT, encode, page_of
 
 from denoiser import find_digits, verdicts
-from denoiser.cuts import cut_columns, loops
+from denoiser.cuts import cut_columns, loops, ways
 
 
 def ring(shape: tuple[int, int], centre: tuple[float, float], radii: tuple[float, float], pen: float) -> np.ndarray:
@@ -38,6 +38,19 @@ def test_two_touching_zeros_are_cut_between_them_and_a_wide_zero_is_not_cut():
     assert cuts and all(52 <= c <= 64 for c in cuts[:-1])  # the columns of least ink; the last is of the most
     assert cut_columns(ring((60, 90), (30, 45), (24, 38), 6), 2) == []
     assert cut_columns(slashed(ring((60, 90), (30, 45), (24, 38), 6), 6), 2) == []
+
+
+def test_every_wide_mark_is_tried_cut_before_any_is_tried_every_way():
+    """A table of numbers, each two digits that touch: with parts to read for only one cut of each, each is tried
+    cut once, at its column of least ink, the widest first; given every part it needs, every way of each."""
+    pair = ring((60, 120), (30, 30), (24, 24), 6) | ring((60, 120), (30, 86), (24, 24), 6)
+    boxes = np.array([(0, 200 * k, 60, 200 * k + 120 - k) for k in range(10)])  # each a pixel narrower
+    widths = (boxes[:, 3] - boxes[:, 1]) / 60
+    few = ways(boxes, widths, lambda i: pair[:, : 120 - i], most=len(boxes) + 2 * len(boxes))
+    assert [len(options) for options in few] == [2] * len(boxes)
+    assert all(52 <= options[1][0][2] - boxes[i, 1] <= 64 for i, options in enumerate(few))
+    every = ways(boxes, widths, lambda i: pair[:, : 120 - i], most=1000)
+    assert all(len(options) == 1 + len(cut_columns(pair[:, : 120 - i], 2)) for i, options in enumerate(every))
 
 
 @pytest.mark.parametrize("slash", [False, True])
