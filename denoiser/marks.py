@@ -32,8 +32,9 @@ LINE_LENGTH = 2.5  # a piece longer than this many heights, straight (`rules.str
 LINE_THIN = 12  # ...this many times longer than thick is a ruled line (a "1" is 5-10 times)
 REST_INK, REST_HIGH = 0.1, 2 * MIN_HEIGHT  # the digits beside a long thin piece: this share of the ink, this high
 LINE_BIT = 1.5  # heights: a flat piece as thin and wider than this is a bit of a rule (no digit is that wide)
-UPRIGHT_SHORT = 3.5  # heights: an upright piece shorter than this is no rule however thin (a 7 with a long tail, a
-# tall 1, in a thin pen): it is a mark, and a table's line among the marks is a stroke (`strokes`)
+UPRIGHT_SHORT = 3.5  # heights: an upright piece shorter than this is a mark however thin and straight (a 7
+# with a long tail, a tall 1, in a thin pen), and a table's line among the marks a stroke (`strokes`); its tilt
+# is still a rule's (a notebook photographed sideways, its rules cut into such pieces by the digits)
 RULE_BAND = 0.1  # heights: a rule is found, and taken out, this far above and below its ink
 HEIGHT_AGAIN = 1.5  # the ink measured this many times higher once the rules are out: the rules hid the digits
 LOW_LINE = 0.45  # a line whose marks are all lower than this many heights holds no digit (dashes, bits of a rule)
@@ -104,11 +105,9 @@ def _kept(labels: np.ndarray, boxes: np.ndarray, areas: np.ndarray, height: floa
 
 
 def _rule_like(labels: np.ndarray, boxes: np.ndarray, areas: np.ndarray, height: float) -> np.ndarray:
-    """Pieces (N,) bool long, straight and thin as a ruled line (but upright ones shorter than `UPRIGHT_SHORT`), or
-    flat and as wide as no digit is (a bit of one)."""
+    """Pieces (N,) bool long, straight and thin as a ruled line, or flat and as wide as no digit is (a bit of one)."""
     (length, thinness), (h, w) = _thinness(boxes, areas), sides(boxes)
-    upright_short = (h > 3 * w) & (h < UPRIGHT_SHORT * height)
-    long = (length > LINE_LENGTH * height) & (thinness > LINE_THIN) & ~upright_short
+    long = (length > LINE_LENGTH * height) & (thinness > LINE_THIN)
     long[long] = [straight(labels, boxes[k], k + 1) for k in np.flatnonzero(long)]
     return long | ((w > LINE_BIT * height) & (w > 4 * h) & (thinness > LINE_THIN))
 
@@ -224,7 +223,9 @@ def find_marks(core: np.ndarray, fainter: np.ndarray | None = None) -> Marks:
     strong ink that the page's `fainter` ink (H, W) bool, if given, joins may be strokes of one digit."""
     labels, boxes, areas, height, ruled = _ruled_out(core)
     like = _rule_like(labels, boxes, areas, height)  # once: straightness is measured piece by piece
-    tilted, kept = _rules_tilt(labels, boxes, like), np.flatnonzero(_kept(labels, boxes, areas, height, like))
+    tilted, (h, w) = _rules_tilt(labels, boxes, like), sides(boxes)
+    upright_short = (h > 3 * w) & (h < UPRIGHT_SHORT * height)  # a mark, that tilts as a rule
+    kept = np.flatnonzero(_kept(labels, boxes, areas, height, like & ~upright_short))
     if len(kept) > 4 * MAX_DIGITS:  # refused before comparing every pair of pieces
         raise ImageError(f"{len(kept):,} marks: crop closer to the digits.")
     if not len(kept):
