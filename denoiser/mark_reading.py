@@ -38,6 +38,10 @@ BRACKET_SURE = 0.99  # a bracket whose ends curl is read as another digit (a ")"
 MAX_PARTS = 300  # digits made and read at most (every mark, and the cut ones' parts)
 PART_TALL = 0.7  # heights: each digit a mark is cut into is at least this tall (a 5 whose bowl ran on to the left
 # was cut into a 6 of 0.65 heights and a 5)
+TAIL_TALL, TAIL_BELOW = 1.4, 0.3  # line heights: a mark this tall, reaching this far below its line's foot, that
+# reads as a 1 the classifier doubts, may be a digit with a long tail...
+TAIL_TOP, TAIL_SURE = 1.1, 0.9  # ...and read again on its top, this many heights tall, is the digit read there this
+# surely (a 7 whose tail ran on far below, read 0.52-0.78 as a 1 whole, 0.998 as a 7 on its top)
 DIGIT_WIDTH = (0.8, 0.35)  # a digit's width in its line's heights: mean and spread (a 1 is 0.3, a 0 up to 1.2, a 2
 # with a long base or a 4 with a long crossbar 1.3), scaled up for a hand that writes wide (`hand.width`)
 
@@ -89,18 +93,22 @@ class _Read(NamedTuple):
     chances: torch.Tensor  # (10,) the classifier's probability of each digit
 
 
-def _digit(found: Ink, marks: Marks, part: Part, keep_noise: bool) -> tuple[np.ndarray, Box]:
-    """The MNIST-style digit (28, 28) of a part of a mark, made by `mnist_style.mnist_digit`, and its box."""
+def _digit(found: Ink, marks: Marks, part: Part, keep_noise: bool, foot: int | None = None) -> tuple[np.ndarray, Box]:
+    """The MNIST-style digit (28, 28) of a part of a mark, made by `mnist_style.mnist_digit`, and its box; with a
+    `foot` (a row of the picture), of its ink above that row only (`_tails`)."""
     index, start, stop = part
     top, left, bottom, right = marks.boxes[index]
-    cut = (start, stop) != (left, right)
+    cut = (start, stop) != (left, right) or foot is not None
+    bottom = bottom if foot is None else min(bottom, foot)
     side = max(bottom - top, stop - start)
     # Only the window the digit needs: 1.5 boxes wide for the picture's own values around it (the 28x28
     # field is 1.4 of the 20x20 box), and the reach of the faint ink otherwise.
     win = window((top, start, bottom, stop), found.ink.shape, side if keep_noise else round(2 * found.smooth) + 3)
     core = np.isin(marks.labels[win], marks.pieces[index])
     columns = np.arange(win[1].start, win[1].stop)
-    inside = (columns >= start) & (columns < stop)
+    inside = np.broadcast_to((columns >= start) & (columns < stop), core.shape)
+    if foot is not None:
+        inside = inside & (np.arange(win[0].start, win[0].stop) < foot)[:, None]
     core &= inside
     if not core.any():  # a cut through a gap between a digit's pieces: no digit, and too low to be chosen
         return np.zeros((28, 28)), (int(top), start, int(top), stop)
@@ -179,15 +187,44 @@ def read_marks(found: Ink, marks: Marks, keep_noise: bool, cuts: int = MAX_PARTS
     readings = _read_all(found, marks, parts) if parts else {}
     widths = _widths(marks)
     result, reads, wide = [], [], hand.width(widths)
-    for line, indices in enumerate(marks.lines):  # a row of flat 2s on a page of 1s is cut less readily
+    chosen_lines = []
+    for indices in marks.lines:  # a row of flat 2s on a page of 1s is cut less readily
         line_wide = max(wide, hand.width(widths[indices]))
-        chosen = [part for i in indices for part in _choose(options[i], marks.line_heights[i], readings, line_wide)]
+        chosen_lines.append([part for i in indices for part in _choose(options[i], marks.line_heights[i], readings,
+                                                                       line_wide)])  # fmt: skip
+    readings |= _tails(found, marks, chosen_lines, readings)
+    for line, (indices, chosen) in enumerate(zip(marks.lines, chosen_lines, strict=True)):
         line_reads = [readings[part] for part in chosen]
         line_marks = [_mark(found, marks, part, r, (line, k), keep_noise) for k, (part, r) in
                       enumerate(zip(chosen, line_reads, strict=True))]  # fmt: skip
         result += _without_brackets(line_marks, [r.digit for r in line_reads], marks.line_heights[indices[0]])
         reads += line_reads
     return _flagged_ones(result, reads)
+
+
+def _tails(found: Ink, marks: Marks, chosen: list[list[Part]], readings: dict[Part, _Read]) -> dict[Part, _Read]:
+    """The readings of the marks that are digits with a long tail: a whole mark that reads as a 1 the classifier
+    doubts (`hand.DOUBTED`), `TAIL_TALL` of its line's heights tall and reaching `TAIL_BELOW` of them below the
+    line's foot (the median bottom of its marks, `chosen`: each line's parts). Made an MNIST-style digit whole, a 7
+    whose tail runs on far below its line is squeezed into a 1 with a small flag, a 9 with a long stem into a 1 with
+    a knot. Read again on its top alone (`TAIL_TOP` heights), it is the digit read there surely (`TAIL_SURE`), but a
+    1: a 1 is a 1 at any length, and its flag alone reads as a 7."""
+    tailed = []
+    for line in chosen:
+        foot = np.median([readings[part].box[2] for part in line])
+        for part in line:
+            (top, _, bottom, _), height = readings[part].box, marks.line_heights[part[0]]
+            whole = tuple(part[1:]) == tuple(marks.boxes[part[0], 1::2])
+            if (whole and readings[part].label == 1 and readings[part].confidence < hand.DOUBTED
+                    and bottom - top >= TAIL_TALL * height and bottom >= foot + TAIL_BELOW * height):  # fmt: skip
+                tailed.append((part, int(top + TAIL_TOP * height)))
+    if not tailed:
+        return {}
+    tops = [_digit(found, marks, part, keep_noise=False, foot=foot)[0] for part, foot in tailed]
+    chances = probabilities(_classifier(), torch.from_numpy(np.stack(tops)).float().unsqueeze(1), shifted=True)
+    confidence, labels = chances.max(1)
+    return {part: readings[part]._replace(label=int(labels[k]), confidence=float(confidence[k]), chances=chances[k])
+            for k, (part, _) in enumerate(tailed) if labels[k] != 1 and confidence[k] >= TAIL_SURE}  # fmt: skip
 
 
 def _widths(marks: Marks) -> np.ndarray:

@@ -688,3 +688,12 @@ def test_a_mark_as_high_as_two_lines_beside_their_ends_does_not_run_them_togethe
     page = np.minimum(page_of(sure, "1234", shape, 20, 40), page_of(sure, "5678", shape, 20, 40 + HEIGHT + gap))
     page[45 : 35 + 2 * HEIGHT + gap, right + 8 : right + 18] = 0
     assert find_digits(encode(page)).lines == ["1234", "5678"]
+
+
+def test_a_seven_with_a_tail_far_below_its_line_reads_as_a_seven(sure):
+    """A 7 in a thin pen whose tail runs on two digits' heights below its line: made an MNIST-style digit whole, it
+    is squeezed into a 1 with a small flag. Its top, read alone, is a 7."""
+    page = Image.fromarray(page_of(sure, "3836 3004", (500, 900), left=100, top=150))
+    left, top = 100 + 4 * HEIGHT + 15, 160
+    ImageDraw.Draw(page).line([(left, top), (left + 32, top - 4), (left + 8, top + 120)], fill=40, width=3)
+    assert find_digits(encode(np.asarray(page))).lines == ["383673004"]
