@@ -137,13 +137,13 @@ def test_a_letter_among_the_digits_is_read_as_no_digit_and_said_so(at, test_digi
 def test_without_the_reading_classifiers_a_number_is_taken_as_one_digit_with_a_notice(at, test_digits, monkeypatch):
     """A missing or damaged classifier file: a notice says why numbers are not read, and the page still
     denoises the picture's largest mark as the digit."""
-    from denoiser import reading
+    from denoiser import mark_reading
     from denoiser.weights import WeightsError
 
     def unavailable(not_a_digit: bool = False):
         raise WeightsError("weights file weights/not-a-digit.pt does not exist")
 
-    monkeypatch.setattr(reading, "_classifier", unavailable)
+    monkeypatch.setattr(mark_reading, "_classifier", unavailable)
     upload(at, number_picture(test_digits, "123", fmt="JPEG"))
     assert not at.exception
     assert any("Reading numbers is unavailable" in w.value and "not-a-digit.pt" in w.value for w in at.warning)
