@@ -34,7 +34,9 @@ def ways(boxes: np.ndarray, widths: np.ndarray, ink: Callable[[int], np.ndarray]
     for parts, marks in ((2, wide), (3, [i for i in wide if widths[i] > 2 * WIDE])):
         cuts = {i: cut_columns(ink(i), parts) for i in marks}
         for rank in range(max((len(c) for c in cuts.values()), default=0)):
-            for i in (i for i in marks if rank < len(cuts[i])):
+            for i in marks:
+                if rank >= len(cuts[i]):
+                    continue
                 left, right = int(boxes[i, 1]), int(boxes[i, 3])
                 columns = [left, *(left + int(c) for c in cuts[i][rank]), right]
                 way = [(i, a, b) for a, b in itertools.pairwise(columns)]

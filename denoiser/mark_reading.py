@@ -207,8 +207,8 @@ def _tails(found: Ink, marks: Marks, chosen: list[list[Part]], readings: dict[Pa
     doubts (`hand.DOUBTED`), `TAIL_TALL` of its line's heights tall and reaching `TAIL_BELOW` of them below the
     line's foot (the median bottom of its marks, `chosen`: each line's parts). Made an MNIST-style digit whole, a 7
     whose tail runs on far below its line is squeezed into a 1 with a small flag, a 9 with a long stem into a 1 with
-    a knot. Read again on its top alone (`TAIL_TOP` heights), it is the digit read there surely (`TAIL_SURE`), but a
-    1: a 1 is a 1 at any length, and its flag alone reads as a 7."""
+    a knot. Read again on its top alone (`TAIL_TOP` heights), it is the digit read there, when that is surely
+    (`TAIL_SURE`) another than a 1: the top of a tall 1 is a 1."""
     tailed = []
     for line in chosen:
         foot = np.median([readings[part].box[2] for part in line])
@@ -220,7 +220,7 @@ def _tails(found: Ink, marks: Marks, chosen: list[list[Part]], readings: dict[Pa
                 tailed.append((part, int(top + TAIL_TOP * height)))
     if not tailed:
         return {}
-    tops = [_digit(found, marks, part, keep_noise=False, foot=foot)[0] for part, foot in tailed]
+    tops = [_digit(found, marks, part, keep_noise=False, foot=row)[0] for part, row in tailed]
     chances = probabilities(_classifier(), torch.from_numpy(np.stack(tops)).float().unsqueeze(1), shifted=True)
     confidence, labels = chances.max(1)
     return {part: readings[part]._replace(label=int(labels[k]), confidence=float(confidence[k]), chances=chances[k])
