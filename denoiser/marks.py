@@ -231,7 +231,7 @@ def find_marks(core: np.ndarray, fainter: np.ndarray | None = None) -> Marks:
     if not len(kept):
         return Marks(labels, [], np.zeros((0, 4), int), [], height, np.zeros(0), ruled, tilted)
     joined = None if fainter is None else _joined(fainter, labels, ruled, len(boxes))[kept]
-    group = one_digit(boxes[kept], height, joined)
+    group = one_digit(boxes[kept], height, joined, _on_rule(boxes[kept], ruled) if ruled.any() else None)
     if group.max() + 1 > MAX_DIGITS:
         raise ImageError(f"{group.max() + 1:,} marks: crop closer to the digits.")
     merged = merged_boxes(boxes[kept], group)
@@ -245,6 +245,12 @@ def find_marks(core: np.ndarray, fainter: np.ndarray | None = None) -> Marks:
     thin |= set(rule_bits(merged, pieces, labels, ruled, height))
     marks = Marks(labels, pieces, merged, lines, height, line_heights(merged, lines), ruled, slant)
     return without(marks, sorted(thin | _low_lines(merged, lines, height, thin)))
+
+
+def _on_rule(boxes: np.ndarray, ruled: np.ndarray) -> np.ndarray:
+    """Pieces (N,) bool whose foot stands on a rule taken out (`ruled`): its ink within 2 rows of their bottom, in
+    their columns."""
+    return np.array([ruled[max(0, bottom - 2) : bottom + 3, left:right].any() for _, left, bottom, right in boxes])
 
 
 def _joined(fainter: np.ndarray, labels: np.ndarray, ruled: np.ndarray, count: int) -> np.ndarray:

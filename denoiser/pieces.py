@@ -21,6 +21,8 @@ PIECE_ALIKE, PIECE_SPLIT = 0.7, 0.1  # pieces one above the other of alike heigh
 # higher) are one digit only this many heights apart: the halves of a broken 0 are, a small 1 over a small 2 not
 SIDEWAYS = 1.2  # a picture whose pieces' median width is more than this many of their heights may be turned
 JOINED_TALL, JOINED_WIDE = 2.0, 1.0  # heights: pieces joined by fainter ink are one digit this tall and wide at most
+FEET_APART, ON_RULE_WIDE = 0.1, 1.0  # heights: two pieces side by side standing on a rule, their feet this
+# close and their columns overlapping, are one digit as wide as this at most (`_cut_by_rule`)
 
 
 def sides(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -43,14 +45,16 @@ def own_ink(labels: np.ndarray, box: np.ndarray, pieces: np.ndarray) -> np.ndarr
     return np.isin(labels[top:bottom, left:right], pieces)
 
 
-def one_digit(boxes: np.ndarray, height: float, joined: np.ndarray | None = None) -> np.ndarray:
+def one_digit(boxes: np.ndarray, height: float, joined: np.ndarray | None = None,
+              on_rule: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """Group index (N,) of the pieces: pieces that lie over one another (the narrower within the wider's
     columns) or are an arm and its stem (`_arms`), no taller together than a digit, and side by side (an open
     4) or one above the other, close, the lower one low (a 5's flag, a 7's bar, the halves of a 0, a stroke cut
     by a rule), are one digit drawn in several strokes. Two digits written one above the other are both a digit's
     height: they stay two; and a low piece that is already beside another (the top of a 2 written in two strokes)
     joins nothing above or below it (the small 1 written over that 2). Pieces in one part of the fainter ink
-    (`joined`: each piece's part, 0 for none) are one digit when they fit one (`_faintly_joined`)."""
+    (`joined`: each piece's part, 0 for none) are one digit when they fit one (`_faintly_joined`), and so are the
+    sides of a digit that a rule it stands on cut apart (`on_rule`: each piece's foot is on a rule; `_cut_by_rule`)."""
     h, w = sides(boxes)
     top, left, bottom, right = (boxes[:, k] for k in range(4))
     across = np.minimum(right[:, None], right) - np.maximum(left[:, None], left)
@@ -69,7 +73,21 @@ def one_digit(boxes: np.ndarray, height: float, joined: np.ndarray | None = None
     one = beside | (over & above)
     if joined is not None:
         one |= _faintly_joined(boxes, joined, (lying_over, tall, lower), height)
+    if on_rule is not None:
+        one |= _cut_by_rule(boxes, on_rule, np.where(gap < 0, across, 0), height)
     return union(len(boxes), np.argwhere(np.triu(one, 1)))
+
+
+def _cut_by_rule(boxes: np.ndarray, on_rule: np.ndarray, overlap: np.ndarray, height: float) -> np.ndarray:
+    """Pairs of pieces (N, N) bool that are one digit a rule cut in two: a 0 whose foot ran along the rule it stands
+    on was taken out with the rule, and its sides, apart where the writer's stroke did not close, are two pieces side
+    by side. Both stand on the rule (`on_rule`), their feet `FEET_APART` heights apart at most, their columns and
+    rows overlap (`overlap`: the columns across where the rows overlap, else 0), and together they are no wider
+    than a digit (`ON_RULE_WIDE`). Two digits written on a rule stand apart, or together are wider."""
+    bottom, left, right = boxes[:, 2], boxes[:, 1], boxes[:, 3]
+    wide = np.maximum(right[:, None], right) - np.minimum(left[:, None], left)
+    feet = np.abs(bottom[:, None] - bottom) <= FEET_APART * height
+    return on_rule[:, None] & on_rule & (overlap > 0) & feet & (wide <= ON_RULE_WIDE * height)
 
 
 def _faintly_joined(boxes: np.ndarray, joined: np.ndarray, pairs: tuple[np.ndarray, np.ndarray, np.ndarray],

@@ -328,3 +328,27 @@ def test_a_seven_with_a_long_tail_in_a_thin_pen_is_a_mark_and_no_rule():
     assert [len(line) for line in marks.lines] == [6]
     assert (marks.boxes[:, 2] - marks.boxes[:, 0]).max() > 100
     assert (marks.boxes[:, 3] - marks.boxes[:, 1]).max() < 100  # the rule is no mark
+
+
+def add_arc(core: np.ndarray, centre: tuple[int, int], radii: tuple[int, int], start: float, stop: float) -> None:
+    """An ellipse's stroke, 2 px wide, from angle `start` to `stop` (degrees clockwise from its top)."""
+    turn = np.radians(np.arange(start, stop, 0.5))
+    rows = np.round(centre[0] - radii[0] * np.cos(turn)).astype(int)
+    cols = np.round(centre[1] + radii[1] * np.sin(turn)).astype(int)
+    for down, across in ((0, 0), (0, 1), (1, 0), (1, 1)):
+        core[rows + down, cols + across] = True
+
+
+def test_a_zero_whose_foot_ran_along_the_rule_it_stands_on_is_one_mark():
+    """A 0 standing on a rule, its stroke open at the top: its foot lies along the rule and goes with it, and its two
+    sides, which overlap by a pixel, were two marks. Standing on the rule with their feet together, and no wider
+    together than a digit, they are one; the rings beside it on the rule stay marks of their own."""
+    core = np.zeros((300, 600), bool)
+    core[200:203, 10:590] = True
+    for left in (60, 120, 240, 300):
+        add_arc(core, (175, left + 15), (24, 14), 0, 360)
+    add_arc(core, (175, 195), (24, 22), 190, 370)  # the 0's left side, from its foot round to its top
+    add_arc(core, (175, 195), (24, 22), 25, 185)  # its right side, from the top down to its foot
+    marks = find_marks(core)
+    assert [len(line) for line in marks.lines] == [5]
+    assert sorted(marks.boxes[:, 1]) == [61, 121, 173, 241, 301]
