@@ -5,7 +5,8 @@ the likeliest reading is kept (the classifier's confidence, times how usual each
 classifier is unsure of (but for one that the classifier with a class for what is no digit, `classifier.NO_DIGIT`,
 rules out as none), that this one takes for none (a letter, a symbol), or shaped like no digit (a dash), reads as
 "?"; so do two strokes that pair as round brackets (`brackets`). The writer's own digits are the guide to a 1
-written with a flag, which the classifier reads as a 7, and to how wide the writer's digits are (`hand`).
+written with a flag, which the classifier reads as a 7, and to how wide the writer's digits are (`hand`). A mark
+read as a doubted 1 whose tail runs far below its line (a 7's, a 9's) is read again on its top alone (`_tails`).
 """
 
 from __future__ import annotations
@@ -181,7 +182,7 @@ def _mark(found: Ink, marks: Marks, part: Part, reading: _Read, place: tuple[int
 def read_marks(found: Ink, marks: Marks, keep_noise: bool, cuts: int = MAX_PARTS) -> list[Mark]:
     """Every mark read, in reading order, each wide one as one digit or cut into the likeliest digits, the writer's
     own digits taken as the guide to how wide a digit is (the page's, or its line's when that writes wider) and to a
-    1 with a flag (`hand`)."""
+    1 with a flag (`hand`), and a digit with a long tail read on its top (`_tails`)."""
     options = _options(marks, min(MAX_PARTS, len(marks.boxes) + cuts))
     parts = sorted({part for ways in options for way in ways for part in way})
     readings = _read_all(found, marks, parts) if parts else {}
