@@ -2,23 +2,26 @@
 the bits of the desk beyond the sheet read as a line of digits.
 
 `ink` measures the page's light by cells of the picture; where a sheet lies on a dark desk, the desk's cells are
-far darker than the lit page's, and run off the picture.
+far darker than the lit page's, run off the picture (or fill much of it), and the sheet's edge steps the light.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
-from skimage import segmentation
 
 from .pieces import merged_boxes
 
 LIT = 90  # the lit page's light is this percentile of the cells'
 DESK, DESK_CELLS = 0.5, 4  # cells whose light is under this share of the lit page's are a dark desk, if this many
-DESK_NEAR, DESK_REACH, DESK_GROW = 0.1, 3, 3  # strong ink this near the desk's light, this many cells from it, is the
-# desk bridged (`bridged`), and this many pixels around it go with it...
-DESK_SOLID, DESK_FULL = 3, 0.9  # ...if it fills a square of this many cells a side (each to this share): no digit's
-# stroke in a shadow as dark does
+DESK_LARGE = 0.02  # of the cells: a dark region this large is a desk though the picture's edge is not dark (a sheet
+# on a desk, turned level and its corners filled white)
+DESK_EDGE = 0.1  # the light bending by more than this at a dark region's rim: a sheet's edge (as `ink.STEP`); a page
+# under light falling to a quarter across it is as dark at its far side, but with no edge
+DESK_NEAR, DESK_REACH, DESK_GROW = 0.1, 5, 3  # strong ink this near the desk's light, this many cells from it, is the
+# desk bridged (`bridged`), and this many pixels around it go with it... (where a bridged strip opens onto the desk,
+# the closing of the light bridges its mouth too: on Treekay/Learn-CV's 12330029 the desk's cells began 4 cells on)
+DESK_SOLID = 3  # ...if it holds a solid square of this many cells a side: no digit's stroke in a shadow as dark does
 EDGE, FEW = 0.06, 5  # a line within this share of the picture's longer side from its edge, of this many marks at most,
 FAR, REACH = 4.0, 4  # ...further than this many of the ink's heights from every other line, this many cells from the
 # desk, is the desk's grain where it glints or the sheet's edge: on Treekay/Learn-CV's sheets on a black desk, 2-6% of
@@ -29,35 +32,54 @@ def bridged(arr: np.ndarray, light: np.ndarray, cell: int, core: np.ndarray) -> 
     """The pixels (H, W) bool of the strong ink `core` that are a dark desk, and a little around them: a strip of
     the desk between two sheets narrow enough for the page's `light` (by `cell`) to bridge it, as it bridges a stroke,
     is the strongest ink in the picture; its pieces set the thresholds above pencil digits and the ink's height above
-    them all (a sheet read as one "1"). A piece is the desk's when it is as dark as the desk's light (`DESK`, where
-    it runs off the picture; within `DESK_NEAR`), lies within `DESK_REACH` cells of it, and is no pen's stroke
-    (`DESK_SOLID`)."""
+    them all (a sheet read as one "1"). A piece is the desk's when it is as dark as the desk's light (`dark`; within
+    `DESK_NEAR`), lies within `DESK_REACH` cells of it, and is no pen's stroke: it holds a solid square `DESK_SOLID`
+    cells a side, wherever it lies (a wedge of the desk between a sheet and another lying turned on it fills few
+    cells of the grid whole)."""
     desk = dark(light)
     if desk.sum() < DESK_CELLS:
         return np.zeros_like(core)
-    rows, cols = light.shape
-    inked = np.pad(core, ((0, rows * cell - core.shape[0]), (0, cols * cell - core.shape[1])))
-    inked = inked.reshape(rows, cell, cols, cell).mean(axis=(1, 3)) >= DESK_FULL  # cells filled with ink
-    thick = enlarge_mask(ndimage.minimum_filter(inked, size=DESK_SOLID), cell, core.shape) & core
-    if not thick.any():
-        return np.zeros_like(core)
+    side = DESK_SOLID * cell
     labels, _ = ndimage.label(core, structure=np.ones((3, 3), bool))
     near = enlarge_mask(ndimage.binary_dilation(desk, iterations=DESK_REACH), cell, core.shape)
     level = float(np.median(light[desk])) + DESK_NEAR
-    found, objects = np.zeros_like(core), ndimage.find_objects(labels)
-    for k in np.unique(labels[thick]):  # few: a digit's strokes fill no such square
-        span = objects[k - 1]
+    found = np.zeros_like(core)
+    for k, span in enumerate(ndimage.find_objects(labels), start=1):
+        if min(span[0].stop - span[0].start, span[1].stop - span[1].start) < side:
+            continue  # few are this large: a digit's strokes are thinner
         piece = labels[span] == k
-        if near[span][piece].any() and np.median(arr[span][piece]) <= level:
+        solid = piece.sum() >= side * side and ndimage.minimum_filter(piece, size=side).any()
+        if solid and near[span][piece].any() and np.median(arr[span][piece]) <= level:
             found[span] |= piece
     return ndimage.binary_dilation(found, iterations=DESK_GROW) if found.any() else found
 
 
 def dark(light: np.ndarray) -> np.ndarray:
-    """The cells (rows, cols) bool of a dark desk in the page's `light`: under `DESK` of the lit page's light, and
-    running off the picture, as the light around a thick stroke does not."""
-    dark = light < DESK * float(np.percentile(light, LIT))
-    return dark & ~segmentation.clear_border(dark)
+    """The cells (rows, cols) bool of a dark desk in the page's `light`: under `DESK` of the lit page's light, in a
+    region that runs off the picture or is large (`DESK_LARGE`), as the light around a thick stroke is not, and
+    that a step of the light borders (`DESK_EDGE`): the edge of the sheet lying on it."""
+    cells = light < DESK * float(np.percentile(light, LIT))
+    labels, count = ndimage.label(cells)
+    if not count:
+        return cells
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    off = np.unique(np.r_[labels[0], labels[-1], labels[:, 0], labels[:, -1]])  # the regions at the picture's edge
+    rim = ndimage.binary_dilation(cells, iterations=2) & ~ndimage.binary_erosion(cells)
+    edged = np.unique(ndimage.grey_dilation(labels, size=5)[rim & (bend(light) > DESK_EDGE)])
+    large = np.flatnonzero(sizes >= DESK_LARGE * light.size)
+    keep = np.intersect1d(np.union1d(off, large), edged)
+    return np.isin(labels, keep[keep > 0])
+
+
+def bend(light: np.ndarray) -> np.ndarray:
+    """How much the light (rows, cols) bends at each cell: its second difference along a row or a column, the larger."""
+    bent = np.zeros_like(light)
+    for axis in (0, 1):
+        if light.shape[axis] >= 3:
+            pad = [(0, 0), (0, 0)]
+            pad[axis] = (1, 1)
+            bent = np.maximum(bent, np.pad(np.abs(np.diff(light, 2, axis=axis)), pad, mode="edge"))
+    return bent
 
 
 def on_desk(light: np.ndarray, cell: int, shape: tuple[int, int], boxes: np.ndarray, lines: list[list[int]],

@@ -26,7 +26,7 @@ from PIL import Image
 from scipy import ndimage
 from skimage import segmentation
 
-from .desk import LIT, bridged, enlarge_mask
+from .desk import LIT, bend, bridged, enlarge_mask
 from .digitize import MIN_CONTRAST, ImageError, _noise_sigma, ink_peak, strong_ink
 
 VOTE_GRID, VOTE = 64, 0.7  # the ink's side is voted by cells of 1/64 of the longer side that stray 0.7 as far as most
@@ -130,22 +130,11 @@ def _steps(light: np.ndarray, cell: int, shape: tuple[int, int], page: np.ndarra
     difference, not the ratio: the dim corner of a page under uneven light changes by a large ratio but a small step,
     and holds digits. The cells beside those are set aside too (a step between two cells bends both, and one that
     crosses a cell bends its neighbours), but on the `page` (rows, cols) bool when given: see `on_page`."""
-    bend = _bend(light)
-    steps = ndimage.maximum_filter(bend, 3) > STEP
+    bent = bend(light)
+    steps = ndimage.maximum_filter(bent, 3) > STEP
     if page is not None:
-        steps = (bend > STEP) | (steps & ~page)
+        steps = (bent > STEP) | (steps & ~page)
     return enlarge_mask(steps, cell, shape)
-
-
-def _bend(light: np.ndarray) -> np.ndarray:
-    """How much the light (rows, cols) bends at each cell: its second difference along a row or a column, the larger."""
-    bend = np.zeros_like(light)
-    for axis in (0, 1):
-        if light.shape[axis] >= 3:
-            pad = [(0, 0), (0, 0)]
-            pad[axis] = (1, 1)
-            bend = np.maximum(bend, np.pad(np.abs(np.diff(light, 2, axis=axis)), pad, mode="edge"))
-    return bend
 
 
 def beyond_page(found: Ink, boxes: np.ndarray) -> list[int]:
@@ -180,7 +169,7 @@ def _regions(found: Ink, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, int
     """The regions of the light between steps (`PAGE_EDGE`) (rows, cols) labelled, the one under each mark (`boxes`
     (N, 4); 0 for one on a step), and the page's: the region holding `PAGE_SHARE` of the marks (0 for none, and when
     no step parts the light)."""
-    regions, count = ndimage.label(_bend(found.light) <= PAGE_EDGE)
+    regions, count = ndimage.label(bend(found.light) <= PAGE_EDGE)
     at = np.zeros(len(boxes), int)
     if count < 2 or not len(boxes):
         return regions, at, 0

@@ -287,6 +287,56 @@ def test_faint_digits_on_a_sheet_beside_another_on_a_black_desk_are_read(sure, g
     assert find_digits(encode(page.clip(0, 255).astype(np.uint8))).lines == ["31415926"]
 
 
+def faint_sheet_on_a_black_desk(sure: dict[int, np.ndarray], shape: tuple[int, int], sheet: tuple[int, int, int, int],
+                                text: str, at: tuple[int, int]) -> np.ndarray:  # fmt: skip
+    """A white sheet (`sheet`: top, left, bottom, right) on a black desk filling a picture of `shape`, with `text`
+    written in a faint grey pencil from `at` (top, left)."""
+    page = np.full(shape, 30.0)
+    page[sheet[0] : sheet[2], sheet[1] : sheet[3]] = 235
+    writing = page_of(sure, text, (300, 90 * len(text) + 100), left=0, top=100, step=90).astype(np.float64)
+    area = page[at[0] : at[0] + writing.shape[0], at[1] : at[1] + writing.shape[1]]
+    area[:] = np.minimum(area, 235 - (255 - writing) * 60 / 220)
+    return page
+
+
+@pytest.mark.parametrize("angle", [-12.0, 8.0])
+def test_faint_digits_on_a_sheet_on_a_black_desk_turned_with_white_corners_are_read(sure, angle):
+    """A photo of a sheet on a black desk turned level, its corners filled white (as a scanner's app does): the desk
+    is a band closed in by white, running off the picture at no side, and where it narrows by the sheet the page's
+    light bridges it; taken for the strongest ink, it set the thresholds above the faint digits (read blank)."""
+    page = faint_sheet_on_a_black_desk(sure, (1500, 1200), (200, 200, 1420, 1140), "27182818", (400, 220))
+    page += np.random.default_rng(0).normal(0, 2, page.shape)
+    turned = Image.fromarray(page.clip(0, 255).astype(np.uint8)).rotate(
+        angle, Image.Resampling.BICUBIC, expand=True, fillcolor=255
+    )
+    assert find_digits(encode(np.asarray(turned))).lines == ["27182818"]
+
+
+def test_faint_digits_on_a_sheet_below_another_lying_in_the_pictures_corner_are_read(sure):
+    """A second sheet on the desk in the picture's corner, a strip of the desk 50 pixels wide between it and the
+    page: the light bridges the strip, and the closing of the light bridges the strip's mouth onto the desk too, so
+    the desk's dark cells begin further from the strip than from a strip between two long sheets."""
+    page = faint_sheet_on_a_black_desk(sure, (1500, 2000), (300, 300, 1200, 1900), "31415926", (500, 500))
+    page[:250, 1500:] = 240
+    page += np.random.default_rng(0).normal(0, 2, page.shape)
+    assert find_digits(encode(page.clip(0, 255).astype(np.uint8))).lines == ["31415926"]
+
+
+@pytest.mark.parametrize("grow", [3, 7])
+def test_thick_marker_digits_in_light_falling_to_a_quarter_are_read(sure, grow):
+    """Digits in a thick black marker on a page whose light falls to a quarter at its top edge: the dim part runs
+    off the picture as dark as a desk, and the marker's strokes are solid and as dark as it, but no sheet's edge
+    steps the light there; taken for the desk, the digits were lost with it ("42011")."""
+    side, text = 120, "42015618"
+    page = np.full((700, 160 + side * len(text)), 250.0)
+    for k, c in enumerate(text):
+        digit = np.asarray(Image.fromarray((sure[int(c)] * 255).astype(np.uint8)).resize((side, side))) > 100
+        page[10 : 10 + side, 80 + k * side : 80 + (k + 1) * side][ndimage.binary_dilation(digit, iterations=grow)] = 20
+    page *= np.linspace(0.25, 1.0, page.shape[0])[:, None]
+    page += np.random.default_rng(0).normal(0, 2, page.shape)
+    assert find_digits(encode(page.clip(0, 255).astype(np.uint8))).lines == [text]
+
+
 def sheet_by_a_glint(sure: dict[int, np.ndarray], desk: bool) -> bytes:
     """Three lines of digits at the top of a white sheet on a black desk (`desk`; else a page filling the picture),
     and "32" written below the sheet by the picture's edge: on the desk, in a soft glint of light as bright as the
