@@ -35,6 +35,8 @@ LINE_BIT = 1.5  # heights: a flat piece as thin and wider than this is a bit of 
 UPRIGHT_SHORT = 3.5  # heights: an upright piece shorter than this is a mark however thin and straight (a 7
 # with a long tail, a tall 1, in a thin pen), and a table's line among the marks a stroke (`strokes`); its tilt
 # is still a rule's (a notebook photographed sideways, its rules cut into such pieces by the digits)
+UPRIGHT_STEEP = 1.7  # ...upright: this many times taller than wide, a 1 leaning up to 30 degrees (a long 1 leaning 20
+# degrees, 2.5 heights of a sheet's small digits, was taken out as a rule)
 RULE_BAND = 0.1  # heights: a rule is found, and taken out, this far above and below its ink
 HEIGHT_AGAIN = 1.5  # the ink measured this many times higher once the rules are out: the rules hid the digits
 LOW_LINE = 0.45  # a line whose marks are all lower than this many heights holds no digit (dashes, bits of a rule)
@@ -232,7 +234,7 @@ def find_marks(core: np.ndarray, fainter: np.ndarray | None = None) -> Marks:
     labels, boxes, areas, height, ruled = _ruled_out(core)
     like = _rule_like(labels, boxes, areas, height)  # once: straightness is measured piece by piece
     tilted, (h, w) = _rules_tilt(labels, boxes, like), sides(boxes)
-    upright_short = (h > 3 * w) & (h < UPRIGHT_SHORT * height)  # a mark, that tilts as a rule
+    upright_short = (h > UPRIGHT_STEEP * w) & (h < UPRIGHT_SHORT * height)  # a mark, that tilts as a rule
     kept = np.flatnonzero(_kept(labels, boxes, areas, height, like & ~upright_short))
     if len(kept) > 4 * MAX_DIGITS:  # refused before comparing every pair of pieces
         raise ImageError(f"{len(kept):,} marks: crop closer to the digits.")

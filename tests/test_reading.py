@@ -697,3 +697,28 @@ def test_a_seven_with_a_tail_far_below_its_line_reads_as_a_seven(sure):
     left, top = 100 + 4 * HEIGHT + 15, 160
     ImageDraw.Draw(page).line([(left, top), (left + 32, top - 4), (left + 8, top + 120)], fill=40, width=3)
     assert find_digits(encode(np.asarray(page))).lines == ["383673004"]
+
+
+def sheet_with_a_long_leaning_one(sure: dict[int, np.ndarray], lean: float) -> bytes:
+    """ "16340178" with its 1 a straight stroke 120 px long (twice the digits' height), leaning `lean` degrees, over
+    two lines of digits as tall as the others."""
+    page = np.full((600, 1900), 255, np.uint8)
+    page[100 : 100 + HEIGHT, 200:1300] = page_of(sure, "6340178", (HEIGHT, 1100), left=0, top=0, step=90)
+    for k, text in enumerate(["15626166529", "522101199801156711"]):
+        page[300 + 100 * k : 300 + 100 * k + HEIGHT] = page_of(sure, text, (HEIGHT, 1900), left=100, top=0, step=90)
+    image = Image.fromarray(page)
+    foot, length = (130, 105 + HEIGHT), 120
+    top = (foot[0] + length * np.sin(np.radians(lean)), foot[1] - length * np.cos(np.radians(lean)))
+    ImageDraw.Draw(image).line([foot, top], fill=40, width=4)
+    return encode(np.asarray(image))
+
+
+@pytest.mark.parametrize("lean", [20.0])
+def test_a_long_one_leaning_is_a_digit_and_no_rule(sure, lean):
+    """A 1 twice as tall as the digits, leaning: as long as a bit of a rule by the digits' height, and straight, it
+    was taken out as one, boxed wider than a third of its height. Steep, and under four heights long, it is a mark."""
+    assert find_digits(sheet_with_a_long_leaning_one(sure, lean)).lines == [
+        "16340178",
+        "15626166529",
+        "522101199801156711",
+    ]
