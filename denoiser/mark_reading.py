@@ -39,6 +39,7 @@ BRACKET_SURE = 0.99  # a bracket whose ends curl is read as another digit (a ")"
 MAX_PARTS = 300  # digits made and read at most (every mark, and the cut ones' parts)
 PART_TALL = 0.7  # heights: each digit a mark is cut into is at least this tall (a 5 whose bowl ran on to the left
 # was cut into a 6 of 0.65 heights and a 5)
+SIDE_BY_SIDE = 0.5  # of the lower part's height: the rows two parts of a cut share, as digits side by side do
 TAIL_TALL, TAIL_BELOW = 1.4, 0.3  # line heights: a mark this tall, reaching this far below its line's foot, that
 # reads as a 1 the classifier doubts, may be a digit with a long tail...
 TAIL_TOP, TAIL_SURE = 1.1, 0.9  # ...and read again on its top, this many heights tall, is the digit read there this
@@ -135,14 +136,18 @@ def _choose(ways: list[list[Part]], height: float, readings: dict[Part, _Read], 
     reads the end of a 2's long base, or the stem of a 4 with a long crossbar, as a digit too, but as one unlike any.
     A cut that leaves a part lower than `PART_TALL` heights cut a digit's tail off (a 6's, a 2's), not a digit, and
     one that makes a digit the classifier is unsure of (`CONFIDENT`), or a part the classifier with a class for no
-    digit is sure is none (`NOT_SURE`), cut one digit apart (a 2's long base)."""
+    digit is sure is none (`NOT_SURE`), cut one digit apart (a 2's long base). Parts that share less than
+    `SIDE_BY_SIDE` of their rows are no digits side by side but a stroke cut across (a long 1 leaning, read "11")."""
 
     def score(way: list[Part]) -> float:
         boxes = np.array([readings[part].box for part in way])
         confidence = np.array([readings[part].confidence for part in way])
         none = np.array([readings[part].not_a_digit for part in way])
-        low = (boxes[:, 2] - boxes[:, 0]).min() < PART_TALL * height
-        if len(way) > 1 and (low or confidence.min() < CONFIDENT or none.max() > NOT_SURE):
+        tall = boxes[:, 2] - boxes[:, 0]
+        shared = np.minimum(boxes[1:, 2], boxes[:-1, 2]) - np.maximum(boxes[1:, 0], boxes[:-1, 0])
+        apart = (shared < SIDE_BY_SIDE * np.minimum(tall[1:], tall[:-1])).any()
+        if len(way) > 1 and (tall.min() < PART_TALL * height or apart or confidence.min() < CONFIDENT
+                             or none.max() > NOT_SURE):  # fmt: skip
             return -np.inf
         widths = np.array([(stop - start) / (height * wide) for _, start, stop in way])
         usual = -0.5 * (((widths - DIGIT_WIDTH[0]) / DIGIT_WIDTH[1]) ** 2).sum()

@@ -713,10 +713,11 @@ def sheet_with_a_long_leaning_one(sure: dict[int, np.ndarray], lean: float) -> b
     return encode(np.asarray(image))
 
 
-@pytest.mark.parametrize("lean", [20.0])
+@pytest.mark.parametrize("lean", [20.0, 25.0])
 def test_a_long_one_leaning_is_a_digit_and_no_rule(sure, lean):
     """A 1 twice as tall as the digits, leaning: as long as a bit of a rule by the digits' height, and straight, it
-    was taken out as one, boxed wider than a third of its height. Steep, and under four heights long, it is a mark."""
+    was taken out as one, boxed wider than a third of its height. Steep, and under four heights long, it is a mark;
+    wider than the digits, it is tried cut in two, and its halves, one above the other, are no two 1s."""
     assert find_digits(sheet_with_a_long_leaning_one(sure, lean)).lines == [
         "16340178",
         "15626166529",
