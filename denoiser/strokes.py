@@ -16,6 +16,8 @@ STROKE_THIN, STROKE_LOW, STROKE_TALL = 0.25, 0.55, 1.8  # a mark this many times
 # or taller than this many of its line's heights, is a stroke, no digit: a 1 is about as tall as the digits beside
 # it; the sliver a page's edge leaves once a ruled line is taken out of it, a tick, a hand-ruled table's line
 # between two digits are not
+HANG_TOP, HANG_MOST = 0.3, 2.5  # line heights: a tall thin mark whose top lies this near its line's top, and no taller
+# than this, hangs from the line: a 1 written long, where a table's line runs on above the digits too
 RULE_GOES_ON, RULE_FILLS = 0.5, 0.6  # a thin mark is a bit of a rule when ink that is no mark goes on from it, up or
 # down, in this share of the rows up to this many heights away
 RULE_DRIFT = 0.1  # a rule that a thin mark goes on drifts up to this many pixels aside per row (6 degrees)
@@ -23,10 +25,23 @@ RULE_DRIFT = 0.1  # a rule that a thin mark goes on drifts up to this many pixel
 
 def strokes(boxes: np.ndarray, lines: list[list[int]]) -> list[int]:
     """The thin marks low or tall for their line, by their size alone (`STROKE_THIN`, `STROKE_LOW`, `STROKE_TALL`):
-    a rule's tick, a table's line."""
+    a rule's tick, a table's line; but not a tall one that hangs from its line (`_hanging`)."""
     h, w = sides(boxes)
     line_h = line_heights(boxes, lines)
-    return np.flatnonzero((w < STROKE_THIN * h) & ((h < STROKE_LOW * line_h) | (h > STROKE_TALL * line_h))).tolist()
+    tall = (h > STROKE_TALL * line_h) & ~_hanging(boxes, lines, line_h)
+    return np.flatnonzero((w < STROKE_THIN * h) & ((h < STROKE_LOW * line_h) | tall)).tolist()
+
+
+def _hanging(boxes: np.ndarray, lines: list[list[int]], line_h: np.ndarray) -> np.ndarray:
+    """The marks (N,) bool whose top lies within `HANG_TOP` of their line's heights (`line_h` (N,)) of the line's top
+    (the median of its other marks' tops), no taller than `HANG_MOST` heights."""
+    hanging = np.zeros(len(boxes), bool)
+    for line in (line for line in lines if len(line) > 1):
+        for i in line:
+            top = np.median(boxes[[j for j in line if j != i], 0])
+            near = abs(boxes[i, 0] - top) < HANG_TOP * line_h[i]
+            hanging[i] = near and boxes[i, 2] - boxes[i, 0] < HANG_MOST * line_h[i]
+    return hanging
 
 
 def looped(box: np.ndarray, pieces: np.ndarray, labels: np.ndarray) -> bool:
