@@ -1,6 +1,7 @@
 """Thin strokes among the marks that are no digit: a rule's tick, a hand-ruled table's line, what is left of a rule
 once it is taken out (`rules`), and the writing on a page's other side seen through it. A stroke is told from a
-1 by its size against its line's digits, and from a digit's long stem by the loop such a digit closes.
+1 by its size against its line's digits (but a 1 written long hangs from its line's top, where a table's line runs
+on above the digits), and from a digit's long stem by the loop such a digit closes.
 """
 
 from __future__ import annotations
