@@ -180,7 +180,7 @@ def _mark(found: Ink, marks: Marks, part: Part, reading: _Read, place: tuple[int
     box = marks.boxes[index]
     ink = own_ink(marks.labels, box, marks.pieces[index])[:, start - box[1] : stop - box[1]]
     height = marks.line_heights[index]
-    why_not = verdict(reading.box, reading.confidence, reading.not_a_digit, height, loops(ink, height))
+    why_not = verdict(reading.box, reading.confidence, reading.not_a_digit, height, loops(ink, height), reading.label)
     return Mark(reading.box, *place, digit, reading.label, reading.confidence, reading.not_a_digit, why_not)
 
 

@@ -13,7 +13,9 @@ NOT_SURE = 0.95  # a mark the classifier with a class for no digit gives more th
 GUESS, RULED_OUT = 0.3, 0.02  # ...but one it gives this much, as tall as its line (`LOW`), that the classifier with
 # a class for none gives this at most, is a digit written unlike most (photos: 7 edits fewer, 1 more; scenes: better)
 LOW, NOT_SURE_LOW = 0.8, 0.7  # ...or this, when it is lower than this many of its line's heights: a "+", a "x" sit
-# between the digits' tops and bottoms (of 1,890 marks read in the real photos, none so low and over 0.7 was a digit)
+# between the digits' tops and bottoms (of 1,890 marks read in the real photos, none so low and over 0.7 was a digit;
+# but a small 0, read surely and closing its loop, is held to `NOT_SURE`: the class for none, which learnt the typeset
+# "o", gave the small 0s of Treekay/Learn-CV's sheets 0.73-0.95)
 # Why a mark is no digit (`Mark.why_not`)
 TAKEN_FOR_NONE, UNSURE, SHAPED_LIKE_NONE = "taken for no digit", "unsure", "not shaped like a digit"
 CROSSED_OUT = "crossed out"
@@ -30,18 +32,19 @@ FLAT_SURE = 0.95  # ...and so is one read this surely, its class for none under 
 
 
 def verdict(box: tuple[int, int, int, int], confidence: float, none: float, line_height: float,
-            closed: int) -> str | None:  # fmt: skip
+            closed: int, label: int | None = None) -> str | None:  # fmt: skip
     """Why a part of a mark read (its `box`, the classifier's `confidence` in the digit it reads, and `none`, the
-    chance that it is no digit) is no digit: its ink closes `closed` loops, a scribble's (`SCRIBBLED`), the
-    classifier with a class for none is sure it is none (`NOT_SURE`, or `NOT_SURE_LOW` for a mark lower than its
-    line's digits), the digit classifier is unsure (`CONFIDENT`, but for a `GUESS`), or its box is shaped like no
-    digit (`WIDEST`, but for a `FULL_HEIGHT` or `FLAT_SURE` one; `SHORTEST`, but for a `LOWEST` one read as
-    surely, no wider than `WIDEST` or closing a loop); None if it is one."""
+    chance that it is no digit; `label`, the digit it reads) is no digit: its ink closes `closed` loops, a
+    scribble's (`SCRIBBLED`), the classifier with a class for none is sure it is none (`NOT_SURE`, or `NOT_SURE_LOW`
+    for a mark lower than its line's digits but a small 0), the digit classifier is unsure (`CONFIDENT`, but for a
+    `GUESS`), or its box is shaped like no digit (`WIDEST`, but for a `FULL_HEIGHT` or `FLAT_SURE` one; `SHORTEST`,
+    but for a `LOWEST` one read as surely, no wider than `WIDEST` or closing a loop); None if it is one."""
     top, left, bottom, right = box
     height = bottom - top
     if closed >= SCRIBBLED:
         return CROSSED_OUT
-    if none > (NOT_SURE if height >= LOW * line_height else NOT_SURE_LOW):
+    small_zero = label == 0 and closed > 0 and confidence >= FLAT_SURE
+    if none > (NOT_SURE if height >= LOW * line_height or small_zero else NOT_SURE_LOW):
         return TAKEN_FOR_NONE
     guess = confidence >= GUESS and none < RULED_OUT and height >= LOW * line_height
     if confidence < CONFIDENT and not guess:
