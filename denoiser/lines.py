@@ -90,7 +90,7 @@ def _grouped(boxes: np.ndarray, angle: float) -> tuple[list[list[int]], float]:
         along, across = cx * np.cos(angle) + cy * np.sin(angle), cy * np.cos(angle) - cx * np.sin(angle)
         top, left, bottom, right = across - h / 2, along - w / 2, across + h / 2, along + w / 2
     h = bottom - top
-    shared = _rows_shared(top, bottom)
+    shared = rows_shared(top, bottom)
     level = shared >= LINE_OVERLAP * np.minimum(h[:, None], h)
     centre = (left + right) / 2
     gap = np.where(level & (centre[None, :] > centre[:, None]), left[None, :] - right[:, None], np.inf)
@@ -107,7 +107,7 @@ def _grouped(boxes: np.ndarray, angle: float) -> tuple[list[list[int]], float]:
     return lines, float(np.median(np.arctan2(rise, run))) if len(pairs) else 0.0
 
 
-def _rows_shared(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+def rows_shared(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
     """How many rows each two of the spans [top, bottom) (N,) share (N, N): negative for spans apart."""
     return np.minimum(bottom[:, None], bottom) - np.maximum(top[:, None], top)
 
@@ -159,7 +159,7 @@ def _followers_joined(line: np.ndarray, top, left, bottom, right) -> np.ndarray:
     extent = [(top[line == k].min(), left[line == k].min(), bottom[line == k].max(), right[line == k].max(),
                np.median(bottom[line == k] - top[line == k])) for k in range(count)]  # fmt: skip
     tops, lefts, bottoms, rights, heights = np.array(extent).T
-    shared = _rows_shared(tops, bottoms)
+    shared = rows_shared(tops, bottoms)
     follows = (shared >= LINE_OVERLAP * np.minimum(heights[:, None], heights)) & (lefts[None, :] > rights[:, None])
     alone = (follows.sum(1, keepdims=True) == 1) & (follows.sum(0, keepdims=True) == 1)
     pairs = np.argwhere(follows & alone)

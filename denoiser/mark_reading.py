@@ -25,6 +25,7 @@ from .classifier import NO_DIGIT, load_classifier, probabilities
 from .cuts import loops, ways
 from .digitize import LEVEL_Q, grow_strokes
 from .ink import Ink, window
+from .lines import rows_shared
 from .marks import Marks
 from .mnist_style import mnist_digit
 from .pieces import own_ink
@@ -144,7 +145,7 @@ def _choose(ways: list[list[Part]], height: float, readings: dict[Part, _Read], 
         confidence = np.array([readings[part].confidence for part in way])
         none = np.array([readings[part].not_a_digit for part in way])
         tall = boxes[:, 2] - boxes[:, 0]
-        shared = np.minimum(boxes[1:, 2], boxes[:-1, 2]) - np.maximum(boxes[1:, 0], boxes[:-1, 0])
+        shared = np.diagonal(rows_shared(boxes[:, 0], boxes[:, 2]), 1)  # each part and the next
         apart = (shared < SIDE_BY_SIDE * np.minimum(tall[1:], tall[:-1])).any()
         if len(way) > 1 and (tall.min() < PART_TALL * height or apart or confidence.min() < CONFIDENT
                              or none.max() > NOT_SURE):  # fmt: skip

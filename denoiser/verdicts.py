@@ -14,8 +14,8 @@ GUESS, RULED_OUT = 0.3, 0.02  # ...but one it gives this much, as tall as its li
 # a class for none gives this at most, is a digit written unlike most (photos: 7 edits fewer, 1 more; scenes: better)
 LOW, NOT_SURE_LOW = 0.8, 0.7  # ...or this, when it is lower than this many of its line's heights: a "+", a "x" sit
 # between the digits' tops and bottoms (of 1,890 marks read in the real photos, none so low and over 0.7 was a digit;
-# but a small 0, read surely and closing its loop, is held to `NOT_SURE`: the class for none, which learnt the typeset
-# "o", gave the small 0s of Treekay/Learn-CV's sheets 0.73-0.95)
+# but a small 0, read surely and closing its loop, is held to `NOT_SURE`: the class for none, which learnt round
+# typeset letters (a, c, e; `not_digits.GLYPHS`), gave the small 0s of Treekay/Learn-CV's sheets 0.73-0.95)
 # Why a mark is no digit (`Mark.why_not`)
 TAKEN_FOR_NONE, UNSURE, SHAPED_LIKE_NONE = "taken for no digit", "unsure", "not shaped like a digit"
 CROSSED_OUT = "crossed out"

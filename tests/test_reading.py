@@ -534,10 +534,11 @@ def test_a_mark_far_lower_than_its_line_is_a_digit_only_when_both_classifiers_ar
     [(0, 1, 0.85, None), (0, 1, 0.97, verdicts.TAKEN_FOR_NONE), (0, 0, 0.85, verdicts.TAKEN_FOR_NONE),
      (2, 1, 0.85, verdicts.TAKEN_FOR_NONE)],
 )  # fmt: skip
-def test_a_small_zero_read_surely_is_a_digit_though_taken_for_an_o(label, closed, none, why_not):
+def test_a_small_zero_read_surely_is_a_digit_though_like_a_round_letter(label, closed, none, why_not):
     """A 0 written smaller than its line's digits (36 px in a line 60 px high), closing its loop and read at 99.8%:
-    the classifier with a class for none, which learnt the typeset "o", gives it 85%, over what a low mark (a "+")
-    may have, but it is a digit; at 97% it is none. A mark that closes no loop, or a small "a" read as a 2, is none."""
+    the classifier with a class for none, which learnt round typeset letters (a, c, e), gives it 85%, over what a
+    low mark (a "+") may have, but it is a digit; at 97% it is none. A mark that closes no loop, or a small "a" read
+    as a 2, is none."""
     assert verdicts.verdict((0, 0, 36, 30), 0.998, none, 60.0, closed, label) == why_not
 
 
