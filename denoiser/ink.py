@@ -38,6 +38,8 @@ REGION_DEEP, REGION_NEAR = 4, 0.5  # a cell beside this many cells whose medians
 # cells)
 LIGHT_PAGE, WHOLE_STEP = 3, 4  # a picture (each cell's every 4th pixel) straying 3 times as far light as dark
 GRAIN = 3  # ink stands this many times further from the page than the page's own grain
+HALO = 3  # a cell's grain is at most this many times its spread once smoothed: a desk's or a page's lost half of it
+# to the smoothing (2-2.4 times), a cell crossed by sharpened strokes 10-20 times (its light halos)
 STEP = 0.1  # the light bending by more than this (of white) between neighbouring cells: a step (an edge, a shadow)
 PAGE_SHARE = 0.5  # of the marks: the region of the light between steps that holds this many is the page...
 PAGE_EDGE = 0.05  # ...and the light bending by more than this parts it from what lies beyond: half a `STEP`, since
@@ -263,10 +265,7 @@ def find_ink(arr: np.ndarray, dark_ink: bool | None = None) -> Ink:
     split = False
     if dark_ink is None:
         dark_ink, split = _dark_ink(cells, low, middle, high)
-    # The page's grain in each cell: the spread of one of its tails, the narrower. A stroke through a cell
-    # widens its dark tail, and its light one only once it fills the cell (the spread about the median grew
-    # with every stroke); a desk's grain or a carpet widens both.
-    grain = _enlarge(np.minimum(high - above, below - low), cell, arr.shape)
+    grain = _enlarge(_grain(arr, (low, below, above, high)), cell, arr.shape)
     least = 0.0
     try:
         found, light_cell = _ink(arr, dark_ink, grain, LIGHT_CLOSING)
@@ -276,6 +275,21 @@ def find_ink(arr: np.ndarray, dark_ink: bool | None = None) -> Ink:
     if (width := stroke_width(found.core)) > THICK * LIGHT_CLOSING * light_cell:
         found, _ = _ink(arr, dark_ink, grain, math.ceil(2 * width / light_cell), least)
     return dataclasses.replace(found, split=split)
+
+
+def _grain(arr: np.ndarray, tails: tuple[np.ndarray, ...]) -> np.ndarray:
+    """The page's grain in each cell (rows, cols), from the cells' `tails` (their 2nd, 16th, 84th and 98th
+    percentiles): the spread of one tail, the narrower. A stroke through a cell widens its dark tail, and its light
+    one only once it fills the cell (the spread about the median grew with every stroke); a desk's grain or a
+    carpet widens both. But a camera sharpens its photos, and a picture shrunk with a sharpening filter (Lanczos)
+    more: a light halo a pixel or two wide runs along each stroke and widened the light tail of every cell a stroke
+    crosses, to 10-15 times the page's grain, and a thin pen's strokes fell under `GRAIN` times it. Smoothed as the
+    ink is (`SMOOTH`), a halo merges with its stroke, while a page's or a desk's grain keeps half its spread: a cell's
+    grain is at most `HALO` times its spread smoothed."""
+    low, below, above, high = tails
+    smooth, _ = _grid(ndimage.gaussian_filter(arr, SMOOTH), VOTE_GRID)
+    s_low, s_below, s_above, s_high = np.quantile(smooth, [0.02, 0.16, 0.84, 0.98], axis=-1)
+    return np.minimum(np.minimum(high - above, below - low), HALO * np.minimum(s_high - s_above, s_below - s_low))
 
 
 def _ink(arr: np.ndarray, dark_ink: bool, grain: np.ndarray, closing: int, least_noise: float = 0.0) -> tuple[Ink, int]:
