@@ -48,6 +48,8 @@ def bridged(arr: np.ndarray, light: np.ndarray, cell: int, core: np.ndarray) -> 
         if min(span[0].stop - span[0].start, span[1].stop - span[1].start) < side:
             continue  # few are this large: a digit's strokes are thinner
         piece = labels[span] == k
+        # the box's edges mirror the piece (the filter's default): where it runs to its box's edge, as a strip of the
+        # desk cut off by its box does, it counts twice as thick (Treekay/Learn-CV's 12330029: solid only so)
         solid = piece.sum() >= side * side and ndimage.minimum_filter(piece, size=side).any()
         if solid and near[span][piece].any() and np.median(arr[span][piece]) <= level:
             found[span] |= piece
