@@ -379,8 +379,8 @@ def test_a_large_three_in_a_thin_pen_above_a_line_of_small_digits_is_a_digit(sur
 
 
 def _thin_pen(digit: np.ndarray, height: int) -> np.ndarray:
-    """A 28x28 digit as a thin pen draws it (H, W) in [0, 1], about `height` pixels tall: its skeleton, 2 px wide
-    at twice the size, shrunk."""
+    """A 28x28 digit as a thin pen draws it (H, W) in [0, 1], about `height` pixels tall: its skeleton widened to
+    5 px at twice the size, shrunk (2.5 px at `height`)."""
     size = height * 28 // 20
     big = transform.resize(digit, (2 * size, 2 * size), order=1) > 0.4
     pen = ndimage.binary_dilation(morphology.skeletonize(big), iterations=2)
@@ -390,8 +390,8 @@ def _thin_pen(digit: np.ndarray, height: int) -> np.ndarray:
 @pytest.mark.parametrize("seed", [0, 1])
 def test_thin_digits_in_a_sharpened_photo_shrunk_with_lanczos_are_read(sure, seed):
     """Three lines of digits in a thin pen on a sharpened photo (an unsharp mask, as a phone's camera applies), shrunk
-    to half with Lanczos: each stroke, about 2 px wide, has a light halo along it. The halos had widened the light
-    tail of every cell a stroke crosses to many times the page's grain, and most strokes were taken for grain."""
+    to half with Lanczos: each stroke, little over a pixel wide, has a light halo along it. The halos had widened the
+    light tail of every cell a stroke crosses to many times the page's grain, and most strokes were taken for grain."""
     rng = np.random.default_rng(seed)
     page = np.full((900, 1600), 0.85) + rng.normal(0, 0.01, (900, 1600))
     written = ["".join(str(d) for d in rng.integers(0, 10, 12)) for _ in range(3)]
@@ -401,7 +401,7 @@ def test_thin_digits_in_a_sharpened_photo_shrunk_with_lanczos_are_read(sure, see
             pen = _thin_pen(sure[int(c)], 52)
             page[y : y + pen.shape[0], x : x + pen.shape[1]] -= rng.uniform(0.4, 0.6) * pen
             x += int(52 * rng.uniform(0.9, 1.3))
-    photo = Image.fromarray((np.clip(page, 0, 1) * 255).astype(np.uint8))
-    photo = photo.filter(ImageFilter.UnsharpMask(radius=1, percent=100, threshold=0))
-    photo = photo.resize((800, 450), Image.Resampling.LANCZOS)
-    assert find_digits(encode(np.asarray(photo), "JPEG", quality=85)).lines == written
+    shot = Image.fromarray((np.clip(page, 0, 1) * 255).astype(np.uint8))
+    shot = shot.filter(ImageFilter.UnsharpMask(radius=1, percent=100, threshold=0))
+    shot = shot.resize((800, 450), Image.Resampling.LANCZOS)
+    assert find_digits(encode(np.asarray(shot), "JPEG", quality=85)).lines == written
