@@ -2,6 +2,7 @@
 
     python -m scripts.read_photos /work/realphotos
     python -m scripts.read_photos /work/realphotos --truth other.json --json
+    python -m scripts.read_photos /work/realphotos --side 1600
 
 The truth file ({file: [line, ...]}, files relative to the folder; default DIR/truth.json) lists
 only the digits written: marks that are not digits (a hyphen, a letter) are left out of it, so
@@ -9,19 +10,25 @@ they are left out of the reading too ("?" dropped) before the two are compared. 
 picture, the reading, the truth, the edit distance and the time to read it (decoding included);
 then the digit-string accuracy (1 - edit distance / length, lines joined by a line break) over all
 pictures, the pictures read exactly, and, for pictures of one digit, what `image_to_mnist` reads.
+`--side N` reads each photo shrunk first to N pixels on its longer side, as a repository or a chat app
+keeps a phone's photo (Lanczos, which sharpens, and JPEG at quality 90).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import statistics
 import time
 from pathlib import Path
 
+from PIL import Image, ImageOps
+
 from denoiser.bench.sheets import compare
 from denoiser.classifier import load_classifier, predict
 from denoiser.digitize import ImageError, image_to_mnist
+from denoiser.picture_io import MIN_SIDE
 from denoiser.reading import NOT_A_DIGIT, find_digits
 
 
@@ -30,12 +37,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("folder", type=Path, help="the photos, and truth.json unless --truth is given")
     p.add_argument("--truth", type=Path, help="ground truth {file: [line, ...]} (default FOLDER/truth.json)")
     p.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
-    return p.parse_args(argv)
+    p.add_argument("--side", type=int, help="shrink each photo first to this many pixels on its longer side")
+    args = p.parse_args(argv)
+    if args.side is not None and args.side < MIN_SIDE:
+        p.error(f"--side must be at least {MIN_SIDE} pixels, got {args.side}")
+    return args
 
 
-def read_one(path: Path, written: list[str]) -> dict:
-    """One picture read by `find_digits`: its lines, the comparison with `written`, and the seconds it took."""
-    data = path.read_bytes()
+def shrunk(data: bytes, side: int) -> bytes:
+    """A photo shrunk to `side` pixels on its longer side (upright, by its EXIF orientation), with Lanczos, saved as
+    a JPEG of quality 90; one no larger is only saved so."""
+    picture = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
+    scale = side / max(picture.size)
+    if scale < 1:
+        size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
+        picture = picture.resize(size, Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def read_one(path: Path, written: list[str], side: int | None = None) -> dict:
+    """One picture read by `find_digits` (shrunk first to `side`, if given): its lines, the comparison with
+    `written`, and the seconds it took."""
+    data = path.read_bytes() if side is None else shrunk(path.read_bytes(), side)
     start = time.perf_counter()
     try:
         lines, error = find_digits(data).lines, None
@@ -47,10 +72,12 @@ def read_one(path: Path, written: list[str]) -> dict:
     return row | compare(digits_only, written)
 
 
-def single_digit(path: Path, classifier) -> str:
-    """What `image_to_mnist` and the classifier read in a picture of one digit ("refused" if nothing)."""
+def single_digit(path: Path, classifier, side: int | None = None) -> str:
+    """What `image_to_mnist` and the classifier read in a picture of one digit (shrunk first to `side`, if given;
+    "refused" if nothing)."""
+    data = path.read_bytes() if side is None else shrunk(path.read_bytes(), side)
     try:
-        return str(int(predict(classifier, image_to_mnist(path.read_bytes())[None])))
+        return str(int(predict(classifier, image_to_mnist(data)[None])))
     except ImageError:
         return "refused"
 
@@ -81,9 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     find_digits((args.folder / next(iter(truth))).read_bytes())  # the classifier's loading is not timed
     classifier, rows = load_classifier(), []
     for name, written in truth.items():
-        row = read_one(args.folder / name, written) | {"file": name}
+        row = read_one(args.folder / name, written, args.side) | {"file": name}
         if len("".join(written)) == 1:
-            row["single"] = single_digit(args.folder / name, classifier)
+            row["single"] = single_digit(args.folder / name, classifier, args.side)
         rows.append(row)
     total = summary(rows)
     if args.json:

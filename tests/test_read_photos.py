@@ -1,0 +1,42 @@
+"""`python -m scripts.read_photos`: a folder of photos read against its truth, also shrunk first as a repository or a
+chat app keeps a phone's photo."""
+
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from written import encode, page_of
+
+from scripts import read_photos
+
+
+def test_a_photo_is_shrunk_to_the_side_asked_upright_and_a_small_one_keeps_its_size():
+    """The longer side becomes `side`, the picture turned upright by its EXIF orientation first (as phones save
+    them); a picture already smaller keeps its size."""
+    picture = Image.new("RGB", (1200, 800), "white")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored turned: shown a quarter turn clockwise
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", exif=exif)
+    shrunk = Image.open(io.BytesIO(read_photos.shrunk(buffer.getvalue(), 600)))
+    assert shrunk.format == "JPEG" and shrunk.size == (400, 600)
+    assert Image.open(io.BytesIO(read_photos.shrunk(encode(np.zeros((50, 80), np.uint8)), 600))).size == (80, 50)
+
+
+def test_the_photos_are_read_shrunk_with_side(sure, tmp_path, capsys):
+    """With --side, the photos are read shrunk: a row of digits 60 px tall still reads at half the size, and one
+    shrunk to 16 pixels holds no digit to read."""
+    (tmp_path / "row.png").write_bytes(encode(page_of(sure, "2718", (140, 400), left=60, top=40)))
+    (tmp_path / "truth.json").write_text(json.dumps({"row.png": ["2718"]}))
+    assert read_photos.main([str(tmp_path), "--side", "200", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["pictures"][0]["read"] == ["2718"]
+    assert read_photos.main([str(tmp_path), "--side", "16", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["total"]["exact"] == 0
+
+
+def test_a_side_too_small_to_read_is_refused_with_the_least_allowed(capsys):
+    with pytest.raises(SystemExit):
+        read_photos.parse_args(["folder", "--side", "3"])
+    assert "--side must be at least 8 pixels, got 3" in capsys.readouterr().err
