@@ -17,6 +17,7 @@ keeps a phone's photo (Lanczos, which sharpens, and JPEG at quality 90).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import statistics
@@ -46,8 +47,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def shrunk(data: bytes, side: int) -> bytes:
     """A photo shrunk to `side` pixels on its longer side (upright, by its EXIF orientation), with Lanczos, saved as
-    a JPEG of quality 90; one no larger is only saved so."""
-    picture = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
+    a JPEG of quality 90; one no larger is only saved so. A file no picture can be made of is returned as it is, for
+    `find_digits` to refuse as it refuses any."""
+    try:
+        picture = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
+    except (OSError, Image.DecompressionBombError):
+        return data
     scale = side / max(picture.size)
     if scale < 1:
         size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
@@ -105,7 +110,8 @@ def show(rows: list[dict], total: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     truth = json.loads((args.truth or args.folder / "truth.json").read_text())
-    find_digits((args.folder / next(iter(truth))).read_bytes())  # the classifier's loading is not timed
+    with contextlib.suppress(ImageError):  # the classifier's loading is not timed; the first may be no picture
+        find_digits((args.folder / next(iter(truth))).read_bytes())
     classifier, rows = load_classifier(), []
     for name, written in truth.items():
         row = read_one(args.folder / name, written, args.side) | {"file": name}

@@ -36,6 +36,16 @@ def test_the_photos_are_read_shrunk_with_side(sure, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["total"]["exact"] == 0
 
 
+def test_a_file_that_is_no_picture_is_refused_shrunk_as_it_is(tmp_path, capsys):
+    """A file no picture can be made of is answered with `find_digits`' own refusal, shrunk or not."""
+    (tmp_path / "notes.jpg").write_bytes(b"not a picture")
+    (tmp_path / "truth.json").write_text(json.dumps({"notes.jpg": ["12"]}))
+    for side in ([], ["--side", "600"]):
+        assert read_photos.main([str(tmp_path), "--json", *side]) == 0
+        (row,) = json.loads(capsys.readouterr().out)["pictures"]
+        assert row["read"] == [] and row["error"]
+
+
 def test_a_side_too_small_to_read_is_refused_with_the_least_allowed(capsys):
     with pytest.raises(SystemExit):
         read_photos.parse_args(["folder", "--side", "3"])
