@@ -62,10 +62,15 @@ def shrunk(data: bytes, side: int) -> bytes:
     return buffer.getvalue()
 
 
+def photo(path: Path, side: int | None = None) -> bytes:
+    """A photo's file, `shrunk` to `side` if given."""
+    return path.read_bytes() if side is None else shrunk(path.read_bytes(), side)
+
+
 def read_one(path: Path, written: list[str], side: int | None = None) -> dict:
     """One picture read by `find_digits` (shrunk first to `side`, if given): its lines, the comparison with
     `written`, and the seconds it took."""
-    data = path.read_bytes() if side is None else shrunk(path.read_bytes(), side)
+    data = photo(path, side)
     start = time.perf_counter()
     try:
         lines, error = find_digits(data).lines, None
@@ -80,9 +85,8 @@ def read_one(path: Path, written: list[str], side: int | None = None) -> dict:
 def single_digit(path: Path, classifier, side: int | None = None) -> str:
     """What `image_to_mnist` and the classifier read in a picture of one digit (shrunk first to `side`, if given;
     "refused" if nothing)."""
-    data = path.read_bytes() if side is None else shrunk(path.read_bytes(), side)
     try:
-        return str(int(predict(classifier, image_to_mnist(data)[None])))
+        return str(int(predict(classifier, image_to_mnist(photo(path, side))[None])))
     except ImageError:
         return "refused"
 
