@@ -12,7 +12,7 @@ import io
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, ImageStat
 
 # Refuse to decode pictures larger than this many pixels (a decompression bomb is a few KB on disk):
 # the check reads only the header, so a 20,000 x 20,000 bomb is refused before any pixel is decoded.
@@ -23,6 +23,8 @@ MIN_SIDE = 8  # a picture smaller than this on either side cannot hold a readabl
 MAX_SIDE = 1024  # larger pictures are shrunk to this after decoding; the digit ends up 20x20 anyway
 TRUNCATED_SHARE = 1 / 16  # a JPEG whose last rows this share of its height are libjpeg's grey fill is truncated
 DRAFT_SIDE = 512  # JPEGs decode at 1/2, 1/4 or 1/8 scale but no smaller than this
+LIGHT_INK_COVER = 0.5  # a picture whose opaque pixels cover less than this share of it, and are light, is light
+# strokes on a transparent field; on paper they would vanish
 # Only these decoders run on uploads: Pillow can also open formats (EPS) that start external programs.
 FORMATS = ("PNG", "JPEG", "BMP", "WEBP", "GIF", "TIFF")
 
@@ -87,14 +89,14 @@ def _check_size(width: int, height: int, most: int = MAX_PIXELS) -> None:
 def _to_grey(img: Image.Image, max_side: int = MAX_SIDE) -> Image.Image:
     """Any mode (RGBA, CMYK, palette, 16-bit) -> 8-bit grey at most `max_side` on a side.
 
-    Transparency is composited on white (paper). Memory stays near one decoded copy: the alpha
-    is applied in grey, and the picture is shrunk before any float conversion.
+    Transparency is composited on white (paper), or on black under light strokes (`_backdrop`). Memory stays
+    near one decoded copy: the alpha is applied in grey, and the picture is shrunk before any float conversion.
     """
     if img.mode in ("1", "P", "PA"):  # shrinking a palette or 1-bit picture would fall back to nearest neighbour
         img = img.convert("RGBA" if img.mode == "PA" or "transparency" in img.info else "L")
     if img.mode in ("RGBA", "LA"):
-        alpha = img.getchannel("A")
-        img = Image.composite(img.convert("L"), Image.new("L", img.size, 255), alpha)
+        alpha, grey = img.getchannel("A"), img.convert("L")
+        img = Image.composite(grey, Image.new("L", img.size, _backdrop(grey, alpha)), alpha)
     if img.mode == "LAB":  # a LAB TIFF: its lightness channel is the grey picture
         img = img.getchannel("L")
     # In place, keeping the aspect ratio; a box filter averages without ringing at the page's edges.
@@ -105,6 +107,17 @@ def _to_grey(img: Image.Image, max_side: int = MAX_SIDE) -> Image.Image:
         top = 65535.0 if arr.max() > 255 else 255.0 if arr.max() > 1 else 1.0
         return Image.fromarray(np.clip(arr / top * 255.0, 0, 255).astype(np.uint8))
     return img.convert("L")
+
+
+def _backdrop(grey: Image.Image, alpha: Image.Image) -> int:
+    """What shows through a picture's transparency: paper (255), but black (0) under light strokes on a mostly
+    transparent field. A drawing app may draw its digits white, as MNIST's are, on a black field that it saves as
+    transparent: on paper the digits would vanish."""
+    opaque = alpha.point(lambda a: 255 if a >= 128 else 0)
+    cover = ImageStat.Stat(opaque).mean[0] / 255
+    if cover == 0 or cover >= LIGHT_INK_COVER:
+        return 255
+    return 0 if ImageStat.Stat(grey, mask=opaque).mean[0] > 127 else 255
 
 
 def tensor_to_png(image: torch.Tensor, scale: int = 1) -> bytes:

@@ -370,6 +370,17 @@ def test_thick_white_strokes_on_black_are_the_ink(width):
     assert not reading.dark_ink
 
 
+def test_white_digits_on_a_transparent_field_are_read_as_digits_on_black(sure):
+    """A drawing app's PNG: white strokes, the field it shows black saved transparent. Laid on white paper, the
+    strokes vanished and the picture was found blank."""
+    ink = 255 - page_of(sure, "3085", (200, 420), 60, 70, step=75)
+    rgba = np.full((*ink.shape, 4), 255, np.uint8)
+    rgba[..., 3] = ink
+    reading = find_digits(encode(rgba))
+    assert reading.lines == ["3085"]
+    assert not reading.dark_ink
+
+
 def test_faint_digits_are_read_past_a_white_date_stamped_in_a_corner(sure):
     """A phone's photo of digits in red pen, faint in grey, with the camera's date in white in its corner: the date's
     far brighter strokes outvoted the digits' for the ink's side, and the date was read instead of the digits."""

@@ -61,6 +61,14 @@ def rgba_on_transparent() -> bytes:
     return encode(Image.fromarray(rgba, "RGBA"), "PNG")
 
 
+def white_on_transparent() -> bytes:
+    """White ink on a transparent field, as a drawing app that shows its field black saves a digit: on paper the
+    ink would vanish, so the field is taken for black."""
+    rgba = np.full((64, 64, 4), 255, np.uint8)
+    rgba[..., 3] = digit_array()  # alpha: opaque where the ink is; colour white everywhere
+    return encode(Image.fromarray(rgba, "RGBA"), "PNG")
+
+
 def large_colour_photo() -> bytes:
     """A 3000x2000 RGBA photo of dark ink on a light grey page: allowed, shrunk after decoding."""
     page = np.full((2000, 3000), 235, np.uint8)
@@ -94,6 +102,7 @@ READABLE = {
     "16-bit PNG": lambda: encode(Image.fromarray(digit_array().astype(np.uint16) * 257), "PNG"),
     "CMYK JPEG": lambda: encode(Image.fromarray(digit_array()).convert("CMYK"), "JPEG", quality=95),
     "RGBA with alpha": rgba_on_transparent,
+    "white ink on a transparent field": white_on_transparent,
     "animated GIF": animated_gif,
     "dark ink on white paper": lambda: encode(Image.fromarray(255 - digit_array()).convert("RGB"), "PNG"),
     "BMP": lambda: encode(Image.fromarray(digit_array()), "BMP"),
