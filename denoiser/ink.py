@@ -26,6 +26,7 @@ from PIL import Image
 from scipy import ndimage
 from skimage import segmentation
 
+from . import shade
 from .desk import LIT, bend, bridged, enlarge_mask
 from .digitize import MIN_CONTRAST, ImageError, _noise_sigma, ink_peak, strong_ink
 
@@ -144,8 +145,12 @@ def beyond_page(found: Ink, boxes: np.ndarray) -> list[int]:
     (`PAGE_EDGE`) part from the page's, the region holding most of the marks: the grain of a desk or a drawer beyond
     the page's edge, things lying on it. None when no region holds `PAGE_SHARE` of the marks, nor where no step
     closes a region off (a soft shadow, a vignette: the light bends evenly there)."""
-    _, at, page = _regions(found, boxes)
-    return np.flatnonzero((at > 0) & (at != page)).tolist() if page else []
+    regions, at, page = _regions(found, boxes)
+    if not page:
+        return []
+    others = set(at[(at > 0) & (at != page)].tolist())
+    others -= set(shade.shaded(found.ink, found.core, found.light, regions, found.cell, page, others))
+    return np.flatnonzero(np.isin(at, list(others))).tolist()
 
 
 def on_page(found: Ink, boxes: np.ndarray) -> Ink | None:
@@ -234,12 +239,17 @@ def _grid(arr: np.ndarray, grid: int) -> tuple[np.ndarray, int]:
     """The picture's pixels by cell of a grid `grid` cells along the longer side (rows, cols, pixels), the
     picture padded with its edge to whole cells; and the cell's side. A cell over `SAMPLES` pixels is
     sampled every other row and column: its median and percentiles barely move, at a quarter of the cost."""
-    cell = max(MIN_CELL, -(-max(arr.shape) // grid))
+    cell = _cell(arr.shape, grid)
     rows, cols = -(-arr.shape[0] // cell), -(-arr.shape[1] // cell)
     arr = np.pad(arr, ((0, rows * cell - arr.shape[0]), (0, cols * cell - arr.shape[1])), mode="edge")
     step = 2 if cell * cell > SAMPLES else 1
     cells = arr.reshape(rows, cell, cols, cell)[:, ::step, :, ::step]
     return cells.transpose(0, 2, 1, 3).reshape(rows, cols, -1), cell
+
+
+def _cell(shape: tuple[int, int], grid: int) -> int:
+    """The side in pixels of the cells of a grid `grid` cells along a picture's longer side."""
+    return max(MIN_CELL, -(-max(shape) // grid))
 
 
 def _enlarge(cells: np.ndarray, cell: int, shape: tuple[int, int]) -> np.ndarray:
@@ -297,7 +307,7 @@ def _ink(arr: np.ndarray, dark_ink: bool, grain: np.ndarray, closing: int, least
     least; and the light's cell side. Dark ink is measured against the page's light where it lies, brought up to the
     lit page's (`_in_shadow`)."""
     light, light_cell = _page_light(arr, dark_ink, closing)
-    page = _enlarge(light, light_cell, arr.shape)
+    page, steps = _beside_steps(arr, light, light_cell, grain, dark_ink, closing)
     ink = page - arr if dark_ink else arr - page
     if dark_ink:
         gain = _in_shadow(light, page)
@@ -305,7 +315,6 @@ def _ink(arr: np.ndarray, dark_ink: bool, grain: np.ndarray, closing: int, least
     ink_s = ndimage.gaussian_filter(ink, SMOOTH)
     sigma = max(_noise_sigma(ink_s), least_noise)
     grainy = ink_s <= GRAIN * grain
-    steps = _steps(light, light_cell, arr.shape)
     core, peak = _strong_ink(ink_s, sigma, grainy | steps)
     for _ in range(DESK_ROUNDS if dark_ink else 0):  # the thresholds drop, and more of the desk may come up
         if not (desk := bridged(arr, light, light_cell, core)).any():
@@ -313,6 +322,20 @@ def _ink(arr: np.ndarray, dark_ink: bool, grain: np.ndarray, closing: int, least
         grainy |= desk
         core, peak = _strong_ink(ink_s, sigma, grainy | steps)
     return Ink(ink, ink_s, core, SMOOTH, dark_ink, light, light_cell, sigma, peak, grainy), light_cell
+
+
+def _beside_steps(arr: np.ndarray, light: np.ndarray, light_cell: int, grain: np.ndarray, dark_ink: bool,
+                  closing: int) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """The page's light (H, W) at every pixel, and the pixels (H, W) bool beside a step of it that are set aside
+    (`_steps`): not those along a shadow's edge on the page, where the light is followed to the pixel (`shade`)."""
+    page, steps = _enlarge(light, light_cell, arr.shape), _steps(light, light_cell, arr.shape)
+    if light_cell <= MIN_CELL:  # a small picture's: what is set aside is a stroke wide, and a closing as narrow took a
+        return page, steps  # cloth's weave for strokes (a crop of 180 x 45 pixels read 51 for 458)
+    edge = shade.edge(steps, light, light_cell, grain, _cell(arr.shape, VOTE_GRID))
+    if not edge.any():
+        return page, steps
+    size = max(shade.FINE_LEAST, round(shade.FINE * light_cell * closing / LIGHT_CLOSING)) | 1
+    return shade.followed(arr, page, edge, dark_ink, size, SMOOTH, light_cell).astype(np.float32), steps & ~edge
 
 
 def _in_shadow(light: np.ndarray, page: np.ndarray) -> np.ndarray:

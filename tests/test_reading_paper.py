@@ -175,6 +175,21 @@ def test_digits_in_a_deep_shadow_are_read(sure, depth):
     assert find_digits(encode(page.astype(np.uint8))).lines == ["5094738261"]
 
 
+@pytest.mark.parametrize(("text", "angle", "depth"), [("40718235", 60, 0.6), ("40718235", 120, 0.7),
+                                                     ("30571648", 30, 0.65)])  # fmt: skip
+def test_digits_across_the_sharp_edge_of_a_shadow_on_the_page_are_read(sure, text, angle, depth):
+    """A shadow with a sharp edge (sunlight, a lamp), at a slant across the row and through a digit: the shaded part
+    of the page is still the page, not a desk beyond its edge (half the row was left out), and the strokes along the
+    edge are still ink (the digit it crossed was lost)."""
+    page = page_of(sure, text, (900, 1200), left=150, top=420, step=110).astype(float)
+    rows, columns = np.mgrid[0:900, 0:1200]
+    turn = np.radians(angle)
+    shaded = ((columns - 600) * np.cos(turn) + (rows - 450) * np.sin(turn) > 0).astype(np.uint8) * 255
+    edge = np.asarray(Image.fromarray(shaded).filter(ImageFilter.GaussianBlur(2))) / 255.0
+    photo = (page * (1 - (1 - depth) * edge)).clip(0, 255).astype(np.uint8)
+    assert find_digits(encode(photo, "JPEG", quality=90)).lines == [text]
+
+
 def test_what_is_left_of_a_table_rule_between_two_cells_is_no_digit(sure):
     """A hand-ruled table's line thins out: a short stretch of it, apart from the rest, stands between two digits
     of a row. It goes on a rule, so it is no 1."""
