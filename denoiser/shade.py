@@ -36,8 +36,8 @@ def edge(steps: np.ndarray, light: np.ndarray, light_cell: int, grain: np.ndarra
     lit = float(np.percentile(light, LIT))
     paper = ndimage.minimum_filter(light, AROUND) >= DESK * lit
     paper &= ~ndimage.binary_dilation(dark(light), iterations=AROUND)
-    centre = grain_cell // 2
-    cells, stepped = grain[centre::grain_cell, centre::grain_cell], steps[centre::grain_cell, centre::grain_cell]
+    centres = tuple(slice(min(grain_cell // 2, side - 1), None, grain_cell) for side in steps.shape)  # a strip's too
+    cells, stepped = grain[centres], steps[centres]
     page = max(float(np.percentile(cells, GRAIN_REF)), LEAST_GRAIN)
     calm = ndimage.minimum_filter(cells, AROUND) <= CALM * page
     calm &= ndimage.maximum_filter(np.where(stepped, 0, cells), AROUND) <= ROUGH * page  # the step's own cells aside
