@@ -51,15 +51,17 @@ def followed(arr: np.ndarray, page: np.ndarray, along: np.ndarray, dark_ink: boo
     strokes and keeps the step where it is. A closing is the grain's upper envelope: it is taken down by each cell's
     (`cell` pixels) median of its distance to the picture, which the step leaves alone; an opening over the cells
     drops those a thick stroke fills."""
-    rows, cols = np.flatnonzero(along.any(1)), np.flatnonzero(along.any(0))
-    win = (slice(max(0, rows[0] - size), rows[-1] + 1 + size), slice(max(0, cols[0] - size), cols[-1] + 1 + size))
-    part = ndimage.gaussian_filter(arr[win], smooth)
-    envelope = (ndimage.grey_closing if dark_ink else ndimage.grey_opening)(part, size=(size, size), mode="nearest")
-    distance = np.abs(envelope - arr[win])
-    bias = ndimage.grey_opening(measure.block_reduce(distance, (cell, cell), np.median), size=3, mode="nearest")
-    bias = transform.resize(bias, distance.shape, order=1, mode="edge", anti_aliasing=False)
     out = page.copy()
-    out[win] = np.where(along[win], envelope - bias if dark_ink else envelope + bias, page[win])
+    labels, _ = ndimage.label(along[::cell, ::cell], structure=np.ones((3, 3), bool))  # each stretch of the edge
+    for rows, cols in ndimage.find_objects(labels):  # on its own: a turned photo's four white corners are four
+        win = (slice(max(0, rows.start * cell - size), (rows.stop + 1) * cell + size),
+               slice(max(0, cols.start * cell - size), (cols.stop + 1) * cell + size))  # fmt: skip
+        part = ndimage.gaussian_filter(arr[win], smooth)
+        envelope = (ndimage.grey_closing if dark_ink else ndimage.grey_opening)(part, size=(size, size), mode="nearest")
+        distance = np.abs(envelope - arr[win])
+        bias = ndimage.grey_opening(measure.block_reduce(distance, (cell, cell), np.median), size=3, mode="nearest")
+        bias = transform.resize(bias, distance.shape, order=1, mode="edge", anti_aliasing=False)
+        out[win] = np.where(along[win], envelope - bias if dark_ink else envelope + bias, out[win])
     return out
 
 
