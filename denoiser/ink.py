@@ -9,7 +9,8 @@ a page of many digits needs besides:
 - the page's light is a grey closing of the cells' medians, which keeps a step of the light (the
   page's edge on a table, a shadow) where `digitize.background`'s smoothing spread it;
 - ink must stand out of the page's own grain in its part of the picture (a leather desk, a carpet),
-  and is not looked for along a step of the light;
+  and is not looked for along a step of the light, but along a shadow's edge on the page, where the light is
+  followed to the pixel (`shade`);
 - dark ink in a shadow is brought up to the lit page's, as far as its page is dimmer (at most 1.5 times).
 
 `blurred` tells which marks found in it are far softer than the rest: a shadow's edge, not writing.
@@ -144,7 +145,8 @@ def beyond_page(found: Ink, boxes: np.ndarray) -> list[int]:
     """The marks (`boxes` (N, 4): top, left, bottom, right) in a region of the picture that steps of the light
     (`PAGE_EDGE`) part from the page's, the region holding most of the marks: the grain of a desk or a drawer beyond
     the page's edge, things lying on it. None when no region holds `PAGE_SHARE` of the marks, nor where no step
-    closes a region off (a soft shadow, a vignette: the light bends evenly there)."""
+    closes a region off (a soft shadow, a vignette: the light bends evenly there), nor in a region that is the page
+    under a shadow's sharp edge (`shade.shaded`)."""
     regions, at, page = _regions(found, boxes)
     if not page:
         return []
@@ -329,8 +331,8 @@ def _beside_steps(arr: np.ndarray, light: np.ndarray, light_cell: int, grain: np
     """The page's light (H, W) at every pixel, and the pixels (H, W) bool beside a step of it that are set aside
     (`_steps`): not those along a shadow's edge on the page, where the light is followed to the pixel (`shade`)."""
     page, steps = _enlarge(light, light_cell, arr.shape), _steps(light, light_cell, arr.shape)
-    if light_cell <= MIN_CELL:  # a small picture's: what is set aside is a stroke wide, and a closing as narrow took a
-        return page, steps  # cloth's weave for strokes (a crop of 180 x 45 pixels read 51 for 458)
+    if light_cell <= MIN_CELL:  # a small picture's cells are 4 pixels, what is set aside a stroke wide; followed, the
+        return page, steps  # weave of the cloth around a crop of 180 x 45 pixels turned its reading (51 for 458)
     edge = shade.edge(steps, light, light_cell, grain, _cell(arr.shape, VOTE_GRID))
     if not edge.any():
         return page, steps
