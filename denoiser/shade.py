@@ -13,7 +13,7 @@ import numpy as np
 from scipy import ndimage
 from skimage import measure, transform
 
-from .desk import DESK, LIT, dark
+from .desk import DESK, LIT, dark, enlarge_mask
 from .digitize import _noise_sigma
 
 FINE, FINE_LEAST = 2, 15  # the light beside a shadow's edge bridges strokes this many light cells wide, this many
@@ -75,7 +75,7 @@ def shaded(ink: np.ndarray, core: np.ndarray, light: np.ndarray, regions: np.nda
     if not (lit_page[[0, -1]].any() or lit_page[:, [0, -1]].any()):
         return []  # a sheet lying whole in the picture: its edge parts it from the desk all round
     step = max(1, cell // 4)
-    at = regions.repeat(cell, 0).repeat(cell, 1)[: ink.shape[0] : step, : ink.shape[1] : step]
+    at = regions[np.arange(0, ink.shape[0], step) // cell][:, np.arange(0, ink.shape[1], step) // cell]
     off = ~core[::step, ::step]
     values, region = ink[::step, ::step][off], at[off]
     lit = float(np.percentile(light, LIT))
@@ -89,6 +89,7 @@ def shaded(ink: np.ndarray, core: np.ndarray, light: np.ndarray, regions: np.nda
 
 
 def _at_pixels(cells: np.ndarray, cell: int, shape: tuple[int, int]) -> np.ndarray:
-    """A grid's cells (rows, cols) bool at every pixel of the picture (H, W), padded with its last row and column."""
-    out = cells.repeat(cell, 0).repeat(cell, 1)[: shape[0], : shape[1]]
+    """`desk.enlarge_mask`, padded with the grid's last row and column where its cells, sampled from their centres,
+    fall short of the picture (H, W)."""
+    out = enlarge_mask(cells, cell, shape)
     return np.pad(out, ((0, shape[0] - out.shape[0]), (0, shape[1] - out.shape[1])), mode="edge")
