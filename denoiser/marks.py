@@ -21,7 +21,7 @@ from scipy import ndimage
 from .digitize import ImageError
 from .ink import run_lengths
 from .lines import in_lines, line_heights, slant_of
-from .pieces import merged_boxes, one_digit, sides
+from .pieces import ink_height, labelled, merged_boxes, one_digit, sides
 from .rules import ruled_lines, straight, tilt, without_grid, without_rest
 from .strokes import looped, rule_bits, strokes
 
@@ -70,26 +70,10 @@ class Marks:
     # take out (positive going down), else 0
 
 
-def _pieces(core: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Label the strong ink's connected pieces: labels (H, W), each piece's box (N, 4) and area (N,)."""
-    labels, count = ndimage.label(core, structure=np.ones((3, 3), bool))
-    boxes = np.array([(r.start, c.start, r.stop, c.stop) for r, c in ndimage.find_objects(labels)], int)
-    areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
-    return labels, boxes.reshape(-1, 4), areas
-
-
 def _thinness(boxes: np.ndarray, areas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each piece's length (its box's longer side) and how many times longer than thick it is (area / length)."""
     length = np.maximum(*sides(boxes))
     return length, length**2 / areas
-
-
-def ink_height(boxes: np.ndarray, areas: np.ndarray) -> float:
-    """The height of most of the ink: the median piece height, each piece weighted by its area."""
-    heights = sides(boxes)[0]
-    order = np.argsort(heights)
-    cumulative = np.cumsum(areas[order])
-    return float(heights[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
 
 
 def _at_edge(boxes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -166,11 +150,11 @@ def _inside_height(boxes: np.ndarray, areas: np.ndarray, chosen: np.ndarray, sha
 def _ruled_out(core: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray]:
     """The strong ink's pieces once grids and ruled lines are taken out (labels, boxes, areas), the ink's height,
     and the ink taken out (H, W) bool."""
-    labels, boxes, areas = _pieces(core)
+    labels, boxes, areas = labelled(core)
     ruled = np.zeros_like(core)
     if len(boxes) and (clean := without_grid(core, labels, boxes)) is not core:
         core, ruled = clean, core & ~clean
-        labels, boxes, areas = _pieces(core)
+        labels, boxes, areas = labelled(core)
     if not len(boxes):
         return labels, boxes, areas, 0.0, ruled
     length, thinness = _thinness(boxes, areas)
@@ -180,7 +164,7 @@ def _ruled_out(core: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, fl
         ruled |= rules
     if (cut := _without_lines_to_edge(core, labels, boxes, height)) is not core:
         core = cut
-        labels, boxes, areas = _pieces(core)
+        labels, boxes, areas = labelled(core)
     return labels, boxes, areas, height, ruled
 
 
@@ -194,7 +178,7 @@ def _without_rules(core: np.ndarray, height: float) -> tuple[np.ndarray, np.ndar
         band = max(1, round(RULE_BAND * height))
         rules = ruled_lines(core, band, LINE_LENGTH * height)
         out = without_rest(core & ~rules, rules, band)
-        labels, boxes, areas = _pieces(out)
+        labels, boxes, areas = labelled(out)
         higher = _height(boxes, areas, _thinness(boxes, areas), out.shape) if len(boxes) else 0.0
         if higher <= HEIGHT_AGAIN * height:
             break

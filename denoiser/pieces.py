@@ -1,7 +1,7 @@
 """Which pieces of a page's strong ink make one digit: a digit drawn in strokes that do not touch (a 5's flag,
 an open 4, a crossed 7, a 0 whose ends do not meet) is several pieces, and two digits written close together or
 one above the other are not one. Everything is decided on the pieces' boxes, as arrays, in the height of the
-page's ink (`marks.ink_height`).
+page's ink (`ink_height`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,22 @@ SIDEWAYS = 1.2  # a picture whose pieces' median width is more than this many of
 JOINED_TALL, JOINED_WIDE = 2.0, 1.0  # heights: pieces joined by fainter ink are one digit this tall and wide at most
 FEET_APART, ON_RULE_WIDE = 0.1, 1.0  # heights: two pieces side by side standing on a rule, their feet this
 # close and their columns overlapping, are one digit as wide as this at most (`_cut_by_rule`)
+
+
+def labelled(core: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Label the strong ink's connected pieces: labels (H, W), each piece's box (N, 4) and area (N,)."""
+    labels, count = ndimage.label(core, structure=np.ones((3, 3), bool))
+    boxes = np.array([(r.start, c.start, r.stop, c.stop) for r, c in ndimage.find_objects(labels)], int)
+    areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    return labels, boxes.reshape(-1, 4), areas
+
+
+def ink_height(boxes: np.ndarray, areas: np.ndarray) -> float:
+    """The height of most of the ink: the median piece height, each piece weighted by its area."""
+    heights = sides(boxes)[0]
+    order = np.argsort(heights)
+    cumulative = np.cumsum(areas[order])
+    return float(heights[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
 
 
 def sides(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
