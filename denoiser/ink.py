@@ -18,6 +18,7 @@ a page of many digits needs besides:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from PIL import Image
 from scipy import ndimage
 from skimage import segmentation
 
-from . import shade
+from . import faint, shade
 from .desk import LIT, bend, bridged, enlarge_mask
 from .digitize import MIN_CONTRAST, ImageError, _noise_sigma, ink_peak, strong_ink
 
@@ -167,6 +168,7 @@ def on_page(found: Ink, boxes: np.ndarray) -> Ink | None:
         return None
     aside = found.grainy | _steps(found.light, found.cell, found.ink.shape, regions == page)
     core, _ = strong_ink(found.ink_s, found.sigma, aside, found.peak)
+    core = faint.with_faint_digits(found.ink_s, core, found.sigma, found.peak, aside)
     added, _ = ndimage.label(core & ~found.core, structure=np.ones((3, 3), bool))
     longest = max((max(r.stop - r.start, c.stop - c.start) for r, c in ndimage.find_objects(added)), default=0)
     if longest < NEW_INK * np.median(boxes[:, 2] - boxes[:, 0]):
@@ -353,16 +355,15 @@ def _strong_ink(ink_s: np.ndarray, sigma: float, aside: np.ndarray) -> tuple[np.
     """The strong ink and the ink's peak level, taken again without the ink at the picture's edge (a table,
     a shadow, the page's edge), or a dark border would set the thresholds above faint digits. The ink at the
     edge itself stays, for the digits written on a rule or a grid that runs off the picture; and the first
-    level stays if the edge's ink was all there was (squared paper, every digit on its grid)."""
+    level stays if the edge's ink was all there was (squared paper, every digit on its grid). Digits fainter than
+    the strong ink beside the page's digits are taken in (`faint`)."""
     core, peak = strong_ink(ink_s, sigma, aside)
     at_edge = core & ~segmentation.clear_border(core)
-    if at_edge.any():
-        try:
-            peak = ink_peak(ink_s, sigma, aside | ndimage.binary_dilation(at_edge, iterations=3))
-        except ImageError:
-            return core, peak
-        core, peak = strong_ink(ink_s, sigma, aside, peak)
-    return core, peak
+    with contextlib.suppress(ImageError):  # raised when the edge's ink was all there was
+        if at_edge.any():
+            inner = ink_peak(ink_s, sigma, aside | ndimage.binary_dilation(at_edge, iterations=3))
+            core, peak = strong_ink(ink_s, sigma, aside, inner)
+    return faint.with_faint_digits(ink_s, core, sigma, peak, aside), peak
 
 
 def blurred(found: Ink, boxes: np.ndarray, labels: np.ndarray, pieces: list[np.ndarray]) -> list[int]:

@@ -268,8 +268,11 @@ FAILURES = [
     "(`denoiser/desk.py`); a number written there on the desk itself would be too. A strip of dark desk "
     "between the sheet and another, narrower than the page's light bridges, is found where it opens onto the "
     "desk, and taken out; a band of desk that narrow all round the sheet (a photo turned level, its corners "
-    "filled white) is not, and the faint digits fall under it. A line whose marks are more "
-    "often no digit than digits is writing (a name, its characters torn into pieces), no number: left out.",
+    "filled white) is not, and the faint digits fall under it. A digit fainter than the page's strong ink (under a "
+    "lamp's glare, in a lighter pen) is read when its ink reaches a quarter of the page's peak and it stands in a "
+    "line beside the page's digits (`denoiser/faint.py`); one fainter still, or that a glare breaks into pieces, is "
+    "lost, and a faint digit on a line of its own is left out, as a digit rubbed out would be. A line whose marks "
+    "are more often no digit than digits is writing (a name, its characters torn into pieces), no number: left out.",
     "- A page photographed off level is sorted into lines by how its digits lean from their neighbours: grouped "
     "again turned level, and again while the lines still lean, it is kept turned when that makes fewer lines, as "
     "many but straighter, or parts two lines that ran into each other; digits standing too far apart to be linked "
@@ -304,7 +307,8 @@ def intro(results: dict) -> list[str]:
             "of the MNIST *test* split; the classifiers were trained on the training split.", "",
             f"`denoiser.find_digits(data)` decodes the picture at up to {results['read_side']} pixels on its longer "
             "side, finds the ink (`denoiser/ink.py`; a desk around the sheet: `denoiser/desk.py`; a shadow's edge "
-            "across the page: `denoiser/shade.py`), takes out ruled lines and grids (`denoiser/rules.py`), sorts "
+            "across the page: `denoiser/shade.py`; digits fainter than the rest: `denoiser/faint.py`), takes out "
+            "ruled lines and grids (`denoiser/rules.py`), sorts "
             "it into marks and lines (`denoiser/marks.py`; the pieces of one digit: `denoiser/pieces.py`; thin "
             "strokes that are no digit, a table's line or a rule's bits: `denoiser/strokes.py`; where a "
             "wide mark is cut, never through a digit's own loop, and a scribble of many loops crossed out: "

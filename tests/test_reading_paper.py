@@ -190,6 +190,43 @@ def test_digits_across_the_sharp_edge_of_a_shadow_on_the_page_are_read(sure, tex
     assert find_digits(encode(photo, "JPEG", quality=90)).lines == [text]
 
 
+@pytest.mark.parametrize("strength", [0.5, 0.6])
+def test_digits_under_a_glare_on_the_page_are_read(sure, strength):
+    """A lamp's glare over the right of the row adds its light to the page and to the ink alike: the digits there
+    keep their shape but stand out of the page by half as much or less, and never reach half the ink's peak."""
+    page = page_of(sure, "5094738261", (300, 760), left=50, top=110).astype(float)
+    rows, columns = np.mgrid[0:300, 0:760]
+    glare = np.exp(-(((rows - 140) / 80) ** 2 + ((columns - 470) / 120) ** 2))
+    photo = (page + 255 * strength * glare).clip(0, 255).astype(np.uint8)
+    assert find_digits(encode(photo, "JPEG", quality=90)).lines == ["5094738261"]
+
+
+def test_digits_written_in_a_lighter_pen_in_a_row_are_read(sure):
+    """Two digits of the row written in a lighter pen, at a third of the others' strength: they are digits of the
+    number all the same."""
+    page = page_of(sure, "5094738261", (300, 760), left=50, top=110).astype(float)
+    page[:, 350:470] = 255 - (255 - page[:, 350:470]) / 3
+    assert find_digits(encode(page.astype(np.uint8))).lines == ["5094738261"]
+
+
+@pytest.mark.parametrize("strength", [0.3, 0.45])
+def test_a_faint_digit_apart_from_the_row_is_left_out(sure, strength):
+    """Digits rubbed out above the row, or showing through from the back of the sheet, are as faint as a lighter pen's
+    but stand in no line of the page's digits: they are not read."""
+    page = page_of(sure, "5094738261", (400, 760), left=50, top=250).astype(float)
+    ghost = page_of(sure, "72", (400, 760), left=300, top=40).astype(float)
+    page = np.minimum(page, 255 - (255 - ghost) * strength)
+    assert find_digits(encode(page.astype(np.uint8))).lines == ["5094738261"]
+
+
+def test_a_faint_pencil_line_between_two_digits_is_no_1(sure):
+    """A table ruled in pencil shows as ink only in stretches, one of them as long as a digit and between two digits
+    of a row: as faint as a lighter pen's digit, but straight, so left out."""
+    page = page_of(sure, "50938", (300, 520), left=50, top=110, step=90).astype(float)
+    page[112 : 112 + HEIGHT - 4, 235:239] = 170
+    assert find_digits(encode(page.astype(np.uint8))).lines == ["50938"]
+
+
 def test_what_is_left_of_a_table_rule_between_two_cells_is_no_digit(sure):
     """A hand-ruled table's line thins out: a short stretch of it, apart from the rest, stands between two digits
     of a row. It goes on a rule, so it is no 1."""

@@ -1,0 +1,98 @@
+"""Digits written fainter than the rest of the page: a lamp's glare over part of a row, a lighter pen, a digit gone
+over less firmly.
+
+The page's strong ink is what reaches half the ink's peak (`digitize.strong_ink`). A lamp's glare adds its light
+to the page and to the ink alike, and the camera squeezes the brightest part of the picture: a digit under it keeps
+its strokes' shape but stands out of the page by half as much or less, and never reaches half the peak.
+`with_faint_digits` takes in such a digit when it reaches a quarter of the peak (`FAINT`), is as large as the page's
+digits, and stands in a line of them, beside one. A faint mark apart from the digits' lines (a digit rubbed out above
+them, the back of the sheet showing through) stays out, and so does a faint straight stroke: a table's pencil line,
+broken beside a digit, as likely as a 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+from skimage import measure
+
+from .pieces import ink_height, labelled, sides
+
+FAINT = 0.25  # of the ink's peak: a faint digit's strongest ink reaches this (strong ink, half the peak)...
+FAINT_LOW = 0.15  # ...and its strokes are the ink above this joined to it (strong ink's, 0.3 of the peak)
+OWN_LOW = 0.3  # of a faint digit's strongest ink: its strokes' edge, as strong ink's is 0.3 of the peak
+NOISE_HIGH, NOISE_LOW = 5, 3.5  # the noise's sigmas that a faint digit's strongest ink and its strokes stand above
+SIZED = (0.6, 1.6)  # of the strong ink's height: a digit is this high, and no wider than the larger
+BESIDE = 1.5  # heights: a faint digit stands no further than this from a digit of its line
+SHARED = 0.5  # ...and shares this much of the lower one's rows with it
+MOST = 800  # faint marks the size of digits looked at, at most
+STRAIGHT = 0.3  # a faint mark whose ink spreads across its main axis less than this share of its spread along it is a
+# straight stroke: as likely a table's pencil line, broken beside a digit, as a 1, and left out
+APART = 2  # pixels: a faint mark this near strong ink is joined to it, and the strong ink's hysteresis had its say
+
+
+def with_faint_digits(ink_s: np.ndarray, core: np.ndarray, sigma: float, peak: float, aside: np.ndarray) -> np.ndarray:
+    """The strong ink `core` (H, W) bool with the faint digits beside its digits added: the marks of the smoothed ink
+    `ink_s` above `FAINT_LOW` of the `peak` (and the noise `sigma`), outside `aside` and apart from the strong ink,
+    that reach `FAINT` of the peak, are digit-sized (`SIZED`), no straight stroke (`STRAIGHT`), and stand beside a
+    strong digit or a faint one taken in (`BESIDE`), each cut at `OWN_LOW` of its own strongest ink."""
+    _, boxes, areas = labelled(core)
+    if not len(boxes):
+        return core
+    height = ink_height(boxes, areas)
+    faint = np.where(aside | core, 0, ink_s)
+    low = max(FAINT_LOW * peak, NOISE_LOW * sigma)
+    marks, count = ndimage.label(faint > low, structure=np.ones((3, 3), bool))
+    if not count:
+        return core
+    found = np.array([(r.start, c.start, r.stop, c.stop) for r, c in ndimage.find_objects(marks)], int)
+    reach = np.bincount(marks[faint >= max(FAINT * peak, NOISE_HIGH * sigma)], minlength=count + 1)[1:] > 0
+    likely = [k for k in np.flatnonzero(reach & _digit_sized(found, height)) if _alone(marks, k, found[k], core)]
+    out = core.copy()
+    for k in _in_lines(found, np.array(likely, int), boxes[_digit_sized(boxes, height)], height):
+        window = tuple(slice(found[k, i], found[k, i + 2]) for i in (0, 1))
+        mark = marks[window] == k + 1
+        out[window] |= mark & (faint[window] > max(OWN_LOW * faint[window][mark].max(), low))
+    return out
+
+
+def _alone(marks: np.ndarray, k: int, box: np.ndarray, core: np.ndarray) -> bool:
+    """Whether the faint mark `k` (0-based) of the labelled `marks` (H, W), in its `box`, keeps `APART` pixels from
+    the strong ink `core` (H, W) bool, and is no straight stroke (`STRAIGHT`)."""
+    top, left, bottom, right = box
+    window = slice(max(0, top - APART), bottom + APART), slice(max(0, left - APART), right + APART)
+    mark = marks[window] == k + 1
+    if (ndimage.binary_dilation(mark, iterations=APART) & core[window]).any():
+        return False
+    across, along = sorted(measure.inertia_tensor_eigvals(mark))
+    return across >= STRAIGHT**2 * along
+
+
+def _digit_sized(boxes: np.ndarray, height: float) -> np.ndarray:
+    """Boxes (N,) bool as high as a digit of the page's ink `height` (`SIZED`), and no wider than the highest."""
+    h, w = sides(boxes)
+    return (h >= SIZED[0] * height) & (h <= SIZED[1] * height) & (w <= SIZED[1] * height)
+
+
+def _in_lines(found: np.ndarray, likely: np.ndarray, digits: np.ndarray, height: float) -> np.ndarray:
+    """Of the `likely` faint marks (indices into their boxes `found`), those beside one of the page's `digits`
+    (boxes), or beside one taken in so, and so on: a row under a glare fades digit by digit. None when they are more
+    than `MOST`: a page of so many faint marks the size of its digits is no page of digits in places faint."""
+    if len(likely) > MOST:
+        return likely[:0]
+    boxes = found[likely]
+    taken = _beside(boxes, digits, height).any(axis=1)
+    near = _beside(boxes, boxes, height)
+    while (more := taken | near[:, taken].any(axis=1)).sum() > taken.sum():
+        taken = more
+    return likely[taken]
+
+
+def _beside(boxes: np.ndarray, others: np.ndarray, height: float) -> np.ndarray:
+    """Which of `others` (M, 4) stand beside each of `boxes` (N, 4) in its line (N, M) bool: sharing `SHARED` of
+    the lower one's rows, at most `BESIDE` heights apart."""
+    box, other = boxes[:, None, :], others[None, :, :]
+    shared = np.minimum(box[..., 2], other[..., 2]) - np.maximum(box[..., 0], other[..., 0])
+    lower = np.minimum(box[..., 2] - box[..., 0], other[..., 2] - other[..., 0])
+    gap = np.maximum(other[..., 1] - box[..., 3], box[..., 1] - other[..., 3])
+    return (shared >= SHARED * lower) & (gap <= BESIDE * height)
