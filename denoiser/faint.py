@@ -21,7 +21,9 @@ from .pieces import ink_height, labelled, sides
 FAINT = 0.25  # of the ink's peak: a faint digit's strongest ink reaches this (strong ink, half the peak)...
 FAINT_LOW = 0.15  # ...and its strokes are the ink above this joined to it (strong ink's, 0.3 of the peak)
 OWN_LOW = 0.3  # of a faint digit's strongest ink: its strokes' edge, as strong ink's is 0.3 of the peak
-NOISE_HIGH, NOISE_LOW = 5, 3.5  # the noise's sigmas that a faint digit's strongest ink and its strokes stand above
+NOISE_HIGH = 25  # the noise's sigmas that a faint digit's strongest ink stands above: a grainy photo's shading and
+# the page's texture reach a quarter of the peak at 12-14 sigmas, a faint digit under a glare 50-200
+NOISE_LOW = 3.5  # ...and its strokes
 SIZED = (0.6, 1.6)  # of the strong ink's height: a digit is this high, and no wider than the larger
 BESIDE = 1.5  # heights: a faint digit stands no further than this from a digit of its line
 SHARED = 0.5  # ...and shares this much of the lower one's rows with it

@@ -115,7 +115,8 @@ def _digit(found: Ink, marks: Marks, part: Part, keep_noise: bool, foot: int | N
     core &= inside
     if not core.any():  # a cut through a gap between a digit's pieces: no digit, and too low to be chosen
         return np.zeros((28, 28)), (int(top), start, int(top), stop)
-    mask = grow_strokes(core, found.ink_s[win], found.faint, found.smooth) & (inside if cut else True)
+    # A faint digit's own ink (`faint`) lies partly below the page's faint level: its strokes all the same
+    mask = (grow_strokes(core, found.ink_s[win], found.faint, found.smooth) | core) & (inside if cut else True)
     mask &= core | ~ndimage.binary_dilation(marks.ruled[win])  # a digit written on a rule grows no underline
     level = float(np.percentile(found.ink_s[win][core], LEVEL_Q))
     field, box = mnist_digit(found.ink[win], found.ink[win], mask, level, keep_noise=keep_noise)
