@@ -49,7 +49,7 @@ def with_faint_digits(ink_s: np.ndarray, core: np.ndarray, sigma: float, peak: f
         return core
     found = np.array([(r.start, c.start, r.stop, c.stop) for r, c in ndimage.find_objects(marks)], int)
     reach = np.bincount(marks[faint >= max(FAINT * peak, NOISE_HIGH * sigma)], minlength=count + 1)[1:] > 0
-    likely = [k for k in np.flatnonzero(reach & _digit_sized(found, height)) if _alone(marks, k, found[k], core)]
+    likely = [k for k in np.flatnonzero(reach & _digit_sized(found, height)) if _may_be_digit(marks, k, found[k], core)]
     out = core.copy()
     for k in _in_lines(found, np.array(likely, int), boxes[_digit_sized(boxes, height)], height):
         window = tuple(slice(found[k, i], found[k, i + 2]) for i in (0, 1))
@@ -58,7 +58,7 @@ def with_faint_digits(ink_s: np.ndarray, core: np.ndarray, sigma: float, peak: f
     return out
 
 
-def _alone(marks: np.ndarray, k: int, box: np.ndarray, core: np.ndarray) -> bool:
+def _may_be_digit(marks: np.ndarray, k: int, box: np.ndarray, core: np.ndarray) -> bool:
     """Whether the faint mark `k` (0-based) of the labelled `marks` (H, W), in its `box`, keeps `APART` pixels from
     the strong ink `core` (H, W) bool, and is no straight stroke (`STRAIGHT`)."""
     top, left, bottom, right = box
