@@ -3,6 +3,7 @@
     python -m scripts.read_photos /work/realphotos
     python -m scripts.read_photos /work/realphotos --truth other.json --json
     python -m scripts.read_photos /work/realphotos --side 1600
+    python -m scripts.read_photos /work/realphotos --side 2048 --glare 0.5
 
 The truth file ({file: [line, ...]}, files relative to the folder; default DIR/truth.json) lists
 only the digits written: marks that are not digits (a hyphen, a letter) are left out of it, so
@@ -11,7 +12,9 @@ picture, the reading, the truth, the edit distance and the time to read it (deco
 then the digit-string accuracy (1 - edit distance / length, lines joined by a line break) over all
 pictures, the pictures read exactly, and, for pictures of one digit, what `image_to_mnist` reads.
 `--side N` reads each photo shrunk first to N pixels on its longer side, as a repository or a chat app
-keeps a phone's photo (Lanczos, which sharpens, and JPEG at quality 90).
+keeps a phone's photo (Lanczos, which sharpens, and JPEG at quality 90). `--glare S` lays a lamp's glare over each
+photo first: a soft bright patch above and right of its middle whose light, added to page and ink alike, reaches
+S x 255 grey levels at its centre, the picture clipped as a camera clips it (`glared`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import statistics
 import time
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageOps
 
 from denoiser.bench.sheets import compare
@@ -39,9 +43,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--truth", type=Path, help="ground truth {file: [line, ...]} (default FOLDER/truth.json)")
     p.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     p.add_argument("--side", type=int, help="shrink each photo first to this many pixels on its longer side")
+    p.add_argument("--glare", type=float, help="lay a glare over each photo, this share of white at its centre")
     args = p.parse_args(argv)
     if args.side is not None and args.side < MIN_SIDE:
         p.error(f"--side must be at least {MIN_SIDE} pixels, got {args.side}")
+    if args.glare is not None and not 0 < args.glare <= 1:
+        p.error(f"--glare must be in (0, 1], got {args.glare}")
     return args
 
 
@@ -62,15 +69,33 @@ def shrunk(data: bytes, side: int) -> bytes:
     return buffer.getvalue()
 
 
-def photo(path: Path, side: int | None = None) -> bytes:
-    """A photo's file, `shrunk` to `side` if given."""
-    return path.read_bytes() if side is None else shrunk(path.read_bytes(), side)
+def glared(data: bytes, strength: float) -> bytes:
+    """A photo (upright) with a lamp's glare laid over it, saved as a JPEG of quality 90: light added to every pixel,
+    `strength` x 255 grey levels at the centre of an ellipse 0.35 of the way down and 0.6 across, falling off as
+    exp(-1.5 d) with d its squared distance in radii of 0.12 (down) and 0.2 (across) of the longer side, clipped."""
+    try:
+        picture = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
+    except (OSError, Image.DecompressionBombError):
+        return data
+    side = max(picture.size)
+    rows, columns = np.mgrid[0 : picture.height, 0 : picture.width] / side
+    spot = ((rows - 0.35 * picture.height / side) / 0.12) ** 2 + ((columns - 0.6 * picture.width / side) / 0.2) ** 2
+    light = 255 * strength * np.exp(-1.5 * spot)[..., None]
+    buffer = io.BytesIO()
+    Image.fromarray((np.asarray(picture) + light).clip(0, 255).astype(np.uint8)).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
 
 
-def read_one(path: Path, written: list[str], side: int | None = None) -> dict:
-    """One picture read by `find_digits` (shrunk first to `side`, if given): its lines, the comparison with
-    `written`, and the seconds it took."""
-    data = photo(path, side)
+def photo(path: Path, side: int | None = None, glare: float | None = None) -> bytes:
+    """A photo's file, `shrunk` to `side` and `glared` with `glare` if given."""
+    data = path.read_bytes() if side is None else shrunk(path.read_bytes(), side)
+    return data if glare is None else glared(data, glare)
+
+
+def read_one(path: Path, written: list[str], side: int | None = None, glare: float | None = None) -> dict:
+    """One picture read by `find_digits` (shrunk first to `side` and glared with `glare`, if given): its lines, the
+    comparison with `written`, and the seconds it took."""
+    data = photo(path, side, glare)
     start = time.perf_counter()
     try:
         lines, error = find_digits(data).lines, None
@@ -82,11 +107,11 @@ def read_one(path: Path, written: list[str], side: int | None = None) -> dict:
     return row | compare(digits_only, written)
 
 
-def single_digit(path: Path, classifier, side: int | None = None) -> str:
-    """What `image_to_mnist` and the classifier read in a picture of one digit (shrunk first to `side`, if given;
-    "refused" if nothing)."""
+def single_digit(path: Path, classifier, side: int | None = None, glare: float | None = None) -> str:
+    """What `image_to_mnist` and the classifier read in a picture of one digit (shrunk first to `side` and glared
+    with `glare`, if given; "refused" if nothing)."""
     try:
-        return str(int(predict(classifier, image_to_mnist(photo(path, side))[None])))
+        return str(int(predict(classifier, image_to_mnist(photo(path, side, glare))[None])))
     except ImageError:
         return "refused"
 
@@ -118,9 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         find_digits((args.folder / next(iter(truth))).read_bytes())
     classifier, rows = load_classifier(), []
     for name, written in truth.items():
-        row = read_one(args.folder / name, written, args.side) | {"file": name}
+        row = read_one(args.folder / name, written, args.side, args.glare) | {"file": name}
         if len("".join(written)) == 1:
-            row["single"] = single_digit(args.folder / name, classifier, args.side)
+            row["single"] = single_digit(args.folder / name, classifier, args.side, args.glare)
         rows.append(row)
     total = summary(rows)
     if args.json:

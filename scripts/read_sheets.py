@@ -271,8 +271,10 @@ FAILURES = [
     "filled white) is not, and the faint digits fall under it. A digit fainter than the page's strong ink (under a "
     "lamp's glare, in a lighter pen) is read when its ink reaches a quarter of the page's peak and it stands in a "
     "line beside the page's digits (`denoiser/faint.py`); one fainter still, or that a glare breaks into pieces, is "
-    "lost, and a faint digit on a line of its own is left out, as a digit rubbed out would be. A line whose marks "
-    "are more often no digit than digits is writing (a name, its characters torn into pieces), no number: left out.",
+    "lost, and a faint digit on a line of its own is left out, as a digit rubbed out would be. `python -m "
+    "scripts.read_photos FOLDER --glare 0.5` reads a folder of photos with a lamp's glare laid over each. A line "
+    "whose marks are more often no digit than digits is writing (a name, its characters torn into pieces), no "
+    "number: left out.",
     "- A page photographed off level is sorted into lines by how its digits lean from their neighbours: grouped "
     "again turned level, and again while the lines still lean, it is kept turned when that makes fewer lines, as "
     "many but straighter, or parts two lines that ran into each other; digits standing too far apart to be linked "

@@ -50,3 +50,30 @@ def test_a_side_too_small_to_read_is_refused_with_the_least_allowed(capsys):
     with pytest.raises(SystemExit):
         read_photos.parse_args(["folder", "--side", "3"])
     assert "--side must be at least 8 pixels, got 3" in capsys.readouterr().err
+
+
+def test_a_glare_whitens_the_photo_at_its_centre_and_leaves_its_far_corner():
+    """With strength 1 the glare's centre (0.35 of the way down, 0.6 across) is white; the far corner keeps its grey
+    within a few levels; a file that is no picture is returned as it is."""
+    grey = np.asarray(Image.open(io.BytesIO(read_photos.glared(encode(np.full((400, 600), 100, np.uint8)), 1.0))))
+    assert grey.shape == (400, 600, 3)
+    assert grey[140, 360].min() >= 250 and abs(int(grey[395, 5].mean()) - 100) <= 4
+    assert read_photos.glared(b"not a picture", 0.5) == b"not a picture"
+
+
+def test_the_photos_are_read_under_a_glare(sure, tmp_path, capsys):
+    """With --glare, the photos are read with a glare laid over them: a row of digits under half a glare still reads
+    whole, and under a glare that whitens its middle it does not."""
+    (tmp_path / "row.png").write_bytes(encode(page_of(sure, "271828", (300, 520), left=40, top=60)))
+    (tmp_path / "truth.json").write_text(json.dumps({"row.png": ["271828"]}))
+    assert read_photos.main([str(tmp_path), "--glare", "0.5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["pictures"][0]["read"] == ["271828"]
+    assert read_photos.main([str(tmp_path), "--glare", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["pictures"][0]["read"] != ["271828"]
+
+
+@pytest.mark.parametrize("glare", ["0", "1.5"])
+def test_a_glare_out_of_range_is_refused_with_its_range(capsys, glare):
+    with pytest.raises(SystemExit):
+        read_photos.parse_args(["folder", "--glare", glare])
+    assert f"--glare must be in (0, 1], got {float(glare)}" in capsys.readouterr().err
