@@ -44,11 +44,10 @@ def with_faint_digits(ink_s: np.ndarray, core: np.ndarray, sigma: float, peak: f
     height = ink_height(boxes, areas)
     faint = np.where(aside | core, 0, ink_s)
     low = max(FAINT_LOW * peak, NOISE_LOW * sigma)
-    marks, count = ndimage.label(faint > low, structure=np.ones((3, 3), bool))
-    if not count:
+    marks, found, _ = labelled(faint > low)
+    if not len(found):
         return core
-    found = np.array([(r.start, c.start, r.stop, c.stop) for r, c in ndimage.find_objects(marks)], int)
-    reach = np.bincount(marks[faint >= max(FAINT * peak, NOISE_HIGH * sigma)], minlength=count + 1)[1:] > 0
+    reach = np.bincount(marks[faint >= max(FAINT * peak, NOISE_HIGH * sigma)], minlength=len(found) + 1)[1:] > 0
     likely = [k for k in np.flatnonzero(reach & _digit_sized(found, height)) if _may_be_digit(marks, k, found[k], core)]
     out = core.copy()
     for k in _in_lines(found, np.array(likely, int), boxes[_digit_sized(boxes, height)], height):

@@ -56,14 +56,25 @@ def shrunk(data: bytes, side: int) -> bytes:
     """A photo shrunk to `side` pixels on its longer side (upright, by its EXIF orientation), with Lanczos, saved as
     a JPEG of quality 90; one no larger is only saved so. A file no picture can be made of is returned as it is, for
     `find_digits` to refuse as it refuses any."""
-    try:
-        picture = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
-    except (OSError, Image.DecompressionBombError):
+    if (picture := _upright(data)) is None:
         return data
     scale = side / max(picture.size)
     if scale < 1:
         size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
         picture = picture.resize(size, Image.Resampling.LANCZOS)
+    return _jpeg(picture)
+
+
+def _upright(data: bytes) -> Image.Image | None:
+    """The picture in a file, RGB, turned upright by its EXIF orientation; None for a file no picture can be made of."""
+    try:
+        return ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
+    except (OSError, Image.DecompressionBombError):
+        return None
+
+
+def _jpeg(picture: Image.Image) -> bytes:
+    """A picture saved as a JPEG of quality 90."""
     buffer = io.BytesIO()
     picture.save(buffer, "JPEG", quality=90)
     return buffer.getvalue()
@@ -73,17 +84,13 @@ def glared(data: bytes, strength: float) -> bytes:
     """A photo (upright) with a lamp's glare laid over it, saved as a JPEG of quality 90: light added to every pixel,
     `strength` x 255 grey levels at the centre of an ellipse 0.35 of the way down and 0.6 across, falling off as
     exp(-1.5 d) with d its squared distance in radii of 0.12 (down) and 0.2 (across) of the longer side, clipped."""
-    try:
-        picture = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
-    except (OSError, Image.DecompressionBombError):
+    if (picture := _upright(data)) is None:
         return data
     side = max(picture.size)
     rows, columns = np.mgrid[0 : picture.height, 0 : picture.width] / side
     spot = ((rows - 0.35 * picture.height / side) / 0.12) ** 2 + ((columns - 0.6 * picture.width / side) / 0.2) ** 2
     light = 255 * strength * np.exp(-1.5 * spot)[..., None]
-    buffer = io.BytesIO()
-    Image.fromarray((np.asarray(picture) + light).clip(0, 255).astype(np.uint8)).save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
+    return _jpeg(Image.fromarray((np.asarray(picture) + light).clip(0, 255).astype(np.uint8)))
 
 
 def photo(path: Path, side: int | None = None, glare: float | None = None) -> bytes:
