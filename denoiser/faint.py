@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
-from skimage import measure
 
-from .pieces import ink_height, labelled, sides
+from .pieces import ink_height, labelled, sides, straight, window
 
 FAINT = 0.25  # of the ink's peak: a faint digit's strongest ink reaches this (strong ink, half the peak)...
 FAINT_LOW = 0.15  # ...and its strokes are the ink above this joined to it (strong ink's, 0.3 of the peak)
@@ -28,16 +27,14 @@ SIZED = (0.6, 1.6)  # of the strong ink's height: a digit is this high, and no w
 BESIDE = 1.5  # heights: a faint digit stands no further than this from a digit of its line
 SHARED = 0.5  # ...and shares this much of the lower one's rows with it
 MOST = 800  # faint marks the size of digits looked at, at most
-STRAIGHT = 0.3  # a faint mark whose ink spreads across its main axis less than this share of its spread along it is a
-# straight stroke: as likely a table's pencil line, broken beside a digit, as a 1, and left out
 APART = 2  # pixels: a faint mark this near strong ink is joined to it, and the strong ink's hysteresis had its say
 
 
 def with_faint_digits(ink_s: np.ndarray, core: np.ndarray, sigma: float, peak: float, aside: np.ndarray) -> np.ndarray:
     """The strong ink `core` (H, W) bool with the faint digits beside its digits added: the marks of the smoothed ink
     `ink_s` above `FAINT_LOW` of the `peak` (and the noise `sigma`), outside `aside` and apart from the strong ink,
-    that reach `FAINT` of the peak, are digit-sized (`SIZED`), no straight stroke (`STRAIGHT`), and stand beside a
-    strong digit or a faint one taken in (`BESIDE`), each cut at `OWN_LOW` of its own strongest ink."""
+    that reach `FAINT` of the peak, are digit-sized (`SIZED`), no straight stroke (`pieces.straight`), and stand
+    beside a strong digit or a faint one taken in (`BESIDE`), each cut at `OWN_LOW` of its own strongest ink."""
     _, boxes, areas = labelled(core)
     if not len(boxes):
         return core
@@ -51,22 +48,18 @@ def with_faint_digits(ink_s: np.ndarray, core: np.ndarray, sigma: float, peak: f
     likely = [k for k in np.flatnonzero(reach & _digit_sized(found, height)) if _may_be_digit(marks, k, found[k], core)]
     out = core.copy()
     for k in _in_lines(found, np.array(likely, int), boxes[_digit_sized(boxes, height)], height):
-        window = tuple(slice(found[k, i], found[k, i + 2]) for i in (0, 1))
-        mark = marks[window] == k + 1
-        out[window] |= mark & (faint[window] > max(OWN_LOW * faint[window][mark].max(), low))
+        inside = window(found[k], core.shape, 0)
+        mark = marks[inside] == k + 1
+        out[inside] |= mark & (faint[inside] > max(OWN_LOW * faint[inside][mark].max(), low))
     return out
 
 
 def _may_be_digit(marks: np.ndarray, k: int, box: np.ndarray, core: np.ndarray) -> bool:
     """Whether the faint mark `k` (0-based) of the labelled `marks` (H, W), in its `box`, keeps `APART` pixels from
-    the strong ink `core` (H, W) bool, and is no straight stroke (`STRAIGHT`)."""
-    top, left, bottom, right = box
-    window = slice(max(0, top - APART), bottom + APART), slice(max(0, left - APART), right + APART)
-    mark = marks[window] == k + 1
-    if (ndimage.binary_dilation(mark, iterations=APART) & core[window]).any():
-        return False
-    across, along = sorted(measure.inertia_tensor_eigvals(mark))
-    return across >= STRAIGHT**2 * along
+    the strong ink `core` (H, W) bool, and is no straight stroke (`pieces.straight`)."""
+    near = window(box, core.shape, APART)
+    mark = marks[near] == k + 1
+    return not (ndimage.binary_dilation(mark, iterations=APART) & core[near]).any() and not straight(mark)
 
 
 def _digit_sized(boxes: np.ndarray, height: float) -> np.ndarray:

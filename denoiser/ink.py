@@ -31,6 +31,7 @@ from skimage import segmentation
 from . import faint, shade
 from .desk import LIT, bend, bridged, enlarge_mask
 from .digitize import MIN_CONTRAST, ImageError, _noise_sigma, ink_peak, strong_ink
+from .pieces import window
 
 VOTE_GRID, VOTE = 64, 0.7  # the ink's side is voted by cells of 1/64 of the longer side that stray 0.7 as far as most
 VOTE_RING = 0.06  # the cells this share of the grid's rows (columns) from the picture's edge have no vote: a camera's
@@ -381,11 +382,3 @@ def blurred(found: Ink, boxes: np.ndarray, labels: np.ndarray, pieces: list[np.n
         slope = np.hypot(*np.gradient(ink))[ndimage.binary_dilation(core, iterations=2)]
         sharpness[k] = np.percentile(slope, 90) / max(float(np.percentile(ink[core], 90)), 1e-6)
     return np.flatnonzero(sharpness < BLURRED * np.median(sharpness)).tolist()
-
-
-def window(box: tuple[int, int, int, int], shape: tuple[int, int], margin: int) -> tuple[slice, slice]:
-    """The rows and columns of a box (top, left, bottom, right) grown by `margin`, within a picture of `shape`."""
-    top, left, bottom, right = box
-    return slice(max(0, top - margin), min(shape[0], bottom + margin)), slice(
-        max(0, left - margin), min(shape[1], right + margin)
-    )

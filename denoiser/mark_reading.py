@@ -24,11 +24,11 @@ from . import brackets, hand
 from .classifier import NO_DIGIT, load_classifier, probabilities
 from .cuts import loops, ways
 from .digitize import LEVEL_Q, grow_strokes
-from .ink import Ink, window
+from .ink import Ink
 from .lines import rows_shared
 from .marks import Marks
 from .mnist_style import mnist_digit
-from .pieces import own_ink
+from .pieces import own_ink, window
 from .verdicts import CONFIDENT, NOT_SURE, verdict
 
 NOT_A_DIGIT = "?"

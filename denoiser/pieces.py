@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
+from skimage import measure
 
 from .lines import union
 
@@ -19,6 +20,7 @@ ARM_GAP, ARM_WIDE = 0.05, 1.0  # an arm and its stem: columns this many heights 
 ARM_LOW, ARM_TOP = 0.35, 0.05  # ...the arm this share of the stem's height at least, its top at most this share lower
 PIECE_ALIKE, PIECE_SPLIT = 0.7, 0.1  # pieces one above the other of alike heights (the lower over this share of the
 # higher) are one digit only this many heights apart: the halves of a broken 0 are, a small 1 over a small 2 not
+STRAIGHT = 0.3  # a piece whose ink spreads across its main axis less than this share of its spread along it is straight
 SIDEWAYS = 1.2  # a picture whose pieces' median width is more than this many of their heights may be turned
 JOINED_TALL, JOINED_WIDE = 2.0, 1.0  # heights: pieces joined by fainter ink are one digit this tall and wide at most
 FEET_APART, ON_RULE_WIDE = 0.1, 1.0  # heights: two pieces side by side standing on a rule, their feet this
@@ -31,6 +33,21 @@ def labelled(core: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     boxes = np.array([(r.start, c.start, r.stop, c.stop) for r, c in ndimage.find_objects(labels)], int)
     areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
     return labels, boxes.reshape(-1, 4), areas
+
+
+def window(box: tuple[int, int, int, int], shape: tuple[int, int], margin: int) -> tuple[slice, slice]:
+    """The rows and columns of a box (top, left, bottom, right) grown by `margin`, within a picture of `shape`."""
+    top, left, bottom, right = box
+    return slice(max(0, top - margin), min(shape[0], bottom + margin)), slice(
+        max(0, left - margin), min(shape[1], right + margin)
+    )
+
+
+def straight(piece: np.ndarray) -> bool:
+    """Whether a piece of ink (H, W) bool lies along a straight line at any tilt (`STRAIGHT`, by the inertia of its
+    ink): a rule, a pen lying on the page, a table's pencil line are; a large 3 drawn in a thin pen is not."""
+    across, along = sorted(measure.inertia_tensor_eigvals(piece))
+    return across < STRAIGHT**2 * along
 
 
 def ink_height(boxes: np.ndarray, areas: np.ndarray) -> float:

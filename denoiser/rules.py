@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
-from skimage import measure, transform
+from skimage import transform
 
+from . import pieces
 from .ink import run_lengths
 
 RULE_ACROSS = 1.5  # of a rule's band, the ink less than this many times a rule's thickness across it is the rule's
@@ -19,7 +20,6 @@ GRID_BAND, GRID_RUN = 0.006, 1 / 3  # a grid's lines: thickened by 0.6% of the p
 GRID_SPAN = 0.34  # a grid is looked for in a piece of ink over this share of the picture wide and high (a row of
 # boxes photographed with the page around it is less than half its height)
 GRID_MEND = 2  # pixels beyond a grid line's thickness that a stroke crossing it is looked for at either side
-STRAIGHT = 0.3  # a piece whose ink spreads across its main axis less than this share of its spread along it is straight
 TILT_RANGE, TILT_STEP = 20.0, 0.25  # degrees: the tilts of rules looked for, either way of level, and their step
 
 
@@ -200,5 +200,4 @@ def straight(labels: np.ndarray, box: np.ndarray, label: int) -> bool:
     tilt (`STRAIGHT`, by the inertia of its ink): a rule, a pen lying on the page, a rule with digits standing on it
     are; a large 3 drawn in a thin pen, as long and thin as a rule beside small digits, is not."""
     top, left, bottom, right = box
-    across, along = sorted(measure.inertia_tensor_eigvals(labels[top:bottom, left:right] == label))
-    return across < STRAIGHT**2 * along
+    return pieces.straight(labels[top:bottom, left:right] == label)

@@ -13,8 +13,8 @@ import numpy as np
 from PIL import Image
 from skimage.transform import SimilarityTransform
 
-from .ink import window
 from .picture_io import open_image
+from .pieces import window
 
 READ_SIDE = 2048  # pictures are decoded at up to this many pixels on their longer side (a 12 MP photo's row of
 # forty digits is then ~30 px tall); the digits are made at 20x20 whatever the picture's size
