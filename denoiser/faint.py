@@ -7,7 +7,8 @@ its strokes' shape but stands out of the page by half as much or less, and never
 `with_faint_digits` takes in such a digit when it reaches a quarter of the peak (`FAINT`), is as large as the page's
 digits, and stands in a line of them, beside one. A faint mark apart from the digits' lines (a digit rubbed out above
 them, the back of the sheet showing through) stays out, and so does a faint straight stroke: a table's pencil line,
-broken beside a digit, as likely as a 1.
+broken beside a digit, as likely as a 1. A digit only part of which is strong (a 7 whose stem, a 0 whose sides were
+drawn lighter than its top) is taken whole on the same terms (`_faint_rest`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ SIZED = (0.6, 1.6)  # of the strong ink's height: a digit is this high, and no w
 BESIDE = 1.5  # heights: a faint digit stands no further than this from a digit of its line
 SHARED = 0.5  # ...and shares this much of the lower one's rows with it
 MOST = 800  # faint marks the size of digits looked at, at most
+GROWN = 0.25  # of the strong ink's height: the faint rest of a digit reaches this much higher or wider than its
+# strong part (a stroke's faint edge only a few pixels)
+SMALL_DIGIT = 0.4  # of the strong ink's height: a strong mark this high is a digit that a faint one may stand beside
+# (a hand's 0s and 2s may stand half as high as its 8s and 9s)
 APART = 2  # pixels: a faint mark this near strong ink is joined to it, and the strong ink's hysteresis had its say
 
 
@@ -34,23 +39,56 @@ def with_faint_digits(ink_s: np.ndarray, core: np.ndarray, sigma: float, peak: f
     """The strong ink `core` (H, W) bool with the faint digits beside its digits added: the marks of the smoothed ink
     `ink_s` above `FAINT_LOW` of the `peak` (and the noise `sigma`), outside `aside` and apart from the strong ink,
     that reach `FAINT` of the peak, are digit-sized (`SIZED`), no straight stroke (`pieces.straight`), and stand
-    beside a strong digit or a faint one taken in (`BESIDE`), each cut at `OWN_LOW` of its own strongest ink."""
-    _, boxes, areas = labelled(core)
+    beside a strong digit or a faint one taken in (`BESIDE`), each cut at `OWN_LOW` of its own strongest ink; and the
+    faint rest of a digit only part of which is strong (`_faint_rest`)."""
+    pieces, boxes, areas = labelled(core)
     if not len(boxes):
         return core
     height = ink_height(boxes, areas)
-    faint = np.where(aside | core, 0, ink_s)
     low = max(FAINT_LOW * peak, NOISE_LOW * sigma)
+    core = _faint_rest(np.where(aside, 0, ink_s), core, pieces, boxes, height, low)
+    faint = np.where(aside | core, 0, ink_s)
     marks, found, _ = labelled(faint > low)
     if not len(found):
         return core
     reach = np.bincount(marks[faint >= max(FAINT * peak, NOISE_HIGH * sigma)], minlength=len(found) + 1)[1:] > 0
     likely = [k for k in np.flatnonzero(reach & _digit_sized(found, height)) if _may_be_digit(marks, k, found[k], core)]
     out = core.copy()
-    for k in _in_lines(found, np.array(likely, int), boxes[_digit_sized(boxes, height)], height):
+    for k in _in_lines(found, np.array(likely, int), boxes[_digit_sized(boxes, height, SMALL_DIGIT)], height):
         inside = window(found[k], core.shape, 0)
         mark = marks[inside] == k + 1
         out[inside] |= mark & (faint[inside] > max(OWN_LOW * faint[inside][mark].max(), low))
+    return out
+
+
+def _faint_rest(
+    ink_s: np.ndarray, core: np.ndarray, pieces: np.ndarray, boxes: np.ndarray, height: float, low: float
+) -> np.ndarray:
+    """The strong ink `core` with the faint rest of a digit only part of which is strong: the ink above `low` joined to
+    strong ink (labelled `pieces`, their `boxes`), where it reaches `GROWN` further than the strong ink it holds, is
+    digit-sized and no straight stroke, and stands beside a strong digit of its line not its own (`SMALL_DIGIT`); cut
+    at `OWN_LOW` of its strongest ink."""
+    regions, found, _ = labelled(ink_s > low)
+    region_of = np.zeros(len(boxes) + 1, int)
+    region_of[pieces[core]] = regions[core]
+    region_of = region_of[1:] - 1
+    strong = np.tile(np.array([1 << 30, 1 << 30, -1, -1]), (len(found), 1))
+    np.minimum.at(strong[:, :2], region_of, boxes[:, :2])
+    np.maximum.at(strong[:, 2:], region_of, boxes[:, 2:])
+    held = strong[:, 2] >= 0
+    h, w = sides(found)
+    sh, sw = sides(strong)
+    grown = held & (np.maximum(h - sh, w - sw) >= GROWN * height) & _digit_sized(found, height)
+    digits = _digit_sized(boxes, height, SMALL_DIGIT)
+    out = core.copy()
+    for k in np.flatnonzero(grown)[:MOST]:
+        others = digits & (region_of != k)
+        if not _beside(found[k : k + 1], boxes[others], height).any():
+            continue
+        inside = window(found[k], core.shape, 0)
+        mark = regions[inside] == k + 1
+        if not straight(mark):
+            out[inside] |= mark & (ink_s[inside] > max(OWN_LOW * ink_s[inside][mark].max(), low))
     return out
 
 
@@ -62,10 +100,11 @@ def _may_be_digit(marks: np.ndarray, k: int, box: np.ndarray, core: np.ndarray) 
     return not (ndimage.binary_dilation(mark, iterations=APART) & core[near]).any() and not straight(mark)
 
 
-def _digit_sized(boxes: np.ndarray, height: float) -> np.ndarray:
-    """Boxes (N,) bool as high as a digit of the page's ink `height` (`SIZED`), and no wider than the highest."""
+def _digit_sized(boxes: np.ndarray, height: float, least: float = SIZED[0]) -> np.ndarray:
+    """Boxes (N,) bool as high as a digit of the page's ink `height` (`least` of it, to `SIZED`), and no wider than
+    the highest."""
     h, w = sides(boxes)
-    return (h >= SIZED[0] * height) & (h <= SIZED[1] * height) & (w <= SIZED[1] * height)
+    return (h >= least * height) & (h <= SIZED[1] * height) & (w <= SIZED[1] * height)
 
 
 def _in_lines(found: np.ndarray, likely: np.ndarray, digits: np.ndarray, height: float) -> np.ndarray:

@@ -209,6 +209,31 @@ def test_digits_written_in_a_lighter_pen_in_a_row_are_read(sure):
     assert find_digits(encode(page.astype(np.uint8))).lines == ["5094738261"]
 
 
+@pytest.mark.parametrize("index", [4, 7])
+def test_a_digit_written_lighter_and_lighter_still_below_is_read_whole(sure, index):
+    """One digit of the row written lighter than the others (at 0.6 of their strength), its lower half lighter still
+    (0.28), as a pen running dry leaves it: only its top is strong ink, and the digit is read whole all the same."""
+    page = page_of(sure, "5094738261", (300, 760), left=50, top=110).astype(float)
+    columns = np.s_[50 + index * HEIGHT : 50 + (index + 1) * HEIGHT]
+    for rows, strength in ((np.s_[110 : 110 + HEIGHT // 2], 0.6), (np.s_[110 + HEIGHT // 2 : 110 + HEIGHT], 0.28)):
+        page[rows, columns] = 255 - (255 - page[rows, columns]) * strength
+    assert find_digits(encode(page.astype(np.uint8))).lines == ["5094738261"]
+
+
+def test_a_faint_digit_between_two_small_digits_of_a_line_of_tall_ones_is_read(sure):
+    """A hand whose 0s and 2s stand half as high as its other digits: a digit written lighter between two of them is
+    beside digits of its line all the same."""
+    step, top = 90, 100
+    page = page_of(sure, "4498   759", (300, 960), left=20, top=top, step=step).astype(float)
+    small = HEIGHT // 2
+    for k, c in ((4, "0"), (6, "2")):
+        digit = np.asarray(Image.fromarray((sure[int(c)] * 255).astype(np.uint8)).resize((small, small))).astype(float)
+        page[top + HEIGHT - small : top + HEIGHT, 20 + k * step : 20 + k * step + small] -= digit * 220 / 255
+    lighter = page_of(sure, "     3", (300, 960), left=20, top=top, step=step).astype(float)
+    page = np.minimum(page, 255 - (255 - lighter) / 3)
+    assert find_digits(encode(page.clip(0, 255).astype(np.uint8))).lines == ["4498032759"]
+
+
 @pytest.mark.parametrize("strength", [0.3, 0.45])
 def test_a_faint_digit_apart_from_the_row_is_left_out(sure, strength):
     """Digits rubbed out above the row, or showing through from the back of the sheet, are as faint as a lighter pen's
