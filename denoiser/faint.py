@@ -69,16 +69,10 @@ def _faint_rest(
     digit-sized and no straight stroke, and stands beside a strong digit of its line not its own (`SMALL_DIGIT`); cut
     at `OWN_LOW` of its strongest ink."""
     regions, found, _ = labelled(ink_s > low)
-    region_of = np.zeros(len(boxes) + 1, int)
-    region_of[pieces[core]] = regions[core]
-    region_of = region_of[1:] - 1
-    strong = np.tile(np.array([1 << 30, 1 << 30, -1, -1]), (len(found), 1))
-    np.minimum.at(strong[:, :2], region_of, boxes[:, :2])
-    np.maximum.at(strong[:, 2:], region_of, boxes[:, 2:])
-    held = strong[:, 2] >= 0
+    region_of, strong = _strong_parts(regions, len(found), core, pieces, boxes)
     h, w = sides(found)
     sh, sw = sides(strong)
-    grown = held & (np.maximum(h - sh, w - sw) >= GROWN * height) & _digit_sized(found, height)
+    grown = (strong[:, 2] >= 0) & (np.maximum(h - sh, w - sw) >= GROWN * height) & _digit_sized(found, height)
     digits = _digit_sized(boxes, height, SMALL_DIGIT)
     out = core.copy()
     for k in np.flatnonzero(grown)[:MOST]:
@@ -90,6 +84,21 @@ def _faint_rest(
         if not straight(mark):
             out[inside] |= mark & (ink_s[inside] > max(OWN_LOW * ink_s[inside][mark].max(), low))
     return out
+
+
+def _strong_parts(regions: np.ndarray, count: int, core: np.ndarray, pieces: np.ndarray,
+                  boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """For the strong ink's pieces (labelled `pieces`, their `boxes` (N, 4)), the region of the fainter ink
+    (`regions`, `count` of them) that holds each (N,), and for each region, the box of the strong ink it holds
+    (`count`, 4), bottom -1 for none. Each piece lies whole in one region: the regions are of ink fainter still."""
+    region_of = np.zeros(len(boxes) + 1, int)
+    region_of[pieces[core]] = regions[core]
+    region_of = region_of[1:] - 1
+    strong = np.tile(np.array([np.iinfo(int).max, np.iinfo(int).max, -1, -1]), (count, 1))
+    held = region_of >= 0
+    np.minimum.at(strong[:, :2], region_of[held], boxes[held, :2])
+    np.maximum.at(strong[:, 2:], region_of[held], boxes[held, 2:])
+    return region_of, strong
 
 
 def _may_be_digit(marks: np.ndarray, k: int, box: np.ndarray, core: np.ndarray) -> bool:

@@ -226,7 +226,10 @@ FAILURES = [
     "- A digit written lightly, or in pencil, falls into pieces where its strokes fade out of the strong ink. "
     "Pieces that fainter ink joins are one digit when together they fit one and lie one over the other, or "
     "one of them is low (a 5's flag, the foot of a 4's arm); two whole digits side by side that a faint trail of "
-    "the pen joins stay two. A stroke that fades out altogether leaves its digit in pieces.",
+    "the pen joins stay two. A stroke that fades out altogether leaves its digit in pieces. A digit only part of "
+    "which is strong ink (a 7 whose stem, a 0 whose sides were drawn lighter than its top) is taken whole when the "
+    "rest keeps 0.3 of its own strongest ink, fits a digit and stands beside a digit of its line "
+    "(`denoiser/faint.py`); lighter still, its strong part alone is read.",
     "- Squared paper is the hardest scene: its grid is taken out line by line, and the grid's ink that a "
     "digit's stroke goes on from at both sides is put back, but where a line runs along a stroke no wider "
     "than twice the line, the stroke goes with it; on a dark grid of small squares digits fall apart into "
