@@ -197,7 +197,7 @@ def tilt(lines: np.ndarray) -> tuple[float, int]:
 
 def straight(labels: np.ndarray, box: np.ndarray, label: int) -> bool:
     """Whether the piece `label` of `labels` (its `box`: top, left, bottom, right) lies along a straight line at any
-    tilt (`STRAIGHT`, by the inertia of its ink): a rule, a pen lying on the page, a rule with digits standing on it
-    are; a large 3 drawn in a thin pen, as long and thin as a rule beside small digits, is not."""
+    tilt (`pieces.STRAIGHT`, by the inertia of its ink): a rule, a pen lying on the page, a rule with digits standing
+    on it are; a large 3 drawn in a thin pen, as long and thin as a rule beside small digits, is not."""
     top, left, bottom, right = box
     return pieces.straight(labels[top:bottom, left:right] == label)
