@@ -57,7 +57,7 @@ def with_faint_digits(ink_s: np.ndarray, core: np.ndarray, sigma: float, peak: f
     for k in _in_lines(found, np.array(likely, int), boxes[_digit_sized(boxes, height, SMALL_DIGIT)], height):
         inside = window(found[k], core.shape, 0)
         mark = marks[inside] == k + 1
-        out[inside] |= mark & (faint[inside] > max(OWN_LOW * faint[inside][mark].max(), low))
+        out[inside] |= _own_strokes(faint[inside], mark, low)
     return out
 
 
@@ -82,8 +82,13 @@ def _faint_rest(
         inside = window(found[k], core.shape, 0)
         mark = regions[inside] == k + 1
         if not straight(mark):
-            out[inside] |= mark & (ink_s[inside] > max(OWN_LOW * ink_s[inside][mark].max(), low))
+            out[inside] |= _own_strokes(ink_s[inside], mark, low)
     return out
+
+
+def _own_strokes(ink: np.ndarray, mark: np.ndarray, low: float) -> np.ndarray:
+    """A faint mark's strokes (H, W) bool: of the `mark`, the `ink` above `OWN_LOW` of its own strongest (and `low`)."""
+    return mark & (ink > max(OWN_LOW * ink[mark].max(), low))
 
 
 def _strong_parts(regions: np.ndarray, count: int, core: np.ndarray, pieces: np.ndarray,
