@@ -185,3 +185,32 @@ def test_a_photo_taken_sideways_is_read_turned_and_said_so(at, test_digits):
     assert not at.exception
     assert any("31415" in m.value for m in at.markdown)
     assert any("read turned a quarter to the right" in c.value for c in at.caption)
+
+
+def test_a_small_number_in_a_large_picture_is_shown_around_its_digits_and_whole_on_request(at, test_digits):
+    """A card in a tenth of a phone's frame: the numbered boxes are shown cut to the digits, large enough to read,
+    each box where its digit is; the whole picture, boxes and all, is one click away."""
+    from denoiser.reading import find_digits
+    from webapp.numbers import BOXED_WIDTH, boxed_reading, digits_region
+
+    row = np.asarray(Image.open(io.BytesIO(number_picture(test_digits, "123"))).convert("L"))
+    page = np.full((8 * row.shape[0], 4 * row.shape[1]), 255, np.uint8)
+    page[50 : 50 + row.shape[0], 70 : 70 + row.shape[1]] = row
+    buffer = io.BytesIO()
+    Image.fromarray(page).save(buffer, format="PNG")
+    reading = find_digits(buffer.getvalue())
+    assert reading.lines == ["123"]
+    top, left, bottom, right = digits_region(reading)
+    boxes = np.array([m.box for m in reading.marks])
+    assert (top, left) <= tuple(boxes[:, :2].min(0)) and (bottom, right) >= tuple(boxes[:, 2:].max(0))
+    assert (bottom - top) * (right - left) < 0.1 * reading.picture.size
+    shown = np.asarray(boxed_reading(reading))
+    assert shown.shape[1] == BOXED_WIDTH
+    assert abs(shown.shape[0] / shown.shape[1] - (bottom - top) / (right - left)) < 0.01
+    scale = BOXED_WIDTH / (right - left)
+    for y0, x0, y1, x1 in boxes:  # the middle of each box's top edge is red
+        y, x = round((y0 - top) * scale) - 2, round(((x0 + x1) / 2 - left) * scale)
+        assert tuple(shown[y, x]) == (230, 30, 30)
+    upload(at, buffer.getvalue())
+    whole = [e for e in at.expander if e.label == "The whole picture"]
+    assert len(whole) == 1 and len(whole[0].get("image")) == 1

@@ -11,9 +11,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
+import numpy as np
 import streamlit as st
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from denoiser import picture_io
 from denoiser.reading import Reading, find_digits
@@ -23,7 +24,9 @@ from .resources import shown
 
 READINGS_KEPT = 32  # pictures read, per server
 STRIP_SCALE = 2  # the strips' digits: 56x56
-BOXED_WIDTH = 480  # the picture with its numbered boxes, in pixels
+BOXED_WIDTH = 640  # the picture with its numbered boxes, in pixels
+BOXED_MARGIN = 1.0  # of the digits' height: the picture is shown this far around the digits found
+LABEL_SIZE = (12, 28)  # pixels: the boxes' numbers, 0.4 of a digit's height within these
 
 
 @functools.lru_cache(maxsize=READINGS_KEPT)
@@ -32,18 +35,36 @@ def reading_of(data: bytes, keep_noise: bool) -> Reading:
     return find_digits(data, keep_noise=keep_noise)
 
 
-def boxed_reading(reading: Reading, width: int = BOXED_WIDTH) -> Image.Image:
-    """The picture searched, `width` pixels wide, with each digit's box and number (red; "?" marks orange)."""
-    img = Image.fromarray(reading.picture).convert("RGB")
+def boxed_reading(reading: Reading, width: int = BOXED_WIDTH, *, whole: bool = False) -> Image.Image:
+    """The picture searched, `width` pixels wide, with each digit's box and number (red; "?" marks orange): cut to
+    the digits found and `BOXED_MARGIN` of their height around them, unless `whole`. A phone's photo of a card on
+    a desk holds its number in a tenth of the frame, where boxes and numbers shown whole are too small to read."""
+    top, left, bottom, right = (0, 0, *reading.picture.shape) if whole else digits_region(reading)
+    img = Image.fromarray(reading.picture[top:bottom, left:right]).convert("RGB")
     scale = width / img.width
-    img = img.resize((width, max(1, round(img.height * scale))), Image.Resampling.BOX)
+    resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
+    img = img.resize((width, max(1, round(img.height * scale))), resample)
+    heights = [(m.box[2] - m.box[0]) * scale for m in reading.marks] or [0]
+    font = ImageFont.load_default(size=int(np.clip(0.4 * np.median(heights), *LABEL_SIZE)))
     draw = ImageDraw.Draw(img)
     for number, mark in enumerate(reading.marks, start=1):
-        top, left, bottom, right = (round(v * scale) for v in mark.box)
+        y0, x0, y1, x1 = (round((v - shift) * scale) for v, shift in zip(mark.box, (top, left) * 2, strict=True))
         colour = (230, 30, 30) if mark.is_digit else (240, 150, 0)
-        draw.rectangle((left - 2, top - 2, right + 1, bottom + 1), outline=colour, width=2)
-        draw.text((left, max(0, top - 14)), str(number), fill=colour)
+        draw.rectangle((x0 - 2, y0 - 2, x1 + 1, y1 + 1), outline=colour, width=2)
+        draw.text((x0, max(0, y0 - 2)), str(number), fill=colour, font=font, anchor="lb")
     return img
+
+
+def digits_region(reading: Reading) -> tuple[int, int, int, int]:
+    """The part of the picture (top, left, bottom, right) that holds every digit found, with `BOXED_MARGIN` of
+    their median height around it for the numbers above the boxes; the whole picture when none is found."""
+    if not reading.marks:
+        return 0, 0, *reading.picture.shape
+    boxes = np.array([m.box for m in reading.marks])
+    margin = round(BOXED_MARGIN * float(np.median(boxes[:, 2] - boxes[:, 0])))
+    height, width = reading.picture.shape
+    return (max(0, int(boxes[:, 0].min()) - margin), max(0, int(boxes[:, 1].min()) - margin),
+            min(height, int(boxes[:, 2].max()) + margin), min(width, int(boxes[:, 3].max()) + margin))  # fmt: skip
 
 
 def strip_png(digits: torch.Tensor, scale: int = 4) -> bytes:
@@ -96,7 +117,10 @@ def choice_ui(reading: Reading) -> int:
 
 def numbers_ui(reading: Reading, denoise: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
     """The whole panel for a picture of several digits; the chosen digit (1, 28, 28)."""
-    st.image(boxed_reading(reading), caption="Your picture: every digit found, numbered", width="stretch")
+    st.image(boxed_reading(reading), caption="Your picture, around the digits: every digit found, numbered",
+             width="stretch")  # fmt: skip
+    with st.expander("The whole picture"):
+        st.image(boxed_reading(reading, whole=True), width="stretch")
     lines_ui(reading)
     chosen = choice_ui(reading)
     denoised = denoise(reading.digits)  # one batch for every digit of the picture
