@@ -208,7 +208,7 @@ def test_a_small_number_in_a_large_picture_is_shown_around_its_digits_and_whole_
     assert shown.shape[1] == BOXED_WIDTH
     assert abs(shown.shape[0] / shown.shape[1] - (bottom - top) / (right - left)) < 0.01
     scale = BOXED_WIDTH / (right - left)
-    for y0, x0, y1, x1 in boxes:  # the middle of each box's top edge is red
+    for y0, x0, _, x1 in boxes:  # the middle of each box's top edge is red
         y, x = round((y0 - top) * scale) - 2, round(((x0 + x1) / 2 - left) * scale)
         assert tuple(shown[y, x]) == (230, 30, 30)
     upload(at, buffer.getvalue())

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import headless_chromium
+from conftest import CHROMIUM, CHROMIUM_ARGS, headless_chromium
 
 from deploy.launch import free_port, start_server, stop_server, wait_healthy
 
@@ -224,6 +224,59 @@ def test_a_phone_photo_is_found_and_denoised_as_it_is(page, tmp_path, test_digit
     assert "(" in metric_text(page, "The classifier reads, denoised")  # a digit and its confidence
     assert page.locator('[data-testid="stException"]').count() == 0
     page.screenshot(path=str(tmp_path / "as_it_is.png"), full_page=False)
+
+
+def camera_video(frame, path: Path) -> Path:
+    """A video file for Chromium's fake camera (`--use-file-for-fake-video-capture`) that shows `frame` (H, W) uint8
+    grey: Y4M, 4:2:0, a few frames of the same picture."""
+    import numpy as np
+
+    height, width = frame.shape
+    grey = np.full((height // 2, width // 2), 128, np.uint8).tobytes()  # no colour
+    with path.open("wb") as video:
+        video.write(f"YUV4MPEG2 W{width} H{height} F5:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(5):
+            video.write(b"FRAME\n" + frame.tobytes() + grey + grey)
+    return path
+
+
+def test_a_number_photographed_with_the_camera_is_read_on_the_page(browser, server_url, tmp_path, test_digits):
+    """The Camera source in a real browser, its camera a fake one that films a row of ten digits: the visitor
+    takes the photo, and the page reads the number and shows its first digit."""
+    import io
+
+    import numpy as np
+    from conftest import number_picture
+    from PIL import Image
+    from playwright.sync_api import expect
+
+    row = np.asarray(Image.open(io.BytesIO(number_picture(test_digits, "1234567890"))).convert("L"))
+    frame = np.full((720, 1280), 255, np.uint8)  # a webcam's frame, the row of digits in its middle
+    top, left = (720 - row.shape[0]) // 2, (1280 - row.shape[1]) // 2
+    frame[top : top + row.shape[0], left : left + row.shape[1]] = row
+    video = camera_video(frame, tmp_path / "camera.y4m")
+    fake_camera = ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                   f"--use-file-for-fake-video-capture={video}")  # fmt: skip
+    # a second Chromium of the same Playwright, for its command line
+    chromium = browser.browser_type.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *fake_camera])
+    try:
+        context = chromium.new_context(viewport={"width": 1440, "height": 1000}, permissions=["camera"])
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(server_url)
+        wait_for_images(page)
+        page.locator('[data-testid="stButtonGroup"]').get_by_text("Camera", exact=True).click()
+        # a photo taken before the camera's first frame is a blank one
+        page.wait_for_function("document.querySelector('[data-testid=\"stCameraInput\"] video')?.readyState >= 2")
+        page.get_by_role("button", name="Take Photo").click()
+        page.get_by_text("Line 1:").wait_for()
+        assert "1234567890" in page.locator('[data-testid="stMarkdownContainer"]', has_text="Line 1:").inner_text()
+        choice = page.get_by_role("combobox", name="Digit shown in the main view")
+        expect(choice).to_have_value("1: 1 (line 1)")  # the first digit fills the main view
+        assert page.locator('[data-testid="stException"]').count() == 0
+        context.close()
+    finally:
+        chromium.close()
 
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
