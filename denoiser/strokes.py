@@ -17,8 +17,9 @@ STROKE_THIN, STROKE_LOW, STROKE_TALL = 0.25, 0.55, 1.8  # a mark this many times
 # or taller than this many of its line's heights, is a stroke, no digit: a 1 is about as tall as the digits beside
 # it; the sliver a page's edge leaves once a ruled line is taken out of it, a tick, a hand-ruled table's line
 # between two digits are not
-HANG_TOP, HANG_MOST = 0.3, 2.5  # line heights: a tall thin mark whose top lies this near its line's top, and no taller
-# than this, hangs from the line: a 1 written long, where a table's line runs on above the digits too
+HANG_TOP, HANG_MOST = 0.4, 2.5  # line heights: a tall thin mark whose top lies this near its line's top, and no taller
+# than this, hangs from the line: a 1 written long, where a table's line runs on above the digits too (a 1 begun a
+# third of the line's height above its digits' tops, twice their height, ended a card's line of small digits)
 RULE_GOES_ON, RULE_FILLS = 0.5, 0.6  # a thin mark is a bit of a rule when ink that is no mark goes on from it, up or
 # down, in this share of the rows up to this many heights away
 RULE_DRIFT = 0.1  # a rule that a thin mark goes on drifts up to this many pixels aside per row (6 degrees)

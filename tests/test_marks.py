@@ -332,11 +332,11 @@ def test_a_seven_with_a_long_tail_in_a_thin_pen_is_a_mark_and_no_rule():
     assert (marks.boxes[:, 3] - marks.boxes[:, 1]).max() < 100  # the rule is no mark
 
 
-@pytest.mark.parametrize(("above", "kept"), [(0, True), (25, False)])
+@pytest.mark.parametrize(("above", "kept"), [(0, True), (14, True), (25, False)])
 def test_a_thin_stroke_twice_the_digits_height_is_a_mark_when_it_hangs_from_their_line(above, kept):
-    """A thin stroke over twice as tall as the digits beside it, at the line's end: begun at the line's top, it hangs
-    from the line as a 1 written long; begun above the digits' tops, it runs on above them as a table's line does,
-    and is no mark."""
+    """A thin stroke over twice as tall as the digits beside it, at the line's end: begun at the line's top, or a
+    third of the digits' height above it, it hangs from the line as a 1 written long; begun over half their height
+    above their tops, it runs on above them as a table's line does, and is no mark."""
     core = np.zeros((300, 700), bool)
     for left in (40, 100, 160, 220, 280):  # rings as tall as digits
         rows, cols = draw.ellipse_perimeter(120, left + 15, 20, 14)
