@@ -45,13 +45,14 @@ def boxed_reading(reading: Reading, width: int = BOXED_WIDTH, *, whole: bool = F
     resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
     img = img.resize((width, max(1, round(img.height * scale))), resample)
     heights = [(m.box[2] - m.box[0]) * scale for m in reading.marks] or [0]
-    font = ImageFont.load_default(size=int(np.clip(0.4 * np.median(heights), *LABEL_SIZE)))
+    size = int(np.clip(0.4 * np.median(heights), *LABEL_SIZE))
+    font = ImageFont.load_default(size=size)
     draw = ImageDraw.Draw(img)
     for number, mark in enumerate(reading.marks, start=1):
         y0, x0, y1, x1 = (round((v - shift) * scale) for v, shift in zip(mark.box, (top, left) * 2, strict=True))
         colour = (230, 30, 30) if mark.is_digit else (240, 150, 0)
         draw.rectangle((x0 - 2, y0 - 2, x1 + 1, y1 + 1), outline=colour, width=2)
-        draw.text((x0, max(0, y0 - 2)), str(number), fill=colour, font=font, anchor="lb")
+        draw.text((x0, max(size, y0 - 2)), str(number), fill=colour, font=font, anchor="lb")  # inside the picture
     return img
 
 
