@@ -29,7 +29,7 @@ from .lines import rows_shared
 from .marks import Marks
 from .mnist_style import mnist_digit
 from .pieces import own_ink, window
-from .verdicts import CONFIDENT, NOT_SURE, verdict
+from .verdicts import CONFIDENT, FLAT_SURE, LOOP_NONE, NOT_SURE, verdict
 
 NOT_A_DIGIT = "?"
 BRACKET = "a bracket"
@@ -136,7 +136,8 @@ def _choose(ways: list[list[Part]], height: float, readings: dict[Part, _Read], 
     each part is a digit at all (the classifier with a class for no digit). The classifier alone is as sure of two
     touching digits read as one as of the two: a digit half again as wide as tall is what tells them apart; and it
     reads the end of a 2's long base, or the stem of a 4 with a long crossbar, as a digit too, but as one unlike any.
-    A cut that leaves a part lower than `PART_TALL` heights cut a digit's tail off (a 6's, a 2's), not a digit, and
+    A cut that leaves a part lower than `PART_TALL` heights cut a digit's tail off (a 6's, a 2's), not a digit (but
+    for a 0 written small, read surely: "300" with its 0s at 0.6 of the 3's height), and
     one that makes a digit the classifier is unsure of (`CONFIDENT`), or a part the classifier with a class for no
     digit is sure is none (`NOT_SURE`), cut one digit apart (a 2's long base). Parts that share less than
     `SIDE_BY_SIDE` of their rows are no digits side by side but a stroke cut across (a long 1 leaning, read "11")."""
@@ -148,7 +149,10 @@ def _choose(ways: list[list[Part]], height: float, readings: dict[Part, _Read], 
         tall = boxes[:, 2] - boxes[:, 0]
         shared = np.diagonal(rows_shared(boxes[:, 0], boxes[:, 2]), 1)  # each part and the next
         apart = (shared < SIDE_BY_SIDE * np.minimum(tall[1:], tall[:-1])).any()
-        if len(way) > 1 and (tall.min() < PART_TALL * height or apart or confidence.min() < CONFIDENT
+        labels = np.array([readings[part].label for part in way])
+        small_zero = (labels == 0) & (confidence >= FLAT_SURE) & (none < LOOP_NONE)  # as `verdicts` holds one
+        short = (tall < PART_TALL * height) & ~small_zero
+        if len(way) > 1 and (short.any() or apart or confidence.min() < CONFIDENT
                              or none.max() > NOT_SURE):  # fmt: skip
             return -np.inf
         widths = np.array([(stop - start) / (height * wide) for _, start, stop in way])

@@ -411,6 +411,25 @@ def test_two_touching_digits_are_read_as_two(sure):
     assert len(reading.lines) == 1 and len(reading.lines[0]) == 4
 
 
+def test_a_small_zero_touching_the_digit_before_it_is_cut_off_as_a_zero(sure):
+    """A writer's 0s are smaller than their other digits ("300"): a 0 at 0.6 of its line's height, its foot on the
+    line, touches the 3 before it. Cut off, it is lower than a digit cut from a mark usually is (a 6's tail cut off
+    is not a digit), but the classifier is sure it is a 0: the pair reads 30, where the 3 with a bit of the 0 read
+    as a 6."""
+
+    def write(page: np.ndarray, digit: int, left: int, size: int, foot: int) -> None:
+        ink = np.asarray(Image.fromarray((sure[digit] * 255).astype(np.uint8)).resize((size, size)), np.int32)
+        top = foot - size
+        page[top:foot, left : left + size] = np.minimum(page[top:foot, left : left + size], 255 - ink * 220 // 255)
+
+    page = np.full((200, 520), 255, np.int32)
+    for digit, left in ((5, 20), (8, 90), (3, 160), (2, 280), (7, 350)):
+        write(page, digit, left, HEIGHT, 140)
+    write(page, 0, 196, 36, 136)  # its ink's foot on the line's, and touching the 3's
+    reading = find_digits(encode(page.astype(np.uint8)))
+    assert reading.lines == ["583027"]
+
+
 def test_every_run_of_touching_digits_on_a_page_of_many_is_cut(sure):
     """Six runs of three digits touching and three pairs: each run may be cut many ways, and the ways the page can
     afford to read are shared among them all, so none is left whole for want of them."""
