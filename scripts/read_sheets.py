@@ -211,7 +211,10 @@ FAILURES = [
     'read as one digit as of the two. Zeros written overlapping in one stroke (a notebook\'s "1000") are cut '
     "into arcs more often than into 0s. A single digit a little wide (a 2 with a long base, a 4 whose crossbar runs "
     "on past its stem) is cut only when each part looks like a digit to the classifier with a class for none; "
-    "two touching digits whose right one it doubts can so be cut into another pair.",
+    "two touching digits whose right one it doubts can so be cut into another pair. A part cut off lower than 0.7 "
+    "of its line's height is taken for a digit's tail (a 6's, a 2's), not a digit, unless the classifier is sure "
+    "it is a 0: a writer's small 0s touching the digit before them are cut off; a smaller digit of another kind is "
+    "not.",
     "- On ruled paper only each rule's own line is taken out, so a digit written on a rule keeps its bottom; a "
     "faint rule that shows as ink only near the digits is taken off the first and last digits where it runs on "
     "to the picture's edge (they would be left out as cut off); "
