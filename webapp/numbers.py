@@ -1,14 +1,16 @@
 """A picture of many digits (a number, a row, a sheet): each digit found, what is read, and which one the page shows.
 
-The picture is read by `denoiser.find_digits` once per server for its bytes (uploads and camera shots of
-the same picture cost a lookup). The page shows the picture with a numbered box on each digit, the lines
-read with each digit's confidence, a strip of every digit as found and as denoised (one batch), and a
-choice of the digit that fills the main view, the first by default.
+The picture is read by `denoiser.find_digits`, and drawn with its boxes, once per server for its bytes (uploads
+and camera shots of the same picture cost a lookup). The page shows the picture with a numbered box on each digit,
+cut to the digits (the whole picture in an expander), the lines read with each digit's confidence, a strip of
+every digit as found and as denoised (one batch), and a choice of the digit that fills the main view, the first
+by default.
 """
 
 from __future__ import annotations
 
 import functools
+import io
 from collections.abc import Callable
 
 import numpy as np
@@ -33,6 +35,19 @@ LABEL_SIZE = (12, 28)  # pixels: the boxes' numbers, 0.4 of a digit's height wit
 def reading_of(data: bytes, keep_noise: bool) -> Reading:
     """`find_digits` of a picture's bytes, computed once per server (an ImageError is not kept)."""
     return find_digits(data, keep_noise=keep_noise)
+
+
+@functools.lru_cache(maxsize=READINGS_KEPT)
+def boxed_pictures(data: bytes, keep_noise: bool) -> tuple[bytes, bytes]:
+    """The picture read (`reading_of`) with its numbered boxes, cut to the digits and whole (`boxed_reading`), as
+    PNG: drawn once per picture and server, where every move of a slider reruns the page."""
+    reading = reading_of(data, keep_noise)
+    pictures = []
+    for whole in (False, True):
+        buffer = io.BytesIO()
+        boxed_reading(reading, whole=whole).save(buffer, format="PNG")
+        pictures.append(buffer.getvalue())
+    return pictures[0], pictures[1]
 
 
 def boxed_reading(reading: Reading, width: int = BOXED_WIDTH, *, whole: bool = False) -> Image.Image:
@@ -116,12 +131,14 @@ def choice_ui(reading: Reading) -> int:
     return st.selectbox("Digit shown in the main view", range(count), format_func=label, key="picture_digit")
 
 
-def numbers_ui(reading: Reading, denoise: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
-    """The whole panel for a picture of several digits; the chosen digit (1, 28, 28)."""
-    st.image(boxed_reading(reading), caption="Your picture, around the digits: every digit found, numbered",
-             width="stretch")  # fmt: skip
+def numbers_ui(data: bytes, keep_noise: bool, denoise: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """The whole panel for a picture of several digits (its bytes, read with `keep_noise`); the chosen digit
+    (1, 28, 28)."""
+    reading = reading_of(data, keep_noise)
+    around, whole = boxed_pictures(data, keep_noise)
+    st.image(around, caption="Your picture, around the digits: every digit found, numbered", width="stretch")
     with st.expander("The whole picture"):
-        st.image(boxed_reading(reading, whole=True), width="stretch")
+        st.image(whole, width="stretch")
     lines_ui(reading)
     chosen = choice_ui(reading)
     denoised = denoise(reading.digits)  # one batch for every digit of the picture

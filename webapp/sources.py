@@ -99,7 +99,7 @@ def picture_ui(data: bytes, keep_noise: bool, denoise: Denoise) -> torch.Tensor 
         st.warning(f"Reading numbers is unavailable ({str(err)[:300]}); the picture is taken as one digit.")
         reading = None
     if reading is not None and len(reading.marks) > 1:
-        return numbers.numbers_ui(reading, denoise)
+        return numbers.numbers_ui(data, keep_noise, denoise)
     return one_digit_ui(data, keep_noise)
 
 
