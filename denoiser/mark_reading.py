@@ -61,7 +61,7 @@ class Mark:
     confidence: float  # the classifier's confidence in `label`, in [0, 1]
     not_a_digit: float  # the probability that it is no digit at all (a letter, a symbol), in [0, 1]
     why_not: str | None  # why it is no digit (`verdicts`: CROSSED_OUT, TAKEN_FOR_NONE, UNSURE, SHAPED_LIKE_NONE;
-    # or BRACKET); None for a digit
+    # or BRACKET, or `reading.WORD`); None for a digit
     overruled: int | None = None  # the digit the classifier read, when the writer's own digits overruled it: a 1
     # with a flag read as a 7 or a 2 (`hand`); `confidence` is then the classifier's in a 1
 

@@ -5,14 +5,15 @@ row of small digits would be a few pixels tall at 1024), finds the ink on the pa
 it into marks and lines (`marks`), and reads each mark as a digit (`mark_reading`): made an MNIST-style digit
 with the code that makes the digit of `image_to_mnist`, read by the shipped classifier in one batch, a wide
 mark also cut where two digits touch, and a mark that is no digit read as "?". A line of marks that are
-none is no line of digits; a picture written at a slant is read turned level, one photographed sideways turned a
-quarter, and one of small digits read again closer (`zoom`).
+none is no line of digits, nor is a word beside a number; a picture written at a slant is read turned level, one
+photographed sideways turned a quarter, and one of small digits read again closer (`zoom`).
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +32,9 @@ from .pieces import sideways
 from .verdicts import SHORTEST, UNSURE
 from .zoom import READ_SIDE
 
-__all__ = ["BRACKET", "NOT_A_DIGIT", "Mark", "Reading", "find_digits", "read_picture"]
+__all__ = ["BRACKET", "NOT_A_DIGIT", "WORD", "Mark", "Reading", "find_digits", "read_picture"]
+
+WORD = "a word's letter"
 
 STRAY = 3.0  # line heights: a mark that is none and low, this far from the rest of its line, is left out
 SIDEWAYS_GAIN = 0.05  # a picture whose pieces are wider than tall (`pieces.sideways`) is read turned when the
@@ -40,6 +43,8 @@ SIDEWAYS_GAIN = 0.05  # a picture whose pieces are wider than tall (`pieces.side
 SIDEWAYS_MOST = 60  # marks: a page with more is not read three times...
 SIDEWAYS_CUTS = 40  # ...and turned, no more than this many digits are made of wide marks cut (a page of print, its
 # words wide marks, took near 2 s; a photo of digits has few that touch)
+WORD_GAP = 0.5  # of its line's median height: marks closer than this to the next are one run of writing
+WORD_LEAST = 3  # marks: a run this long, more of them none than digits, is a word
 
 
 @dataclass(frozen=True)
@@ -88,11 +93,13 @@ def _digit_lines(reading: Reading) -> Reading:
     """A reading without its stray marks (`_stray`), nor its lines of writing: a line whose marks are more often
     taken for none, shaped like none, crossed out or ones the classifier is unsure of than digits (brackets aside)
     is a word, a name in a script of many strokes torn into pieces, a printed logo or what is left of a rule, no
-    line of digits. Lines and places are numbered again."""
+    line of digits. The letters of a word are none (`_words`), and a word counts as one mark that is none: a line
+    of a number and its label ("Marks 08") is a line of digits. Lines and places are numbered again."""
+    reading, words = _words(reading)
     lines = {k: [m for m in reading.marks if m.line == k] for k in {m.line for m in reading.marks}}
     marks = [m for m in reading.marks if not _stray(m, lines[m.line])]
     digits = collections.Counter(m.line for m in marks if m.is_digit)
-    nones = collections.Counter(m.line for m in marks if not m.is_digit and m.why_not != BRACKET)
+    nones = collections.Counter(m.line for m in marks if not m.is_digit and m.why_not not in (BRACKET, WORD)) + words
     kept = sorted(line for line, count in digits.items() if count >= nones[line])
     number, places = {line: k for k, line in enumerate(kept)}, collections.Counter()
     renumbered = []
@@ -100,6 +107,35 @@ def _digit_lines(reading: Reading) -> Reading:
         renumbered.append(dataclasses.replace(m, line=number[m.line], position=places[m.line]))
         places[m.line] += 1
     return dataclasses.replace(reading, marks=renumbered)
+
+
+def _words(reading: Reading) -> tuple[Reading, collections.Counter]:
+    """A reading whose words' letters are none (`WORD`), and how many words each line holds. A word is a run of
+    `WORD_LEAST` marks or more, each less than `WORD_GAP` of their line's height from the next, of which more are
+    none than digits (brackets aside). The classifier takes a word's "M", "k" or "e" for none but reads its "l" as a
+    1, its "o" as a 0, its "s" as a 5: the words of a printed form ("Marks obtained 08") were read as digits among
+    the numbers. A number with a letter or a sign among its digits holds more digits than none."""
+    worded, words = set(), collections.Counter()
+    for line in {m.line for m in reading.marks}:
+        for run in _runs([m for m in reading.marks if m.line == line]):
+            nones = sum(not m.is_digit and m.why_not != BRACKET for m in run)
+            if len(run) >= WORD_LEAST and nones > sum(m.is_digit for m in run):
+                worded |= {id(m) for m in run}
+                words[line] += 1
+    marks = [dataclasses.replace(m, why_not=WORD) if id(m) in worded else m for m in reading.marks]
+    return dataclasses.replace(reading, marks=marks), words
+
+
+def _runs(line: list[Mark]) -> list[list[Mark]]:
+    """A line's marks (left to right) in runs of writing: each mark less than `WORD_GAP` of the line's median
+    height from the next."""
+    height = float(np.median([m.box[2] - m.box[0] for m in line]))
+    runs = [[line[0]]]
+    for before, mark in itertools.pairwise(line):
+        if mark.box[1] - before.box[3] > WORD_GAP * height:
+            runs.append([])
+        runs[-1].append(mark)
+    return runs
 
 
 def _stray(mark: Mark, line: list[Mark]) -> bool:

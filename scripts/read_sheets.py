@@ -200,7 +200,11 @@ FAILURES = [
     "by other hands, side by side as in the scenes here, can bow apart and be taken for brackets. A line whose "
     "every mark is none (a word, a printed logo, the bits of a rule) is no line of digits and is left out; so is "
     "a mark that is none and lower than its line's digits, three of their heights from any of them (a bit of a "
-    "rule in the margin), where a dash by the digits still reads `?`.",
+    "rule in the margin), where a dash by the digits still reads `?`. A word beside a number (a form's printed "
+    "'Marks obtained') is three marks or more written less than half their height apart, more of them none "
+    "than digits: its letters read as digits (an 'l' as a 1, an 's' as a 5) are none too, and the word counts as "
+    "one mark that is none, so that a number's line keeps its label. A word whose letters mostly look like digits "
+    "('Total': 7, 0, 1) still reads as digits.",
     "- A 1 written with a flag: MNIST's 1s are single strokes, and the classifier reads a flagged 1 as a 7 or a 2. "
     "When it doubts that 7 and is sure of other 7s in the picture that look unlike it, the writer's own 7s, the "
     "mark is read as a 1 (`denoiser/hand.py`). A flagged 1 with no sure 7 or 2 beside it still reads as one. The "

@@ -5,6 +5,7 @@ Every picture is made here (numpy and Pillow, or `denoiser.sheets` from test dig
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import numpy as np
@@ -180,6 +181,42 @@ def test_a_line_of_letters_above_the_digits_is_no_line_of_digits(sure):
     found = find_digits(photo([[a, e], glyphs(sure, "4096", 23)]))
     assert found.lines == ["4096"]
     assert [m.line for m in found.marks] == [0, 0, 0, 0]
+
+
+def test_a_printed_word_beside_a_number_is_no_digits_and_the_number_is_read(sure):
+    """A form's printed "Marks" before a handwritten 4096: the classifier takes the M, a, r and k for none but reads
+    the s as a 5. The word's letters are none, each for being a word's, and the line is read for its number."""
+    page = Image.fromarray(page_of(sure, " " * 6 + "4096", (200, 900), 20, 60))
+    font = realworld._font("DejaVuSans.ttf", int(0.95 * HEIGHT))
+    ImageDraw.Draw(page).text((30, 60 + HEIGHT), "Marks", fill=40, font=font, anchor="ls")
+    found = find_digits(encode(np.asarray(page)))
+    assert found.lines == ["?????4096"]
+    assert [m.why_not for m in found.marks[:5]] == [reading.WORD] * 5
+
+
+def _apart(marks: list[reading.Mark], by: int) -> list[reading.Mark]:
+    """The marks moved `by` pixels to the right."""
+    return [dataclasses.replace(m, box=(m.box[0], m.box[1] + by, m.box[2], m.box[3] + by)) for m in marks]
+
+
+def test_a_word_is_a_run_of_close_marks_more_of_them_none_than_digits():
+    """Marks a sixth of their height apart are one run: three of four none is a word, its digit too, and counts as
+    one mark that is none, so the number beside it keeps its line; a sum (two signs among three digits) and a
+    number with a letter in it are no words. A line of writing whose word is beside three more marks that are
+    none, two digits, is left out."""
+    word = _marked(0, [verdicts.TAKEN_FOR_NONE, None, verdicts.UNSURE, verdicts.TAKEN_FOR_NONE])
+    number = _apart(_marked(0, [None, None]), 400)
+    total = _marked(1, [None, verdicts.SHAPED_LIKE_NONE, None, verdicts.SHAPED_LIKE_NONE, None])
+    spelt = _marked(2, [None, verdicts.TAKEN_FOR_NONE, None])
+    writing = _marked(3, [verdicts.TAKEN_FOR_NONE, None, verdicts.UNSURE]) + [
+        m for k, why in enumerate([None, verdicts.TAKEN_FOR_NONE, verdicts.UNSURE, None])
+        for m in _apart(_marked(3, [why]), 200 * (k + 1))]  # fmt: skip
+    marks = word + number + total + spelt + writing
+    found, words = reading._words(reading.Reading(marks, np.zeros((400, 1200), np.uint8), True))
+    assert [m.why_not for m in found.marks[:6]] == [reading.WORD] * 4 + [None, None]
+    assert [m.why_not for m in found.marks[6:14]] == [m.why_not for m in total + spelt]
+    assert words == {0: 1, 3: 1}
+    assert reading._digit_lines(found).lines == ["????44", "4?4?4", "4?4"]
 
 
 def _marked(line: int, whys: list[str | None]) -> list[reading.Mark]:
