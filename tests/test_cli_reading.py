@@ -10,6 +10,7 @@ from PIL import Image
 
 from denoiser.cli import main
 from denoiser.reading import find_digits
+from denoiser.verdicts import TAKEN_FOR_NONE
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +36,18 @@ def test_json_is_strict_and_gives_every_digit_with_its_box_and_confidence(number
         top, left, bottom, right = digit["box"]
         assert digit["line"] == 1 and digit["position"] == position and 0 <= top < bottom and 0 <= left < right
         assert 0.5 < digit["confidence"] <= 1 and digit["is_digit"] and digit["overruled"] is None
+        assert digit["why_not"] is None
+
+
+def test_json_says_why_a_mark_is_no_digit(test_digits, tmp_path, capsys):
+    """A typeset A among digits reads "?": the JSON says it was taken for no digit, with the odds."""
+    path = tmp_path / "letter.png"
+    path.write_bytes(number_picture(test_digits, "40A1"))
+    assert main(["read", str(path), "--json"]) == 0
+    [picture] = json.loads(capsys.readouterr().out)["pictures"]
+    assert picture["lines"] == ["40?1"]
+    letter = picture["digits"][2]
+    assert not letter["is_digit"] and letter["why_not"] == TAKEN_FOR_NONE and letter["not_a_digit"] > 0.95
 
 
 def test_out_writes_each_digit_denoised_named_by_picture_line_and_position(number, tmp_path, capsys):

@@ -6,7 +6,7 @@ With one picture, stdout holds exactly the lines read, one per line of digits ("
 not a digit), so a script can take them as they are; with several, each line starts with its
 picture's name. `--out DIR` writes every digit found, denoised as it is (the picture's own noise
 removed, all of a picture's digits in one batch), as DIR/STEM-LINE-POSITION.png, counted from 1.
-`--json` prints one strict JSON object instead: boxes, readings and confidences.
+`--json` prints one strict JSON object instead: boxes, readings and confidences, and why a mark is no digit.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def _mark_json(mark) -> dict:
     return {"line": mark.line + 1, "position": mark.position + 1, "box": [int(v) for v in mark.box],
             "text": mark.text, "label": int(mark.label), "confidence": round(float(mark.confidence), 4),
             "is_digit": bool(mark.is_digit), "not_a_digit": round(float(mark.not_a_digit), 4),
-            "overruled": mark.overruled}  # fmt: skip
+            "why_not": mark.why_not, "overruled": mark.overruled}  # fmt: skip
 
 
 def _write_digits(out: Path, stem: str, marks: list, denoised) -> None:
