@@ -84,6 +84,12 @@ def loops(ink: np.ndarray, line_height: float) -> int:
     return int((areas[1:] >= (LOOP_SMALLEST * line_height) ** 2).sum())
 
 
+def widest_loop(ink: np.ndarray, line_height: float) -> float:
+    """The side of a square as large as the largest hole in a mark's ink (H, W) bool, in line heights (0: none)."""
+    _, areas = holes(ink)
+    return float(np.sqrt(areas[1:].max()) / line_height) if len(areas) > 1 else 0.0
+
+
 def holes(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The holes in the ink (H, W) bool, labelled (H, W) int (0: none), and each label's area (0: the rest)."""
     labelled, count = ndimage.label(ndimage.binary_fill_holes(ink) & ~ink)

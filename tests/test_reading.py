@@ -648,6 +648,20 @@ def long_based_two() -> sheets.Glyph:
     return np.asarray(img, np.float64) / 255.0, "2"
 
 
+@pytest.mark.parametrize("loop", [True, False])
+def test_a_nine_written_thin_with_a_small_loop_is_no_one(sure, loop):
+    """A 9 in a fine pen whose loop is a fifth of the line's height wide: thickened to MNIST's strokes, its loop is
+    filled and it reads as a 1 with a thick top; its ink still closes the loop, which no 1 does. The same stroke
+    with no loop is a 1."""
+    page = Image.fromarray(page_of(sure, "40  7", (200, 500), 20, 60))
+    x, top = 20 + 2 * HEIGHT + 40, 60
+    draw = ImageDraw.Draw(page)
+    if loop:
+        draw.ellipse([x - 0.18 * HEIGHT, top, x, top + 0.3 * HEIGHT], outline=40, width=2)
+    draw.line([x, top + 0.15 * HEIGHT, x - 6, top + HEIGHT], fill=40, width=2)
+    assert find_digits(encode(np.asarray(page))).lines == ["4097" if loop else "4017"]
+
+
 def test_a_two_with_a_long_base_is_a_digit_and_a_dash_is_not(sure):
     """Wider than `WIDEST` heights, the 2 stands as tall as its line's digits and reads as one; a low dash does not."""
     dash = (np.pad(np.ones((4, 28)), 2), "?")
