@@ -96,7 +96,7 @@ def _digit_lines(reading: Reading) -> Reading:
     line of digits. The letters of a word are none (`_words`), and a word counts as one mark that is none: a line
     of a number and its label ("Marks 08") is a line of digits. Lines and places are numbered again."""
     reading, words = _words(reading)
-    lines = {k: [m for m in reading.marks if m.line == k] for k in {m.line for m in reading.marks}}
+    lines = _by_line(reading.marks)
     marks = [m for m in reading.marks if not _stray(m, lines[m.line])]
     digits = collections.Counter(m.line for m in marks if m.is_digit)
     nones = collections.Counter(m.line for m in marks if not m.is_digit and m.why_not not in (BRACKET, WORD)) + words
@@ -116,14 +116,22 @@ def _words(reading: Reading) -> tuple[Reading, collections.Counter]:
     1, its "o" as a 0, its "s" as a 5: the words of a printed form ("Marks obtained 08") were read as digits among
     the numbers. A number with a letter or a sign among its digits holds more digits than none."""
     worded, words = set(), collections.Counter()
-    for line in {m.line for m in reading.marks}:
-        for run in _runs([m for m in reading.marks if m.line == line]):
+    for line, in_line in _by_line(reading.marks).items():
+        for run in _runs(in_line):
             nones = sum(not m.is_digit and m.why_not != BRACKET for m in run)
             if len(run) >= WORD_LEAST and nones > sum(m.is_digit for m in run):
                 worded |= {id(m) for m in run}
                 words[line] += 1
     marks = [dataclasses.replace(m, why_not=WORD) if id(m) in worded else m for m in reading.marks]
     return dataclasses.replace(reading, marks=marks), words
+
+
+def _by_line(marks: list[Mark]) -> dict[int, list[Mark]]:
+    """The marks of each line, each line's in reading order."""
+    lines = collections.defaultdict(list)
+    for mark in marks:
+        lines[mark.line].append(mark)
+    return lines
 
 
 def _runs(line: list[Mark]) -> list[list[Mark]]:
