@@ -30,7 +30,7 @@ from .lines import rows_shared
 from .marks import Marks
 from .mnist_style import mnist_digit
 from .pieces import own_ink, window
-from .verdicts import CONFIDENT, FLAT_SURE, LOOP_NONE, NOT_SURE, verdict
+from .verdicts import CONFIDENT, FLAT_SURE, LOOP_NONE, NOT_SURE, RULED_OUT, verdict
 
 NOT_A_DIGIT = "?"
 BRACKET = "a bracket"
@@ -41,6 +41,9 @@ BRACKET_SURE = 0.99  # a bracket whose ends curl is read as another digit (a ")"
 MAX_PARTS = 300  # digits made and read at most (every mark, and the cut ones' parts)
 PART_TALL = 0.7  # heights: each digit a mark is cut into is at least this tall (a 5 whose bowl ran on to the left
 # was cut into a 6 of 0.65 heights and a 5)
+ALIKE_SURE = 0.99  # a mark read this surely whole, that the classifier with a class for none gives `RULED_OUT` at
+# most, is one digit, not parts that each read as it again: a 5 as wide as tall, cut through its bowl, read 5 and 5
+# (two touching 7s, 8s or 4s, each read whole as one, the class for none doubted: 0.09-1.0)
 SIDE_BY_SIDE = 0.5  # of the lower part's height: the rows two parts of a cut share, as digits side by side do
 TAIL_TALL, TAIL_BELOW = 1.4, 0.3  # line heights: a mark this tall, reaching this far below its line's foot, that
 # reads as a 1 the classifier doubts, may be a digit with a long tail...
@@ -144,7 +147,9 @@ def _choose(ways: list[list[Part]], height: float, readings: dict[Part, _Read], 
     for a 0 written small, read surely: "300" with its 0s at 0.6 of the 3's height), and
     one that makes a digit the classifier is unsure of (`CONFIDENT`), or a part the classifier with a class for no
     digit is sure is none (`NOT_SURE`), cut one digit apart (a 2's long base). Parts that share less than
-    `SIDE_BY_SIDE` of their rows are no digits side by side but a stroke cut across (a long 1 leaning, read "11")."""
+    `SIDE_BY_SIDE` of their rows are no digits side by side but a stroke cut across (a long 1 leaning, read "11").
+    A mark read surely whole is not cut into parts that each read as it again (`_alike_parts`)."""
+    ways = [way for way in ways if not _alike_parts(way, ways[0], readings)]
 
     def score(way: list[Part]) -> float:
         boxes = np.array([readings[part].box for part in way])
@@ -166,6 +171,14 @@ def _choose(ways: list[list[Part]], height: float, readings: dict[Part, _Read], 
         return float(np.log(np.maximum(confidence, 1e-6)).sum() + digits + usual)
 
     return max(ways, key=score)
+
+
+def _alike_parts(way: list[Part], whole: list[Part], readings: dict[Part, _Read]) -> bool:
+    """Whether `way` cuts a mark read `ALIKE_SURE` whole (`whole`, its one part), and no digit by `RULED_OUT`, into
+    parts that each read as the same digit: a digit wide for its line is cut into halves that each look like it."""
+    one = readings[whole[0]]
+    return (len(way) > 1 and one.confidence >= ALIKE_SURE and one.not_a_digit <= RULED_OUT
+            and all(readings[part].label == one.label for part in way))  # fmt: skip
 
 
 def _read_all(found: Ink, marks: Marks, parts: list[Part]) -> dict[Part, _Read]:

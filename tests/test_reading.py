@@ -550,6 +550,23 @@ def test_a_wide_mark_is_cut_only_into_digits_the_classifier_is_sure_of():
     assert mark_reading._choose([[whole], [left, right]], height, sure_of_both) == [left, right]
 
 
+def test_a_digit_read_surely_whole_is_not_cut_into_halves_that_each_read_as_it():
+    """A 5 written as wide as tall, a third taller than its line, is 1.3 of its line's heights wide. Cut through its
+    bowl, its hook and its flag each read as a 5 (99.7% and 100%), and their widths are more usual than the whole's:
+    it was read "55". Whole, it reads as a 5 surely, and the classifier with a class for none is sure it is a digit.
+    Two touching 7s are read whole as a 7 too, but that classifier doubts them: they are still cut."""
+    height, digit, chances = 100, torch.zeros(1, 28, 28), torch.zeros(10)
+    whole, left, right = (0, 0, 127), (0, 0, 55), (0, 55, 127)
+    readings = {
+        whole: mark_reading._Read(digit, (0, 0, 131, 127), 5, 1.0, 0.0, chances),
+        left: mark_reading._Read(digit, (13, 0, 131, 55), 5, 0.997, 0.03, chances),
+        right: mark_reading._Read(digit, (0, 55, 116, 127), 5, 1.0, 0.0, chances),
+    }
+    assert mark_reading._choose([[whole], [left, right]], height, readings) == [whole]
+    doubted = {**readings, whole: readings[whole]._replace(not_a_digit=0.09)}
+    assert mark_reading._choose([[whole], [left, right]], height, doubted) == [left, right]
+
+
 @pytest.mark.parametrize(
     ("confidence", "none", "height", "why_not"),
     [(0.45, 0.01, 60, None), (0.45, 0.2, 60, verdicts.UNSURE), (0.25, 0.01, 60, verdicts.UNSURE),
