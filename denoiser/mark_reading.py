@@ -53,7 +53,9 @@ ONE_LOOP = 0.12  # line heights, on the square: a 1 closes no loop this large (o
 # a hole, of 0.06; three 9s with small loops, read as 1s, loops of 0.17-0.19)...
 LOOPED = (0, 4, 6, 8, 9)  # ...but one of the digits that close a loop does
 DIGIT_WIDTH = (0.8, 0.35)  # a digit's width in its line's heights: mean and spread (a 1 is 0.3, a 0 up to 1.2, a 2
-# with a long base or a 4 with a long crossbar 1.3), scaled up for a hand that writes wide (`hand.width`)
+# with a long base or a 4 with a long crossbar 1.3), scaled up for a hand that writes wide (`hand.width`)...
+OWN_HEIGHT = 1.5  # ...and, for a digit this many of its line's heights tall, in its own height: a line of lowercase
+# letters and signs is lower than its digits (a 3 of 1.9 heights as wide as 0.76 of its own was cut in two)
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,9 @@ def _choose(ways: list[list[Part]], height: float, readings: dict[Part, _Read], 
         if len(way) > 1 and (short.any() or apart or confidence.min() < CONFIDENT
                              or none.max() > NOT_SURE):  # fmt: skip
             return -np.inf
-        widths = np.array([(stop - start) / (height * wide) for _, start, stop in way])
+        # A digit far taller than its line (beside small letters and signs: "3y", "a+2b") is as wide as its own height
+        against = np.where(tall > OWN_HEIGHT * height, tall, height) * wide
+        widths = np.array([stop - start for _, start, stop in way]) / against
         usual = -0.5 * (((widths - DIGIT_WIDTH[0]) / DIGIT_WIDTH[1]) ** 2).sum()
         # A mark read whole is a digit or not by `verdicts.verdict`; the parts of a cut must each be one
         digits = np.log(np.maximum(1 - none, 1e-6)).sum() if len(way) > 1 else 0.0

@@ -567,6 +567,21 @@ def test_a_digit_read_surely_whole_is_not_cut_into_halves_that_each_read_as_it()
     assert mark_reading._choose([[whole], [left, right]], height, doubted) == [left, right]
 
 
+def test_a_digit_far_taller_than_its_line_is_as_wide_as_its_own_height():
+    """In "3a+4b+5c=8", the line's marks are mostly lowercase letters and signs, and its digits stand near twice its
+    median height: a 3 of 1.9 heights, 1.4 of them wide, is as wide as 0.76 of its own height. Judged against the
+    line's height it is as wide as two digits, and cut in two it read "53" (a 5 at 81% that the classifier with a
+    class for none doubts, and a 3)."""
+    height, digit, chances = 58, torch.zeros(1, 28, 28), torch.zeros(10)
+    whole, left, right = (0, 0, 83), (0, 0, 44), (0, 44, 83)
+    readings = {
+        whole: mark_reading._Read(digit, (0, 0, 109, 83), 3, 1.0, 0.0, chances),
+        left: mark_reading._Read(digit, (2, 0, 109, 44), 5, 0.814, 0.40, chances),
+        right: mark_reading._Read(digit, (2, 44, 109, 83), 3, 1.0, 0.0, chances),
+    }
+    assert mark_reading._choose([[whole], [left, right]], height, readings) == [whole]
+
+
 @pytest.mark.parametrize(
     ("confidence", "none", "height", "why_not"),
     [(0.45, 0.01, 60, None), (0.45, 0.2, 60, verdicts.UNSURE), (0.25, 0.01, 60, verdicts.UNSURE),
