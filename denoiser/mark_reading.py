@@ -166,7 +166,7 @@ def _choose(ways: list[list[Part]], height: float, readings: dict[Part, _Read], 
         if len(way) > 1 and (short.any() or apart or confidence.min() < CONFIDENT
                              or none.max() > NOT_SURE):  # fmt: skip
             return -np.inf
-        # A digit far taller than its line (beside small letters and signs: "3y", "a+2b") is as wide as its own height
+        # A digit far taller than its line (beside small letters and signs: "3y", "a+2b") is judged by its own height
         against = np.where(tall > OWN_HEIGHT * height, tall, height) * wide
         widths = np.array([stop - start for _, start, stop in way]) / against
         usual = -0.5 * (((widths - DIGIT_WIDTH[0]) / DIGIT_WIDTH[1]) ** 2).sum()
