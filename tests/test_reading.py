@@ -533,38 +533,38 @@ def test_a_number_written_at_a_slant_is_one_line_read_in_order(sure, angle):
     assert reading.lines == ["237845"]
 
 
+def _cut_in_two(width: int, cut: int, *reads: tuple) -> tuple[list[list[tuple]], dict]:
+    """A mark `width` columns wide read whole and cut in two at column `cut`: its two ways and the reading of each
+    part, `reads` giving the whole's, the left part's and the right part's (box, label, confidence, none)."""
+    digit, chances = torch.zeros(1, 28, 28), torch.zeros(10)  # `_choose` uses neither
+    whole, left, right = (0, 0, width), (0, 0, cut), (0, cut, width)
+    parts = (whole, left, right)
+    readings = {part: mark_reading._Read(digit, *read, chances) for part, read in zip(parts, reads, strict=True)}
+    return [[whole], [left, right]], readings
+
+
 def test_a_wide_mark_is_cut_only_into_digits_the_classifier_is_sure_of():
     """A 2 whose base runs on to the right (drawn with a mouse, "12x34") is 1.4 times as wide as tall, as wide as
     two digits touching. Cut in two, its parts read as a bit of a 2 the classifier is unsure of (46%) and a flat
     stroke it takes for a 4 (76%); whole, it reads as a 2 (90%). The widths alone favour the cut, which read
     "?4": a cut is kept only when the classifier is sure of every digit it makes."""
-    height, digit, chances = 60, torch.zeros(1, 28, 28), torch.zeros(10)  # `_choose` uses only the label read
-    whole, left, right = (0, 0, 84), (0, 0, 42), (0, 42, 84)
-    readings = {
-        whole: mark_reading._Read(digit, (0, 0, 60, 84), 2, 0.90, 0.0, chances),
-        left: mark_reading._Read(digit, (0, 0, 60, 42), 2, 0.46, 0.0, chances),
-        right: mark_reading._Read(digit, (0, 42, 60, 84), 4, 0.76, 0.0, chances),
-    }
-    assert mark_reading._choose([[whole], [left, right]], height, readings) == [whole]
+    ways, readings = _cut_in_two(84, 42, ((0, 0, 60, 84), 2, 0.90, 0.0), ((0, 0, 60, 42), 2, 0.46, 0.0),
+                                 ((0, 42, 60, 84), 4, 0.76, 0.0))  # fmt: skip
+    assert mark_reading._choose(ways, 60, readings) == ways[0]
+    left = ways[1][0]
     sure_of_both = {**readings, left: readings[left]._replace(confidence=0.99)}
-    assert mark_reading._choose([[whole], [left, right]], height, sure_of_both) == [left, right]
+    assert mark_reading._choose(ways, 60, sure_of_both) == ways[1]
 
 
-def test_a_digit_read_surely_whole_is_not_cut_into_halves_that_each_read_as_it():
+@pytest.mark.parametrize(("none", "way"), [(0.0, 0), (0.09, 1)])
+def test_a_digit_read_surely_whole_is_not_cut_into_halves_that_each_read_as_it(none, way):
     """A 5 written as wide as tall, a third taller than its line, is 1.3 of its line's heights wide. Cut through its
     bowl, its hook and its flag each read as a 5 (99.7% and 100%), and their widths are more usual than the whole's:
     it was read "55". Whole, it reads as a 5 surely, and the classifier with a class for none is sure it is a digit.
-    Two touching 7s are read whole as a 7 too, but that classifier doubts them: they are still cut."""
-    height, digit, chances = 100, torch.zeros(1, 28, 28), torch.zeros(10)
-    whole, left, right = (0, 0, 127), (0, 0, 55), (0, 55, 127)
-    readings = {
-        whole: mark_reading._Read(digit, (0, 0, 131, 127), 5, 1.0, 0.0, chances),
-        left: mark_reading._Read(digit, (13, 0, 131, 55), 5, 0.997, 0.03, chances),
-        right: mark_reading._Read(digit, (0, 55, 116, 127), 5, 1.0, 0.0, chances),
-    }
-    assert mark_reading._choose([[whole], [left, right]], height, readings) == [whole]
-    doubted = {**readings, whole: readings[whole]._replace(not_a_digit=0.09)}
-    assert mark_reading._choose([[whole], [left, right]], height, doubted) == [left, right]
+    Two touching 7s are read whole as a 7 too, but that classifier doubts them (`none`): they are still cut."""
+    ways, readings = _cut_in_two(127, 55, ((0, 0, 131, 127), 5, 1.0, none), ((13, 0, 131, 55), 5, 0.997, 0.03),
+                                 ((0, 55, 116, 127), 5, 1.0, 0.0))  # fmt: skip
+    assert mark_reading._choose(ways, 100, readings) == ways[way]
 
 
 def test_a_digit_far_taller_than_its_line_is_as_wide_as_its_own_height():
@@ -572,14 +572,9 @@ def test_a_digit_far_taller_than_its_line_is_as_wide_as_its_own_height():
     median height: a 3 of 1.9 heights, 1.4 of them wide, is as wide as 0.76 of its own height. Judged against the
     line's height it is as wide as two digits, and cut in two it read "53" (a 5 at 81% that the classifier with a
     class for none doubts, and a 3)."""
-    height, digit, chances = 58, torch.zeros(1, 28, 28), torch.zeros(10)
-    whole, left, right = (0, 0, 83), (0, 0, 44), (0, 44, 83)
-    readings = {
-        whole: mark_reading._Read(digit, (0, 0, 109, 83), 3, 1.0, 0.0, chances),
-        left: mark_reading._Read(digit, (2, 0, 109, 44), 5, 0.814, 0.40, chances),
-        right: mark_reading._Read(digit, (2, 44, 109, 83), 3, 1.0, 0.0, chances),
-    }
-    assert mark_reading._choose([[whole], [left, right]], height, readings) == [whole]
+    ways, readings = _cut_in_two(83, 44, ((0, 0, 109, 83), 3, 1.0, 0.0), ((2, 0, 109, 44), 5, 0.814, 0.40),
+                                 ((2, 44, 109, 83), 3, 1.0, 0.0))  # fmt: skip
+    assert mark_reading._choose(ways, 58, readings) == ways[0]
 
 
 @pytest.mark.parametrize(
