@@ -1,12 +1,12 @@
 """Each mark on a page read as a digit: made an MNIST-style digit with `mnist_style.mnist_digit`, the code that
 makes the digit of `image_to_mnist`, and read by the shipped classifier, every mark of a page in one batch. A mark
-wide for its line may be two digits that touch: it is also read cut in two or three at columns of little ink, and
-the likeliest reading is kept (the classifier's confidence, times how usual each digit's width is). A mark the
-classifier is unsure of (but for one that the classifier with a class for what is no digit, `classifier.NO_DIGIT`,
-rules out as none), that this one takes for none (a letter, a symbol), or shaped like no digit (a dash), reads as
-"?"; so do two strokes that pair as round brackets (`brackets`). The writer's own digits are the guide to a 1
-written with a flag, which the classifier reads as a 7, and to how wide the writer's digits are (`hand`). A mark
-read as a doubted 1 whose tail runs far below its line (a 7's, a 9's) is read again on its top alone (`_tails`);
+wide for its line may be two digits that touch: it is also read cut in two or three at columns of little ink, and the
+likeliest reading is kept (the classifier's confidence, times how usual each digit's width is). A mark the classifier is
+unsure of (but for one that the classifier with a class for what is no digit, `classifier.NO_DIGIT`, rules out as none),
+that this one takes for none (a letter, a symbol), or shaped like no digit (a dash), reads as "?"; so do two strokes
+that pair as round brackets, and a 1 leaning far right in a sum, a slash (`brackets`). The writer's own digits are the
+guide to a 1 written with a flag, which the classifier reads as a 7, and to how wide the writer's digits are (`hand`). A
+mark read as a doubted 1 whose tail runs far below its line (a 7's, a 9's) is read again on its top alone (`_tails`);
 one whose ink closes a loop is no 1 (`_looped_one`).
 """
 
@@ -30,10 +30,11 @@ from .lines import rows_shared
 from .marks import Marks
 from .mnist_style import mnist_digit
 from .pieces import own_ink, window
-from .verdicts import CONFIDENT, FLAT_SURE, LOOP_NONE, NOT_SURE, RULED_OUT, verdict
+from .verdicts import CONFIDENT, FLAT_SURE, LOOP_NONE, NOT_SURE, RULED_OUT, SHAPED_LIKE_NONE, TAKEN_FOR_NONE, verdict
 
 NOT_A_DIGIT = "?"
 BRACKET = "a bracket"
+SLASH = "a slash"
 BRACKET_TALL = 1.0  # a round bracket stands at least this many of its line's heights tall (the median mark's):
 # of the 1s that bowed apart in one line of the benchmark's scenes, written by many hands, most were shorter
 BRACKET_SURE = 0.99  # a bracket whose ends curl is read as another digit (a ")" as a 3, a "(" with a long tail as a
@@ -242,7 +243,8 @@ def read_marks(found: Ink, marks: Marks, keep_noise: bool, cuts: int = MAX_PARTS
         line_reads = [readings[part] for part in chosen]
         line_marks = [_mark(found, marks, part, r, (line, k), keep_noise) for k, (part, r) in
                       enumerate(zip(chosen, line_reads, strict=True))]  # fmt: skip
-        result += _without_brackets(line_marks, [r.digit for r in line_reads], marks.line_heights[indices[0]])
+        digits = [r.digit for r in line_reads]
+        result += _without_slashes(_without_brackets(line_marks, digits, marks.line_heights[indices[0]]), digits)
         reads += line_reads
     return _flagged_ones(result, reads)
 
@@ -299,6 +301,16 @@ def _without_brackets(line: list[Mark], digits: list[torch.Tensor], height: floa
     bows = [brackets.bow(d[0].numpy()) if _bracket_like(m, height) else 0.0 for m, d in zip(line, digits, strict=True)]
     paired = brackets.pairs(bows)
     return [dataclasses.replace(m, why_not=BRACKET) if k in paired else m for k, m in enumerate(line)]
+
+
+def _without_slashes(line: list[Mark], digits: list[torch.Tensor]) -> list[Mark]:
+    """A line's marks, with those read as 1s that lean far right in a line of a sum, among signs (a mark taken for
+    none or shaped like none: a "+", a "-"; or a bracket), made slashes (`brackets.slashes`); their lean is measured
+    on their `digits` as read. A mark the classifier was unsure of is no sign: it may be a digit."""
+    leans = [brackets.lean(d[0].numpy()) for d in digits]
+    signs = [m.why_not in (TAKEN_FOR_NONE, SHAPED_LIKE_NONE, BRACKET) for m in line]
+    found = brackets.slashes(leans, [m.is_digit and m.label == 1 for m in line], signs)
+    return [dataclasses.replace(m, why_not=SLASH) if k in found else m for k, m in enumerate(line)]
 
 
 def _bracket_like(mark: Mark, height: float) -> bool:

@@ -25,14 +25,14 @@ from . import zoom
 from .desk import on_desk
 from .digitize import ImageError, _as_grey_array
 from .ink import beyond_page, blurred, find_ink, on_page
-from .mark_reading import BRACKET, MAX_PARTS, NOT_A_DIGIT, Mark, read_marks
+from .mark_reading import BRACKET, MAX_PARTS, NOT_A_DIGIT, SLASH, Mark, read_marks
 from .marks import Marks, find_marks, without
 from .picture_io import open_image
 from .pieces import sideways
 from .verdicts import SHORTEST, UNSURE
 from .zoom import READ_SIDE
 
-__all__ = ["BRACKET", "NOT_A_DIGIT", "WORD", "Mark", "Reading", "find_digits", "read_picture"]
+__all__ = ["BRACKET", "NOT_A_DIGIT", "SLASH", "WORD", "Mark", "Reading", "find_digits", "read_picture"]
 
 WORD = "a word's letter"
 
@@ -91,15 +91,16 @@ def read_picture(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) ->
 
 def _digit_lines(reading: Reading) -> Reading:
     """A reading without its stray marks (`_stray`), nor its lines of writing: a line whose marks are more often
-    taken for none, shaped like none, crossed out or ones the classifier is unsure of than digits (brackets aside)
-    is a word, a name in a script of many strokes torn into pieces, a printed logo or what is left of a rule, no
-    line of digits. The letters of a word are none (`_words`), and a word counts as one mark that is none: a line
-    of a number and its label ("Marks 08") is a line of digits. Lines and places are numbered again."""
+    taken for none, shaped like none, crossed out or ones the classifier is unsure of than digits (brackets and
+    slashes aside) is a word, a name in a script of many strokes torn into pieces, a printed logo or what is left of
+    a rule, no line of digits. The letters of a word are none (`_words`), and a word counts as one mark that is
+    none: a line of a number and its label ("Marks 08") is a line of digits. Lines and places are numbered again."""
     reading, words = _words(reading)
     lines = _by_line(reading.marks)
     marks = [m for m in reading.marks if not _stray(m, lines[m.line])]
     digits = collections.Counter(m.line for m in marks if m.is_digit)
-    nones = collections.Counter(m.line for m in marks if not m.is_digit and m.why_not not in (BRACKET, WORD)) + words
+    signs = (BRACKET, SLASH, WORD)  # a bracket or a slash is a sign among digits, a word counts once
+    nones = collections.Counter(m.line for m in marks if not m.is_digit and m.why_not not in signs) + words
     kept = sorted(line for line, count in digits.items() if count >= nones[line])
     number, places = {line: k for k, line in enumerate(kept)}, collections.Counter()
     renumbered = []
@@ -111,14 +112,14 @@ def _digit_lines(reading: Reading) -> Reading:
 
 def _words(reading: Reading) -> tuple[Reading, collections.Counter]:
     """A reading whose words' letters are none (`WORD`), and how many words each line holds. A word is a run of
-    `WORD_LEAST` marks or more, each less than `WORD_GAP` of their line's height from the next, of which more are
-    none than digits (brackets aside). The classifier takes a word's "M", "k" or "e" for none but reads its "l" as a
-    1, its "o" as a 0, its "s" as a 5: the words of a printed form ("Marks obtained 08") were read as digits among
+    `WORD_LEAST` marks or more, each less than `WORD_GAP` of their line's height from the next, of which more are none
+    than digits (brackets and slashes aside). The classifier takes a word's "M", "k" or "e" for none but reads its "l"
+    as a 1, its "o" as a 0, its "s" as a 5: the words of a printed form ("Marks obtained 08") were read as digits among
     the numbers. A number with a letter or a sign among its digits holds more digits than none."""
     worded, words = set(), collections.Counter()
     for line, in_line in _by_line(reading.marks).items():
         for run in _runs(in_line):
-            nones = sum(not m.is_digit and m.why_not != BRACKET for m in run)
+            nones = sum(not m.is_digit and m.why_not not in (BRACKET, SLASH) for m in run)
             if len(run) >= WORD_LEAST and nones > sum(m.is_digit for m in run):
                 worded |= {id(m) for m in run}
                 words[line] += 1

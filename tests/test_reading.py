@@ -16,7 +16,7 @@ from scipy import ndimage
 from skimage import transform
 from written import HEIGHT, encode, glyphs, page_of, photo
 
-from denoiser import find_digits, mark_reading, reading, verdicts, zoom
+from denoiser import brackets, find_digits, mark_reading, reading, verdicts, zoom
 from denoiser.bench import realworld, sheets
 from denoiser.classifier import load_classifier, read
 from denoiser.digitize import ImageError, image_to_mnist
@@ -776,6 +776,35 @@ def test_a_bracket_with_curled_ends_read_as_a_digit_still_pairs(sure, hook):
 def test_two_strokes_bowed_the_same_way_are_read_as_ones(sure, bows):
     """A writer's 1s bow the same way, if at all: two of them around digits are no pair of brackets."""
     assert find_digits(bracketed(sure, "74", bows)).lines == ["1741"]
+
+
+def slash(lean: float) -> sheets.Glyph:
+    """A "/" as tall as the digits, one straight stroke leaning `lean` degrees right of upright."""
+    side = int(HEIGHT * np.tan(np.radians(lean))) + 10
+    image = Image.new("L", (side, HEIGHT), 0)
+    ImageDraw.Draw(image).line([(5, HEIGHT - 2), (side - 5, 1)], fill=255, width=5)
+    return np.asarray(image, np.float64) / 255.0, "/"
+
+
+@pytest.mark.parametrize(("lean", "sign", "text"), [(40.0, True, "56?7?3"), (40.0, False, "5617"),
+                                                    (20.0, True, "5617?3")])  # fmt: skip
+def test_a_stroke_leaning_far_right_among_the_signs_of_a_sum_is_a_slash(sure, lean, sign, text):
+    """Alone, each of these strokes reads as a 1. Leaning far right in a sum, one is a slash; in a row of digits
+    without a sign, or leaning as a 1 leans, it stays a 1."""
+    row = [*glyphs(sure, "56", 30), slash(lean), *glyphs(sure, "7", 40)]
+    row += [plus_sign(), *glyphs(sure, "3", 50)] if sign else []
+    found = find_digits(photo([row]))
+    assert found.lines == [text]
+    assert (found.marks[2].why_not == reading.SLASH) is (text[2] == "?")
+
+
+def test_a_mark_leans_as_its_stroke_does():
+    """The lean of a stroke drawn upright, and leaning either way, from its MNIST-style digit."""
+    for angle in (0.0, 30.0, -30.0, 45.0):
+        image = Image.new("L", (28, 28), 0)
+        dx = 9 * np.tan(np.radians(angle))
+        ImageDraw.Draw(image).line([(14 - dx, 23), (14 + dx, 5)], fill=255, width=3)
+        assert brackets.lean(np.asarray(image, np.float64) / 255) == pytest.approx(angle, abs=2.0)
 
 
 @pytest.mark.parametrize(("rise", "lean"), [(4, 0), (0, 5)])
