@@ -23,6 +23,8 @@ PIECE_ALIKE, PIECE_SPLIT = 0.7, 0.1  # pieces one above the other of alike heigh
 STRAIGHT = 0.3  # a piece whose ink spreads across its main axis less than this share of its spread along it is straight
 SIDEWAYS = 1.2  # a picture whose pieces' median width is more than this many of their heights may be turned
 JOINED_TALL, JOINED_WIDE = 2.0, 1.0  # heights: pieces joined by fainter ink are one digit this tall and wide at most
+BAR_FLAT, BAR_WIDE = 2.0, 0.8  # the strokes of an equals sign: this many times wider than high, and at most this many
+# heights wide (the bits of a squared page's rules that the digits cut, one above another, are wider)
 FEET_APART, ON_RULE_WIDE = 0.1, 1.0  # heights: two pieces side by side standing on a rule, their feet this
 # close and their columns overlapping, are one digit as wide as this at most (`_cut_by_rule`)
 
@@ -83,9 +85,10 @@ def one_digit(boxes: np.ndarray, height: float, joined: np.ndarray | None = None
     """Group index (N,) of the pieces: pieces that lie over one another (the narrower within the wider's
     columns) or are an arm and its stem (`_arms`), no taller together than a digit, and side by side (an open
     4) or one above the other, close, the lower one low (a 5's flag, a 7's bar, the halves of a 0, a stroke cut
-    by a rule), are one digit drawn in several strokes. Two digits written one above the other are both a digit's
-    height: they stay two; and a low piece that is already beside another (the top of a 2 written in two strokes)
-    joins nothing above or below it (the small 1 written over that 2). Pieces in one part of the fainter ink
+    by a rule), are one digit drawn in several strokes; the two strokes of an equals sign are one mark (`_bars`).
+    Two digits written one above the other are both a digit's height: they stay two; and a low piece that is
+    already beside another (the top of a 2 written in two strokes) joins nothing above or below it (the small 1
+    written over that 2). Pieces in one part of the fainter ink
     (`joined`: each piece's part, 0 for none) are one digit when they fit one (`_faintly_joined`), and so are the
     sides of a digit that a rule it stands on cut apart (`on_rule`: each piece's foot is on a rule; `_cut_by_rule`)."""
     h, w = sides(boxes)
@@ -102,13 +105,23 @@ def one_digit(boxes: np.ndarray, height: float, joined: np.ndarray | None = None
     np.fill_diagonal(beside, False)
     shorter_beside = np.where(h[:, None] <= h, beside.any(1)[:, None], beside.any(1)[None, :])
     above = (gap >= 0) & (gap <= PIECE_GAP * height) & (lower <= PIECE_SMALL * height) & ~shorter_beside
-    above &= ~alike | (gap <= PIECE_SPLIT * height)
+    above &= ~alike | (gap <= PIECE_SPLIT * height) | _bars(w, h, gap, height)
     one = beside | (over & above)
     if joined is not None:
         one |= _faintly_joined(boxes, joined, (lying_over, tall, lower), height)
     if on_rule is not None:
         one |= _cut_by_rule(boxes, on_rule, np.where(gap < 0, across, 0), height)
     return union(len(boxes), np.argwhere(np.triu(one, 1)))
+
+
+def _bars(w: np.ndarray, h: np.ndarray, gap: np.ndarray, height: float) -> np.ndarray:
+    """Pairs of pieces (N, N) bool that may be the two strokes of an equals sign: both flat (`BAR_FLAT`) and no wider
+    than a digit (`BAR_WIDE`), of widths alike (the narrower half the wider at least), no further apart (`gap`) than
+    the narrower is wide. Alike in height, they stayed two marks, as two small digits one above the other do, and
+    their line, two marks that are none, was taken for writing ("2x+3y=10")."""
+    flat = (w >= BAR_FLAT * h) & (w <= BAR_WIDE * height)
+    narrower = np.minimum(w[:, None], w)
+    return flat[:, None] & flat & (narrower >= 0.5 * np.maximum(w[:, None], w)) & (gap <= narrower)
 
 
 def _cut_by_rule(boxes: np.ndarray, on_rule: np.ndarray, overlap: np.ndarray, height: float) -> np.ndarray:

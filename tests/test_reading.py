@@ -798,6 +798,29 @@ def test_a_stroke_leaning_far_right_among_the_signs_of_a_sum_is_a_slash(sure, le
     assert (found.marks[2].why_not == reading.SLASH) is (text[2] == "?")
 
 
+def equals_sign(wide: float = 0.5) -> sheets.Glyph:
+    """An "=" between digits: two strokes `wide` of the digits' height wide, a quarter of it apart, about their
+    middle."""
+    side = int(wide * HEIGHT) + 8
+    image = Image.new("L", (side, HEIGHT), 0)
+    draw = ImageDraw.Draw(image)
+    for y in (int(0.38 * HEIGHT), int(0.62 * HEIGHT)):
+        draw.line([(4, y), (side - 4, y)], fill=255, width=4)
+    return np.asarray(image, np.float64) / 255.0, "="
+
+
+def test_an_equals_sign_is_one_mark_and_a_sum_with_letters_is_read(sure):
+    """Its two strokes are one mark that is none; as two, they made the line of "2x+3w=10" more marks that are none
+    (x, +, w and the two strokes) than digits, and it was left out as writing."""
+    rng = np.random.default_rng(3)
+    row = [*glyphs(sure, "2", 30), sheets.letter(HEIGHT, rng, "x"), plus_sign(), *glyphs(sure, "3", 31),
+           sheets.letter(HEIGHT, rng, "w"), equals_sign(), *glyphs(sure, "10", 32)]  # fmt: skip
+    found = find_digits(photo([row], spacing=(0.7, 0.9)))  # apart, the signs and letters make no word
+    assert found.lines == ["2??3??10"]
+    top, _, bottom, _ = found.marks[5].box
+    assert bottom - top > 0.2 * HEIGHT  # both strokes in one box
+
+
 def test_a_mark_leans_as_its_stroke_does():
     """The lean of a stroke drawn upright, and leaning either way, from its MNIST-style digit."""
     for angle in (0.0, 30.0, -30.0, 45.0):
