@@ -1,4 +1,5 @@
-"""Round brackets and slashes among digits: "(", ")" and "/" that the classifier reads as 1s.
+"""Signs among digits that the classifier reads as digits: round brackets and slashes, read as 1s, and plus signs,
+read as 4s.
 
 A round bracket is one stroke bowed to one side, as a 1 written with a curve can be; the classifier, which sees
 each mark alone at MNIST's size, reads most brackets as 1s. The pair gives them away: an opening bracket bows to
@@ -9,7 +10,8 @@ such a pair.
 
 A slash is one straight stroke too, leaning further right than a 1 does: in a line of a sum or a fraction, among
 other signs, a stroke read as a 1 that leans far right is a slash. In a row of digits without signs it stays a 1,
-since some writers' 1s lean as far.
+since some writers' 1s lean as far. A "+" as tall as the digits is read as a 4, and the classifier with a class for
+none gives it a fair chance of being none, as it gives few 4s: in a sum, such a 4 is a "+".
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ ONE_STROKE = 0.9  # a mark is one stroke when this share of its middle rows cros
 INK = 0.35  # a digit's pixels above this are its strokes
 SLASH_LEAN = 35.0  # degrees: a stroke leaning right further than this from upright is a slash's, in a sum (the slashes
 # of photographed fractions lean 36-47 degrees, the 1s of the real photos up to 34; one MNIST 1 in 60 leans as far)
+PLUS_NONE = 0.25  # a mark read as a 4 that the classifier with a class for none gives this much, in a sum, is a "+"
+# (the tall "+" of photographed sums 0.28-0.61, read as 4s at 0.57-1.0; three of MNIST's 508 4s as much)
 SIGNS = 0.15  # a line is a sum when this share of its other marks at least are signs (a long row of digits with one
 # of them refused is not)
 ENDS = 0.1  # the rows this share of its height from its top and bottom (a 1's flag or foot) are left out
@@ -67,10 +71,20 @@ def lean(digit: np.ndarray) -> float:
 
 def slashes(leans: list[float], ones: list[bool], signs: list[bool]) -> set[int]:
     """The places in a line of marks that are slashes: read as 1s (`ones`), leaning right `SLASH_LEAN` or more
-    (`leans`), in a line where `SIGNS` of the other marks at least are signs (`signs`)."""
-    found = set()
-    for k, (leaning, one) in enumerate(zip(leans, ones, strict=True)):
-        others = signs[:k] + signs[k + 1 :]
-        if one and leaning >= SLASH_LEAN and others and sum(others) >= SIGNS * len(others):
-            found.add(k)
-    return found
+    (`leans`), in a line of a sum (`signs`: each mark's being a sign; `_in_a_sum`)."""
+    return {k for k, (leaning, one) in enumerate(zip(leans, ones, strict=True))
+            if one and leaning >= SLASH_LEAN and _in_a_sum(signs, k)}  # fmt: skip
+
+
+def pluses(fours: list[bool], nones: list[float], signs: list[bool]) -> set[int]:
+    """The places in a line of marks that are plus signs: read as 4s (`fours`) that the classifier with a class for
+    none gives `PLUS_NONE` at least (`nones`), in a line of a sum (`signs`, as for `slashes`)."""
+    return {k for k, (four, none) in enumerate(zip(fours, nones, strict=True))
+            if four and none >= PLUS_NONE and _in_a_sum(signs, k)}  # fmt: skip
+
+
+def _in_a_sum(signs: list[bool], k: int) -> bool:
+    """Whether `SIGNS` of a line's marks but its `k`th at least are signs: a sum, not a row of digits with one of
+    them refused."""
+    others = signs[:k] + signs[k + 1 :]
+    return bool(others) and sum(others) >= SIGNS * len(others)

@@ -4,10 +4,10 @@ wide for its line may be two digits that touch: it is also read cut in two or th
 likeliest reading is kept (the classifier's confidence, times how usual each digit's width is). A mark the classifier is
 unsure of (but for one that the classifier with a class for what is no digit, `classifier.NO_DIGIT`, rules out as none),
 that this one takes for none (a letter, a symbol), or shaped like no digit (a dash), reads as "?"; so do two strokes
-that pair as round brackets, and a 1 leaning far right in a sum, a slash (`brackets`). The writer's own digits are the
-guide to a 1 written with a flag, which the classifier reads as a 7, and to how wide the writer's digits are (`hand`). A
-mark read as a doubted 1 whose tail runs far below its line (a 7's, a 9's) is read again on its top alone (`_tails`);
-one whose ink closes a loop is no 1 (`_looped_one`).
+that pair as round brackets, and, in a sum, a 1 leaning far right (a slash) and a 4 that the classifier with a class for
+none doubts (a "+"; `brackets`). The writer's own digits are the guide to a 1 written with a flag, which the classifier
+reads as a 7, and to how wide the writer's digits are (`hand`). A mark read as a doubted 1 whose tail runs far below its
+line (a 7's, a 9's) is read again on its top alone (`_tails`); one whose ink closes a loop is no 1 (`_looped_one`).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from .verdicts import CONFIDENT, FLAT_SURE, LOOP_NONE, NOT_SURE, RULED_OUT, SHAP
 NOT_A_DIGIT = "?"
 BRACKET = "a bracket"
 SLASH = "a slash"
+PLUS = "a plus sign"
 BRACKET_TALL = 1.0  # a round bracket stands at least this many of its line's heights tall (the median mark's):
 # of the 1s that bowed apart in one line of the benchmark's scenes, written by many hands, most were shorter
 BRACKET_SURE = 0.99  # a bracket whose ends curl is read as another digit (a ")" as a 3, a "(" with a long tail as a
@@ -244,7 +245,7 @@ def read_marks(found: Ink, marks: Marks, keep_noise: bool, cuts: int = MAX_PARTS
         line_marks = [_mark(found, marks, part, r, (line, k), keep_noise) for k, (part, r) in
                       enumerate(zip(chosen, line_reads, strict=True))]  # fmt: skip
         digits = [r.digit for r in line_reads]
-        result += _without_slashes(_without_brackets(line_marks, digits, marks.line_heights[indices[0]]), digits)
+        result += _without_signs(_without_brackets(line_marks, digits, marks.line_heights[indices[0]]), digits)
         reads += line_reads
     return _flagged_ones(result, reads)
 
@@ -303,14 +304,18 @@ def _without_brackets(line: list[Mark], digits: list[torch.Tensor], height: floa
     return [dataclasses.replace(m, why_not=BRACKET) if k in paired else m for k, m in enumerate(line)]
 
 
-def _without_slashes(line: list[Mark], digits: list[torch.Tensor]) -> list[Mark]:
-    """A line's marks, with those read as 1s that lean far right in a line of a sum, among signs (a mark taken for
-    none or shaped like none: a "+", a "-"; or a bracket), made slashes (`brackets.slashes`); their lean is measured
-    on their `digits` as read. A mark the classifier was unsure of is no sign: it may be a digit."""
-    leans = [brackets.lean(d[0].numpy()) for d in digits]
+def _without_signs(line: list[Mark], digits: list[torch.Tensor]) -> list[Mark]:
+    """A line's marks, with those read as digits that are signs of a sum made signs: a 1 leaning far right a slash,
+    a 4 that the classifier with a class for none doubts a "+" (`brackets.slashes`, `brackets.pluses`), in a line
+    among signs (a mark taken for none or shaped like none: a "+", a "-"; or a bracket). A mark the classifier was
+    unsure of is no sign: it may be a digit. Their lean is measured on their `digits` as read."""
     signs = [m.why_not in (TAKEN_FOR_NONE, SHAPED_LIKE_NONE, BRACKET) for m in line]
-    found = brackets.slashes(leans, [m.is_digit and m.label == 1 for m in line], signs)
-    return [dataclasses.replace(m, why_not=SLASH) if k in found else m for k, m in enumerate(line)]
+    read = [m.label if m.is_digit else None for m in line]
+    leans = [brackets.lean(d[0].numpy()) for d in digits]
+    slashes = brackets.slashes(leans, [label == 1 for label in read], signs)
+    pluses = brackets.pluses([label == 4 for label in read], [m.not_a_digit for m in line], signs)
+    why = {**dict.fromkeys(slashes, SLASH), **dict.fromkeys(pluses, PLUS)}
+    return [dataclasses.replace(m, why_not=why[k]) if k in why else m for k, m in enumerate(line)]
 
 
 def _bracket_like(mark: Mark, height: float) -> bool:

@@ -25,14 +25,14 @@ from . import zoom
 from .desk import on_desk
 from .digitize import ImageError, _as_grey_array
 from .ink import beyond_page, blurred, find_ink, on_page
-from .mark_reading import BRACKET, MAX_PARTS, NOT_A_DIGIT, SLASH, Mark, read_marks
+from .mark_reading import BRACKET, MAX_PARTS, NOT_A_DIGIT, PLUS, SLASH, Mark, read_marks
 from .marks import Marks, find_marks, without
 from .picture_io import open_image
 from .pieces import sideways
 from .verdicts import SHORTEST, UNSURE
 from .zoom import READ_SIDE
 
-__all__ = ["BRACKET", "NOT_A_DIGIT", "SLASH", "WORD", "Mark", "Reading", "find_digits", "read_picture"]
+__all__ = ["BRACKET", "NOT_A_DIGIT", "PLUS", "SLASH", "WORD", "Mark", "Reading", "find_digits", "read_picture"]
 
 WORD = "a word's letter"
 

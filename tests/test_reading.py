@@ -821,6 +821,25 @@ def test_an_equals_sign_is_one_mark_and_a_sum_with_letters_is_read(sure):
     assert bottom - top > 0.2 * HEIGHT  # both strokes in one box
 
 
+SUM = [reading.BRACKET, None, None, verdicts.SHAPED_LIKE_NONE]  # "(4+5-"... as read: a bracket, 4, 4, a dash
+
+
+@pytest.mark.parametrize(("whys", "none", "plus"), [(SUM, 0.4, True), ([None] * 4, 0.4, False), (SUM, 0.1, False),
+                                                    ([verdicts.UNSURE, None, None, None], 0.4, False)])  # fmt: skip
+def test_a_four_the_classifier_with_a_class_for_none_doubts_is_a_plus_sign_in_a_sum(whys, none, plus):
+    """A "+" as tall as the digits is read as a 4, which the classifier with a class for none gives a fair chance of
+    being none (0.28-0.61 in photographed sums). Among the signs of a sum (a bracket, a "-"), the second mark, such a
+    4, is a "+"; in a row of digits, or given as little as most 4s, or beside a mark the classifier was only unsure
+    of, a 4."""
+    line = _marked(0, whys)
+    line[1] = dataclasses.replace(line[1], not_a_digit=none)
+    upright = torch.zeros(1, 28, 28)
+    upright[0, 4:24, 13:15] = 1.0  # no slash
+    found = mark_reading._without_signs(line, [upright] * len(line))
+    assert (found[1].why_not == reading.PLUS) is plus
+    assert [m.why_not for k, m in enumerate(found) if k != 1] == [why for k, why in enumerate(whys) if k != 1]
+
+
 def test_a_mark_leans_as_its_stroke_does():
     """The lean of a stroke drawn upright, and leaning either way, from its MNIST-style digit."""
     for angle in (0.0, 30.0, -30.0, 45.0):
