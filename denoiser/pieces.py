@@ -82,15 +82,15 @@ def own_ink(labels: np.ndarray, box: np.ndarray, pieces: np.ndarray) -> np.ndarr
 
 def one_digit(boxes: np.ndarray, height: float, joined: np.ndarray | None = None,
               on_rule: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
-    """Group index (N,) of the pieces: pieces that lie over one another (the narrower within the wider's
-    columns) or are an arm and its stem (`_arms`), no taller together than a digit, and side by side (an open
-    4) or one above the other, close, the lower one low (a 5's flag, a 7's bar, the halves of a 0, a stroke cut
-    by a rule), are one digit drawn in several strokes; the two strokes of an equals sign are one mark (`_bars`).
-    Two digits written one above the other are both a digit's height: they stay two; and a low piece that is
-    already beside another (the top of a 2 written in two strokes) joins nothing above or below it (the small 1
-    written over that 2). Pieces in one part of the fainter ink
-    (`joined`: each piece's part, 0 for none) are one digit when they fit one (`_faintly_joined`), and so are the
-    sides of a digit that a rule it stands on cut apart (`on_rule`: each piece's foot is on a rule; `_cut_by_rule`)."""
+    """Group index (N,) of the pieces: pieces that lie over one another (the narrower within the wider's columns) or
+    are an arm and its stem (`_arms`), no taller together than a digit, and side by side (an open 4) or one above
+    the other, close, the lower one low (a 5's flag, a 7's bar, the halves of a 0, a stroke cut by a rule), are one
+    digit drawn in several strokes; the two strokes of an equals sign are one mark (`_bars`). Two digits written one
+    above the other are both a digit's height: they stay two; and a low piece that is already beside another (the
+    top of a 2 written in two strokes) joins nothing above or below it (the small 1 written over that 2). Pieces in
+    one part of the fainter ink (`joined`: each piece's part, 0 for none) are one digit when they fit one
+    (`_faintly_joined`), and so are the sides of a digit that a rule it stands on cut apart (`on_rule`: each piece's
+    foot is on a rule; `_cut_by_rule`)."""
     h, w = sides(boxes)
     top, left, bottom, right = (boxes[:, k] for k in range(4))
     across = np.minimum(right[:, None], right) - np.maximum(left[:, None], left)

@@ -99,8 +99,8 @@ def _digit_lines(reading: Reading) -> Reading:
     lines = _by_line(reading.marks)
     marks = [m for m in reading.marks if not _stray(m, lines[m.line])]
     digits = collections.Counter(m.line for m in marks if m.is_digit)
-    signs = (BRACKET, SLASH, WORD)  # a bracket or a slash is a sign among digits, a word counts once
-    nones = collections.Counter(m.line for m in marks if not m.is_digit and m.why_not not in signs) + words
+    apart = (BRACKET, SLASH, WORD)  # signs among digits, no letters; a word's letters count once, as `words`
+    nones = collections.Counter(m.line for m in marks if not m.is_digit and m.why_not not in apart) + words
     kept = sorted(line for line, count in digits.items() if count >= nones[line])
     number, places = {line: k for k, line in enumerate(kept)}, collections.Counter()
     renumbered = []
