@@ -35,6 +35,7 @@ from .zoom import READ_SIDE
 __all__ = ["BRACKET", "NOT_A_DIGIT", "PLUS", "SLASH", "WORD", "Mark", "Reading", "find_digits", "read_picture"]
 
 WORD = "a word's letter"
+SIGNS = (BRACKET, SLASH)  # marks that are no digit but signs among digits, not letters: no word, no line of writing
 
 STRAY = 3.0  # line heights: a mark that is none and low, this far from the rest of its line, is left out
 SIDEWAYS_GAIN = 0.05  # a picture whose pieces are wider than tall (`pieces.sideways`) is read turned when the
@@ -99,7 +100,7 @@ def _digit_lines(reading: Reading) -> Reading:
     lines = _by_line(reading.marks)
     marks = [m for m in reading.marks if not _stray(m, lines[m.line])]
     digits = collections.Counter(m.line for m in marks if m.is_digit)
-    apart = (BRACKET, SLASH, WORD)  # signs among digits, no letters; a word's letters count once, as `words`
+    apart = (*SIGNS, WORD)  # a word's letters count once, as `words`
     nones = collections.Counter(m.line for m in marks if not m.is_digit and m.why_not not in apart) + words
     kept = sorted(line for line, count in digits.items() if count >= nones[line])
     number, places = {line: k for k, line in enumerate(kept)}, collections.Counter()
@@ -119,7 +120,7 @@ def _words(reading: Reading) -> tuple[Reading, collections.Counter]:
     worded, words = set(), collections.Counter()
     for line, in_line in _by_line(reading.marks).items():
         for run in _runs(in_line):
-            nones = sum(not m.is_digit and m.why_not not in (BRACKET, SLASH) for m in run)
+            nones = sum(not m.is_digit and m.why_not not in SIGNS for m in run)
             if len(run) >= WORD_LEAST and nones > sum(m.is_digit for m in run):
                 worded |= {id(m) for m in run}
                 words[line] += 1
