@@ -24,11 +24,12 @@ from skimage import transform
 from . import zoom
 from .desk import on_desk
 from .digitize import ImageError, _as_grey_array
-from .ink import beyond_page, blurred, find_ink, on_page
+from .ink import Ink, beyond_page, blurred, find_ink, on_page
 from .mark_reading import BRACKET, MAX_PARTS, NOT_A_DIGIT, PLUS, SLASH, Mark, read_marks
 from .marks import Marks, find_marks, without
 from .picture_io import open_image
 from .pieces import sideways
+from .rules import above_rules
 from .verdicts import SHORTEST, UNSURE
 from .zoom import READ_SIDE
 
@@ -181,12 +182,12 @@ def _read_side(
         found = find_ink(arr, dark_ink)
     except ImageError:  # no ink stands out of the page: a blank page holds no digits
         return Reading([], np.round(arr * 255).astype(np.uint8), True), None, False
-    marks, turned = find_marks(found.core, found.fainter), 0.0
+    found, marks = _marks(found)
+    turned = 0.0
     if marks.slant:  # a number written at a slant (its digits lean with it), or rules too steep to take out
         turned = float(np.degrees(marks.slant))
         arr = transform.rotate(arr, turned, resize=True, mode="edge", preserve_range=True)
-        found = find_ink(arr, dark_ink)
-        marks = find_marks(found.core, found.fainter)
+        found, marks = _marks(find_ink(arr, dark_ink))
     if (again := on_page(found, marks.boxes)) is not None:  # the digits by a sheet's edge, no longer set aside
         found, marks = again, find_marks(again.core, again.fainter)
     gone = blurred(found, marks.boxes, marks.labels, marks.pieces) + beyond_page(found, marks.boxes)
@@ -195,6 +196,15 @@ def _read_side(
     picture = np.round(arr * 255).astype(np.uint8)
     reading = Reading(read_marks(found, marks, keep_noise, cuts), picture, found.dark_ink, turned=turned)
     return reading, marks, found.split
+
+
+def _marks(found: Ink) -> tuple[Ink, Marks]:
+    """The marks in the ink `found`, and that ink: found again above the page's rules when they were fainter than
+    its writing and most of its strong ink (`rules.above_rules`)."""
+    marks = find_marks(found.core, found.fainter)
+    if (above := above_rules(found, marks.ruled)) is None:
+        return found, marks
+    return above, find_marks(above.core, above.fainter)
 
 
 def _sureness(reading: Reading) -> float:

@@ -8,12 +8,15 @@ beyond it and stays whole, and where a stroke is cut by a grid's line it is mend
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from scipy import ndimage
-from skimage import transform
+from skimage import filters, transform
 
-from . import pieces
-from .ink import run_lengths
+from . import faint, pieces
+from .digitize import strong_ink
+from .ink import Ink, run_lengths
 
 RULE_ACROSS = 1.5  # of a rule's band, the ink less than this many times a rule's thickness across it is the rule's
 GRID_BAND, GRID_RUN = 0.006, 1 / 3  # a grid's lines: thickened by 0.6% of the picture's side, a third of it long
@@ -21,6 +24,12 @@ GRID_SPAN = 0.34  # a grid is looked for in a piece of ink over this share of th
 # boxes photographed with the page around it is less than half its height)
 GRID_MEND = 2  # pixels beyond a grid line's thickness that a stroke crossing it is looked for at either side
 TILT_RANGE, TILT_STEP = 20.0, 0.25  # degrees: the tilts of rules looked for, either way of level, and their step
+RULED_MOST = 0.5  # of the strong ink: a page whose rules taken out were more than this...
+RULES_FAINT = 2.5  # ...and whose writing's ink is this many times as strong as theirs at least (`above_rules`), is
+# read with the rules below its ink: a blue grid printed half as dark as the blue pen's digits made one piece of
+# ink with them, cut up by the grid's removal into bits read as 1s
+RULES_ABOVE = 0.2  # ...the stronger levels being the writing's: this share of the rules' ink at most (the dark rules of
+# lined pages that were most of the stronger levels, 0.44 of their ink, were as strong as the writing)
 
 
 def ruled_lines(core: np.ndarray, band: int, length: float, least: int = 1) -> np.ndarray:
@@ -201,3 +210,25 @@ def straight(labels: np.ndarray, box: np.ndarray, label: int) -> bool:
     on it are; a large 3 drawn in a thin pen, as long and thin as a rule beside small digits, is not."""
     top, left, bottom, right = box
     return pieces.straight(labels[top:bottom, left:right] == label)
+
+
+def above_rules(found: Ink, ruled: np.ndarray) -> Ink | None:
+    """The ink `found` with its ruled lines and grid (`ruled` (H, W) bool: the strong ink that was theirs) taken
+    below the ink, when they were most of its strong ink (`RULED_MOST`) and far fainter than the writing: the strong
+    ink's levels parted in two by Otsu's threshold, the stronger's mean `RULES_FAINT` times the fainter's at least,
+    and at most `RULES_ABOVE` of the rules' ink among the stronger.
+    Only what is stronger than nearly all the fainter levels (98%) is then ink, and its thresholds follow the
+    writing's level. None when they were not."""
+    if ruled.sum() <= RULED_MOST * found.core.sum():
+        return None
+    levels = found.ink_s[found.core]
+    parting = filters.threshold_otsu(levels)
+    fainter, stronger = levels[levels <= parting], levels[levels > parting]
+    if stronger.mean() < RULES_FAINT * fainter.mean() or (found.ink_s[ruled] > parting).mean() > RULES_ABOVE:
+        return None
+    above = found.ink_s > np.percentile(fainter, 98)  # not the parting: the writing's fainter strokes fall below it
+    ink_s = np.where(above, found.ink_s, 0).astype(np.float32)
+    core, peak = strong_ink(ink_s, found.sigma, found.grainy, float(np.percentile(stronger, 95)))
+    core = faint.with_faint_digits(ink_s, core, found.sigma, peak, found.grainy)
+    ink = np.where(above, found.ink, 0).astype(np.float32)
+    return dataclasses.replace(found, ink=ink, ink_s=ink_s, core=core, peak=peak)

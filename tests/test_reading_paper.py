@@ -23,6 +23,35 @@ def test_a_line_on_lined_paper_reads_without_the_rules(sure):
     assert reading.lines == ["24680", "13579"]
 
 
+def on_a_fainter_grid(sure: dict[int, np.ndarray], text: str, grid_level: int) -> np.ndarray:
+    """`text` written large (400 pixels a digit, a dozen of the grid's squares) in a thin dark pen on squared paper
+    whose lines, 34 pixels apart, stand out of the page by a third as much as the pen's strokes or less; photographed
+    a little askew, out of focus and grainy."""
+    side, step = 400, 450
+    page = np.full((side + 500, 200 + step * len(text)), 190.0)
+    for offset in range(2):
+        page[offset::34] = np.minimum(page[offset::34], grid_level)
+        page[:, offset::34] = np.minimum(page[:, offset::34], grid_level)
+    for k, c in enumerate(text):
+        shape = np.asarray(Image.fromarray((sure[int(c)] * 255).astype(np.uint8)).resize((side, side))) > 128
+        stroke = morphology.dilation(morphology.skeletonize(shape), morphology.disk(2))
+        page[250 : 250 + side, 100 + k * step : 100 + k * step + side][stroke] = 50
+    height, width = page.shape
+    corners = np.array([[0, 0], [width, 0], [width, height], [0, height]], float)
+    shift = np.array([[0.03, 0.02], [-0.02, 0], [0, 0], [0.01, -0.03]]) * [width, height]
+    askew = transform.ProjectiveTransform.from_estimate(corners + shift, corners)
+    photo = ndimage.gaussian_filter(transform.warp(page, askew, mode="edge", preserve_range=True), 1.0)
+    return (photo + np.random.default_rng(0).normal(0, 3, photo.shape)).clip(0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(("text", "grid_level"), [("137", 150), ("4590", 130)])
+def test_large_digits_in_a_thin_pen_on_a_fainter_grid_are_read(sure, text, grid_level):
+    """The grid's lines join the digits' strokes into one piece of ink the size of the page, and taking the grid out
+    of it left the digits in bits read as 1s, or nothing read at all. The grid is far fainter than the pen: only the
+    ink above the grid's is the writing."""
+    assert find_digits(encode(on_a_fainter_grid(sure, text, grid_level), "JPEG", quality=90)).lines == [text]
+
+
 @pytest.mark.parametrize("angle", [-7.0, 9.0])
 def test_digits_standing_on_the_rules_of_a_page_photographed_well_off_level_are_read(sure, angle):
     """Turned this far, a rule is too steep to be found along the rows: left in, it took every digit standing on
