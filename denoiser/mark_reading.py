@@ -282,14 +282,14 @@ def _widths(marks: Marks) -> np.ndarray:
 
 def _flagged_ones(result: list[Mark], reads: list[_Read]) -> list[Mark]:
     """The picture's marks, with the 1s written with a flag that the classifier read as 7s or 2s read as 1s, judged
-    by the writer's own digits among the marks (`hand.flagged_ones`, on the digits as read, without the noise that
-    `keep_noise` leaves in the marks')."""
+    by the writer's own digits among the marks (`hand.flagged_ones`), and those written with a foot read as 2s
+    (`hand.footed_ones`); on the digits as read, without the noise that `keep_noise` leaves in the marks'."""
     kept = [k for k, m in enumerate(result) if m.is_digit]
     if not kept:
         return result
     chances = torch.stack([reads[k].chances for k in kept])
-    ones = hand.flagged_ones(chances, torch.stack([reads[k].digit for k in kept]))
-    for j in ones:
+    digits = torch.stack([reads[k].digit for k in kept])
+    for j in sorted(set(hand.flagged_ones(chances, digits)) | set(hand.footed_ones(chances, digits))):
         mark = result[kept[j]]
         result[kept[j]] = dataclasses.replace(mark, label=1, confidence=float(chances[j, 1]), overruled=mark.label)
     return result

@@ -87,3 +87,41 @@ def test_likeness_is_one_for_the_same_digit_and_lower_for_another(sure):
     alike = hand.likeness(stack(sure[7], sure[7], sure[1]))
     assert alike[0, 1] == pytest.approx(1.0)
     assert alike[0, 2] < hand.ALIKE
+
+
+@pytest.fixture(scope="module")
+def read_as_twos(test_digits):
+    """MNIST's first 5,000 test digits that the classifier reads as 2s: (digits (N, 1, 28, 28), their true labels,
+    the classifier's probabilities (N, 10))."""
+    from denoiser.classifier import load_classifier, probabilities
+
+    digits, labels = test_digits.images[:5000], test_digits.labels[:5000]
+    chances = probabilities(load_classifier(), digits, shifted=True)
+    twos = chances.argmax(1) == 2
+    return digits[twos], labels[twos], chances[twos]
+
+
+def test_only_ones_with_a_foot_that_read_as_twos_are_taken_for_ones(read_as_twos):
+    """Of the test digits the classifier reads as 2s, those taken for 1s with a foot are all 1s, and there are some:
+    a 2's stroke through its middle leans, a footed 1's stem stands upright."""
+    digits, labels, chances = read_as_twos
+    footed = hand.footed_ones(chances, digits)
+    assert footed
+    assert (labels[footed] == 1).all()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_one_with_a_foot_in_a_row_reads_as_a_one(sure, read_as_twos, seed):
+    """An MNIST 1 with a foot (a short base) and a flag, which the classifier reads as a 2, written in a row: read
+    as a 1 all the same, the classifier's 2 kept as what it overruled."""
+    from written import HEIGHT, glyphs, photo
+
+    from denoiser.bench import sheets
+
+    digits, _, chances = read_as_twos
+    one = digits[int(hand.footed_ones(chances, digits)[0]), 0].numpy()
+    row = [*glyphs(sure, "56", 30 + seed), sheets.written(one, "1", HEIGHT, np.random.default_rng(seed)),
+           *glyphs(sure, "3", 40 + seed)]  # fmt: skip
+    found = find_digits(photo([row], seed=seed))
+    assert found.lines == ["5613"]
+    assert found.marks[2].overruled == 2
