@@ -107,13 +107,13 @@ def _page_light(arr: np.ndarray, dark_ink: bool, closing: int = LIGHT_CLOSING) -
 def run_lengths(mask: np.ndarray) -> np.ndarray:
     """For each pixel (H, W) of `mask`, the length of the run along its row that it belongs to (0 off the mask)."""
     h, w = mask.shape
-    edges = np.diff(np.pad(mask, ((0, 0), (1, 1))).astype(np.int8), axis=1)  # +1 where a run starts, -1 past its end
-    starts, ends = np.argwhere(edges == 1), np.argwhere(edges == -1)  # both in row-major order: pairs
-    lengths = ends[:, 1] - starts[:, 1]
-    steps = np.zeros((h, w + 1), np.int64)
-    np.add.at(steps, (starts[:, 0], starts[:, 1]), lengths)
-    np.add.at(steps, (ends[:, 0], ends[:, 1]), -lengths)
-    return np.cumsum(steps, axis=1)[:, :w]
+    edges = np.diff(np.pad(mask, ((0, 0), (1, 1))).view(np.int8), axis=1)  # +1 where a run starts, -1 past its end
+    (rows, starts), (_, ends) = np.nonzero(edges == 1), np.nonzero(edges == -1)  # both in row-major order: pairs
+    lengths = (ends - starts).astype(np.int32)  # 32 bits: half the memory to go through on a 12-megapixel photo
+    steps = np.zeros((h, w + 1), np.int32)
+    steps[rows, starts] = lengths  # no run starts where another ends: each place is set once
+    steps[rows, ends] = -lengths
+    return np.cumsum(steps, axis=1, dtype=np.int32)[:, :w]
 
 
 def stroke_width(core: np.ndarray) -> float:
