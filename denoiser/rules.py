@@ -3,7 +3,8 @@
 A rule (lined paper, a table's line, a faint line the digits stand on) is ink in long runs along a row
 or a column; a grid (squared paper, a table's cells) is three or more such runs over a third of the
 picture. Only the ink thin across a rule is the rule's: a digit's stroke that crosses it goes on
-beyond it and stays whole, and where a stroke is cut by a grid's line it is mended.
+beyond it and stays whole, and where a stroke is cut by a grid's line it is mended. A grid printed far fainter
+than the writing, that the pen's strokes cross everywhere, is taken below the ink instead (`above_rules`).
 """
 
 from __future__ import annotations
@@ -216,9 +217,8 @@ def above_rules(found: Ink, ruled: np.ndarray) -> Ink | None:
     """The ink `found` with its ruled lines and grid (`ruled` (H, W) bool: the strong ink that was theirs) taken
     below the ink, when they were most of its strong ink (`RULED_MOST`) and far fainter than the writing: the strong
     ink's levels parted in two by Otsu's threshold, the stronger's mean `RULES_FAINT` times the fainter's at least,
-    and at most `RULES_ABOVE` of the rules' ink among the stronger.
-    Only what is stronger than nearly all the fainter levels (98%) is then ink, and its thresholds follow the
-    writing's level. None when they were not."""
+    and at most `RULES_ABOVE` of the rules' ink among the stronger. Only what is stronger than nearly all the
+    fainter levels (98%) is then ink, and its thresholds follow the writing's level. None when they were not."""
     if ruled.sum() <= RULED_MOST * found.core.sum():
         return None
     levels = found.ink_s[found.core]
