@@ -42,12 +42,18 @@ def bow(digit: np.ndarray) -> float:
         return 0.0
     height = rows[-1] + 1 - rows[0]
     middle = ink[rows[0] + int(ENDS * height) : rows[-1] + 1 - int(ENDS * height)]
-    once = (np.diff(middle.astype(np.int8), axis=1, prepend=0) == 1).sum(axis=1) == 1  # one run along the row
-    if once.sum() < max(5, ONE_STROKE * len(middle)):
+    ys, xs = one_run_rows(middle)
+    if len(ys) < max(5, ONE_STROKE * len(middle)):
         return 0.0
-    ys = np.flatnonzero(once)
-    xs = (middle[once] * np.arange(middle.shape[1])).sum(axis=1) / middle[once].sum(axis=1)  # the stroke's middle
     return float(np.polyfit((ys - ys.mean()) / height, xs / height, 2)[0])
+
+
+def one_run_rows(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of `ink` (H, W) bool that hold one run of ink along them, where a stroke crosses them once, and the
+    middle column of that run in each."""
+    rows = np.flatnonzero((np.diff(ink.astype(np.int8), axis=1, prepend=0) == 1).sum(axis=1) == 1)
+    middles = (ink[rows] * np.arange(ink.shape[1])).sum(axis=1) / ink[rows].sum(axis=1)
+    return rows, middles
 
 
 def pairs(bows: list[float]) -> set[int]:

@@ -20,6 +20,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .brackets import one_run_rows
+
 DOUBTED = 0.95  # a mark read at a confidence below this may be read again
 SURE = 0.98  # marks read at this confidence at least show how the writer writes their digit...
 SURE_ONE = 0.85  # ...and, for a 1, this (a plain 1 is rarely read surer: MNIST's 1s lean every way)
@@ -92,8 +94,7 @@ def upright_stem(digit: np.ndarray) -> bool:
         return False
     top, height = int(rows[0]), int(rows[-1] - rows[0] + 1)
     middle = ink[top + int(0.25 * height) : top + int(0.8 * height) + 1]
-    single = np.flatnonzero((np.diff(middle.astype(np.int8), axis=1, prepend=0) == 1).sum(1) == 1)
+    single, centres = one_run_rows(middle)
     if len(single) < max(3, STEM_ROWS * len(middle)):
         return False
-    centres = [np.flatnonzero(middle[y]).mean() for y in single]
     return bool(abs(np.degrees(np.arctan(np.polyfit(single, centres, 1)[0]))) <= STEM_LEAN)
