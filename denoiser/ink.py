@@ -31,6 +31,7 @@ from skimage import segmentation
 from . import faint, shade
 from .desk import LIT, bend, bridged, enlarge_mask
 from .digitize import MIN_CONTRAST, ImageError, _noise_sigma, ink_peak, strong_ink
+from .halves import by_halves, gaussian_reach
 from .pieces import window
 
 VOTE_GRID, VOTE = 64, 0.7  # the ink's side is voted by cells of 1/64 of the longer side that stray 0.7 as far as most
@@ -100,7 +101,7 @@ def _page_light(arr: np.ndarray, dark_ink: bool, closing: int = LIGHT_CLOSING) -
     cell: a table beyond the page's edge, or a shadow's edge, stays where it is instead of darkening the
     page beside it (which made the page's margin light "ink"), and a vignette's corners are followed."""
     cells, cell = _grid(arr, LIGHT_GRID)
-    cells = np.median(cells, axis=-1)
+    cells = by_halves(np.median, cells, 0, axis=-1)
     return (ndimage.grey_closing if dark_ink else ndimage.grey_opening)(cells, size=closing, mode="nearest"), cell
 
 
@@ -302,7 +303,7 @@ def _grain(arr: np.ndarray, tails: tuple[np.ndarray, ...]) -> np.ndarray:
     ink is (`SMOOTH`), a halo merges with its stroke, while a page's or a desk's grain keeps half its spread: a cell's
     grain is at most `HALO` times its spread smoothed."""
     low, below, above, high = tails
-    smooth, _ = _grid(ndimage.gaussian_filter(arr, SMOOTH), VOTE_GRID)
+    smooth, _ = _grid(_smoothed(arr), VOTE_GRID)
     s_low, s_below, s_above, s_high = np.quantile(smooth, [0.02, 0.16, 0.84, 0.98], axis=-1)
     return np.minimum(np.minimum(high - above, below - low), HALO * np.minimum(s_high - s_above, s_below - s_low))
 
@@ -317,7 +318,7 @@ def _ink(arr: np.ndarray, dark_ink: bool, grain: np.ndarray, closing: int, least
     if dark_ink:
         gain = _in_shadow(light, page)
         ink, grain = ink * gain, grain * gain
-    ink_s = ndimage.gaussian_filter(ink, SMOOTH)
+    ink_s = _smoothed(ink)
     sigma = max(_noise_sigma(ink_s), least_noise)
     grainy = ink_s <= GRAIN * grain
     core, peak = _strong_ink(ink_s, sigma, grainy | steps)
@@ -327,6 +328,11 @@ def _ink(arr: np.ndarray, dark_ink: bool, grain: np.ndarray, closing: int, least
         grainy |= desk
         core, peak = _strong_ink(ink_s, sigma, grainy | steps)
     return Ink(ink, ink_s, core, SMOOTH, dark_ink, light, light_cell, sigma, peak, grainy), light_cell
+
+
+def _smoothed(image: np.ndarray) -> np.ndarray:
+    """`image` (H, W) smoothed by a Gaussian of `SMOOTH` pixels."""
+    return by_halves(ndimage.gaussian_filter, image, gaussian_reach(SMOOTH), SMOOTH)
 
 
 def _beside_steps(arr: np.ndarray, light: np.ndarray, light_cell: int, grain: np.ndarray, dark_ink: bool,
@@ -362,7 +368,7 @@ def _strong_ink(ink_s: np.ndarray, sigma: float, aside: np.ndarray) -> tuple[np.
     at_edge = core & ~segmentation.clear_border(core)
     with contextlib.suppress(ImageError):  # raised when the edge's ink was all there was
         if at_edge.any():
-            inner = ink_peak(ink_s, sigma, aside | ndimage.binary_dilation(at_edge, iterations=3))
+            inner = ink_peak(ink_s, sigma, aside | by_halves(ndimage.binary_dilation, at_edge, 3, iterations=3))
             core, peak = strong_ink(ink_s, sigma, aside, inner)
     return faint.with_faint_digits(ink_s, core, sigma, peak, aside), peak
 

@@ -19,6 +19,7 @@ import numpy as np
 from scipy import ndimage
 
 from .digitize import ImageError
+from .halves import by_halves
 from .ink import run_lengths
 from .lines import in_lines, line_heights, slant_of
 from .pieces import ink_height, labelled, merged_boxes, one_digit, sides
@@ -251,7 +252,8 @@ def _joined(fainter: np.ndarray, labels: np.ndarray, ruled: np.ndarray, count: i
     """Each piece's part (`count`,) of the fainter ink, 0 for none. A rule's ink, and a little around it, is left
     out of it: the digits standing on a rule are joined by nothing but the rule. The strong ink lies in the fainter,
     each piece in one part, but where the rule's surroundings cut a piece in two (then the later part is its own)."""
-    parts, _ = ndimage.label(fainter & ~ndimage.binary_dilation(ruled, iterations=2), structure=np.ones((3, 3), bool))
+    near_rule = by_halves(ndimage.binary_dilation, ruled, 2, iterations=2)
+    parts, _ = ndimage.label(fainter & ~near_rule, structure=np.ones((3, 3), bool))
     inked = labels > 0
     of_piece = np.zeros(count + 1, int)
     np.maximum.at(of_piece, labels[inked], parts[inked])

@@ -33,7 +33,7 @@ def labelled(core: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Label the strong ink's connected pieces: labels (H, W), each piece's box (N, 4) and area (N,)."""
     labels, count = ndimage.label(core, structure=np.ones((3, 3), bool))
     boxes = np.array([(r.start, c.start, r.stop, c.stop) for r, c in ndimage.find_objects(labels)], int)
-    areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    areas = np.bincount(labels[core], minlength=count + 1)[1:]  # of the ink alone: a tenth of the time on a photo
     return labels, boxes.reshape(-1, 4), areas
 
 

@@ -17,6 +17,7 @@ from skimage import filters, transform
 
 from . import faint, pieces
 from .digitize import strong_ink
+from .halves import by_halves
 from .ink import Ink, run_lengths
 
 RULE_ACROSS = 1.5  # of a rule's band, the ink less than this many times a rule's thickness across it is the rule's
@@ -60,7 +61,8 @@ def _along(a: np.ndarray, axis: int) -> np.ndarray:
 def _bands(core: np.ndarray, band: int, length: float, axis: int) -> np.ndarray:
     """The bands (H, W) int, labelled (0: none), where the ink thickened `band` pixels across runs at least `length`
     along rows (`axis` 0) or along columns (1): a rule's band is whole where a stroke crossing it splits its ink."""
-    thick = ndimage.maximum_filter1d(_along(core, axis).view(np.uint8), 2 * band + 1, axis=0).astype(bool)
+    thick = by_halves(ndimage.maximum_filter1d, _along(core, axis).view(np.uint8), band, 2 * band + 1, axis=0)
+    thick = thick.astype(bool)
     return _along(ndimage.label(run_lengths(thick) >= length)[0], axis)
 
 
@@ -189,7 +191,7 @@ def without_rest(core: np.ndarray, rules: np.ndarray, band: int) -> np.ndarray:
     """`core` without the pieces that lie wholly within `band` pixels of a rule: bits of the rule left over
     where it is thicker than most of it, or bends with the page, that would read as a line of dashes."""
     labels, count = ndimage.label(core, structure=np.ones((3, 3), bool))
-    near = ndimage.maximum_filter(rules.view(np.uint8), 2 * band + 1).astype(bool)
+    near = by_halves(ndimage.maximum_filter, rules.view(np.uint8), band, 2 * band + 1).astype(bool)
     outside = np.bincount(labels[core & ~near], minlength=count + 1)
     return core & (outside[labels] > 0)
 
