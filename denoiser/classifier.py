@@ -32,6 +32,7 @@ from torch import nn
 from .checks import as_batch
 from .data import Digits
 from .device import model_device, resolve_device
+from .models import MaxPool2
 from .weights import WEIGHTS_DIR, atomic_write_bytes, check_fits, checkpoint_bytes, read_model, shipped_file
 
 CLASSIFIER_NAME = "classifier"
@@ -62,9 +63,9 @@ class DigitClassifier(nn.Module):
         c, w, s = config.channels, config.width, config.size
         self.features = nn.Sequential(
             nn.Conv2d(c, w, 3, padding=1), nn.ReLU(),
-            nn.MaxPool2d(2),  # (N, w, 14, 14)
+            MaxPool2(),  # (N, w, 14, 14)
             nn.Conv2d(w, 2 * w, 3, padding=1), nn.ReLU(),
-            nn.MaxPool2d(2),  # (N, 2w, 7, 7)
+            MaxPool2(),  # (N, 2w, 7, 7)
         )  # fmt: skip
         self.head = nn.Sequential(
             nn.Flatten(),

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from denoiser.models import SeedAE, SeedAEConfig, UNet, UNetConfig, grow_mid_blocks
+from denoiser.models import MaxPool2, SeedAE, SeedAEConfig, UNet, UNetConfig, grow_mid_blocks
 
 
 @pytest.mark.parametrize("model", [SeedAE(SeedAEConfig()), UNet(UNetConfig())])
@@ -82,3 +82,20 @@ def test_a_grown_unet_denoises_as_the_smaller_one_until_it_is_trained():
 def test_absurd_configs_are_refused_with_the_allowed_range_before_any_weight_exists(make, named):
     with pytest.raises(ValueError, match=named):
         make()
+
+
+@pytest.mark.parametrize("shape", [(44, 32, 28, 28), (3, 8, 7, 7), (2, 4, 15, 9)])
+def test_the_quick_pooling_gives_torchs_values(shape):
+    """Reading digits pools without gradients, by its own way: to the bit torch's, odd sides included."""
+    x = torch.relu(torch.randn(shape))
+    x[0, 0, :2, :2] = 0.5  # ties
+    with torch.inference_mode():
+        assert torch.equal(MaxPool2()(x), nn.MaxPool2d(2)(x))
+
+
+def test_training_passes_the_gradient_back_as_torch_does():
+    x = torch.randn(2, 3, 8, 8, requires_grad=True)
+    MaxPool2()(x).sum().backward()
+    mine, x.grad = x.grad, None
+    nn.MaxPool2d(2)(x).sum().backward()
+    assert torch.equal(mine, x.grad)
