@@ -61,15 +61,17 @@ class DigitClassifier(nn.Module):
         super().__init__()
         self.config = config
         c, w, s = config.channels, config.width, config.size
+        # In place: the ReLUs' inputs are needed by nothing else, and a new tensor for each of them took a sixth of
+        # the time of reading a batch of digits
         self.features = nn.Sequential(
-            nn.Conv2d(c, w, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(c, w, 3, padding=1), nn.ReLU(inplace=True),
             MaxPool2(),  # (N, w, 14, 14)
-            nn.Conv2d(w, 2 * w, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(w, 2 * w, 3, padding=1), nn.ReLU(inplace=True),
             MaxPool2(),  # (N, 2w, 7, 7)
         )  # fmt: skip
         self.head = nn.Sequential(
             nn.Flatten(),
-            nn.Linear(2 * w * (s // 4) ** 2, config.hidden), nn.ReLU(),
+            nn.Linear(2 * w * (s // 4) ** 2, config.hidden), nn.ReLU(inplace=True),
             nn.Dropout(0.25),  # 5,000 digits overfit quickly without it
             nn.Linear(config.hidden, config.classes),
         )  # fmt: skip
