@@ -17,8 +17,21 @@ import numpy as np
 LARGE = 1 << 20  # pixels: a smaller picture is filtered whole, where a thread's hand-off costs as much as it saves
 GAUSSIAN_TRUNCATE = 4.0  # scipy.ndimage.gaussian_filter's kernel reaches this many sigmas (its default)
 
-# One thread beside the caller's: the machines this runs on have two cores or a few, shared by visitors
-_OTHER_HALF = ThreadPoolExecutor(max_workers=1, thread_name_prefix="halves") if (os.cpu_count() or 1) > 1 else None
+
+def _other_half() -> ThreadPoolExecutor | None:
+    """One thread beside the caller's (the machines this runs on have two cores or a few, shared by visitors), or
+    none on a machine of one core."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="halves") if (os.cpu_count() or 1) > 1 else None
+
+
+def _renew() -> None:
+    """A forked process has none of its parent's threads: its copy of the pool would never run the other half."""
+    global _OTHER_HALF
+    _OTHER_HALF = _other_half()
+
+
+_OTHER_HALF = _other_half()
+os.register_at_fork(after_in_child=_renew)
 
 
 def by_halves(filter_: Callable[..., np.ndarray], image: np.ndarray, reach: int, *args, **kwargs) -> np.ndarray:

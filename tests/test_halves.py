@@ -1,5 +1,7 @@
 """A large picture's filters worked out on its two halves at once give the filters' own values, to the last bit."""
 
+import multiprocessing
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -53,3 +55,23 @@ def test_too_short_a_reach_shows(page):
     ink = (page < 0.5).view(np.uint8)
     whole = ndimage.maximum_filter1d(ink, 15, axis=0)
     assert not np.array_equal(by_halves(ndimage.maximum_filter1d, ink, 1, 15, axis=0), whole)
+
+
+def _smooth_and_report(page: np.ndarray, conn) -> None:
+    conn.send(by_halves(ndimage.gaussian_filter, page, gaussian_reach(1.0), 1.0).sum())
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="forking is Linux's")
+def test_a_process_forked_after_a_split_splits_too(page):
+    """The web server forks its workers: a copy of the pool whose thread stayed behind would wait for ever."""
+    by_halves(ndimage.gaussian_filter, page, gaussian_reach(1.0), 1.0)  # the parent's thread is running
+    context = multiprocessing.get_context("fork")
+    ours, theirs = context.Pipe()
+    child = context.Process(target=_smooth_and_report, args=(page, theirs))
+    child.start()
+    try:
+        assert ours.poll(60), "the forked process never finished its smoothing"
+        assert ours.recv() == pytest.approx(ndimage.gaussian_filter(page, 1.0).sum())
+    finally:
+        child.kill()
+        child.join()
