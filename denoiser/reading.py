@@ -6,7 +6,7 @@ it into marks and lines (`marks`), and reads each mark as a digit (`mark_reading
 with the code that makes the digit of `image_to_mnist`, read by the shipped classifier in one batch, a wide
 mark also cut where two digits touch, and a mark that is no digit read as "?". A line of marks that are
 none is no line of digits, nor is a word beside a number; a picture written at a slant is read turned level, one
-photographed sideways turned a quarter, and one of small digits read again closer (`zoom`).
+photographed sideways turned a quarter, and one of small digits read closer (`zoom`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,14 +74,27 @@ class Reading:
         return torch.stack([m.digit for m in self.marks]) if self.marks else torch.zeros(0, 1, 28, 28)
 
 
-def read_picture(grey: np.ndarray | Image.Image, *, keep_noise: bool = False) -> Reading:
+Closer = Callable[[np.ndarray], zoom.Part | None]  # marks' boxes (N, 4) -> the part of the picture to read them in
+
+
+class ReadCloser(Exception):
+    """Raised by `read_picture` given a `closer`, for marks to read from the `part` it gave, unread here; `picture`
+    is the picture searched, as `Reading.picture`."""
+
+    def __init__(self, part: zoom.Part, picture: np.ndarray) -> None:
+        super().__init__("the marks are read closer")
+        self.part, self.picture = part, picture
+
+
+def read_picture(grey: np.ndarray | Image.Image, *, keep_noise: bool = False, closer: Closer | None = None) -> Reading:
     """Find and read every digit in a greyscale picture (uint8, or float in [0, 1]); see `find_digits`. A picture
     whose pieces of ink are wider than tall may be a photo taken sideways: when the classifier is unsure of it
     and it holds few marks (`SIDEWAYS_MOST`), it is also read turned a quarter each way, and the reading the
     classifier is surest of, by `SIDEWAYS_GAIN` over the picture as it is, is kept. Lines of marks that are none
-    are left out (`_digit_lines`)."""
+    are left out (`_digit_lines`). Marks found level, that `closer` gives a part to read closer, are not read here:
+    `ReadCloser` is raised."""
     arr = _as_grey_array(grey)
-    reading, marks = _read_level(arr, keep_noise)
+    reading, marks = _read_level(arr, keep_noise, closer=closer)
     few = 0 < len(reading.marks) <= SIDEWAYS_MOST
     # the cheap tests first
     if not few or _sureness(reading) > -SIDEWAYS_GAIN or not sideways(marks.labels, marks.pieces):
@@ -161,13 +175,15 @@ def _stray(mark: Mark, line: list[Mark]) -> bool:
     return mark.box[2] - mark.box[0] < SHORTEST * height and min(gaps, default=np.inf) > STRAY * height
 
 
-def _read_level(arr: np.ndarray, keep_noise: bool, cuts: int = MAX_PARTS) -> tuple[Reading, Marks | None]:
+def _read_level(
+    arr: np.ndarray, keep_noise: bool, cuts: int = MAX_PARTS, closer: Closer | None = None
+) -> tuple[Reading, Marks | None]:
     """Every digit in a picture (H, W) float read, the picture turned level first when they were written at a
     slant, with at most `cuts` digits made of wide marks cut; and the marks read (None on a blank page). When the
     vote on the ink's side was split (`Ink.split`), the picture is read with the ink on the other side too, and the
     reading the classifier is surer of is kept: the glinting grain of a dark desk read as light ink is a hundred
     marks it doubts, the note's dark digits a dozen it is sure of."""
-    reading, marks, split = _read_side(arr, keep_noise, cuts)
+    reading, marks, split = _read_side(arr, keep_noise, cuts, closer=closer)
     if not split:
         return reading, marks
     other, other_marks, _ = _read_side(arr, keep_noise, cuts, dark_ink=not reading.dark_ink)
@@ -175,9 +191,10 @@ def _read_level(arr: np.ndarray, keep_noise: bool, cuts: int = MAX_PARTS) -> tup
 
 
 def _read_side(
-    arr: np.ndarray, keep_noise: bool, cuts: int, dark_ink: bool | None = None
+    arr: np.ndarray, keep_noise: bool, cuts: int, dark_ink: bool | None = None, closer: Closer | None = None
 ) -> tuple[Reading, Marks | None, bool]:
-    """`_read_level` with the ink on the side `dark_ink` (voted on when None); and whether that vote was split."""
+    """`_read_level` with the ink on the side `dark_ink` (voted on when None); and whether that vote was split.
+    `ReadCloser` when the vote was not split, the marks were found level and `closer` gives a part for them."""
     try:
         found = find_ink(arr, dark_ink)
     except ImageError:  # no ink stands out of the page: a blank page holds no digits
@@ -194,6 +211,8 @@ def _read_side(
     gone += on_desk(found.light, found.cell, found.ink.shape, marks.boxes, marks.lines, marks.height)
     marks = without(marks, sorted(set(gone)))
     picture = np.round(arr * 255).astype(np.uint8)
+    if closer is not None and not turned and not found.split and (part := closer(marks.boxes)) is not None:
+        raise ReadCloser(part, picture)
     reading = Reading(read_marks(found, marks, keep_noise, cuts), picture, found.dark_ink, turned=turned)
     return reading, marks, found.split
 
@@ -222,10 +241,20 @@ def find_digits(data: bytes, *, keep_noise: bool = False) -> Reading:
     position, MNIST-style digit and reading. `keep_noise=True` makes each digit with the picture's own values
     (as `digitize.extract(..., keep_noise=True)` does); the reading comes from the clean digit either way.
     A picture that cannot be decoded, or holds more than `marks.MAX_DIGITS` marks, raises ImageError; a
-    blank page gives an empty reading. Small digits in a large picture are read closer (`_closer`).
+    blank page gives an empty reading. Small digits in a large picture are read closer: found small, they are read
+    only from the part of the picture around them decoded larger (`zoom.part`); read small, they are read again
+    there (`_closer`).
     """
     picture = open_image(data, READ_SIDE)
-    return _closer(data, read_picture(picture, keep_noise=keep_noise), picture.size[::-1], keep_noise)
+    decoded = picture.size[::-1]
+    try:
+        reading = read_picture(picture, keep_noise=keep_noise, closer=lambda boxes: zoom.part(data, boxes, decoded))
+    except ReadCloser as small:  # marks small enough to read closer are not read first at this size
+        close = read_picture(small.part.picture, keep_noise=keep_noise)
+        if (marks := _part_marks(small.part, close)) is not None:
+            return Reading(marks, small.picture, close.dark_ink)
+        reading = read_picture(picture, keep_noise=keep_noise)
+    return _closer(data, reading, decoded, keep_noise)
 
 
 def _closer(data: bytes, reading: Reading, decoded: tuple[int, int], keep_noise: bool) -> Reading:
@@ -243,11 +272,15 @@ def _closer(data: bytes, reading: Reading, decoded: tuple[int, int], keep_noise:
     if closer is None:
         return reading
     close = read_picture(closer.picture, keep_noise=keep_noise)
-    if not close.marks or close.quarters:
-        return reading
-    if reading.turned:  # its boxes are in the part as turned
+    if reading.turned and close.marks and not close.quarters:  # its boxes are in the part as turned
         return close
-    if close.picture.shape != closer.picture.size[::-1]:
-        return reading
-    marks = [dataclasses.replace(m, box=closer.box(m.box)) for m in close.marks]
-    return dataclasses.replace(reading, marks=marks, dark_ink=close.dark_ink)
+    marks = _part_marks(closer, close)
+    return reading if marks is None else dataclasses.replace(reading, marks=marks, dark_ink=close.dark_ink)
+
+
+def _part_marks(part: zoom.Part, close: Reading) -> list[Mark] | None:
+    """The marks read in a `part` of the picture (`close`), their boxes in the picture; None when it holds none, or
+    was read turned (a quarter, or level: its boxes lie in the part turned)."""
+    if not close.marks or close.quarters or close.picture.shape != part.picture.size[::-1]:
+        return None
+    return [dataclasses.replace(m, box=part.box(m.box)) for m in close.marks]

@@ -285,6 +285,18 @@ def test_a_long_row_of_small_digits_across_a_twelve_megapixel_photo_is_read_clos
     assert np.median(boxes[:, 2] - boxes[:, 0]) < zoom.ZOOM_SMALL
 
 
+def test_small_digits_whose_part_read_closer_holds_none_are_read_where_first_found(test_digits, monkeypatch):
+    """Small marks are read once, closer; when the part read closer holds no digit after all (here a blank one), the
+    picture is read at the size it was first decoded, and the row is still found there."""
+    picture, written = sheets.small_digits(test_digits, np.random.default_rng(0))
+    blank = zoom.Part(Image.new("L", (1200, 200), 255), 2.0, 400, 400)
+    monkeypatch.setattr(zoom, "part", lambda *args, **kwargs: blank)
+    found = find_digits(picture)
+    assert found.picture.shape == (1152, 2048)
+    assert len(found.lines) == 1
+    assert sheets.edit_distance(found.lines[0], written[0]) <= 0.2 * len(written[0])
+
+
 def test_a_row_of_small_digits_written_at_a_slant_across_a_twelve_megapixel_photo_is_read_closer(test_digits):
     """The same small digits written 15 degrees off level: the picture is turned level to read them, and they are
     read again from the part of the photo around them decoded larger, turned level too (four were misread at 2048).
