@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+from scipy import ndimage
 from written import HEIGHT, encode, page_of
 
-from denoiser import find_digits
+from denoiser import find_digits, pieces
 from denoiser.pieces import one_digit
 
 
@@ -52,3 +53,14 @@ def test_two_whole_digits_side_by_side_that_faint_ink_joins_stay_two():
     assert len(set(one_digit(side_by_side, 40.0, np.array([1, 1])))) == 2
     lines_apart = boxes((0, 0, 40, 24), (50, 0, 90, 24))
     assert len(set(one_digit(lines_apart, 40.0, np.array([1, 1])))) == 2
+
+
+@pytest.mark.parametrize("share", [0.02, 0.3])
+def test_the_boxes_of_ink_in_thousands_of_pieces_are_scipys(share):
+    """The faint ink of a grainy photo falls into thousands of specks, whose boxes are found another way: the same."""
+    core = np.random.default_rng(1).random((700, 900)) < share
+    labels, boxes, areas = pieces.labelled(core)
+    assert len(boxes) > pieces.MANY_PIECES
+    expected = [[r.start, c.start, r.stop, c.stop] for r, c in ndimage.find_objects(labels)]
+    assert boxes.tolist() == expected
+    assert areas.tolist() == ndimage.sum_labels(core, labels, range(1, len(boxes) + 1)).astype(int).tolist()
