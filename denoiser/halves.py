@@ -1,8 +1,8 @@
 """Filters of a large picture run on the two halves of its rows at once.
 
 SciPy's filters let go of Python's lock while they work, and on the picture of a phone photo (2048 x 1536 as
-`reading.find_digits` decodes it) each takes tens of milliseconds: smoothing it took 60 ms, a third of that on each
-half in two threads. `by_halves` gives exactly the filter's own values: each half is filtered with the rows of the
+`reading.find_digits` decodes it) each takes tens of milliseconds: smoothing it took 60 ms, and half that as two halves
+in two threads. `by_halves` gives exactly the filter's own values: each half is filtered with the rows of the
 other half that its filter reaches, and the picture's own edges stay its edges.
 """
 

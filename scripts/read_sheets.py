@@ -177,8 +177,8 @@ def big_photo_section(results: dict) -> list[str]:
                         f"{big['exact']:.0%} read exactly.")  # fmt: skip
     return [
         *text[:2],
-        " ".join(text[2:]) + f" Digits under {ZOOM_SMALL} pixels tall at {READ_SIDE} are read again closer, from "
-        f"the part of the photo around them decoded at up to {ZOOM_SIDE}.",
+        " ".join(text[2:]) + f" Digits found under {ZOOM_SMALL} pixels tall at {READ_SIDE} are read closer, "
+        f"only from the part of the photo around them decoded at up to {ZOOM_SIDE}.",
     ]
 
 
@@ -340,8 +340,9 @@ def intro(results: dict) -> list[str]:
             "`denoiser/cuts.py`), makes each mark a 28x28 digit with the code "
             "`image_to_mnist` uses, and reads them all in one batch of the shipped "
             "classifier, asking a second one with a class for no digit which marks are none "
-            "(`denoiser/mark_reading.py`; why a mark is no digit: `denoiser/verdicts.py`; small digits read again "
-            "closer: `denoiser/zoom.py`).", ""]  # fmt: skip
+            "(`denoiser/mark_reading.py`; why a mark is no digit: `denoiser/verdicts.py`; small digits read "
+            "closer: `denoiser/zoom.py`). A large picture's filters run on the two halves of its rows at once, in "
+            "two threads (`denoiser/halves.py`).", ""]  # fmt: skip
 
 
 def no_digits_section(results: dict) -> list[str]:
