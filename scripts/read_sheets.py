@@ -304,12 +304,14 @@ FAILURES = [
     "side and the reading the classifier is surer of kept; a desk whose glints outvote the note's digits twice "
     "over is read as light ink, its grain as marks, and the note's digits are lost.",
     "- Small digits: a picture is read at 2048 pixels on its longer side, where a row of small digits across a "
-    "large photo can be 10-15 pixels tall and a stroke a pixel wide. Such digits are read again from the part "
-    "of the photo around them decoded twice as large; on a page first turned level (its digits written at a slant, "
-    "or its rules too steep to take out) that part is turned level again, and the reading is the part's, its "
-    "boxes in the part as turned. A photo taken sideways is not read closer. A small photo holds no more pixels "
-    "than it shows, and its small digits stay small: a photo kept shrunk (by a chat app, say) reads worse than the "
-    "photo as taken. `python -m scripts.read_photos FOLDER --side 1600` reads a folder of photos shrunk so.",
+    "large photo can be 10-15 pixels tall and a stroke a pixel wide. Such digits are read from the part "
+    "of the photo around them decoded twice as large: only there when they are found small, and there again when "
+    "they were first read at 2048 (the ink's side in doubt, or a page first turned level: its digits written at a "
+    "slant, or its rules too steep to take out; that part is then turned level again, and the reading is the "
+    "part's, its boxes in the part as turned). A photo taken sideways is not read closer. A small photo holds no "
+    "more pixels than it shows, and its small digits stay small: a photo kept shrunk (by a chat app, say) reads "
+    "worse than the photo as taken. `python -m scripts.read_photos FOLDER --side 1600` reads a folder of photos "
+    "shrunk so.",
     "- A digit the classifier misreads is misread here too: every picture of n digits is read exactly only "
     "as often as every one of its digits is. In the real photos it misreads most an open 4 as a 9, a 6 with a "
     "large loop as an 8 and a looped 2 as an 8. A 9 written in a fine pen with a small loop, its strokes "
