@@ -37,14 +37,19 @@ def ways(boxes: np.ndarray, widths: np.ndarray, ink: Callable[[int], np.ndarray]
             for i in marks:
                 if rank >= len(cuts[i]):
                     continue
-                left, right = int(boxes[i, 1]), int(boxes[i, 3])
-                columns = [left, *(left + int(c) for c in cuts[i][rank]), right]
-                way = [(i, a, b) for a, b in itertools.pairwise(columns)]
+                way = cut_way(i, boxes[i], cuts[i][rank])
                 if len(made | set(way)) > most:
                     return options
                 made.update(way)
                 options[i].append(way)
     return options
+
+
+def cut_way(i: int, box: np.ndarray, cut: list[int]) -> list[tuple[int, int, int]]:
+    """The parts of mark `i` (its `box`) cut at the columns `cut` of its box: (mark, first column, column past)."""
+    left, right = int(box[1]), int(box[3])
+    columns = [left, *(left + int(c) for c in cut), right]
+    return [(i, a, b) for a, b in itertools.pairwise(columns)]
 
 
 def cut_columns(ink: np.ndarray, parts: int) -> list[list[int]]:

@@ -38,6 +38,11 @@ STEM_ROWS, STEM_LEAN = 0.6, 10.0  # ...whose middle rows (a quarter down to four
 STEM_INK = 0.3  # of an MNIST-style digit's range: its ink
 WIDE, WIDE_MARKS = 0.9, 5  # a hand whose marks are wider than this many line heights on median (of this many marks at
 # least) writes wide: as wide as tall, its 3s and 5s were cut in two. The benchmark's median marks are narrower.
+NARROW, NARROW_LEAST = 0.55, 3  # a hand whose digits read surely (`NARROW_SURE`), 1s aside, are narrower than this many
+# line heights on median (of this many at least) writes narrow: a 2 and a 6 of its that touched, 0.82 of their line's
+# height wide, were never tried cut (`cuts.WIDE`), and read as one mark that is none. The benchmark's are wider.
+NARROW_SURE, NARROW_NONE = 0.9, 0.5  # ...read at this confidence at least, and given no digit less than even odds
+PAIR = 1.8  # a narrow hand's mark this many times as wide as its digits may be two of them that touch
 
 
 def likeness(digits: torch.Tensor) -> torch.Tensor:
@@ -73,6 +78,14 @@ def width(widths: np.ndarray) -> float:
     if len(widths) < WIDE_MARKS:
         return 1.0
     return max(1.0, float(np.median(widths)) / WIDE)
+
+
+def narrow(widths: np.ndarray) -> float | None:
+    """How wide a narrow hand writes, from the widths (in line heights) of a picture's marks read surely whole as
+    digits other than 1: their median, when under `NARROW` (of `NARROW_LEAST` marks at least); else None."""
+    if len(widths) < NARROW_LEAST or (median := float(np.median(widths))) >= NARROW:
+        return None
+    return median
 
 
 def footed_ones(probabilities: torch.Tensor, digits: torch.Tensor) -> list[int]:

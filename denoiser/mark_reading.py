@@ -23,7 +23,7 @@ from scipy import ndimage
 
 from . import brackets, hand
 from .classifier import NO_DIGIT, load_classifier, probabilities
-from .cuts import loops, ways, widest_loop
+from .cuts import cut_columns, cut_way, loops, ways, widest_loop
 from .digitize import LEVEL_Q, grow_strokes
 from .ink import Ink
 from .lines import rows_shared
@@ -234,9 +234,10 @@ def read_marks(found: Ink, marks: Marks, keep_noise: bool, cuts: int = MAX_PARTS
     readings = _read_all(found, marks, parts) if parts else {}
     widths = _widths(marks)
     result, reads, wide = [], [], hand.width(widths)
+    narrow = _narrow_pairs(found, marks, options, readings, MAX_PARTS - len(parts)) if readings else None
     chosen_lines = []
     for indices in marks.lines:  # a row of flat 2s on a page of 1s is cut less readily
-        line_wide = max(wide, hand.width(widths[indices]))
+        line_wide = max(wide, hand.width(widths[indices])) if narrow is None else narrow / DIGIT_WIDTH[0]
         chosen_lines.append([part for i in indices for part in _choose(options[i], marks.line_heights[i], readings,
                                                                        line_wide)])  # fmt: skip
     readings |= _tails(found, marks, chosen_lines, readings)
@@ -248,6 +249,28 @@ def read_marks(found: Ink, marks: Marks, keep_noise: bool, cuts: int = MAX_PARTS
         result += _without_signs(_without_brackets(line_marks, digits, marks.line_heights[indices[0]]), digits)
         reads += line_reads
     return _flagged_ones(result, reads)
+
+
+def _narrow_pairs(found: Ink, marks: Marks, options: list, readings: dict[Part, _Read], most: int) -> float | None:
+    """How wide a narrow hand writes (`hand.narrow`, from the marks read surely whole, none of them cut), with its
+    marks `hand.PAIR` times as wide as its digits, and not yet tried cut, tried cut in two: their ways added to
+    `options`, their parts read into `readings` (`most` parts at most); None for a hand that is not narrow."""
+    widths = _widths(marks)
+    whole = [readings[ways[0][0]] if len(ways) == 1 else None for ways in options]
+    sure = [k for k, r in enumerate(whole) if r and r.label != 1 and r.confidence >= hand.NARROW_SURE
+            and r.not_a_digit < hand.NARROW_NONE]  # fmt: skip
+    if (narrow := hand.narrow(widths[sure])) is None:
+        return None
+    new = []
+    for i in np.flatnonzero(widths > hand.PAIR * narrow):
+        if len(options[i]) == 1:
+            ink = own_ink(marks.labels, marks.boxes[i], marks.pieces[i])
+            options[i] += [cut_way(int(i), marks.boxes[i], cut) for cut in cut_columns(ink, 2)]
+            new += [part for way in options[i][1:] for part in way]
+    if new := sorted(set(new) - set(readings))[:most]:
+        readings |= _read_all(found, marks, new)
+        options[:] = [[way for way in ways if all(part in readings for part in way)] for ways in options]
+    return narrow
 
 
 def _tails(found: Ink, marks: Marks, chosen: list[list[Part]], readings: dict[Part, _Read]) -> dict[Part, _Read]:

@@ -223,7 +223,10 @@ FAILURES = [
     "two touching digits whose right one it doubts can so be cut into another pair. A part cut off lower than 0.7 "
     "of its line's height is taken for a digit's tail (a 6's, a 2's), not a digit, unless the classifier is sure "
     "it is a 0: a writer's small 0s touching the digit before them are cut off; a smaller digit of another kind is "
-    "not.",
+    "not. A mark is tried cut when it is wider than its line is tall, or, in a hand that writes narrow (its digits "
+    "read surely, 1s aside, under 0.55 of their line's height wide on median, three of them at least), 1.8 times "
+    "as wide as its digits; where a touching pair's strokes overlap (a 2's base running under the next digit), "
+    "no straight column parts them.",
     "- On ruled paper only each rule's own line is taken out, so a digit written on a rule keeps its bottom; a "
     "faint rule that shows as ink only near the digits is taken off the first and last digits where it runs on "
     "to the picture's edge (they would be left out as cut off); "

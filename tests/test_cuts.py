@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
 from skimage import draw
 from written import HEIGHT, encode, page_of
 
-from denoiser import find_digits, verdicts
+from denoiser import find_digits, hand, verdicts
 from denoiser.cuts import cut_columns, loops, ways
 
 
@@ -95,3 +96,24 @@ def test_a_digit_crossed_out_in_a_row_is_no_digit(sure):
     from webapp.numbers import mark_text  # the page's caption of the marks
 
     assert mark_text(found.marks[1]) == "? (crossed out)"
+
+
+def narrow_hand(sure: dict[int, np.ndarray], apart: str, pair: str) -> np.ndarray:
+    """`apart` written a digit's width apart and `pair` half that (touching), the page then squeezed to half its
+    width: a hand that writes its digits a third as wide as tall."""
+    page = page_of(sure, apart, (160, 900), left=40, top=50)
+    page = np.minimum(page, page_of(sure, pair, (160, 900), left=60 + len(apart) * HEIGHT, top=50, step=HEIGHT // 2))
+    return np.asarray(Image.fromarray(page).resize((450, 160), Image.Resampling.LANCZOS))
+
+
+@pytest.mark.parametrize(("apart", "pair"), [("360", "58"), ("3604", "27")])
+def test_two_touching_digits_of_a_narrow_hand_are_read_as_two(sure, apart, pair):
+    """The touching pair is narrower than a line's height, as wide as one digit of most hands: it is tried cut for a
+    hand this narrow, and read as its two digits."""
+    assert find_digits(encode(narrow_hand(sure, apart, pair))).lines == [apart + pair]
+
+
+def test_a_hand_is_narrow_by_its_digits_read_surely():
+    assert hand.narrow(np.array([0.38, 0.39, 0.36])) == pytest.approx(0.38)
+    assert hand.narrow(np.array([0.38, 0.39])) is None  # too few to tell
+    assert hand.narrow(np.array([0.6, 0.7, 0.4, 0.8])) is None  # an everyday hand
