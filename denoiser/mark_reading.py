@@ -227,14 +227,16 @@ def _looped_one(reading: _Read, ink: np.ndarray, height: float) -> _Read:
 
 def read_marks(found: Ink, marks: Marks, keep_noise: bool, cuts: int = MAX_PARTS) -> list[Mark]:
     """Every mark read, in reading order, each wide one as one digit or cut into the likeliest digits, the writer's
-    own digits taken as the guide to how wide a digit is (the page's, or its line's when that writes wider) and to a
-    1 with a flag (`hand`), and a digit with a long tail read on its top (`_tails`)."""
-    options = _options(marks, min(MAX_PARTS, len(marks.boxes) + cuts))
+    own digits taken as the guide to how wide a digit is (the page's, or its line's when that writes wider; a narrow
+    hand's marks as wide as two of its digits tried cut too: `_narrow_pairs`) and to a 1 with a flag (`hand`), and a
+    digit with a long tail read on its top (`_tails`). No more than `cuts` digits are made of marks cut."""
+    most = min(MAX_PARTS, len(marks.boxes) + cuts)
+    options = _options(marks, most)
     parts = sorted({part for ways in options for way in ways for part in way})
     readings = _read_all(found, marks, parts) if parts else {}
     widths = _widths(marks)
     result, reads, wide = [], [], hand.width(widths)
-    narrow = _narrow_pairs(found, marks, options, readings, MAX_PARTS - len(parts)) if readings else None
+    narrow = _narrow_pairs(found, marks, options, readings, most - len(parts)) if readings else None
     chosen_lines = []
     for indices in marks.lines:  # a row of flat 2s on a page of 1s is cut less readily
         line_wide = max(wide, hand.width(widths[indices])) if narrow is None else narrow / DIGIT_WIDTH[0]
@@ -254,7 +256,8 @@ def read_marks(found: Ink, marks: Marks, keep_noise: bool, cuts: int = MAX_PARTS
 def _narrow_pairs(found: Ink, marks: Marks, options: list, readings: dict[Part, _Read], most: int) -> float | None:
     """How wide a narrow hand writes (`hand.narrow`, from the marks read surely whole, none of them cut), with its
     marks `hand.PAIR` times as wide as its digits, and not yet tried cut, tried cut in two: their ways added to
-    `options`, their parts read into `readings` (`most` parts at most); None for a hand that is not narrow."""
+    `options`, their parts read into `readings` (`most` more parts at most: a page of print in a narrow face holds
+    hundreds of letters as wide); None for a hand that is not narrow."""
     widths = _widths(marks)
     whole = [readings[ways[0][0]] if len(ways) == 1 else None for ways in options]
     sure = [k for k, r in enumerate(whole) if r and r.label != 1 and r.confidence >= hand.NARROW_SURE
@@ -267,7 +270,7 @@ def _narrow_pairs(found: Ink, marks: Marks, options: list, readings: dict[Part, 
             ink = own_ink(marks.labels, marks.boxes[i], marks.pieces[i])
             options[i] += [cut_way(int(i), marks.boxes[i], cut) for cut in cut_columns(ink, 2)]
             new += [part for way in options[i][1:] for part in way]
-    if new := sorted(set(new) - set(readings))[:most]:
+    if new := sorted(set(new) - set(readings))[: max(0, most)]:
         readings |= _read_all(found, marks, new)
         options[:] = [[way for way in ways if all(part in readings for part in way)] for ways in options]
     return narrow
