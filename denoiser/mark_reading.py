@@ -236,7 +236,7 @@ def read_marks(found: Ink, marks: Marks, keep_noise: bool, cuts: int = MAX_PARTS
     readings = _read_all(found, marks, parts) if parts else {}
     widths = _widths(marks)
     result, reads, wide = [], [], hand.width(widths)
-    narrow = _narrow_pairs(found, marks, options, readings, most - len(parts)) if readings else None
+    narrow = _narrow_pairs(found, marks, options, readings, widths, most - len(parts)) if readings else None
     chosen_lines = []
     for indices in marks.lines:  # a row of flat 2s on a page of 1s is cut less readily
         line_wide = max(wide, hand.width(widths[indices])) if narrow is None else narrow / DIGIT_WIDTH[0]
@@ -253,12 +253,12 @@ def read_marks(found: Ink, marks: Marks, keep_noise: bool, cuts: int = MAX_PARTS
     return _flagged_ones(result, reads)
 
 
-def _narrow_pairs(found: Ink, marks: Marks, options: list, readings: dict[Part, _Read], most: int) -> float | None:
+def _narrow_pairs(found: Ink, marks: Marks, options: list, readings: dict[Part, _Read], widths: np.ndarray,
+                  most: int) -> float | None:  # fmt: skip
     """How wide a narrow hand writes (`hand.narrow`, from the marks read surely whole, none of them cut), with its
     marks `hand.PAIR` times as wide as its digits, and not yet tried cut, tried cut in two: their ways added to
     `options`, their parts read into `readings` (`most` more parts at most: a page of print in a narrow face holds
-    hundreds of letters as wide); None for a hand that is not narrow."""
-    widths = _widths(marks)
+    hundreds of letters as wide); None for a hand that is not narrow. `widths`: the marks' (`_widths`)."""
     whole = [readings[ways[0][0]] if len(ways) == 1 else None for ways in options]
     sure = [k for k, r in enumerate(whole) if r and r.label != 1 and r.confidence >= hand.NARROW_SURE
             and r.not_a_digit < hand.NARROW_NONE]  # fmt: skip
