@@ -31,7 +31,7 @@ from .marks import Marks, find_marks, without
 from .picture_io import open_image
 from .pieces import sideways
 from .rules import above_rules
-from .verdicts import SHORTEST, UNSURE
+from .verdicts import LOW, SHORTEST, TAKEN_FOR_NONE, UNSURE
 from .zoom import READ_SIDE
 
 __all__ = ["BRACKET", "NOT_A_DIGIT", "PLUS", "SLASH", "WORD", "Mark", "Reading", "find_digits", "read_picture"]
@@ -48,6 +48,8 @@ SIDEWAYS_CUTS = 40  # ...and turned, no more than this many digits are made of w
 # words wide marks, took near 2 s; a photo of digits has few that touch)
 WORD_GAP = 0.5  # of its line's median height: marks closer than this to the next are one run of writing
 WORD_LEAST = 3  # marks: a run this long, more of them none than digits, is a word
+TEXT_RUNS, TEXT_SHARE = 4, 2 / 3  # a line with this many runs holding a letter, this share of its runs, is printed
+# text (a sum drawn with its signs as tall as its digits, "98÷76×54+32−10", holds four of its seven runs)
 
 
 @dataclass(frozen=True)
@@ -131,16 +133,37 @@ def _words(reading: Reading) -> tuple[Reading, collections.Counter]:
     `WORD_LEAST` marks or more, each less than `WORD_GAP` of their line's height from the next, of which more are none
     than digits (brackets and slashes aside). The classifier takes a word's "M", "k" or "e" for none but reads its "l"
     as a 1, its "o" as a 0, its "s" as a 5: the words of a printed form ("Marks obtained 08") were read as digits among
-    the numbers. A number with a letter or a sign among its digits holds more digits than none."""
+    the numbers. A number with a letter or a sign among its digits holds more digits than none. In a line that holds a
+    word, every run with a letter in it (`_lettered`) is a word too, however short ("is" read "1?", "sell" "5?11"); a
+    line where `TEXT_RUNS` runs at least, and `TEXT_SHARE` of them, hold a letter is printed text, all words: typeset
+    letters close up into runs of a few, where the classifier reads each o, s and l as a digit and takes most others
+    for none, and runs of the letters it reads as digits alone ("oil" read "011") are numbers for all it can tell."""
     worded, words = set(), collections.Counter()
     for line, in_line in _by_line(reading.marks).items():
-        for run in _runs(in_line):
-            nones = sum(not m.is_digit and m.why_not not in SIGNS for m in run)
-            if len(run) >= WORD_LEAST and nones > sum(m.is_digit for m in run):
-                worded |= {id(m) for m in run}
-                words[line] += 1
+        runs = _runs(in_line)
+        lettered = _lettered(runs, in_line)
+        found = [run for run in runs if _is_word(run)]
+        if len(lettered) >= TEXT_RUNS and len(lettered) >= TEXT_SHARE * len(runs):
+            found = runs  # printed text, its "o", "s" and "l" read as digits: no line of digits
+        elif found:
+            found = [run for k, run in enumerate(runs) if k in lettered or _is_word(run)]
+        for run in found:
+            worded |= {id(m) for m in run}
+            words[line] += 1
     marks = [dataclasses.replace(m, why_not=WORD) if id(m) in worded else m for m in reading.marks]
     return dataclasses.replace(reading, marks=marks), words
+
+
+def _is_word(run: list[Mark]) -> bool:
+    nones = sum(not m.is_digit and m.why_not not in SIGNS for m in run)
+    return len(run) >= WORD_LEAST and nones > sum(m.is_digit for m in run)
+
+
+def _lettered(runs: list[list[Mark]], line: list[Mark]) -> set[int]:
+    """Which runs hold a letter: a mark the classifier with a class for none takes for none, or the digit classifier
+    is unsure of (or a word's, already), as tall as its line's marks (`LOW`): the signs of a sum are lower."""
+    tall, letters = LOW * float(np.median([m.box[2] - m.box[0] for m in line])), (TAKEN_FOR_NONE, UNSURE, WORD)
+    return {k for k, run in enumerate(runs) if any(m.why_not in letters and m.box[2] - m.box[0] >= tall for m in run)}
 
 
 def _by_line(marks: list[Mark]) -> dict[int, list[Mark]]:

@@ -203,7 +203,7 @@ def test_a_word_is_a_run_of_close_marks_more_of_them_none_than_digits():
     """Marks a sixth of their height apart are one run: three of four none is a word, its digit too, and counts as
     one mark that is none, so the number beside it keeps its line; a sum (two signs among three digits) and a
     number with a letter in it are no words. A line of writing whose word is beside three more marks that are
-    none, two digits, is left out."""
+    none, two digits, is left out; its lone letters beside its word are words too."""
     word = _marked(0, [verdicts.TAKEN_FOR_NONE, None, verdicts.UNSURE, verdicts.TAKEN_FOR_NONE])
     number = _apart(_marked(0, [None, None]), 400)
     total = _marked(1, [None, verdicts.SHAPED_LIKE_NONE, None, verdicts.SHAPED_LIKE_NONE, None])
@@ -215,8 +215,27 @@ def test_a_word_is_a_run_of_close_marks_more_of_them_none_than_digits():
     found, words = reading._words(reading.Reading(marks, np.zeros((400, 1200), np.uint8), True))
     assert [m.why_not for m in found.marks[:6]] == [reading.WORD] * 4 + [None, None]
     assert [m.why_not for m in found.marks[6:14]] == [m.why_not for m in total + spelt]
-    assert words == {0: 1, 3: 1}
+    assert words == {0: 1, 3: 3}
+    assert [m.why_not for m in found.marks[14:]] == [reading.WORD] * 3 + [None, reading.WORD, reading.WORD, None]
     assert reading._digit_lines(found).lines == ["????44", "4?4?4", "4?4"]
+
+
+def test_a_line_of_print_whose_letters_read_as_digits_is_no_line_of_digits():
+    """Typeset words close up into short runs ("of", "is", "digits") where the classifier reads the o, s and l as
+    digits and takes the rest for none: no run is a word of three marks more of them none than digits, but four runs
+    of five mix letters and digits, and the line is print. A sum drawn with signs as tall as its digits, as many of
+    them beside a digit but in fewer than two of its three runs, and a number with a letter in it stay."""
+    printed = [m for k, whys in enumerate([[verdicts.TAKEN_FOR_NONE, None]] * 4 + [[None, None]])
+               for m in _apart(_marked(0, whys), 200 * k)]  # fmt: skip
+    sum_ = [m for k, whys in enumerate([[None], [None, verdicts.TAKEN_FOR_NONE], [None, None],
+                                        [verdicts.TAKEN_FOR_NONE, None], [None, verdicts.TAKEN_FOR_NONE],
+                                        [None, None, verdicts.TAKEN_FOR_NONE], [None, None]])
+            for m in _apart(_marked(1, whys), 200 * k)]  # fmt: skip
+    spelt = _marked(2, [None, None, verdicts.TAKEN_FOR_NONE, None, None])
+    found, words = reading._words(reading.Reading(printed + sum_ + spelt, np.zeros((400, 1600), np.uint8), True))
+    assert [m.why_not for m in found.marks[: len(printed)]] == [reading.WORD] * len(printed)
+    assert words[0] == 5 and not words[1] and not words[2]
+    assert reading._digit_lines(found).lines == ["44?44?44?44?44", "44?44"]
 
 
 def _marked(line: int, whys: list[str | None]) -> list[reading.Mark]:
@@ -514,7 +533,7 @@ def test_keep_noise_keeps_the_pictures_grain_and_reads_the_same(sure):
     ("name", "answer"),
     [("a blank page", []), ("a strip of 8 x 20,000 pixels", []), ("5,000 specks", "marks: crop closer"),
      ("1,000 digit-sized marks", "1,000 marks: crop closer to the digits"),
-     ("a strip of 1 x 20,000 pixels", "too small")],
+     ("a strip of 1 x 20,000 pixels", "too small"), ("a photo of printed text", [])],
 )  # fmt: skip
 def test_a_picture_of_no_digits_gives_an_empty_reading_or_a_clear_error(name, answer):
     """How fast each is answered is measured by scripts/read_sheets (docs/reading)."""

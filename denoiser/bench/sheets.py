@@ -341,6 +341,24 @@ def marks_page(count: int) -> bytes:
     return _encode(page, "PNG", np.random.default_rng())
 
 
+PROSE = (
+    "Handwriting is where a general reader of text fails and a model of digits does well. This page holds no "
+    "digit at all, only words set in type, as a photo of a book, a letter or a form would show them."
+)
+
+
+def printed_text(lines: int = 5, seed: int = 0) -> bytes:
+    """A photo of `lines` lines of printed prose (`PROSE` over again), no digit among them: five hold 181 marks,
+    just under the 200 that a page may hold (`marks.MAX_DIGITS`), so that every one of them is read."""
+    rng = np.random.default_rng(seed)
+    img = Image.new("L", (1600, 56 * lines + 80), 255)
+    draw, words, font = ImageDraw.Draw(img), PROSE.split() * lines, _font("DejaVuSerif.ttf", 30)
+    for k in range(lines):
+        draw.text((40, 40 + 56 * k), " ".join(words[k * 11 : k * 11 + 11]), fill=0, font=font)
+    page = np.repeat(np.asarray(img, np.float64)[..., None] / 255, 3, axis=2)
+    return _photograph(page, 30, rng)
+
+
 def no_digits() -> dict[str, bytes]:
     """Pictures with no digits to read, or far too many marks: each should be answered at once, with no lines or a
     clear refusal."""
@@ -349,6 +367,7 @@ def no_digits() -> dict[str, bytes]:
             "a strip of 8 x 20,000 pixels": _encode(np.full((8, 20000), 255, np.uint8), "PNG", rng),
             "5,000 specks": specks((1000, 1000), 5000, 3),
             "1,000 digit-sized marks": marks_page(1000),
+            "a photo of printed text": printed_text(),
             "a strip of 1 x 20,000 pixels": _encode(np.full((1, 20000), 255, np.uint8), "PNG", rng)}  # fmt: skip
 
 
