@@ -208,8 +208,12 @@ FAILURES = [
     "rule in the margin), where a dash by the digits still reads `?`. A word beside a number (a form's printed "
     "'Marks obtained') is three marks or more written less than half their height apart, more of them none "
     "than digits: its letters read as digits (an 'l' as a 1, an 's' as a 5) are none too, and the word counts as "
-    "one mark that is none, so that a number's line keeps its label. A word whose letters mostly look like digits "
-    "('Total': 7, 0, 1) still reads as digits.",
+    "one mark that is none, so that a number's line keeps its label; in its line every run with a letter in it "
+    "is a word too, however short ('is' read '1?'). A word whose letters mostly look like digits ('Total': 7, 0, 1) "
+    "still reads as digits. Printed text closes up into runs of a few letters where the o, s and l read as digits "
+    "and no run is such a word: a line where four runs or more, two thirds of its runs, hold a letter is print, "
+    "left out whole (`reading._words`). Print set small (a 22-pixel face, its small letters 10 pixels tall as "
+    "read) can still read as lines of single digits: only its tall letters are found, each on a line of its own.",
     "- A 1 written with a flag: MNIST's 1s are single strokes, and the classifier reads a flagged 1 as a 7 or a 2. "
     "When it doubts that 7 and is sure of other 7s in the picture that look unlike it, the writer's own 7s, the "
     "mark is read as a 1 (`denoiser/hand.py`). A flagged 1 with no sure 7 or 2 beside it still reads as one. The "
