@@ -89,8 +89,8 @@ class Mark:
 @functools.cache
 def _classifier(not_a_digit: bool = False):
     """The shipped classifier (or the one with the `NO_DIGIT` class), loaded and checked once per process."""
-    # Channels last: on the CPU its convolutions read a batch of digits a quarter quicker so (the same values to a
-    # few millionths)
+    # Channels last: on the CPU the shifted reading of a batch of digits takes half the time so (the same values to
+    # a few millionths)
     return load_classifier(not_a_digit=not_a_digit).to(memory_format=torch.channels_last)
 
 

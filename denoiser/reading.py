@@ -5,8 +5,8 @@ row of small digits would be a few pixels tall at 1024), finds the ink on the pa
 it into marks and lines (`marks`), and reads each mark as a digit (`mark_reading`): made an MNIST-style digit
 with the code that makes the digit of `image_to_mnist`, read by the shipped classifier in one batch, a wide
 mark also cut where two digits touch, and a mark that is no digit read as "?". A line of marks that are
-none is no line of digits, nor is a word beside a number; a picture written at a slant is read turned level, one
-photographed sideways turned a quarter, and one of small digits read closer (`zoom`).
+none is no line of digits, nor is a line of print or a word beside a number; a picture written at a slant is
+read turned level, one photographed sideways turned a quarter, and one of small digits read closer (`zoom`).
 """
 
 from __future__ import annotations
@@ -155,6 +155,7 @@ def _words(reading: Reading) -> tuple[Reading, collections.Counter]:
 
 
 def _is_word(run: list[Mark]) -> bool:
+    """Whether a run of writing is a word: `WORD_LEAST` marks at least, more of them none than digits."""
     nones = sum(not m.is_digit and m.why_not not in SIGNS for m in run)
     return len(run) >= WORD_LEAST and nones > sum(m.is_digit for m in run)
 

@@ -223,8 +223,8 @@ def test_a_word_is_a_run_of_close_marks_more_of_them_none_than_digits():
 def test_a_line_of_print_whose_letters_read_as_digits_is_no_line_of_digits():
     """Typeset words close up into short runs ("of", "is", "digits") where the classifier reads the o, s and l as
     digits and takes the rest for none: no run is a word of three marks more of them none than digits, but four runs
-    of five mix letters and digits, and the line is print. A sum drawn with signs as tall as its digits, as many of
-    them beside a digit but in fewer than two of its three runs, and a number with a letter in it stay."""
+    of five mix letters and digits, and the line is print. A sum whose signs, as tall as its digits, stand beside
+    digits in four of its seven runs (under two thirds), and a number with a letter in it stay."""
     printed = [m for k, whys in enumerate([[verdicts.TAKEN_FOR_NONE, None]] * 4 + [[None, None]])
                for m in _apart(_marked(0, whys), 200 * k)]  # fmt: skip
     sum_ = [m for k, whys in enumerate([[None], [None, verdicts.TAKEN_FOR_NONE], [None, None],
