@@ -141,14 +141,13 @@ def _words(reading: Reading) -> tuple[Reading, collections.Counter]:
     worded, words = set(), collections.Counter()
     for line, in_line in _by_line(reading.marks).items():
         runs = _runs(in_line)
-        lettered = _lettered(runs, in_line)
-        found = [run for run in runs if _is_word(run)]
+        lettered, whole = _lettered(runs, in_line), {k for k, run in enumerate(runs) if _is_word(run)}
         if len(lettered) >= TEXT_RUNS and len(lettered) >= TEXT_SHARE * len(runs):
-            found = runs  # printed text, its "o", "s" and "l" read as digits: no line of digits
-        elif found:
-            found = [run for k, run in enumerate(runs) if k in lettered or _is_word(run)]
-        for run in found:
-            worded |= {id(m) for m in run}
+            whole = set(range(len(runs)))  # printed text, its "o", "s" and "l" read as digits: no line of digits
+        elif whole:
+            whole |= lettered
+        for k in whole:
+            worded |= {id(m) for m in runs[k]}
             words[line] += 1
     marks = [dataclasses.replace(m, why_not=WORD) if id(m) in worded else m for m in reading.marks]
     return dataclasses.replace(reading, marks=marks), words
